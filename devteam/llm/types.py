@@ -1,0 +1,100 @@
+"""Plain data that crosses the provider seam: requests, responses, usage, capabilities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["system", "user", "assistant"]
+OutputMode = Literal["json_schema", "json_object", "prompt"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat completion to make.
+
+    `json_schema` is a strict-form JSON schema; `output_mode` says how to ask the server to honour it
+    ("prompt" means: only the prompt describes the schema).
+    """
+
+    messages: list[ChatMessage]
+    json_schema: dict[str, Any] | None = None
+    schema_name: str = "answer"
+    output_mode: OutputMode = "prompt"
+    max_tokens: int | None = None
+    temperature: float | None = None
+    # Who is asking: recorded with the exchange and used by replay to match calls.
+    role: str = ""
+    action: str = ""
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: "Usage") -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.estimated = self.estimated or other.estimated
+
+
+@dataclass
+class ChatResponse:
+    text: str
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    reasoning: str = ""
+    refusal: str | None = None
+    # Whether the server was asked for (and accepted) schema-constrained output.
+    native_schema: bool = False
+    latency_s: float = 0.0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do, as data: the structured-output ladder reads this instead of branching on names."""
+
+    json_schema: bool = False
+    json_object: bool = False
+    streams_usage: bool = False
+    lists_models: bool = False
+
+
+class ChatProvider(Protocol):
+    """The one narrow interface every provider implements (seeds: LanguageBackend)."""
+
+    name: str
+    model: str
+    context_length: int
+    capabilities: Capabilities
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        """Make one attempt; raise `ProviderError` (transient or not). Retries live in `llm.retry`."""
+        ...
+
+    async def list_models(self) -> list[str]:
+        ...
+
+    async def aclose(self) -> None:
+        ...
+
+    def describe(self) -> str:
+        """Where this provider talks to, for messages (never the key)."""
+        ...
