@@ -35,6 +35,8 @@ class ChatRequest:
     # Who is asking: recorded with the exchange and used by replay to match calls.
     role: str = ""
     action: str = ""
+    # What the call is about within the action (the file path for WriteCode): replay matches on it too.
+    subject: str = ""
 
 
 @dataclass

@@ -1,0 +1,89 @@
+"""WriteCode: one planned file, written from the design and the code of the files it depends on only.
+
+Unlike MetaGPT, the prompt does not grow with every file written so far: its size is bounded by the file's
+own dependencies, which is what lets independent files be written at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from devteam.actions.persona import Persona, language_of
+from devteam.artifacts import PRD, PlannedFile, SystemDesign
+from devteam.llm.client import LLM
+from devteam.llm.types import ChatMessage
+from devteam.prompting import render_prompt
+from devteam.structured.ask import ask_code
+
+log = logging.getLogger("devteam.repair")
+
+NAME = "WriteCode"
+
+
+@dataclass
+class WrittenFile:
+    path: str
+    code: str
+    repairs: list[str] = field(default_factory=list)
+    compile_error: str | None = None
+    review: str = "skipped"  # "skipped" | "LGTM" | "rewritten"
+
+
+def code_prompt(prd: PRD, design: SystemDesign, planned: PlannedFile, dependencies: dict[str, str]) -> str:
+    return render_prompt(
+        "write_code.j2", prd=prd, design=design, file=planned, dependencies=dependencies, language_of=language_of
+    )
+
+
+def compile_error(path: str, code: str) -> str | None:
+    """The syntax error of a Python file, as one line for the model; None when it compiles or isn't Python."""
+    if not path.endswith(".py"):
+        return None
+    try:
+        compile(code, path, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return f"{error.msg} (line {error.lineno}): {(error.text or '').strip()}"
+    except ValueError as error:  # e.g. NUL bytes in the source
+        return str(error)
+    return None
+
+
+async def write_code(
+    llm: LLM,
+    persona: Persona,
+    *,
+    prd: PRD,
+    design: SystemDesign,
+    planned: PlannedFile,
+    dependencies: dict[str, str],
+    repair: bool,
+) -> WrittenFile:
+    messages = [persona.system_message(), ChatMessage("user", code_prompt(prd, design, planned, dependencies))]
+    language = language_of(planned.path)
+    answer = await ask_code(
+        llm, messages, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair
+    )
+    written = WrittenFile(path=planned.path, code=answer.value, repairs=list(answer.repairs))
+    error = compile_error(planned.path, written.code)
+    if error is None:
+        return written
+    # One more chance with the error quoted: cheap, and it fixes most slips of small models.
+    log.info("repair_syntax: %s does not compile (%s); asking for a fix", planned.path, error)
+    llm.ledger.add_repairs(["repair_syntax"])
+    written.repairs.append("repair_syntax")
+    fix_messages = [
+        *messages,
+        ChatMessage("assistant", f"```{language}\n{written.code}\n```"),
+        ChatMessage("user", render_prompt("fix_syntax.j2", path=planned.path, error=error)),
+    ]
+    fixed = await ask_code(
+        llm, fix_messages, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair
+    )
+    written.code = fixed.value
+    written.repairs.extend(fixed.repairs)
+    written.compile_error = compile_error(planned.path, written.code)
+    if written.compile_error:
+        log.warning("%s still does not compile after one fix (%s); kept as written", planned.path,
+                    written.compile_error)
+    return written

@@ -1,0 +1,129 @@
+"""`metagpt` / `devteam`: argument parsing, logging set-up, messages and exit codes; no business logic.
+
+Exit codes: 0 done, 1 a run that could not finish, 2 a config or usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from devteam import __version__
+from devteam.errors import ConfigError, DevteamError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SUBCOMMANDS = ("check", "logs")
+
+
+class UsageError(DevteamError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse prints and exits on errors; we raise so every usage error ends as exit code 2 our way."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}\n{self.format_usage().strip()}")
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="metagpt",
+        description="A software company of LLM roles: one line of idea in, a git repository out.",
+        epilog="Subcommands: 'metagpt check' tests the configured LLM; 'metagpt logs' shows a run's calls.",
+    )
+    parser.add_argument("idea", nargs="?", help='what to build, e.g. "write a snake game"')
+    parser.add_argument("--config", type=Path, help="config2.yaml to use (merged over the default locations)")
+    parser.add_argument("--workspace", type=Path, help="folder for projects (default: config 'workspace')")
+    parser.add_argument("--project-name", help="project folder name (default: from the PRD)")
+    parser.add_argument("--project-path", type=Path, help="exact project folder (for --inc / --resume)")
+    parser.add_argument("--investment", type=float, default=3.0, help="budget in USD (default 3.0)")
+    parser.add_argument("--code-review", action=argparse.BooleanOptionalAction, default=True,
+                        help="review each file after writing it (default on)")
+    parser.add_argument("--max-concurrency", type=int, help="files written at once (default: config, 4)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run of --project-name")
+    parser.add_argument("--inc", action="store_true", help="build on an existing project with new commits")
+    parser.add_argument("--replay", type=Path, help="answer every LLM call from a recorded run (no network)")
+    parser.add_argument("--init-config", action="store_true", help="write a commented ~/.metagpt/config2.yaml")
+    parser.add_argument("--version", action="version", version=f"devteam {__version__}")
+    return parser
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="metagpt check", description="Check the configured LLM with one structured round trip.")
+    parser.add_argument("--config", type=Path)
+    return parser
+
+
+def _logs_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="metagpt logs", description="Show the LLM calls of a run.")
+    parser.add_argument("project", nargs="?", type=Path, help="project folder (default: most recent)")
+    parser.add_argument("--workspace", type=Path)
+    parser.add_argument("--config", type=Path)
+    parser.add_argument("--json", action="store_true", help="print the raw records")
+    parser.add_argument("--call", type=int, help="show exchange N in full")
+    return parser
+
+
+def _split_verbose(argv: Sequence[str]) -> tuple[list[str], bool]:
+    """-v/--verbose is global: accepted anywhere on the command line."""
+    rest = [arg for arg in argv if arg not in ("-v", "--verbose")]
+    return rest, len(rest) != len(argv)
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)-7s %(message)s"))
+    root = logging.getLogger("devteam")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list, verbose = _split_verbose(list(sys.argv[1:] if argv is None else argv))
+    _configure_logging(verbose)
+    try:
+        if args_list and args_list[0] in SUBCOMMANDS:
+            command, rest = args_list[0], args_list[1:]
+            if command == "check":
+                from devteam.check import run_check_command
+
+                return run_check_command(_check_parser().parse_args(rest), verbose=verbose)
+            from devteam.logs_view import run_logs_command
+
+            return run_logs_command(_logs_parser().parse_args(rest))
+        args = _run_parser().parse_args(args_list)
+        if args.init_config:
+            return _init_config()
+        if not args.idea:
+            raise UsageError('give an idea, e.g. metagpt "write a snake game" (or --help)')
+        from devteam.run_command import run_idea_command
+
+        return run_idea_command(args)
+    except UsageError as error:
+        print(f"metagpt: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as error:
+        print(f"metagpt: config error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nmetagpt: interrupted; committed work is kept.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _init_config() -> int:
+    from devteam.config import init_config
+
+    path = init_config(Path(os.path.expanduser("~")))
+    print(f"Wrote {path}. Edit the llm: block (api_type, base_url, model), then run: metagpt check")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

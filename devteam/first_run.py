@@ -1,0 +1,38 @@
+"""What to tell a user who has no config yet: where we looked, which local servers answer, what to try."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+LOCAL_SERVERS = (
+    ("a local ollama", "127.0.0.1", 11434, "api_type: ollama\n    base_url: http://127.0.0.1:11434/api"),
+    ("an OpenAI-compatible server", "127.0.0.1", 8000, "api_type: open_llm\n    base_url: http://127.0.0.1:8000/v1"),
+)
+DEMO_COMMAND = 'metagpt "write a snake game" --replay examples/snake_game/record.jsonl'
+
+
+def port_open(host: str, port: int, *, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def no_config_help(looked_at: list[Path]) -> str:
+    lines = ["No config2.yaml found. Looked for:"]
+    lines += [f"  - {path}" for path in looked_at]
+    found = False
+    for label, host, port, snippet in LOCAL_SERVERS:
+        if port_open(host, port):
+            found = True
+            lines.append(f"Found {label} at {host}:{port}. Point config2.yaml at it:\n  llm:\n    {snippet}\n    model: <model name>")
+        else:
+            lines.append(f"No {label} answers at {host}:{port}.")
+    lines.append("Next steps:")
+    lines.append("  metagpt --init-config        writes a commented ~/.metagpt/config2.yaml to edit")
+    if not found:
+        lines.append(f"  {DEMO_COMMAND}")
+        lines.append("                               the offline demo: replays a recorded run, no model server needed")
+    return "\n".join(lines)

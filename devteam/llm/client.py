@@ -1,0 +1,182 @@
+"""`LLM`: a provider with the run's policies around it — budget, retries, schema fallback, usage, record.
+
+Roles never build clients: the team builds one `LLM` per distinct role config and passes it down.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from devteam.errors import SchemaRejectedError
+from devteam.llm.retry import RetryPolicy, call_with_retries
+from devteam.llm.types import ChatProvider, ChatRequest, ChatResponse, OutputMode
+from devteam.llm.usage import CallStats, Ledger, Price, estimate_tokens
+
+log = logging.getLogger("devteam.llm")
+
+StructuredOutputSetting = str  # "auto" | "json_schema" | "json_object" | "prompt"
+
+
+@dataclass
+class Exchange:
+    """One request/answer pair as the run record keeps it (secrets are never part of it)."""
+
+    role: str
+    action: str
+    subject: str
+    provider: str
+    model: str
+    messages: list[dict[str, str]]
+    output_mode: str
+    answer: str
+    reasoning: str
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    usage_estimated: bool
+    cost: float
+    latency_s: float
+    retries: int
+    repairs: list[str] = field(default_factory=list)
+    outcome: str = "ok"
+    started_at: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class ExchangeObserver(Protocol):
+    def on_exchange(self, exchange: Exchange) -> None: ...
+
+
+class LLM:
+    def __init__(
+        self,
+        provider: ChatProvider,
+        *,
+        api_type: str,
+        retry: RetryPolicy,
+        price: Price,
+        ledger: Ledger,
+        structured_output: StructuredOutputSetting = "auto",
+        max_tokens: int = 4096,
+        observers: list[ExchangeObserver] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.api_type = api_type
+        self.retry = retry
+        self.price = price
+        self.ledger = ledger
+        self.structured_output = structured_output
+        self.max_tokens = max_tokens
+        self.observers = observers if observers is not None else []
+        self.schema_fallback_reason: str | None = None
+
+    @property
+    def model(self) -> str:
+        return self.provider.model
+
+    def describe(self) -> str:
+        return self.provider.describe()
+
+    def output_mode(self, *, wants_json: bool) -> OutputMode:
+        """How to ask this server for JSON, remembering a rejection for the rest of the run."""
+        if not wants_json or self.schema_fallback_reason is not None:
+            return "prompt"
+        setting = self.structured_output
+        caps = self.provider.capabilities
+        if setting == "auto":
+            return "json_schema" if caps.json_schema else "prompt"
+        if setting == "json_schema" and caps.json_schema:
+            return "json_schema"
+        if setting == "json_object" and caps.json_object:
+            return "json_object"
+        return "prompt"
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        """One answer, with retries for transient faults and the schema fallback; not yet in the ledger."""
+        prompt_estimate = sum(estimate_tokens(m.content) for m in request.messages)
+        self.ledger.check_budget(
+            price=self.price, prompt_tokens=prompt_estimate, describe=f"{request.role} {request.action}".strip()
+        )
+        try:
+            return await self._complete_with_retries(request)
+        except SchemaRejectedError as rejected:
+            if self.structured_output != "auto" or request.output_mode == "prompt":
+                raise
+            self.schema_fallback_reason = str(rejected)
+            log.warning(
+                "schema_fallback: %s rejected response_format (%s); using prompt-only JSON for the rest of the run",
+                self.describe(),
+                _first_line(str(rejected)),
+            )
+            return await self._complete_with_retries(replace(request, output_mode="prompt"))
+
+    async def _complete_with_retries(self, request: ChatRequest) -> ChatResponse:
+        started = time.monotonic()
+        response, retries = await call_with_retries(
+            lambda: self.provider.complete(request), policy=self.retry, describe=self.describe()
+        )
+        response.retries = retries
+        response.native_schema = request.output_mode != "prompt"
+        if not response.latency_s:
+            response.latency_s = time.monotonic() - started
+        return response
+
+    def settle(
+        self,
+        request: ChatRequest,
+        response: ChatResponse,
+        *,
+        repairs: list[str],
+        outcome: str = "ok",
+        started_at: float = 0.0,
+    ) -> Exchange:
+        """Put a finished exchange in the ledger and tell the observers (the run record)."""
+        cost = self.price.cost(response.usage)
+        self.ledger.add(
+            CallStats(
+                role=request.role,
+                action=request.action,
+                model=response.model or self.model,
+                usage=response.usage,
+                cost=cost,
+                latency_s=response.latency_s,
+                retries=response.retries,
+                repairs=list(repairs),
+            )
+        )
+        exchange = Exchange(
+            role=request.role,
+            action=request.action,
+            subject=request.subject,
+            provider=self.api_type,
+            model=response.model or self.model,
+            messages=[m.as_dict() for m in request.messages],
+            output_mode=request.output_mode if response.native_schema else "prompt",
+            answer=response.text,
+            reasoning=response.reasoning,
+            finish_reason=response.finish_reason,
+            prompt_tokens=response.usage.prompt_tokens,
+            completion_tokens=response.usage.completion_tokens,
+            usage_estimated=response.usage.estimated,
+            cost=cost,
+            latency_s=round(response.latency_s, 4),
+            retries=response.retries,
+            repairs=list(repairs),
+            outcome=outcome,
+            started_at=started_at,
+        )
+        for observer in self.observers:
+            observer.on_exchange(exchange)
+        return exchange
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text

@@ -1,0 +1,48 @@
+"""Config → `LLM`: the one place where settings become a provider, a retry policy and a price."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from devteam.llm.client import LLM, ExchangeObserver
+from devteam.llm.registry import PROVIDER_FACTORIES
+from devteam.llm.retry import RetryPolicy
+from devteam.llm.usage import Ledger, Price
+
+if TYPE_CHECKING:
+    from devteam.config import LLMConfig
+
+
+def build_llm(config: "LLMConfig", *, ledger: Ledger, observers: list[ExchangeObserver] | None = None) -> LLM:
+    factory = PROVIDER_FACTORIES[config.api_type]
+    provider = factory(**provider_arguments(config))
+    return LLM(
+        provider,
+        api_type=config.api_type,
+        retry=RetryPolicy(
+            num_retries=config.num_retries,
+            min_wait=config.retry_min_wait,
+            max_wait=config.retry_max_wait,
+            multiplier=config.retry_multiplier,
+        ),
+        price=Price(prompt=config.pricing.prompt, completion=config.pricing.completion),
+        ledger=ledger,
+        structured_output=config.structured_output,
+        max_tokens=config.max_token,
+        observers=observers,
+    )
+
+
+def provider_arguments(config: "LLMConfig") -> dict[str, object]:
+    return {
+        "api_type": config.api_type,
+        "model": config.model or "",
+        "base_url": config.base_url,
+        "api_key": config.api_key.get_secret_value() if config.api_key else None,
+        "timeout": config.timeout,
+        "stream": config.stream,
+        "context_length": config.context_length,
+        "temperature": config.temperature,
+        "max_tokens": config.max_token,
+        "seed": config.seed,
+    }

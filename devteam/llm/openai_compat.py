@@ -1,0 +1,315 @@
+"""OpenAI and every server that speaks its chat API (vLLM, llama.cpp, LM Studio, FastChat...), via the SDK.
+
+Request shaping and response parsing are pure functions; `OpenAICompatProvider` is the thin async shell
+that sends, assembles a stream, and translates the SDK's exceptions (in `translate_error`, nowhere else).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Literal
+
+import openai
+
+from devteam.errors import ConfigError, ProviderError, SchemaRejectedError
+from devteam.llm.retry import is_transient_status, retry_after_seconds
+from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, Usage
+from devteam.llm.usage import estimate_tokens
+
+ApiType = Literal["openai", "open_llm"]
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+# Open servers ignore the key, but the SDK refuses to start without one.
+PLACEHOLDER_KEY = "sk-no-key-required"
+DEFAULT_CONTEXT_LENGTH = 8192
+DEFAULT_TIMEOUT = 600.0
+
+_SCHEMA_WORDS = ("response_format", "json_schema", "json_object")
+_MAX_REASON = 300
+
+
+# -- usage --------------------------------------------------------------------------------------------------
+
+
+def estimate_usage(messages: list[ChatMessage], text: str) -> Usage:
+    """Usage for a server that reported none (ollama and the human provider use it too)."""
+    prompt = sum(estimate_tokens(message.content) for message in messages)
+    return Usage(prompt_tokens=prompt, completion_tokens=estimate_tokens(text), estimated=True)
+
+
+# -- request ------------------------------------------------------------------------------------------------
+
+
+def response_format_for(request: ChatRequest) -> dict[str, Any] | None:
+    """The `response_format` that asks the server to honour the schema (see DESIGN.md section 3)."""
+    if request.output_mode == "json_schema" and request.json_schema is not None:
+        schema = {"name": request.schema_name, "schema": request.json_schema, "strict": True}
+        return {"type": "json_schema", "json_schema": schema}
+    if request.output_mode == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+def build_chat_kwargs(
+    request: ChatRequest,
+    *,
+    api_type: ApiType,
+    model: str,
+    stream: bool,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for `chat.completions.create`; the request's own settings win over the provider's."""
+    kwargs: dict[str, Any] = {"model": model, "messages": [m.as_dict() for m in request.messages]}
+    response_format = response_format_for(request)
+    if response_format is not None:
+        kwargs["response_format"] = response_format
+    temperature = request.temperature if request.temperature is not None else temperature
+    if temperature is not None:
+        kwargs["temperature"] = temperature
+    max_tokens = request.max_tokens if request.max_tokens is not None else max_tokens
+    if max_tokens is not None:
+        # OpenAI's reasoning models reject `max_tokens`; open servers mostly know only `max_tokens`.
+        kwargs["max_completion_tokens" if api_type == "openai" else "max_tokens"] = max_tokens
+    if seed is not None:
+        kwargs["seed"] = seed
+    if stream:
+        kwargs["stream"] = True
+        kwargs["stream_options"] = {"include_usage": True}
+    return kwargs
+
+
+# -- response -----------------------------------------------------------------------------------------------
+
+
+def reasoning_of(message: Any) -> str:
+    """Reasoning text: llama.cpp and LM Studio send `reasoning_content`, vLLM `reasoning`."""
+    for name in ("reasoning_content", "reasoning"):
+        value = getattr(message, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def usage_of(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    return Usage(prompt_tokens=usage.prompt_tokens or 0, completion_tokens=usage.completion_tokens or 0)
+
+
+def parse_completion(completion: Any, *, messages: list[ChatMessage], model: str) -> ChatResponse:
+    """A non-streamed `ChatCompletion` as our `ChatResponse` (usage estimated when the server sent none)."""
+    if not completion.choices:
+        return ChatResponse(text="", usage=usage_of(completion.usage) or estimate_usage(messages, ""), model=model)
+    choice = completion.choices[0]
+    text = choice.message.content or ""
+    return ChatResponse(
+        text=text,
+        finish_reason=choice.finish_reason,
+        usage=usage_of(completion.usage) or estimate_usage(messages, text),
+        model=completion.model or model,
+        reasoning=reasoning_of(choice.message),
+        refusal=choice.message.refusal,
+    )
+
+
+class StreamAssembly:
+    """Folds `ChatCompletionChunk`s into the same `ChatResponse` a non-streamed call gives."""
+
+    def __init__(self, *, model: str) -> None:
+        self.model = model
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._refusal: list[str] = []
+
+    def add(self, chunk: Any) -> None:
+        self.model = chunk.model or self.model
+        if chunk.usage is not None:
+            self.usage = usage_of(chunk.usage)
+        for choice in chunk.choices[:1]:
+            delta = choice.delta
+            self._text.append(delta.content or "")
+            self._reasoning.append(reasoning_of(delta))
+            self._refusal.append(delta.refusal or "")
+            self.finish_reason = choice.finish_reason or self.finish_reason
+
+    @property
+    def text(self) -> str:
+        return "".join(self._text)
+
+    def response(self, *, messages: list[ChatMessage]) -> ChatResponse:
+        text = self.text
+        return ChatResponse(
+            text=text,
+            finish_reason=self.finish_reason,
+            usage=self.usage or estimate_usage(messages, text),
+            model=self.model,
+            reasoning="".join(self._reasoning),
+            refusal="".join(self._refusal) or None,
+        )
+
+
+# -- errors -------------------------------------------------------------------------------------------------
+
+
+def error_reason(body: str) -> str:
+    """The human part of an error body, whichever envelope the server uses (see the table in DESIGN.md)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    reason: Any = body
+    if isinstance(data, dict):
+        reason = data.get("error") or data.get("detail") or data.get("message") or body
+        if isinstance(reason, dict):
+            reason = reason.get("message") or json.dumps(reason)
+    text = " ".join(str(reason).split()) or "(empty body)"
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
+
+
+def mentions_schema(body: str) -> bool:
+    lowered = body.lower()
+    return any(word in lowered for word in _SCHEMA_WORDS)
+
+
+def _body_text(body: object) -> str:
+    if body is None:
+        return ""
+    return body if isinstance(body, str) else json.dumps(body)
+
+
+def _status_body(exc: openai.APIStatusError) -> str:
+    try:
+        return exc.response.text
+    except Exception:  # the SDK may have closed an unread streamed body
+        return _body_text(exc.body)
+
+
+def translate_error(exc: openai.OpenAIError, *, where: str, structured: bool) -> ProviderError:
+    """The one place SDK exceptions become `ProviderError`s (transient or not, schema rejected or not)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError(f"timed out waiting for {where}", transient=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return _connection_error(exc, where=where)
+    if isinstance(exc, openai.APIStatusError):
+        return _status_error(exc, where=where, structured=structured)
+    if isinstance(exc, openai.APIError):
+        # An error event inside a 200 stream: the server accepted the request, then failed serving it.
+        body = _body_text(exc.body)
+        message = f"error inside the stream from {where}: {exc.message}"
+        if structured and mentions_schema(body):
+            return SchemaRejectedError(message, body=body)
+        return ProviderError(message, body=body, transient=True)
+    return ProviderError(f"{where}: {exc}")
+
+
+def _connection_error(exc: openai.APIConnectionError, *, where: str) -> ProviderError:
+    cause = exc.__cause__
+    # The SDK wraps httpx (1.x) or httpx2 (3.x) errors; the class name is what both share.
+    if type(cause).__name__ == "ConnectError":
+        return ProviderError(f"could not connect to {where} ({cause}); is the server running?", transient=True)
+    return ProviderError(f"connection to {where} broke before the answer was complete ({cause})", transient=True)
+
+
+def _status_error(exc: openai.APIStatusError, *, where: str, structured: bool) -> ProviderError:
+    status, body = exc.status_code, _status_body(exc)
+    message = f"HTTP {status} from {where}: {error_reason(body)}"
+    # Some servers answer 500 to a response_format they cannot honour; a 400 to a structured request is
+    # treated as a refusal too: the caller re-sends prompt-only, and a different fault shows up again there.
+    if structured and (status == 400 or mentions_schema(body)):
+        return SchemaRejectedError(message, status=status, body=body)
+    return ProviderError(
+        message,
+        status=status,
+        body=body,
+        transient=is_transient_status(status),
+        retry_after=retry_after_seconds(exc.response.headers),
+    )
+
+
+# -- the provider -------------------------------------------------------------------------------------------
+
+
+class OpenAICompatProvider:
+    """`api_type` openai or open_llm: the `openai` SDK pointed at `base_url`, one attempt per call."""
+
+    capabilities = Capabilities(json_schema=True, json_object=True, streams_usage=True, lists_models=True)
+
+    def __init__(
+        self,
+        *,
+        api_type: ApiType = "open_llm",
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream: bool = False,
+        context_length: int | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.name = api_type
+        self.model = model
+        self.context_length = context_length or DEFAULT_CONTEXT_LENGTH
+        self.base_url = (base_url or OPENAI_BASE_URL).rstrip("/")
+        self._api_type: ApiType = api_type
+        self._stream = stream
+        self._defaults = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        if api_key is None and api_type == "open_llm":
+            api_key = PLACEHOLDER_KEY
+        try:
+            # max_retries=0: retries live in llm.retry only, so loops never nest.
+            self._client = openai.AsyncOpenAI(
+                api_key=api_key, base_url=self.base_url, max_retries=0, timeout=timeout
+            )
+        except openai.OpenAIError as exc:
+            hint = "set llm.api_key or OPENAI_API_KEY"
+            raise ConfigError(f"{self.describe()} needs an api_key ({hint}): {exc}") from exc
+
+    def describe(self) -> str:
+        return f"{self.name} {self.base_url} (model {self.model})"
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        kwargs = build_chat_kwargs(
+            request, api_type=self._api_type, model=self.model, stream=self._stream, **self._defaults
+        )
+        started = time.perf_counter()
+        try:
+            if self._stream:
+                response = await self._complete_streamed(kwargs, request.messages)
+            else:
+                completion = await self._client.chat.completions.create(**kwargs)
+                response = parse_completion(completion, messages=request.messages, model=self.model)
+        except openai.OpenAIError as exc:
+            raise translate_error(exc, where=self.describe(), structured=request.output_mode != "prompt") from exc
+        response.native_schema = "response_format" in kwargs and request.output_mode == "json_schema"
+        response.latency_s = time.perf_counter() - started
+        return response
+
+    async def _complete_streamed(self, kwargs: dict[str, Any], messages: list[ChatMessage]) -> ChatResponse:
+        assembly = StreamAssembly(model=self.model)
+        stream = await self._client.chat.completions.create(**kwargs)
+        async with stream:
+            async for chunk in stream:
+                assembly.add(chunk)
+        if assembly.finish_reason is None:
+            raise ProviderError(
+                f"stream from {self.describe()} ended without a finish_reason"
+                f" after {len(assembly.text)} characters (cut mid-answer)",
+                transient=True,
+            )
+        return assembly.response(messages=messages)
+
+    async def list_models(self) -> list[str]:
+        try:
+            return [model.id async for model in self._client.models.list()]
+        except openai.OpenAIError as exc:
+            raise translate_error(exc, where=self.describe(), structured=False) from exc
+
+    async def aclose(self) -> None:
+        await self._client.close()

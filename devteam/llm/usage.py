@@ -1,0 +1,103 @@
+"""Usage, cost and the budget: the run's ledger of LLM calls.
+
+The budget is checked *before* a call: a call is refused when the money already spent plus the estimated
+cost of this call's prompt would pass the investment. Local models cost 0, so only their token counts grow.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from devteam.errors import BudgetExceededError
+from devteam.llm.types import Usage
+
+TOKENS_PER_MILLION = 1_000_000
+
+
+def estimate_tokens(text: str) -> int:
+    """A server-independent estimate (about four characters a token) for when the server reports no usage."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens."""
+
+    prompt: float = 0.0
+    completion: float = 0.0
+
+    def cost(self, usage: Usage) -> float:
+        return (usage.prompt_tokens * self.prompt + usage.completion_tokens * self.completion) / TOKENS_PER_MILLION
+
+    @property
+    def is_free(self) -> bool:
+        return self.prompt == 0 and self.completion == 0
+
+
+@dataclass
+class CallStats:
+    """One finished LLM exchange as the ledger keeps it."""
+
+    role: str
+    action: str
+    model: str
+    usage: Usage
+    cost: float
+    latency_s: float
+    retries: int
+    repairs: list[str] = field(default_factory=list)
+
+
+class Ledger:
+    """Totals for a run. Thread-safe because files are written concurrently."""
+
+    def __init__(self, *, investment: float | None = None) -> None:
+        self.investment = investment
+        self.calls: list[CallStats] = []
+        self.repairs: Counter[str] = Counter()
+        self.reasks = 0
+        self._lock = threading.Lock()
+
+    @property
+    def cost(self) -> float:
+        return sum(call.cost for call in self.calls)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(call.usage.prompt_tokens for call in self.calls)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(call.usage.completion_tokens for call in self.calls)
+
+    @property
+    def retries(self) -> int:
+        return sum(call.retries for call in self.calls)
+
+    def check_budget(self, *, price: Price, prompt_tokens: int, describe: str) -> None:
+        """Refuse the call that would exceed the investment; its prompt cost is known before sending."""
+        if self.investment is None or price.is_free:
+            return
+        upcoming = price.cost(Usage(prompt_tokens=prompt_tokens))
+        spent = self.cost
+        if spent + upcoming > self.investment:
+            raise BudgetExceededError(
+                f"budget reached: ${spent:.4f} spent of the ${self.investment:.2f} investment, and {describe} "
+                f"would cost at least ${upcoming:.4f} more; the call was not made. Raise it with --investment."
+            )
+
+    def add(self, stats: CallStats) -> None:
+        with self._lock:
+            self.calls.append(stats)
+            self.repairs.update(stats.repairs)
+
+    def add_repairs(self, markers: list[str]) -> None:
+        """Repairs found outside one exchange (e.g. a syntax fix of written code)."""
+        with self._lock:
+            self.repairs.update(markers)
+
+    def count_reask(self) -> None:
+        with self._lock:
+            self.reasks += 1

@@ -1,0 +1,37 @@
+"""Architect: PRD → system design with the file plan, committed as docs and mermaid diagrams."""
+
+from __future__ import annotations
+
+from devteam.actions.write_design import NAME as WRITE_DESIGN, write_design
+from devteam.artifacts import PRD, SystemDesign
+from devteam.prompting import render_document
+from devteam.roles.base import Message, Role, RunContext
+
+DESIGN_JSON = "docs/system_design.json"
+
+
+class Architect(Role):
+    name = "Architect"
+    profile = "a software architect"
+    goal = "Design a small, testable program for the PRD, with a file plan whose files say what they depend on."
+    watches = frozenset({"prd"})
+
+    async def react(self, message: Message, run: RunContext) -> list[Message]:
+        prd: PRD = message.content
+        repo = run.project(prd.project_name)
+        if repo.has_path_committed(DESIGN_JSON) and not run.incremental:
+            design = SystemDesign.model_validate_json(repo.read_text(DESIGN_JSON) or "")
+            run.progress.note(self.name, f"{WRITE_DESIGN} skipped: resuming from the committed {DESIGN_JSON}")
+            return [Message("design", (prd, design), self.name)]
+        run.progress.start(self.name, WRITE_DESIGN)
+        answer = await write_design(self.llm, self.persona, prd=prd, repair=run.repair)
+        design = answer.value
+        repo.write_text(DESIGN_JSON, design.model_dump_json(indent=2))
+        repo.write_text(
+            "docs/system_design.md", render_document("system_design.md.j2", design=design, project_name=prd.project_name)
+        )
+        repo.write_text("docs/diagrams/data_structures.mmd", design.data_structures_and_interfaces)
+        repo.write_text("docs/diagrams/program_call_flow.mmd", design.program_call_flow)
+        repo.commit(f"Add system design: {len(design.file_list)} files planned", author=self.name)
+        run.progress.done(self.name, WRITE_DESIGN)
+        return [Message("design", (prd, design), self.name)]

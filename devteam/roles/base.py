@@ -1,0 +1,69 @@
+"""The role contract and the run context roles share.
+
+A user adds a role (say a QA engineer) by subclassing `Role`, naming what it `watches`, and hiring it into
+the team; nothing in the core changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+from devteam.actions.persona import Persona
+from devteam.llm.client import LLM
+from devteam.llm.usage import Ledger
+from devteam.progress import Progress
+
+if TYPE_CHECKING:
+    from devteam.workspace import ProjectRepo
+
+
+@dataclass(frozen=True)
+class Message:
+    """An artifact published to the team: `kind` is what roles watch ("idea", "prd", "design", "code")."""
+
+    kind: str
+    content: Any
+    sent_by: str
+
+
+@dataclass
+class RunContext:
+    """What every role of one run shares; built by the CLI, passed down, never global."""
+
+    idea: str
+    ledger: Ledger
+    progress: Progress
+    repair: bool
+    open_project: Callable[[str], "ProjectRepo"]
+    code_review: bool = True
+    max_concurrency: int = 4
+    incremental: bool = False
+    repo: "ProjectRepo | None" = None
+    files_written: list[str] = field(default_factory=list)
+    files_refused: list[str] = field(default_factory=list)
+    files_not_compiling: list[str] = field(default_factory=list)
+
+    def project(self, name_hint: str) -> "ProjectRepo":
+        """The project repo, created (or opened, when resuming) the first time a role needs it."""
+        if self.repo is None:
+            self.repo = self.open_project(name_hint)
+        return self.repo
+
+
+class Role:
+    name: ClassVar[str] = "Role"
+    profile: ClassVar[str] = ""
+    goal: ClassVar[str] = ""
+    watches: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, llm: LLM) -> None:
+        self.llm = llm
+
+    @property
+    def persona(self) -> Persona:
+        return Persona(role=self.name, profile=self.profile, goal=self.goal)
+
+    async def react(self, message: Message, run: RunContext) -> list[Message]:
+        """Handle one watched message; return what this role publishes."""
+        raise NotImplementedError

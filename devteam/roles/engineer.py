@@ -1,0 +1,167 @@
+"""Engineer: the file plan → code, level by level of the dependency DAG, files of a level concurrently.
+
+Each level ends in a commit, so an interrupted run keeps every finished level (and every finished file of
+the level that failed) and `--resume` writes only what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import PurePosixPath
+
+from devteam.actions.review_code import review_code
+from devteam.actions.write_code import NAME as WRITE_CODE, WrittenFile, write_code
+from devteam.artifacts import PRD, PlannedFile, SystemDesign
+from devteam.errors import WorkspaceError
+from devteam.file_plan import FileLevels, build_levels
+from devteam.prompting import render_document
+from devteam.safe_paths import normalise_relative_path
+from devteam.roles.base import Message, Role, RunContext
+
+log = logging.getLogger("devteam.engineer")
+
+
+class Engineer(Role):
+    name = "Engineer"
+    profile = "a senior software engineer"
+    goal = "Write complete, correct, readable code that follows the design exactly, one file at a time."
+    watches = frozenset({"design"})
+
+    async def react(self, message: Message, run: RunContext) -> list[Message]:
+        prd, design = message.content
+        repo = run.project(prd.project_name)
+        plan = build_levels(design.file_list)
+        sources: dict[str, str] = {}
+        semaphore = asyncio.Semaphore(run.max_concurrency)
+        for number, level in enumerate(plan.levels, 1):
+            todo = self._files_to_write(level, run, sources)
+            if not todo:
+                continue
+            results = await asyncio.gather(
+                *(self._write_file(planned, prd, design, plan, sources, run, semaphore) for planned in todo),
+                return_exceptions=True,
+            )
+            done = self._keep_written(todo, results, run, sources)
+            if done:
+                repo.commit(
+                    f"Write {', '.join(done)} (level {number} of {len(plan.levels)})", author=self.name, paths=done
+                )
+            failures = [result for result in results if isinstance(result, BaseException)]
+            if failures:
+                raise failures[0]
+        self._write_project_files(prd, design, run)
+        return [Message("code", dict(sources), self.name)]
+
+    def _files_to_write(self, level: list[PlannedFile], run: RunContext, sources: dict[str, str]) -> list[PlannedFile]:
+        repo = run.project("")
+        todo = []
+        for planned in level:
+            try:
+                key = repo.relative(planned.path)
+            except WorkspaceError as refused:
+                log.warning("refused planned file %r: %s", planned.path, refused)
+                run.progress.note(self.name, f"refused {planned.path!r}: {refused}")
+                run.files_refused.append(planned.path)
+                continue
+            if repo.has_path_committed(key) and not run.incremental:
+                sources[key] = repo.read_text(key) or ""
+                run.progress.note(self.name, f"{key} already committed; kept")
+                continue
+            todo.append(planned)
+        return todo
+
+    async def _write_file(
+        self,
+        planned: PlannedFile,
+        prd: PRD,
+        design: SystemDesign,
+        plan: FileLevels,
+        sources: dict[str, str],
+        run: RunContext,
+        semaphore: asyncio.Semaphore,
+    ) -> WrittenFile:
+        key = run.project("").relative(planned.path)
+        dependencies = {path: sources[path] for path in plan.dependencies.get(key, []) if path in sources}
+        async with semaphore:
+            run.progress.start(self.name, f"{WRITE_CODE} {key}")
+            written = await write_code(
+                self.llm, self.persona, prd=prd, design=design, planned=planned, dependencies=dependencies,
+                repair=run.repair,
+            )
+            if run.code_review:
+                written = await review_code(
+                    self.llm, self.persona, design=design, planned=planned, written=written,
+                    dependencies=dependencies, repair=run.repair,
+                )
+            review = f", review: {written.review}" if run.code_review else ""
+            run.progress.done(self.name, f"{WRITE_CODE} {key} ({len(written.code.splitlines())} lines{review})")
+        return written
+
+    def _keep_written(
+        self, todo: list[PlannedFile], results: list[WrittenFile | BaseException], run: RunContext,
+        sources: dict[str, str],
+    ) -> list[str]:
+        repo = run.project("")
+        done = []
+        for planned, result in zip(todo, results):
+            if isinstance(result, BaseException):
+                continue
+            key = repo.relative(planned.path)
+            try:
+                repo.write_text(key, result.code)
+            except WorkspaceError as refused:
+                log.warning("refused to write %r: %s", planned.path, refused)
+                run.files_refused.append(planned.path)
+                continue
+            sources[key] = result.code
+            run.files_written.append(key)
+            if result.compile_error:
+                run.files_not_compiling.append(key)
+            done.append(key)
+        return done
+
+    def _write_project_files(self, prd: PRD, design: SystemDesign, run: RunContext) -> None:
+        """requirements.txt and the README, unless the plan already has them (then the plan's win)."""
+        repo = run.project("")
+        planned = {_plan_key(item.path) for item in design.file_list}
+        extra: list[str] = []
+        if "requirements.txt" not in planned:
+            packages = "\n".join(design.required_packages) or "# standard library only"
+            repo.write_text("requirements.txt", packages)
+            extra.append("requirements.txt")
+        if "README.md" not in planned:
+            repo.write_text(
+                "README.md",
+                render_document(
+                    "project_readme.md.j2", prd=prd, design=design,
+                    run_command=_run_command(planned), test_command=_test_command(planned),
+                ),
+            )
+            extra.append("README.md")
+        if extra and repo.commit(f"Add {' and '.join(extra)}", author=self.name, paths=extra):
+            run.files_written.extend(extra)
+
+
+def _plan_key(path: str) -> str:
+    try:
+        return normalise_relative_path(path)
+    except WorkspaceError:
+        return path
+
+
+def _run_command(paths: set[str]) -> str | None:
+    for path in sorted(paths):
+        parts = PurePosixPath(path).parts
+        if len(parts) == 2 and parts[1] == "__main__.py":
+            return f"python -m {parts[0]}"
+    for name in ("main.py", "app.py", "run.py", "game.py"):
+        if name in paths:
+            return f"python {name}"
+    return None
+
+
+def _test_command(paths: set[str]) -> str | None:
+    if any(PurePosixPath(path).name.startswith("test_") for path in paths):
+        return "python -m pytest"
+    return None

@@ -1,0 +1,35 @@
+"""ProductManager: idea → PRD, committed as docs/prd.{json,md} and the competitive chart."""
+
+from __future__ import annotations
+
+from devteam.actions.write_prd import NAME as WRITE_PRD, write_prd
+from devteam.artifacts import PRD
+from devteam.prompting import render_document
+from devteam.roles.base import Message, Role, RunContext
+
+PRD_JSON = "docs/prd.json"
+
+
+class ProductManager(Role):
+    name = "ProductManager"
+    profile = "a product manager"
+    goal = "Turn the user's idea into a clear, small product requirement document a team can build."
+    watches = frozenset({"idea"})
+
+    async def react(self, message: Message, run: RunContext) -> list[Message]:
+        repo = run.repo
+        if repo is not None and repo.has_path_committed(PRD_JSON) and not run.incremental:
+            prd = PRD.model_validate_json(repo.read_text(PRD_JSON) or "")
+            run.progress.note(self.name, f"{WRITE_PRD} skipped: resuming from the committed {PRD_JSON}")
+            return [Message("prd", prd, self.name)]
+        run.progress.start(self.name, WRITE_PRD)
+        answer = await write_prd(self.llm, self.persona, idea=str(message.content), repair=run.repair)
+        prd = answer.value
+        repo = run.project(prd.project_name)
+        repo.write_text(PRD_JSON, prd.model_dump_json(indent=2))
+        repo.write_text("docs/prd.md", render_document("prd.md.j2", prd=prd))
+        if prd.competitive_quadrant_chart.strip():
+            repo.write_text("docs/diagrams/competitive_quadrant_chart.mmd", prd.competitive_quadrant_chart)
+        repo.commit(f"Add PRD for {prd.project_name}: {len(prd.requirement_pool)} requirements", author=self.name)
+        run.progress.done(self.name, WRITE_PRD)
+        return [Message("prd", prd, self.name)]

@@ -1,0 +1,89 @@
+"""`metagpt "IDEA"`: load the config, run the company, print the summary and the next thing to try."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from devteam.company import RunOptions, RunOutcome, run_company
+from devteam.config import Config, ConfigNotFoundError, load_config
+from devteam.errors import BudgetExceededError, ConfigError, DevteamError, WorkspaceError
+from devteam.first_run import no_config_help
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def load_run_config(args: argparse.Namespace) -> Config:
+    try:
+        config = load_config(args.config, cwd=Path.cwd(), home=Path.home(), env=os.environ)
+    except ConfigNotFoundError as missing:
+        if getattr(args, "replay", None) is None:
+            raise ConfigError(no_config_help(missing.looked_at)) from None
+        config = Config.model_validate({"llm": {"api_type": "replay"}})
+    if getattr(args, "replay", None) is not None:
+        config = config.with_replay(args.replay)
+    return config
+
+
+def run_idea_command(args: argparse.Namespace) -> int:
+    config = load_run_config(args)
+    if args.max_concurrency is not None and args.max_concurrency < 1:
+        raise ConfigError("--max-concurrency must be at least 1")
+    options = RunOptions(
+        idea=args.idea,
+        workspace=Path(args.workspace or config.workspace).expanduser(),
+        project_name=args.project_name,
+        project_path=args.project_path,
+        investment=args.investment,
+        code_review=args.code_review,
+        max_concurrency=args.max_concurrency or config.max_concurrency,
+        resume=args.resume,
+        incremental=args.inc,
+    )
+    outcome = asyncio.run(run_company(config, options))
+    print_summary(outcome, sys.stdout)
+    if outcome.error is None:
+        return EXIT_OK
+    print(failure_paragraph(outcome, options), file=sys.stderr)
+    return EXIT_USAGE if isinstance(outcome.error, WorkspaceError) and outcome.repo_root is None else EXIT_FAILED
+
+
+def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyped-def]
+    ledger, run = outcome.ledger, outcome.run
+    print("", file=stream)
+    if outcome.repo_root is not None:
+        print(f"Project:  {outcome.repo_root}", file=stream)
+    print(f"Files:    {len(run.files_written)} written"
+          + (f", {len(run.files_refused)} refused ({', '.join(run.files_refused)})" if run.files_refused else "")
+          + (f", {len(run.files_not_compiling)} not compiling ({', '.join(run.files_not_compiling)})"
+             if run.files_not_compiling else ""), file=stream)
+    print(f"LLM:      {len(ledger.calls)} calls, {ledger.prompt_tokens:,} prompt + {ledger.completion_tokens:,} "
+          f"completion tokens, ${ledger.cost:.4f}, {ledger.retries} retries, {ledger.reasks} re-asks", file=stream)
+    repairs = Counter(ledger.repairs)
+    if repairs:
+        print("Repairs:  " + ", ".join(f"{kind} x{count}" for kind, count in sorted(repairs.items())), file=stream)
+    if outcome.repo_root is not None:
+        print(f"Next:     git -C {outcome.repo_root} log --oneline", file=stream)
+
+
+def failure_paragraph(outcome: RunOutcome, options: RunOptions) -> str:
+    error = outcome.error
+    reason = {
+        BudgetExceededError: "The budget stopped the run.",
+        WorkspaceError: "The project folder could not be used.",
+    }.get(type(error), "The run could not finish.")
+    text = f"metagpt: {reason} {error}"
+    root = outcome.repo_root
+    if root is not None:
+        text += (f"\nEverything finished before the failure is committed in {root}. "
+                 f"Resume with: metagpt {_quote(options.idea)} --project-name {root.name} "
+                 f"--workspace {root.parent} --resume")
+    return text
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '\\"') + '"'

@@ -1,0 +1,1 @@
+"""Structured output: turn a model's answer into a validated pydantic object (extract, parse, repair, validate)."""

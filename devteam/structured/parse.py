@@ -1,0 +1,171 @@
+"""The entry point of the ladder: answer text -> validated pydantic object (or code), or a ParseFailure.
+
+With `repair=False` the answer must be JSON as it stands (json.loads, else raw_decode from the first bracket);
+with `repair=True` it goes through extract -> decode/repair -> schema repair -> validate, and every fix that
+fired is logged on "devteam.repair" as one line starting with its marker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from devteam.structured.extract import (
+    Candidate,
+    Fix,
+    ParseFailure,
+    code_block,
+    json_candidates,
+    no_json_failure,
+    strip_wrapping,
+)
+from devteam.structured.repair import decode_json, repair_for_model
+
+__all__ = ["CodeExtraction", "ParseFailure", "ParseResult", "extract_code", "parse_structured"]
+
+log = logging.getLogger("devteam.repair")
+
+M = TypeVar("M", bound=BaseModel)
+
+# Enough of pydantic's errors for the model to fix its answer, not a wall of text.
+MAX_REPORTED_ERRORS = 8
+# One log line per marker; forty renamed keys need not all be spelled out.
+MAX_LOG_DETAIL = 1200
+
+
+@dataclass
+class ParseResult(Generic[M]):
+    value: M
+    repairs: list[str]  # markers that fired, in order, each once
+
+
+@dataclass
+class CodeExtraction:
+    code: str  # ends with exactly one newline
+    repairs: list[str]
+
+
+@dataclass
+class _Decoded:
+    candidate: Candidate
+    value: Any = None
+    fixes: tuple[Fix, ...] = ()
+    failure: ParseFailure | None = None
+
+
+def parse_structured(text: str, model: type[M], *, repair: bool) -> ParseResult[M]:
+    """Turn one answer into a `model` instance; raises ParseFailure (and nothing else) when it cannot."""
+    if not text or not text.strip():
+        raise ParseFailure("empty", "the answer was empty; reply with the JSON object")
+    if not repair:
+        return ParseResult(_validate(_decode_strict(text.strip()), model), [])
+    cleaned, fixes = strip_wrapping(text)
+    if not cleaned.strip():
+        raise ParseFailure("empty", "the answer held only reasoning and no JSON; reply with the JSON object")
+    candidates = json_candidates(cleaned)
+    if not candidates:
+        raise no_json_failure(cleaned)
+    value, more = _first_valid([_decode(c) for c in candidates], model)
+    return ParseResult(value, _emit([*fixes, *more]))
+
+
+def extract_code(text: str, *, language: str | None = None, repair: bool = True) -> CodeExtraction:
+    """The code of a code-writing answer: its fenced block (in `language` if several), else the whole text."""
+    fixes: list[Fix] = []
+    if repair:
+        text, fixes = strip_wrapping(text)
+    code, more = code_block(text, language, tolerate_unclosed=repair)
+    code = code.strip("\n").rstrip()
+    if not code.strip():
+        raise ParseFailure("empty", "the answer held no code; give the whole file in one fenced block")
+    return CodeExtraction(code + "\n", _emit([*fixes, *more]))
+
+
+def _decode_strict(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    starts = [i for i in (text.find("{"), text.find("[")) if i != -1]
+    if not starts:
+        raise no_json_failure(text)
+    try:
+        return json.JSONDecoder().raw_decode(text, min(starts))[0]
+    except (ValueError, RecursionError) as error:
+        raise ParseFailure("invalid_json", f"the answer is not valid JSON: {error}") from None
+
+
+def _decode(candidate: Candidate) -> _Decoded:
+    if candidate.cut_in_string:
+        return _Decoded(candidate, failure=_truncated(""))
+    try:
+        value, fixes = decode_json(candidate.text)
+    except ParseFailure as failure:
+        return _Decoded(candidate, failure=failure)
+    return _Decoded(candidate, value, tuple(fixes))
+
+
+def _first_valid(decoded: list[_Decoded], model: type[M]) -> tuple[M, list[Fix]]:
+    """Validate candidates in order of trust: clean JSON first, then repaired, then the unterminated."""
+    ordered = sorted(decoded, key=lambda d: (d.failure is not None, bool(d.fixes), d.candidate.unterminated))
+    failures: list[tuple[Candidate, ParseFailure]] = []
+    for item in ordered:
+        if item.failure is not None:
+            failures.append((item.candidate, item.failure))
+            continue
+        value, schema_fixes = repair_for_model(item.value, model)
+        try:
+            return model.model_validate(value), [*item.candidate.fixes, *item.fixes, *schema_fixes]
+        except ValidationError as error:
+            feedback = _validation_feedback(error)
+            kind = _truncated(feedback) if item.candidate.unterminated else ParseFailure("validation", feedback)
+            failures.append((item.candidate, kind))
+    raise _worst(failures)
+
+
+def _worst(failures: list[tuple[Candidate, ParseFailure]]) -> ParseFailure:
+    """The failure to report: truncation if the answer was cut, else the one about the largest candidate."""
+    for candidate, failure in failures:
+        if candidate.unterminated:
+            return failure if failure.kind == "truncated" else _truncated("")
+    return max(failures, key=lambda pair: len(pair[0].text))[1]
+
+
+def _truncated(errors: str) -> ParseFailure:
+    feedback = "the JSON was cut off before it was complete"
+    return ParseFailure("truncated", f"{feedback} ({errors})" if errors else feedback)
+
+
+def _validate(value: Any, model: type[M]) -> M:
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        raise ParseFailure("validation", _validation_feedback(error)) from None
+
+
+def _validation_feedback(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors()[:MAX_REPORTED_ERRORS]:
+        location = ".".join(str(part) for part in item["loc"])
+        parts.append(f"field {location!r}: {item['msg']}" if location else item["msg"])
+    hidden = error.error_count() - MAX_REPORTED_ERRORS
+    return "; ".join(parts) + (f"; and {hidden} more" if hidden > 0 else "")
+
+
+def _emit(fixes: list[Fix]) -> list[str]:
+    """Log one line per marker (its details joined) and return the markers in the order they first fired."""
+    details: dict[str, list[str]] = {}
+    for fix in fixes:
+        details.setdefault(fix.marker, [])
+        if fix.detail and fix.detail not in details[fix.marker]:
+            details[fix.marker].append(fix.detail)
+    for marker, lines in details.items():
+        detail = "; ".join(lines)
+        if len(detail) > MAX_LOG_DETAIL:
+            detail = detail[: MAX_LOG_DETAIL - 3] + "..."
+        log.info("%s: %s", marker, detail)
+    return list(details)

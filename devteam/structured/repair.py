@@ -1,0 +1,325 @@
+"""Repairs: JSON syntax first (text level), then the object against the pydantic model (schema level).
+
+Each repair runs only when it is needed and reports a `Fix`, so a clean answer passes untouched and a user
+can grep the log to see what their model gets wrong. `json_repair` does the heavy syntax lifting; the rest
+covers what it cannot know: quotes that only look like quotes, Python literals, the shape the model expects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+from enum import Enum
+from functools import lru_cache
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from json_repair import repair_json
+from pydantic import BaseModel
+
+from devteam.structured.extract import JSON_SYNTAX, Fix, ParseFailure, preview
+
+PYTHON_LITERALS = "repair_python_literals"
+SMART_QUOTES = "repair_smart_quotes"
+CONTROL_CHARS = "repair_control_chars"
+DOUBLE_ENCODED = "repair_double_encoded"
+UNWRAP = "repair_unwrap"
+KEY_CASE = "repair_key_case"
+ENUM_CASE = "repair_enum_case"
+WRAP_LIST = "repair_wrap_list"
+COERCE_TYPE = "repair_coerce_type"
+
+_SMART_DOUBLE = "“”„"
+_SMART_SINGLE = "‘’‚"
+_PY_LITERAL = re.compile(r"(?<![\w.$])(None|True|False)(?![\w.])")
+_PY_TO_JSON = {"None": "null", "True": "true", "False": "false"}
+
+
+# --- syntax: text -> Python object ----------------------------------------------------------------------
+
+
+def decode_json(text: str) -> tuple[Any, list[Fix]]:
+    """Parse `text` as JSON, repairing its syntax if it must; raises ParseFailure("invalid_json")."""
+    try:
+        return json.loads(text), []
+    except (ValueError, RecursionError) as error:
+        first_error = error
+    fixes: list[Fix] = []
+    fixed = text
+    for marker, convert in ((SMART_QUOTES, _smart_quotes_to_json), (PYTHON_LITERALS, _python_literals_to_json)):
+        converted, detail = convert(fixed)
+        if converted != fixed:
+            fixes.append(Fix(marker, detail))
+            fixed = converted
+    if _has_raw_control_chars(fixed):
+        fixes.append(Fix(CONTROL_CHARS, "raw newlines/tabs inside strings"))
+    try:
+        return json.loads(fixed, strict=False), fixes
+    except (ValueError, RecursionError):
+        pass
+    value = _json_repair(fixed)
+    if not isinstance(value, (dict, list)) or (not value and len(fixed.strip()) > 2):
+        raise ParseFailure("invalid_json", f"the JSON could not be parsed: {_describe(first_error)}")
+    fixes.append(Fix(JSON_SYNTAX, _describe(first_error)))
+    return value, fixes
+
+
+def _json_repair(text: str) -> Any:
+    try:
+        return repair_json(text, return_objects=True, skip_json_loads=True)
+    except Exception:  # a third-party heuristic parser; whatever breaks in it, the answer is unusable
+        return None
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}"
+    return str(error)
+
+
+def _string_mask(text: str, quotes: str) -> list[bool]:
+    """For each character, whether it lies inside a string delimited by one of `quotes`."""
+    mask = [False] * len(text)
+    closer = ""
+    escaped = False
+    for i, ch in enumerate(text):
+        if not closer:
+            if ch in quotes:
+                closer = ch
+            continue
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == closer:
+            closer = ""
+            continue
+        mask[i] = True
+    return mask
+
+
+def _has_raw_control_chars(text: str) -> bool:
+    mask = _string_mask(text, '"')
+    return any(inside and ch < " " for ch, inside in zip(text, mask))
+
+
+def _python_literals_to_json(text: str) -> tuple[str, str]:
+    mask = _string_mask(text, "\"'")
+    hits = [m for m in _PY_LITERAL.finditer(text) if not mask[m.start()]]
+    for match in reversed(hits):
+        text = text[: match.start()] + _PY_TO_JSON[match.group()] + text[match.end() :]
+    names = dict.fromkeys(m.group() for m in hits)
+    return text, ", ".join(f"{name} -> {_PY_TO_JSON[name]}" for name in names)
+
+
+def _smart_quotes_to_json(text: str) -> tuple[str, str]:
+    """Turn “ ” ‘ ’ used as JSON quotes into ", leaving typographic quotes inside real strings alone."""
+    if not any(ch in text for ch in _SMART_DOUBLE + _SMART_SINGLE):
+        return text, ""
+    out: list[str] = []
+    closers = ""  # "" outside a string
+    escaped = False
+    for i, ch in enumerate(text):
+        if not closers:
+            if ch in "\"'":
+                closers = ch
+            elif ch in _SMART_DOUBLE + _SMART_SINGLE:
+                closers = (_SMART_DOUBLE + '"') if ch in _SMART_DOUBLE else _SMART_SINGLE
+                ch = '"'
+        elif escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif closers in "\"'":
+            closers = "" if ch == closers else closers
+        elif ch in closers and _ends_value(text, i + 1):
+            closers, ch = "", '"'
+        elif ch == '"':
+            ch = '\\"'
+        out.append(ch)
+    return "".join(out), "“ ” ‘ ’ used as JSON quotes"
+
+
+def _ends_value(text: str, pos: int) -> bool:
+    rest = text[pos:].lstrip()
+    return not rest or rest[0] in ",:}]"
+
+
+# --- schema: Python object -> what the model accepts -------------------------------------------------
+
+
+def repair_for_model(value: Any, model: type[BaseModel]) -> tuple[Any, list[Fix]]:
+    """Fit a decoded answer to `model`: unwrap, rename keys, fix enum case and scalar/list shapes."""
+    fixes: list[Fix] = []
+    value = _decode_if_encoded(value, "the answer", fixes)
+    value = _unwrap(value, model, fixes)
+    if isinstance(value, dict):
+        value = _repair_object(value, model, "", fixes)
+    return value, fixes
+
+
+def _decode_if_encoded(value: Any, where: str, fixes: list[Fix]) -> Any:
+    """A JSON string whose content is the object (or list) that was expected."""
+    if not isinstance(value, str) or value.strip()[:1] not in ("{", "["):
+        return value
+    try:
+        decoded, inner = decode_json(value.strip())
+    except ParseFailure:
+        return value
+    if not isinstance(decoded, (dict, list)):
+        return value
+    fixes.append(Fix(DOUBLE_ENCODED, f"{where} was a JSON string holding the JSON"))
+    fixes.extend(inner)
+    return decoded
+
+
+def _unwrap(value: Any, model: type[BaseModel], fixes: list[Fix]) -> Any:
+    for _ in range(3):  # {"data": {"PRD": {...}}} is as deep as it gets in practice
+        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+            fixes.append(Fix(UNWRAP, "a one-element list around the object"))
+            value = value[0]
+            continue
+        key = _wrapper_key(value, model) if isinstance(value, dict) else None
+        if key is None:
+            return value
+        fixes.append(Fix(UNWRAP, f"{key!r} wrapper"))
+        value = value[key]
+    return value
+
+
+def _wrapper_key(obj: dict[str, Any], model: type[BaseModel]) -> str | None:
+    """The key of a nested object that fits `model` better than `obj` itself, e.g. "PRD" or "properties"."""
+    best, best_fit = None, _score(obj, model)
+    for key, inner in obj.items():
+        if isinstance(inner, list) and len(inner) == 1:
+            inner = inner[0]  # {"tickets": [{...}]}: the one-element list is unwrapped next
+        if isinstance(inner, dict) and _squash(key) not in _field_lookup(model):
+            fit = _fit(inner, model, depth=2)
+            if fit > best_fit:
+                best, best_fit = key, fit
+    return best
+
+
+def _fit(obj: dict[str, Any], model: type[BaseModel], *, depth: int) -> int:
+    """How well `obj`, or an object wrapped inside it, matches the model's fields."""
+    nested = [_fit(v, model, depth=depth - 1) for v in obj.values() if isinstance(v, dict)] if depth else []
+    return max([_score(obj, model), *nested])
+
+
+def _score(obj: dict[str, Any], model: type[BaseModel]) -> int:
+    lookup = _field_lookup(model)
+    return sum(1 for key in obj if _squash(key) in lookup)
+
+
+def _squash(key: str) -> str:
+    return re.sub(r"[\W_]+", "", key).lower()
+
+
+@lru_cache(maxsize=256)
+def _field_lookup(model: type[BaseModel]) -> dict[str, str]:
+    """Squashed spelling -> the key pydantic expects: "Original Requirements" and "originalRequirements"
+    both squash to "originalrequirements"."""
+    return {_squash(name): field.alias or name for name, field in model.model_fields.items()}
+
+
+def _repair_object(obj: dict[str, Any], model: type[BaseModel], path: str, fixes: list[Fix]) -> dict[str, Any]:
+    lookup = _field_lookup(model)
+    expected = set(lookup.values())
+    renamed: dict[str, Any] = {}
+    for key, value in obj.items():
+        target = key if key in expected else lookup.get(_squash(key), key)
+        if target != key and (target in obj or target in renamed):
+            target = key  # never let a renamed key overwrite one spelled right
+        if target != key:
+            fixes.append(Fix(KEY_CASE, f"{path}{key!r} -> {target!r}"))
+        renamed[target] = value
+    fields = {field.alias or name: field for name, field in model.model_fields.items()}
+    result: dict[str, Any] = {}
+    for key, value in renamed.items():
+        field = fields.get(key)
+        if field is None:
+            result[key] = value
+        elif value is None and not field.is_required() and not _accepts_none(field.annotation):
+            continue  # strict schemas send null for optional fields: let the default apply, silently
+        else:
+            result[key] = _repair_value(value, field.annotation, f"{path}{key}", fixes)
+    return result
+
+
+def _repair_value(value: Any, annotation: Any, path: str, fixes: list[Fix]) -> Any:
+    annotation = _strip_optional(annotation)
+    if value is None:
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        value = _decode_if_encoded(value, repr(path), fixes)
+        return _repair_object(value, annotation, f"{path}.", fixes) if isinstance(value, dict) else value
+    item = _list_item(annotation)
+    if item is not None:
+        return _repair_list(value, item, path, fixes)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return _match_choice(value, [member.value for member in annotation], path, fixes)
+    if get_origin(annotation) is Literal:
+        return _match_choice(value, list(get_args(annotation)), path, fixes)
+    if annotation is str:
+        return _coerce_to_str(value, path, fixes)
+    return value
+
+
+def _repair_list(value: Any, item: Any, path: str, fixes: list[Fix]) -> list[Any]:
+    value = _decode_if_encoded(value, repr(path), fixes)
+    if not isinstance(value, list):
+        fixes.append(Fix(WRAP_LIST, f"{path}: a single {type(value).__name__} where a list is expected"))
+        value = [value]
+    return [_repair_value(element, item, f"{path}[{i}]", fixes) for i, element in enumerate(value)]
+
+
+def _list_item(annotation: Any) -> Any | None:
+    """The item type if `annotation` is a homogeneous sequence (list[X], set[X], tuple[X, ...])."""
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin in (list, set, frozenset):
+        return args[0] if args else Any
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return args[0]
+    return None
+
+
+def _strip_optional(annotation: Any) -> Any:
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        others = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(others) == 1:
+            return others[0]
+    return annotation
+
+
+def _accepts_none(annotation: Any) -> bool:
+    if annotation in (None, type(None), Any):
+        return True
+    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+
+
+def _match_choice(value: Any, choices: list[Any], path: str, fixes: list[Fix]) -> Any:
+    if not isinstance(value, str) or value in choices:
+        return value
+    wanted = value.strip().casefold()
+    for choice in choices:
+        if isinstance(choice, str) and choice.casefold() == wanted:
+            fixes.append(Fix(ENUM_CASE, f"{path}: {value!r} -> {choice!r}"))
+            return choice
+    return value
+
+
+def _coerce_to_str(value: Any, path: str, fixes: list[Fix]) -> Any:
+    """Numbers, booleans and lists of lines where a string is expected; anything else is left to fail."""
+    if isinstance(value, (bool, int, float)):
+        text = json.dumps(value)
+    elif isinstance(value, list) and all(isinstance(item, (str, int, float)) for item in value):
+        text = "\n".join(str(item) for item in value)
+    elif isinstance(value, dict) and all(isinstance(item, (str, int, float)) for item in value.values()):
+        text = "\n".join(f"{key}: {item}" for key, item in value.items())
+    else:
+        return value
+    fixes.append(Fix(COERCE_TYPE, f"{path}: {type(value).__name__} {preview(json.dumps(value), 32)} -> string"))
+    return text

@@ -1,0 +1,118 @@
+"""JSON schemas for a pydantic model: OpenAI's strict form for `response_format`, and a text for prompts.
+
+Strict mode (OpenAI, and servers that copy it) wants every object closed (`additionalProperties: false`), every
+property listed in `required` (optional ones made nullable instead), no `default`, no `oneOf`/`allOf`, and
+nothing beside a `$ref`. Null for an optional field is turned back into its default by the repair step.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+# Keywords strict mode rejects or that only cost tokens; `title` repeats the property name.
+_DROPPED = frozenset({"default", "title", "discriminator"})
+_NULL = {"type": "null"}
+
+
+def to_strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAI strict form of `model.model_json_schema()`; `$defs`/`$ref` and descriptions are kept."""
+    schema = model.model_json_schema()
+    return _strict(schema, schema.get("$defs", {}))
+
+
+def schema_for_prompt(model: type[BaseModel]) -> str:
+    """The model's JSON schema as indented text to embed in a prompt (titles dropped, defaults kept)."""
+    return json.dumps(_without_titles(model.model_json_schema()), indent=2, ensure_ascii=False)
+
+
+def _strict(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    node = {key: value for key, value in _merge_all_of(node).items() if key not in _DROPPED}
+    node = _inline(node, defs)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        out["anyOf" if key == "oneOf" else key] = _strict_child(key, value, defs)
+    if out.get("type") == "object" or "properties" in out:
+        _close_object(out, set(node.get("required", [])))
+    return out
+
+
+def _strict_child(key: str, value: Any, defs: dict[str, Any]) -> Any:
+    """Recurse into the keywords that hold schemas; `properties` and `$defs` hold maps of them."""
+    if key in ("properties", "$defs"):
+        return {name: _strict(schema, defs) for name, schema in value.items()}
+    if key in ("anyOf", "oneOf", "prefixItems"):
+        return [_strict(schema, defs) for schema in value]
+    if key in ("items", "additionalProperties", "not") and isinstance(value, dict):
+        return _strict(value, defs)
+    return value
+
+
+def _close_object(schema: dict[str, Any], required: set[str]) -> None:
+    if isinstance(schema.get("additionalProperties"), dict):
+        return  # a dict[str, X] field: its keys are data, there is nothing to close
+    properties = schema.setdefault("properties", {})
+    for name, prop in properties.items():
+        if name not in required:
+            properties[name] = _nullable(prop)
+    schema["required"] = list(properties)
+    schema["additionalProperties"] = False
+
+
+def _merge_all_of(node: dict[str, Any]) -> dict[str, Any]:
+    """Pydantic wraps a described reference as `allOf: [{$ref}]`; fold the members into the node."""
+    if "allOf" not in node:
+        return node
+    merged: dict[str, Any] = {}
+    for member in node["allOf"]:
+        merged.update(member)
+    merged.update({key: value for key, value in node.items() if key != "allOf"})
+    return merged
+
+
+def _inline(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """Strict mode rejects keywords beside `$ref` ("$ref cannot have keywords {'description'}"): put the
+    definition in place, under the local keywords, as the openai SDK does."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str) or len(node) == 1 or not ref.startswith("#/$defs/"):
+        return node
+    target = defs.get(ref.removeprefix("#/$defs/"))
+    if target is None:
+        return node
+    local = {key: value for key, value in node.items() if key != "$ref"}
+    return {**target, **local}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    if not schema:
+        return schema  # {} accepts null already
+    if "anyOf" in schema:
+        if _NULL not in schema["anyOf"]:
+            schema = {**schema, "anyOf": [*schema["anyOf"], _NULL]}
+        return schema
+    if "type" not in schema:  # a bare $ref, enum or const
+        return {"anyOf": [schema, _NULL]}
+    kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    schema = {**schema, "type": kinds if "null" in kinds else [*kinds, "null"]}
+    if "enum" in schema and None not in schema["enum"]:
+        schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+def _without_titles(node: dict[str, Any]) -> dict[str, Any]:
+    """Drop `title` keywords, but not properties called "title" nor anything inside a default value."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title":
+            continue
+        if key in ("properties", "$defs"):
+            out[key] = {name: _without_titles(schema) for name, schema in value.items()}
+        elif key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+            out[key] = [_without_titles(schema) for schema in value]
+        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
+            out[key] = _without_titles(value)
+        else:
+            out[key] = value
+    return out
