@@ -6,8 +6,8 @@ import socket
 from pathlib import Path
 
 LOCAL_SERVERS = (
-    ("a local ollama", "127.0.0.1", 11434, "api_type: ollama\n    base_url: http://127.0.0.1:11434/api"),
-    ("an OpenAI-compatible server", "127.0.0.1", 8000, "api_type: open_llm\n    base_url: http://127.0.0.1:8000/v1"),
+    ("ollama", "127.0.0.1", 11434, "api_type: ollama\n    base_url: http://127.0.0.1:11434/api"),
+    ("OpenAI-compatible server", "127.0.0.1", 8000, "api_type: open_llm\n    base_url: http://127.0.0.1:8000/v1"),
 )
 DEMO_COMMAND = 'metagpt "write a snake game" --replay examples/snake_game/record.jsonl'
 
@@ -27,9 +27,9 @@ def no_config_help(looked_at: list[Path]) -> str:
     for label, host, port, snippet in LOCAL_SERVERS:
         if port_open(host, port):
             found = True
-            lines.append(f"Found {label} at {host}:{port}. Point config2.yaml at it:\n  llm:\n    {snippet}\n    model: <model name>")
+            lines.append(f"Found a local {label} at {host}:{port}. Point config2.yaml at it:\n  llm:\n    {snippet}\n    model: <model name>")
         else:
-            lines.append(f"No {label} answers at {host}:{port}.")
+            lines.append(f"No local {label} answers at {host}:{port}.")
     lines.append("Next steps:")
     lines.append("  metagpt --init-config        writes a commented ~/.metagpt/config2.yaml to edit")
     if not found:

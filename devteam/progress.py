@@ -1,19 +1,45 @@
-"""One line per stage and per file as it starts and ends, with time, tokens and cost so far."""
+"""One line per stage and per file as it starts and ends, with time, tokens and cost so far.
+
+Listeners get the same start/done/note events as data, so the run record can time each stage without the
+roles knowing a record exists.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from dataclasses import dataclass
+from typing import Callable, Literal, TextIO
 
 from devteam.llm.usage import Ledger
 
 
+@dataclass(frozen=True)
+class StageEvent:
+    """A stage starting or ending (`text` is what the progress line says), `elapsed` seconds into the run."""
+
+    kind: Literal["start", "done", "note"]
+    role: str
+    text: str
+    elapsed: float
+
+
+ProgressListener = Callable[[StageEvent], None]
+
+
 class Progress:
-    def __init__(self, ledger: Ledger, *, stream: TextIO | None = None, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        stream: TextIO | None = None,
+        quiet: bool = False,
+        listeners: list[ProgressListener] | None = None,
+    ) -> None:
         self.ledger = ledger
         self.stream = stream or sys.stderr
         self.quiet = quiet
+        self.listeners: list[ProgressListener] = list(listeners or [])
         self.started = time.monotonic()
 
     @property
@@ -25,13 +51,21 @@ class Progress:
             return
         print(f"{self.elapsed:7.1f}s  {role:<15} {text}", file=self.stream, flush=True)
 
+    def _tell(self, kind: Literal["start", "done", "note"], role: str, text: str) -> None:
+        event = StageEvent(kind, role, text, self.elapsed)
+        for listener in self.listeners:
+            listener(event)
+
     def start(self, role: str, what: str) -> None:
         self._emit(role, f"{what} ...")
+        self._tell("start", role, what)
 
     def done(self, role: str, what: str) -> None:
         ledger = self.ledger
         tokens = ledger.prompt_tokens + ledger.completion_tokens
         self._emit(role, f"{what} done   [{len(ledger.calls)} calls, {tokens:,} tokens, ${ledger.cost:.4f} so far]")
+        self._tell("done", role, what)
 
     def note(self, role: str, text: str) -> None:
         self._emit(role, text)
+        self._tell("note", role, text)

@@ -213,3 +213,26 @@ def test_usage_errors_exit_2(tmp_path: Path, openai_server: OpenAIServer, args: 
     result = run_metagpt([IDEA, *args], cwd=tmp_path)
     assert result.code == 2, result.output
     assert "Traceback" not in result.output
+
+
+def test_inc_builds_on_an_existing_project_with_new_commits(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    openai_server.set_handler(ScriptedCompany())
+    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m"})
+    assert run_metagpt([IDEA, "--no-code-review", "--project-name", "ttt"], cwd=tmp_path).code == 0
+    root = tmp_path / "workspace" / "ttt"
+    before = _authors_and_messages(root)
+    seen = len(openai_server.chat_requests)
+    company = ScriptedCompany()
+    company.mangle["WritePRD"] = lambda text: text.replace("write a tic-tac-toe game", "add a score board")
+    openai_server.set_handler(company)
+
+    result = run_metagpt(["add a score board", "--no-code-review", "--project-name", "ttt", "--inc"], cwd=tmp_path)
+
+    assert result.code == 0, result.output
+    after = _authors_and_messages(root)
+    assert after[: len(before)] == before  # history kept, new commits on top
+    assert len(after) > len(before)
+    prd_prompt = openai_server.chat_requests[seen].json["messages"][-1]["content"]
+    assert "add a score board" in prd_prompt and "The existing product" in prd_prompt
+    design_prompt = openai_server.chat_requests[seen + 1].json["messages"][-1]["content"]
+    assert "The existing design" in design_prompt

@@ -14,9 +14,12 @@ from devteam.structured.skeleton import skeleton
 NAME = "WriteDesign"
 
 
-async def write_design(llm: LLM, persona: Persona, *, prd: PRD, repair: bool) -> Answer[SystemDesign]:
+async def write_design(
+    llm: LLM, persona: Persona, *, prd: PRD, repair: bool, existing: SystemDesign | None = None
+) -> Answer[SystemDesign]:
     prompt = render_prompt(
         "write_design.j2",
+        existing_design=existing.model_dump_json(indent=1) if existing else "",
         prd_json=prd.model_dump_json(indent=1, exclude={"competitive_quadrant_chart", "competitive_analysis"}),
         schema=schema_for_prompt(SystemDesign),
         skeleton=skeleton(SystemDesign),

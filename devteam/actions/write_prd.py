@@ -14,9 +14,12 @@ from devteam.structured.skeleton import skeleton
 NAME = "WritePRD"
 
 
-async def write_prd(llm: LLM, persona: Persona, *, idea: str, repair: bool) -> Answer[PRD]:
+async def write_prd(
+    llm: LLM, persona: Persona, *, idea: str, repair: bool, existing: PRD | None = None
+) -> Answer[PRD]:
     prompt = render_prompt(
         "write_prd.j2", idea=idea, programming_language="Python",
+        existing_prd=existing.model_dump_json(indent=1) if existing else "",
         schema=schema_for_prompt(PRD), skeleton=skeleton(PRD),
     )
     messages = [persona.system_message(), ChatMessage("user", prompt)]

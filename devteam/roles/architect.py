@@ -19,12 +19,15 @@ class Architect(Role):
     async def react(self, message: Message, run: RunContext) -> list[Message]:
         prd: PRD = message.content
         repo = run.project(prd.project_name)
-        if repo.has_path_committed(DESIGN_JSON) and not run.incremental:
-            design = SystemDesign.model_validate_json(repo.read_text(DESIGN_JSON) or "")
+        committed = (
+            SystemDesign.model_validate_json(repo.read_text(DESIGN_JSON) or "")
+            if repo.has_path_committed(DESIGN_JSON) else None
+        )
+        if committed is not None and not run.incremental:
             run.progress.note(self.name, f"{WRITE_DESIGN} skipped: resuming from the committed {DESIGN_JSON}")
-            return [Message("design", (prd, design), self.name)]
+            return [Message("design", (prd, committed), self.name)]
         run.progress.start(self.name, WRITE_DESIGN)
-        answer = await write_design(self.llm, self.persona, prd=prd, repair=run.repair)
+        answer = await write_design(self.llm, self.persona, prd=prd, repair=run.repair, existing=committed)
         design = answer.value
         repo.write_text(DESIGN_JSON, design.model_dump_json(indent=2))
         repo.write_text(

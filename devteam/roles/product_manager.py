@@ -18,12 +18,17 @@ class ProductManager(Role):
 
     async def react(self, message: Message, run: RunContext) -> list[Message]:
         repo = run.repo
-        if repo is not None and repo.has_path_committed(PRD_JSON) and not run.incremental:
-            prd = PRD.model_validate_json(repo.read_text(PRD_JSON) or "")
+        committed = (
+            PRD.model_validate_json(repo.read_text(PRD_JSON) or "")
+            if repo is not None and repo.has_path_committed(PRD_JSON) else None
+        )
+        if committed is not None and not run.incremental:
             run.progress.note(self.name, f"{WRITE_PRD} skipped: resuming from the committed {PRD_JSON}")
-            return [Message("prd", prd, self.name)]
+            return [Message("prd", committed, self.name)]
         run.progress.start(self.name, WRITE_PRD)
-        answer = await write_prd(self.llm, self.persona, idea=str(message.content), repair=run.repair)
+        answer = await write_prd(
+            self.llm, self.persona, idea=str(message.content), repair=run.repair, existing=committed
+        )
         prd = answer.value
         repo = run.project(prd.project_name)
         repo.write_text(PRD_JSON, prd.model_dump_json(indent=2))

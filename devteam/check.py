@@ -1,0 +1,165 @@
+"""`metagpt check`: is the configured LLM reachable, and can it give us structured output?
+
+One small structured round trip through the whole ladder (request shaping, triage, extraction, repair,
+validation, re-ask), so what a user sees here is what the pipeline will meet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import BaseModel, ConfigDict
+
+from devteam.config import Config, ConfigNotFoundError, LLMConfig, load_config
+from devteam.errors import ConfigError, DevteamError, ProviderError, StructuredOutputError
+from devteam.first_run import no_config_help
+from devteam.llm.client import LLM
+from devteam.llm.factory import build_llm
+from devteam.llm.types import ChatMessage
+from devteam.llm.usage import Ledger
+from devteam.prompting import render_prompt
+from devteam.structured.ask import ask_structured
+from devteam.structured.schema import schema_for_prompt
+from devteam.structured.skeleton import skeleton
+
+ROLE, ACTION = "Check", "Check"
+CHECK_RETRIES = 1
+CHECK_MAX_WAIT = 2.0
+
+
+class CheckAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    greeting: str
+    numbers: list[int]
+    ok: bool
+
+
+@dataclass
+class CheckReport:
+    models: list[str] | None = None
+    models_error: str | None = None
+    latency_s: float = 0.0
+    native_schema: bool = False
+    fallback: str | None = None
+    repairs: list[str] = field(default_factory=list)
+    reasks: int = 0
+    tokens: int = 0
+    answer: CheckAnswer | None = None
+    error: DevteamError | None = None
+
+
+async def run_check(config: Config) -> CheckReport:
+    report = CheckReport()
+    llm = build_llm(_quick(config), ledger=Ledger())
+    try:
+        await _list_models(llm, report)
+        prompt = render_prompt("check.j2", schema=schema_for_prompt(CheckAnswer), skeleton=skeleton(CheckAnswer))
+        messages = [ChatMessage("system", "You answer with JSON only."), ChatMessage("user", prompt)]
+        started = time.monotonic()
+        try:
+            answer = await ask_structured(llm, messages, CheckAnswer, role=ROLE, action=ACTION,
+                                          repair=config.repair_llm_output)
+        except DevteamError as error:
+            report.error = error
+        else:
+            report.answer = answer.value
+            report.repairs = answer.repairs
+            report.reasks = answer.reasks
+            report.native_schema = answer.native_schema
+        report.latency_s = time.monotonic() - started
+        report.fallback = llm.schema_fallback_reason
+        report.tokens = llm.ledger.prompt_tokens + llm.ledger.completion_tokens
+    finally:
+        await llm.aclose()
+    return report
+
+
+def _quick(config: Config) -> LLMConfig:
+    """A check should answer in seconds: one retry with short waits, whatever the run's policy is."""
+    llm = config.llm
+    return llm.model_copy(update={
+        "num_retries": min(llm.num_retries, CHECK_RETRIES),
+        "retry_min_wait": min(llm.retry_min_wait, CHECK_MAX_WAIT),
+        "retry_max_wait": min(llm.retry_max_wait, CHECK_MAX_WAIT),
+    })
+
+
+async def _list_models(llm: LLM, report: CheckReport) -> None:
+    if not llm.provider.capabilities.lists_models:
+        return
+    try:
+        report.models = await llm.provider.list_models()
+    except ProviderError as error:
+        report.models_error = str(error)
+
+
+def diagnosis(error: DevteamError, config: Config) -> str:
+    """One paragraph: what failed and the most likely fix."""
+    text = str(error)
+    status = getattr(error, "status", None)
+    base_url = config.llm.base_url or "the default URL"
+    if isinstance(error, StructuredOutputError):
+        hint = ("The server answered, but not with usable JSON even after re-asking. Try a larger or "
+                "instruction-tuned model, keep repair_llm_output: true, or set structured_output: json_schema "
+                "if the server supports constrained output.")
+    elif status == 401 or status == 403:
+        hint = "The server refused the API key: set llm.api_key (or OPENAI_API_KEY) to a valid key."
+    elif status == 404:
+        hint = (f"The server at {base_url} does not know model {config.llm.model!r} or the URL path is wrong "
+                "(OpenAI-compatible servers end in /v1). For ollama: ollama pull <model>.")
+    elif isinstance(error, ProviderError) and status is None:
+        hint = (f"Nothing usable answered at {base_url}. Is the server running and reachable from here "
+                "(ollama serve, vllm ..., llama-server ...)? Check llm.base_url and llm.timeout.")
+    else:
+        hint = "See the server's log for details."
+    return f"check failed: {text}\n{hint}"
+
+
+def print_report(report: CheckReport, config: Config, out: TextIO) -> None:
+    summary = config.summary()
+    print(f"provider:   {summary['provider']}", file=out)
+    print(f"model:      {summary['model']}", file=out)
+    print(f"base_url:   {summary['base_url'] or '(default)'}", file=out)
+    print(f"config:     {', '.join(str(path) for path in summary['sources']) or '(none)'}", file=out)
+    print(f"repair:     {'on' if summary['repair'] else 'off'} · structured_output: {summary['structured_output']}",
+          file=out)
+    if report.models is not None:
+        listed = ", ".join(report.models[:10]) + (" ..." if len(report.models) > 10 else "")
+        print(f"models:     {listed or '(none listed)'}", file=out)
+        if config.llm.model and report.models and config.llm.model not in report.models:
+            print(f"warning:    {config.llm.model!r} is not in the server's model list", file=out)
+    elif report.models_error:
+        print(f"models:     could not list ({report.models_error.splitlines()[0]})", file=out)
+    if report.answer is None:
+        return
+    native = "yes" if report.native_schema and not report.fallback else "no (prompt-only JSON)"
+    print(f"round trip: ok in {report.latency_s:.2f}s, {report.tokens} tokens, {report.reasks} re-asks", file=out)
+    print(f"schema:     honoured natively: {native}", file=out)
+    if report.fallback:
+        print(f"            the server rejected response_format: {report.fallback.splitlines()[0]}", file=out)
+    print(f"repairs:    {', '.join(report.repairs) if report.repairs else 'none needed'}", file=out)
+
+
+def run_check_command(args: argparse.Namespace, *, verbose: bool = False) -> int:
+    try:
+        config = load_config(args.config, cwd=Path.cwd(), home=Path.home(), env=os.environ)
+    except ConfigNotFoundError as missing:
+        raise ConfigError(no_config_help(missing.looked_at)) from None
+    report = asyncio.run(run_check(config))
+    print_report(report, config, sys.stdout)
+    if report.error is not None:
+        print(diagnosis(report.error, config), file=sys.stderr)
+        if not verbose:
+            print("(run with -v to see retries and repairs as they happen)", file=sys.stderr)
+        return 1
+    logging.getLogger("devteam").debug("check passed")
+    return 0
