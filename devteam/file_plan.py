@@ -68,13 +68,14 @@ def _resolve_dependency(raw: str, by_path: dict[str, PlannedFile]) -> str | None
     candidate = _normalised(raw)
     if candidate in by_path:
         return candidate
-    # Models often name a module ("logic" or "game.logic") instead of its path.
+    # Models often name a module ("logic", "game.logic"), a package ("game") or a bare file name ("style.css").
     dotted = candidate.removesuffix(".py").replace(".", "/")
+    module_forms = (f"{dotted}.py", f"{dotted}/__init__.py")
     for path in by_path:
-        stem = path.removesuffix(".py")
-        if stem == dotted or stem.endswith("/" + dotted):
+        if any(path == form or path.endswith("/" + form) for form in module_forms):
             return path
-    return None
+    named = [path for path in by_path if path.rsplit("/", 1)[-1] == candidate]
+    return named[0] if len(named) == 1 else None
 
 
 def _break_cycles(graph: nx.DiGraph) -> None:

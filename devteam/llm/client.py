@@ -98,6 +98,9 @@ class LLM:
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         """One answer, with retries for transient faults and the schema fallback; not yet in the ledger."""
+        if self.schema_fallback_reason is not None and request.output_mode != "prompt":
+            # A re-ask or a larger-budget retry reuses its first request; the server's "no" still holds.
+            request = replace(request, output_mode="prompt")
         prompt_estimate = sum(estimate_tokens(m.content) for m in request.messages)
         self.ledger.check_budget(
             price=self.price, prompt_tokens=prompt_estimate, describe=f"{request.role} {request.action}".strip()

@@ -313,6 +313,15 @@ _REFUSAL = re.compile(
 )
 
 
+# A refusal is a few sentences; code that merely mentions "I cannot" in a string is longer than this.
+REFUSAL_MAX_CHARS = 600
+
+
+def looks_like_refusal(text: str) -> bool:
+    """A short answer in refusal phrasing, with no code fence: the model declined instead of answering."""
+    return "```" not in text and len(text.strip()) <= REFUSAL_MAX_CHARS and bool(_REFUSAL.search(text))
+
+
 def no_json_failure(text: str) -> ParseFailure:
     """The failure for an answer with no JSON in it: a refusal, or plain prose."""
     if _REFUSAL.search(text[:400]):

@@ -19,6 +19,7 @@ from devteam.structured.extract import (
     Fix,
     ParseFailure,
     code_block,
+    looks_like_refusal,
     json_candidates,
     no_json_failure,
     strip_wrapping,
@@ -78,6 +79,8 @@ def extract_code(text: str, *, language: str | None = None, repair: bool = True)
     fixes: list[Fix] = []
     if repair:
         text, fixes = strip_wrapping(text)
+    if looks_like_refusal(text):
+        raise ParseFailure("refusal", f"the model refused: {text.strip()[:160]}")
     code, more = code_block(text, language, tolerate_unclosed=repair)
     code = code.strip("\n").rstrip()
     if not code.strip():

@@ -1,0 +1,309 @@
+"""The structured-output loop (`ask_structured`, `ask_code`) against a real local OpenAI server.
+
+What is checked is what the server received: the re-ask quotes the error and the previous answer, a
+truncated answer is asked again with twice the token budget, a refusal is not asked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from devteam.config import Config
+from devteam.errors import StructuredOutputError
+from devteam.llm.client import LLM
+from devteam.llm.factory import build_llm
+from devteam.llm.types import ChatMessage
+from devteam.llm.usage import Ledger
+from devteam.structured.ask import Answer, ask_code, ask_structured
+from fakes import Error, OpenAIServer, RecordedRequest, Text
+from fakes.openai_server import completion_body
+
+T = TypeVar("T")
+
+MESSAGES = [ChatMessage("system", "You plan work."), ChatMessage("user", "Write the ticket for a snake game.")]
+GOOD = '{"title": "Snake", "priority": "high", "estimate_hours": 3}'
+BAD_PRIORITY = '{"title": "Snake", "priority": "urgent", "estimate_hours": 3}'
+MAX_TOKEN = 100
+
+
+class Ticket(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    priority: Literal["low", "high"]
+    estimate_hours: int
+
+
+def with_llm(
+    server: OpenAIServer, body: Callable[[LLM], Awaitable[T]], *, ledger: Ledger | None = None, **overrides: Any
+) -> T:
+    settings = {
+        "api_type": "open_llm",
+        "base_url": server.base_url,
+        "model": "test-model",
+        "stream": False,
+        "timeout": 5,
+        "max_token": MAX_TOKEN,
+        "num_retries": 2,
+        "retry_min_wait": 0.01,
+        "retry_max_wait": 0.05,
+        **overrides,
+    }
+    config = Config.model_validate({"llm": settings})
+
+    async def go() -> T:
+        llm = build_llm(config.llm, ledger=ledger if ledger is not None else Ledger())
+        try:
+            return await body(llm)
+        finally:
+            await llm.aclose()
+
+    return asyncio.run(go())
+
+
+def ticket(
+    server: OpenAIServer, *, repair: bool = True, ledger: Ledger | None = None, **overrides: Any
+) -> Answer[Ticket]:
+    async def body(llm: LLM) -> Answer[Ticket]:
+        return await ask_structured(llm, MESSAGES, Ticket, role="PM", action="WriteTicket", repair=repair)
+
+    return with_llm(server, body, ledger=ledger, **overrides)
+
+
+def code(server: OpenAIServer, *, repair: bool = True, ledger: Ledger | None = None) -> Answer[str]:
+    async def body(llm: LLM) -> Answer[str]:
+        return await ask_code(
+            llm, MESSAGES, role="Engineer", action="WriteCode", subject="snake.py", language="python", repair=repair
+        )
+
+    return with_llm(server, body, ledger=ledger)
+
+
+def messages_sent(server: OpenAIServer) -> list[list[dict[str, str]]]:
+    return [request.json["messages"] for request in server.chat_requests]
+
+
+def always(text: str) -> Callable[[RecordedRequest], Text]:
+    return lambda _request: Text(text)
+
+
+def raw_completion(**message: Any) -> Error:
+    """A 200 answer whose message carries fields `Text` cannot express (OpenAI's `refusal`).
+
+    `Error` sends any body verbatim with the status given; here that status is 200.
+    """
+    body = completion_body(Text(""), model="test-model")
+    body["choices"][0]["message"].update(message)
+    return Error(200, body=body)
+
+
+# -- re-asks ------------------------------------------------------------------------------------------------
+
+
+def test_a_validation_failure_is_reasked_with_the_error_and_the_answer_quoted(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text(BAD_PRIORITY), Text(GOOD))
+    ledger = Ledger()
+
+    answer = ticket(openai_server, ledger=ledger)
+
+    assert answer.value == Ticket(title="Snake", priority="high", estimate_hours=3)
+    assert (answer.calls, answer.reasks) == (2, 1)
+    first, second = messages_sent(openai_server)
+    assert first == [m.as_dict() for m in MESSAGES]
+    assert second[:2] == first
+    assert second[2] == {"role": "assistant", "content": BAD_PRIORITY}
+    assert second[3]["role"] == "user"
+    feedback = second[3]["content"]
+    assert "validation" in feedback
+    assert "priority" in feedback and "'low' or 'high'" in feedback
+    assert len(second) == 4
+    assert ledger.reasks == 1
+    assert len(ledger.calls) == 2
+
+
+def test_reasks_stop_after_two_with_a_structured_output_error(openai_server: OpenAIServer) -> None:
+    openai_server.set_handler(always(BAD_PRIORITY))
+    ledger = Ledger()
+
+    with pytest.raises(StructuredOutputError) as caught:
+        ticket(openai_server, ledger=ledger)
+
+    error = caught.value
+    assert error.attempts == 3
+    assert error.last_text == BAD_PRIORITY
+    assert len(error.errors) == 3
+    assert all(e.startswith("validation: ") and "priority" in e for e in error.errors)
+    assert "PM WriteTicket" in str(error)
+    assert len(openai_server.chat_requests) == 3
+    # Each re-ask is built on the original messages, not on the previous re-ask.
+    assert [len(m) for m in messages_sent(openai_server)] == [2, 4, 4]
+    assert ledger.reasks == 2
+    assert len(ledger.calls) == 3
+
+
+def test_reasks_are_counted_apart_from_transport_retries(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Error(503), Text(BAD_PRIORITY), Text(GOOD))
+    ledger = Ledger()
+
+    answer = ticket(openai_server, ledger=ledger)
+
+    assert (answer.calls, answer.reasks) == (2, 1)
+    assert len(openai_server.chat_requests) == 3
+    assert ledger.reasks == 1
+    assert ledger.retries == 1
+    assert [call.retries for call in ledger.calls] == [1, 0]
+
+
+# -- truncation -------------------------------------------------------------------------------------------
+
+
+def test_a_truncated_answer_is_asked_again_with_twice_the_tokens(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text('{"title": "Sna', finish_reason="length"), Text(GOOD))
+    ledger = Ledger()
+
+    answer = ticket(openai_server, ledger=ledger)
+
+    assert answer.value.title == "Snake"
+    assert (answer.calls, answer.reasks) == (2, 0)
+    first, second = (request.json for request in openai_server.chat_requests)
+    assert first["max_tokens"] == MAX_TOKEN
+    assert second["max_tokens"] == 2 * MAX_TOKEN
+    assert second["messages"] == first["messages"]  # not a re-ask: nothing to quote
+    assert ledger.reasks == 0
+
+
+def test_a_second_truncation_is_a_structured_output_error(openai_server: OpenAIServer) -> None:
+    openai_server.set_handler(lambda _request: Text('{"title": "Sna', finish_reason="length"))
+
+    with pytest.raises(StructuredOutputError, match="max_token") as caught:
+        ticket(openai_server)
+
+    assert caught.value.attempts == 2
+    assert [request.json["max_tokens"] for request in openai_server.chat_requests] == [MAX_TOKEN, 2 * MAX_TOKEN]
+    assert all("finish_reason=length" in e for e in caught.value.errors)
+
+
+def test_empty_content_with_reasoning_is_a_truncation(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text("", reasoning="Let me think about the ticket at length...", finish_reason="stop"),
+                          Text(GOOD))
+
+    answer = ticket(openai_server)
+
+    assert (answer.calls, answer.reasks) == (2, 0)
+    assert [request.json["max_tokens"] for request in openai_server.chat_requests] == [MAX_TOKEN, 2 * MAX_TOKEN]
+
+
+# -- refusals ----------------------------------------------------------------------------------------------
+
+
+def test_a_refusal_field_is_an_error_without_a_reask(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(raw_completion(content=None, refusal="I can't help with that."), Text(GOOD))
+    ledger = Ledger()
+
+    with pytest.raises(StructuredOutputError, match="refused") as caught:
+        ticket(openai_server, ledger=ledger)
+
+    assert caught.value.attempts == 1
+    assert caught.value.errors[-1].startswith("refusal")
+    assert len(openai_server.chat_requests) == 1
+    assert ledger.reasks == 0
+
+
+@pytest.mark.parametrize("repair", [True, False])
+def test_a_refusal_in_the_text_is_an_error_without_a_reask(openai_server: OpenAIServer, repair: bool) -> None:
+    openai_server.enqueue(Text("I'm sorry, but I can't help with writing that ticket."), Text(GOOD))
+
+    with pytest.raises(StructuredOutputError) as caught:
+        ticket(openai_server, repair=repair)
+
+    assert caught.value.attempts == 1
+    assert caught.value.errors[-1].startswith("refusal")
+    assert len(openai_server.chat_requests) == 1
+
+
+# -- repair on and off --------------------------------------------------------------------------------------
+
+THINK_WRAPPED = (
+    "<think>The user wants a ticket. {maybe} high priority.</think>\n"
+    '{"Title": "Snake", "Priority": "HIGH", "Estimate Hours": 3}'
+)
+
+
+def test_with_repair_a_wrapped_miscased_answer_is_accepted_with_markers(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text(THINK_WRAPPED))
+    ledger = Ledger()
+
+    answer = ticket(openai_server, repair=True, ledger=ledger)
+
+    assert answer.value == Ticket(title="Snake", priority="high", estimate_hours=3)
+    assert (answer.calls, answer.reasks) == (1, 0)
+    assert answer.repairs == ["repair_strip_think", "repair_key_case", "repair_enum_case"]
+    assert {marker: ledger.repairs[marker] for marker in answer.repairs} == dict.fromkeys(answer.repairs, 1)
+
+
+def test_without_repair_the_same_answer_is_reasked(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text(THINK_WRAPPED), Text(GOOD))
+    ledger = Ledger()
+
+    answer = ticket(openai_server, repair=False, ledger=ledger)
+
+    assert answer.value.priority == "high"
+    assert (answer.calls, answer.reasks) == (2, 1)
+    assert answer.repairs == []
+    assert messages_sent(openai_server)[1][2] == {"role": "assistant", "content": THINK_WRAPPED}
+    assert not ledger.repairs
+
+
+# -- code -------------------------------------------------------------------------------------------------
+
+
+def test_ask_code_takes_the_fenced_block(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text("Here is the file:\n```python\nprint('snake')\n```\nEnjoy!"))
+
+    answer = code(openai_server)
+
+    assert answer.value == "print('snake')\n"
+    assert (answer.calls, answer.reasks) == (1, 0)
+    (sent,) = openai_server.chat_requests
+    assert "response_format" not in sent.json
+
+
+@pytest.mark.parametrize(
+    "no_code",
+    [pytest.param("", id="empty"), pytest.param("<think>Which loop? {x}</think>\n", id="only-reasoning")],
+)
+def test_ask_code_reasks_an_answer_without_code(openai_server: OpenAIServer, no_code: str) -> None:
+    openai_server.enqueue(Text(no_code), Text("```python\nprint('snake')\n```"))
+    ledger = Ledger()
+
+    answer = code(openai_server, ledger=ledger)
+
+    assert answer.value == "print('snake')\n"
+    assert (answer.calls, answer.reasks) == (2, 1)
+    reask = messages_sent(openai_server)[1]
+    assert reask[-2] == {"role": "assistant", "content": no_code}
+    assert "no code" in reask[-1]["content"]
+    assert ledger.reasks == 1
+
+
+def test_ask_code_reasks_until_it_gives_up(openai_server: OpenAIServer) -> None:
+    openai_server.set_handler(always(""))
+
+    with pytest.raises(StructuredOutputError) as caught:
+        code(openai_server)
+
+    assert caught.value.attempts == 3
+    assert all(e.startswith("empty") for e in caught.value.errors)
+
+
+def test_ask_code_does_not_take_a_refusal_for_the_file(openai_server: OpenAIServer) -> None:
+    """A refusal holds no code: it must not become the file's content (nor would a re-ask change it)."""
+    openai_server.set_handler(always("I'm sorry, but I can't help with writing that file."))
+
+    with pytest.raises(StructuredOutputError):
+        code(openai_server)
