@@ -6,7 +6,6 @@ Exit codes: 0 done, 1 a run that could not finish, 2 a config or usage error, 13
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -79,9 +78,11 @@ def _split_verbose(argv: Sequence[str]) -> tuple[list[str], bool]:
 def _configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)-7s %(message)s"))
+    # The console shows warnings (INFO with -v); the logger itself passes INFO, for the run record's run.log.
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
     root = logging.getLogger("devteam")
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.setLevel(logging.INFO)
     root.propagate = False
 
 

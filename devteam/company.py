@@ -6,27 +6,35 @@ same code path as `metagpt "idea"`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
 from devteam.config import Config
-from devteam.errors import DevteamError, WorkspaceError
+from devteam.errors import DevteamError, RunInterruptedError, WorkspaceError
 from devteam.llm.client import LLM, ExchangeObserver
 from devteam.llm.factory import build_llm
 from devteam.llm.usage import Ledger
 from devteam.progress import Progress
+from devteam.record import RunRecorder, new_run_id
+from devteam.redaction import Redactor
 from devteam.roles.architect import Architect
 from devteam.roles.base import Role, RunContext
 from devteam.roles.engineer import Engineer
 from devteam.roles.product_manager import ProductManager
+from devteam.run_summary import StageClock, build_summary
 from devteam.team import Team
 from devteam.workspace import ProjectRepo, project_name_from
 
 log = logging.getLogger("devteam.run")
 
 DEFAULT_INVESTMENT = 3.0
+DEFAULT_ROLES: tuple[type[Role], ...] = (ProductManager, Architect, Engineer)
 
 
 @dataclass
@@ -40,6 +48,8 @@ class RunOptions:
     max_concurrency: int = 4
     resume: bool = False
     incremental: bool = False
+    # Write the run record to <project>/.devteam/ (exchanges, summary, log lines).
+    record: bool = True
 
 
 @dataclass
@@ -48,6 +58,9 @@ class RunOutcome:
     ledger: Ledger
     error: BaseException | None = None
     llms: list[LLM] = field(default_factory=list)
+    roles: list[Role] = field(default_factory=list)
+    run_id: str = ""
+    record_dir: Path | None = None
 
     @property
     def repo_root(self) -> Path | None:
@@ -104,8 +117,11 @@ class ProjectOpener:
         return root
 
 
-def default_roles(config: Config, ledger: Ledger, observers: list[ExchangeObserver]) -> tuple[list[Role], list[LLM]]:
-    """The three roles, each on its own LLM when `roles:` in the config names one (shared otherwise)."""
+def hire_roles(
+    config: Config, ledger: Ledger, observers: list[ExchangeObserver], role_classes: Sequence[type[Role]]
+) -> tuple[list[Role], list[LLM]]:
+    """One instance per role class, each on its own LLM when `roles:` in the config names one (shared
+    otherwise) — so a user's role gets the run's budget, record and per-role model like the built-in ones."""
     llms: dict[str, LLM] = {}
 
     def llm_for(role_name: str) -> LLM:
@@ -115,7 +131,7 @@ def default_roles(config: Config, ledger: Ledger, observers: list[ExchangeObserv
             llms[key] = build_llm(llm_config, ledger=ledger, observers=observers)
         return llms[key]
 
-    roles: list[Role] = [role_class(llm_for(role_class.name)) for role_class in (ProductManager, Architect, Engineer)]
+    roles: list[Role] = [role_class(llm_for(role_class.name)) for role_class in role_classes]
     return roles, list(llms.values())
 
 
@@ -125,9 +141,12 @@ async def run_company(
     *,
     progress_stream: TextIO | None = None,
     observers: list[ExchangeObserver] | None = None,
-    extra_roles: list[Role] | None = None,
+    extra_roles: Sequence[type[Role]] = (),
 ) -> RunOutcome:
-    """Run the pipeline; errors are returned in the outcome (with what was committed), not raised."""
+    """Run the pipeline; errors (and Ctrl-C) end up in the outcome, with what was committed, not raised.
+
+    `extra_roles` are role classes hired after the built-in three, e.g. a QA engineer watching "code".
+    """
     ledger = Ledger(investment=options.investment)
     opener = ProjectOpener(options)
     run = RunContext(
@@ -140,15 +159,64 @@ async def run_company(
         max_concurrency=options.max_concurrency,
         incremental=options.incremental,
     )
-    outcome = RunOutcome(run=run, ledger=ledger)
+    outcome = RunOutcome(run=run, ledger=ledger, run_id=new_run_id())
+    recording: _Recording | None = None
+    status = "interrupted"  # until the team returns or fails; Ctrl-C skips both
     try:
+        recording = _Recording.begin(config, options, outcome) if options.record else None
         run.repo = opener.check_before_run()
-        roles, outcome.llms = default_roles(config, ledger, observers or [])
-        team = Team(run, roles + list(extra_roles or []))
-        await team.start(options.idea)
+        recorders = recording.observers() if recording is not None else []
+        outcome.roles, outcome.llms = hire_roles(
+            config, ledger, [*(observers or []), *recorders], [*DEFAULT_ROLES, *extra_roles]
+        )
+        await Team(run, outcome.roles).start(options.idea)
+        status = "ok"
     except DevteamError as error:
         outcome.error = error
+        status = "failed"
+    except asyncio.CancelledError:
+        # Ctrl-C cancels the run's task: finish as an outcome so the CLI can say what is kept and how to resume.
+        outcome.error = RunInterruptedError("interrupted (Ctrl-C)")
     finally:
         for llm in outcome.llms:
             await llm.aclose()
+        if recording is not None:
+            outcome.record_dir = recording.end(status)
     return outcome
+
+
+class _Recording:
+    """The run record's part in a run: the recorder, the stage clock, and the summary at the end."""
+
+    def __init__(self, config: Config, options: RunOptions, outcome: RunOutcome) -> None:
+        self.config, self.options, self.outcome = config, options, outcome
+        self.clock = StageClock()
+        self.started = time.monotonic()
+        self.started_at = _now()
+        run = outcome.run
+        self.recorder = RunRecorder(
+            run_id=outcome.run_id, idea=options.idea, redactor=Redactor.for_config(config),
+            project_root=lambda: run.repo.root if run.repo is not None else None,
+        )
+
+    @classmethod
+    def begin(cls, config: Config, options: RunOptions, outcome: RunOutcome) -> _Recording:
+        recording = cls(config, options, outcome)
+        outcome.run.progress.listeners += [recording.clock.on_event, recording.recorder.on_progress]
+        recording.recorder.start()
+        return recording
+
+    def observers(self) -> list[ExchangeObserver]:
+        return [self.recorder]
+
+    def end(self, status: str) -> Path | None:
+        summary = build_summary(
+            run_id=self.outcome.run_id, config=self.config, options=self.options, outcome=self.outcome,
+            status=status, started_at=self.started_at, finished_at=_now(),
+            seconds=time.monotonic() - self.started, clock=self.clock,
+        )
+        return self.recorder.finish(summary)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

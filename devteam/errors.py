@@ -54,3 +54,7 @@ class WorkspaceError(DevteamError):
 
 class ReplayMismatchError(DevteamError):
     """A replayed run asked for a call the record does not hold."""
+
+
+class RunInterruptedError(DevteamError):
+    """The user pressed Ctrl-C; what was committed stays."""

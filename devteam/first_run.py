@@ -23,16 +23,16 @@ def port_open(host: str, port: int, *, timeout: float = 0.3) -> bool:
 def no_config_help(looked_at: list[Path]) -> str:
     lines = ["No config2.yaml found. Looked for:"]
     lines += [f"  - {path}" for path in looked_at]
-    found = False
+    lines.append("Looked for a local model server:")
     for label, host, port, snippet in LOCAL_SERVERS:
         if port_open(host, port):
-            found = True
-            lines.append(f"Found a local {label} at {host}:{port}. Point config2.yaml at it:\n  llm:\n    {snippet}\n    model: <model name>")
+            lines.append(f"  - {host}:{port} answers ({label}). Point config2.yaml at it:\n"
+                         f"      llm:\n        {snippet.replace(chr(10) + '    ', chr(10) + '        ')}\n"
+                         "        model: <model name>")
         else:
-            lines.append(f"No local {label} answers at {host}:{port}.")
+            lines.append(f"  - nothing answers at {host}:{port} ({label})")
     lines.append("Next steps:")
     lines.append("  metagpt --init-config        writes a commented ~/.metagpt/config2.yaml to edit")
-    if not found:
-        lines.append(f"  {DEMO_COMMAND}")
-        lines.append("                               the offline demo: replays a recorded run, no model server needed")
+    lines.append(f"  {DEMO_COMMAND}")
+    lines.append("                               the offline demo: replays a recorded run, no model server needed")
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections import Counter
@@ -11,10 +12,17 @@ from pathlib import Path
 
 from devteam.company import RunOptions, RunOutcome, run_company
 from devteam.config import Config, ConfigNotFoundError, load_config
-from devteam.errors import BudgetExceededError, ConfigError, DevteamError, WorkspaceError
+from devteam.errors import (
+    BudgetExceededError,
+    ConfigError,
+    ReplayMismatchError,
+    RunInterruptedError,
+    WorkspaceError,
+)
 from devteam.first_run import no_config_help
+from devteam.redaction import Redactor
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def load_run_config(args: argparse.Namespace) -> Config:
@@ -44,12 +52,35 @@ def run_idea_command(args: argparse.Namespace) -> int:
         resume=args.resume,
         incremental=args.inc,
     )
+    redactor = Redactor.for_config(config)
+    _redact_console(redactor)
     outcome = asyncio.run(run_company(config, options))
+    if isinstance(outcome.error, ConfigError) and outcome.repo_root is None:
+        raise outcome.error  # nothing ran (e.g. an unreadable --replay record): a config error, exit 2
     print_summary(outcome, sys.stdout)
     if outcome.error is None:
         return EXIT_OK
-    print(failure_paragraph(outcome, options), file=sys.stderr)
+    print(redactor.text(failure_paragraph(outcome, options)), file=sys.stderr)
+    if isinstance(outcome.error, RunInterruptedError):
+        return EXIT_INTERRUPTED
     return EXIT_USAGE if isinstance(outcome.error, WorkspaceError) and outcome.repo_root is None else EXIT_FAILED
+
+
+class _RedactingFilter(logging.Filter):
+    """Server errors can echo a request's headers; the console gets the same scrubbing as the record."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redactor.text(record.getMessage()), None
+        return True
+
+
+def _redact_console(redactor: Redactor) -> None:
+    for handler in logging.getLogger("devteam").handlers:
+        handler.addFilter(_RedactingFilter(redactor))
 
 
 def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyped-def]
@@ -66,18 +97,24 @@ def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyp
     repairs = Counter(ledger.repairs)
     if repairs:
         print("Repairs:  " + ", ".join(f"{kind} x{count}" for kind, count in sorted(repairs.items())), file=stream)
+    if outcome.record_dir is not None:
+        print(f"Record:   {outcome.record_dir} (metagpt logs {outcome.repo_root})", file=stream)
     if outcome.repo_root is not None:
         print(f"Next:     git -C {outcome.repo_root} log --oneline", file=stream)
 
 
 def failure_paragraph(outcome: RunOutcome, options: RunOptions) -> str:
     error = outcome.error
+    root = outcome.repo_root
+    if isinstance(error, ReplayMismatchError):
+        kept = f" What was made before the mismatch is committed in {root}." if root is not None else ""
+        return f"metagpt: The replay does not match the record. {error}{kept}"
     reason = {
         BudgetExceededError: "The budget stopped the run.",
         WorkspaceError: "The project folder could not be used.",
+        RunInterruptedError: "Stopped by Ctrl-C.",
     }.get(type(error), "The run could not finish.")
     text = f"metagpt: {reason} {error}"
-    root = outcome.repo_root
     if root is not None:
         text += (f"\nEverything finished before the failure is committed in {root}. "
                  f"Resume with: metagpt {_quote(options.idea)} --project-name {root.name} "

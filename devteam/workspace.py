@@ -38,7 +38,8 @@ SCAFFOLD_AUTHOR = "devteam"
 # Names with glob characters ("[x].py") must be taken literally when handed to git.
 _LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
 
-# `.devteam/` (the run's record) is deliberately not ignored: it is part of what the user inspects.
+# `.devteam/` (the run's record) is ignored: it holds every full prompt and answer, private to the user,
+# while the repository is the product they may publish; `metagpt logs` reads it in place.
 # Build folders are anchored at the root so a planned `src/build/` module is still committed.
 GITIGNORE = """\
 # Python

@@ -19,9 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from devteam.company import RunOptions, RunOutcome, run_company
 from devteam.config import Config
 from devteam.llm.client import LLM
-from devteam.llm.factory import build_llm
 from devteam.llm.types import ChatMessage
-from devteam.llm.usage import Ledger
 from devteam.roles.base import Message, Role, RunContext
 from devteam.structured.ask import ask_structured
 from fakes import OpenAIServer, RecordedRequest, Reply, Text
@@ -47,8 +45,8 @@ def options_for(tmp_path: Path, **overrides: Any) -> RunOptions:
     return RunOptions(idea=IDEA, workspace=tmp_path / "workspace", code_review=False, **overrides)
 
 
-def run(config: Config, options: RunOptions, extra_roles: list[Role] | None = None) -> RunOutcome:
-    outcome = asyncio.run(run_company(config, options, progress_stream=io.StringIO(), extra_roles=extra_roles))
+def run(config: Config, options: RunOptions) -> RunOutcome:
+    outcome = asyncio.run(run_company(config, options, progress_stream=io.StringIO()))
     if outcome.run.repo is not None:
         outcome.run.repo.close()
     return outcome
@@ -119,26 +117,14 @@ def test_a_user_defined_role_joins_the_team(tmp_path: Path, openai_server: OpenA
     company = ScriptedCompany()
     openai_server.set_handler(answering_qa(company))
     config = config_for(openai_server)
-    qa_ledger = Ledger()
-    qa_holder: list[QAEngineer] = []
-
-    async def go() -> RunOutcome:
-        qa_llm = build_llm(config.llm, ledger=qa_ledger)
-        qa = QAEngineer(qa_llm)
-        qa_holder.append(qa)
-        try:
-            return await run_company(
-                config, options_for(tmp_path), progress_stream=io.StringIO(), extra_roles=[qa]
-            )
-        finally:
-            await qa_llm.aclose()
-
-    outcome = asyncio.run(go())
+    outcome = asyncio.run(
+        run_company(config, options_for(tmp_path), progress_stream=io.StringIO(), extra_roles=[QAEngineer])
+    )
     if outcome.run.repo is not None:
         outcome.run.repo.close()
 
     assert outcome.error is None, outcome.error
-    (qa,) = qa_holder
+    (qa,) = [role for role in outcome.roles if isinstance(role, QAEngineer)]
     (received,) = qa.received
     assert (received.kind, received.sent_by) == ("code", "Engineer")
     assert set(received.content) == {f.path for f in TICTACTOE_FILES}
@@ -156,7 +142,8 @@ def test_a_user_defined_role_joins_the_team(tmp_path: Path, openai_server: OpenA
     assert authors.index("QAEngineer") > last_engineer
     report = (root / "QA_REPORT.md").read_text()
     assert report.startswith("# QA report: pass") and "- tictactoe/board.py" in report
-    assert len(qa_ledger.calls) == 1
+    # The user's role spends from the run's own ledger (so the budget and the record cover it).
+    assert [call.action for call in outcome.ledger.calls if call.role == "QAEngineer"] == ["WriteQAReport"]
 
 
 # -- per-role models -------------------------------------------------------------------------------------

@@ -45,4 +45,5 @@ def provider_arguments(config: "LLMConfig") -> dict[str, object]:
         "temperature": config.temperature,
         "max_tokens": config.max_token,
         "seed": config.seed,
+        "replay_file": config.replay_file,
     }

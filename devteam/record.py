@@ -1,0 +1,161 @@
+"""The run record: every LLM exchange, the log lines and the summary, written to `<project>/.devteam/`.
+
+The project folder only exists once the PRD names it, so exchanges and log lines wait in memory until the
+project root is known, then are written through as they happen (a crash keeps what came before it).
+Everything passes the `Redactor` on the way to disk. The generated repo's `.gitignore` ignores `.devteam/`:
+it holds every full prompt and answer, which are large and private, while the repo is what gets published.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from devteam.llm.client import Exchange
+from devteam.llm.record_file import EXCHANGES, RECORD_DIR, RUN_LOG, RUNS_DIR, SUMMARY
+from devteam.redaction import Redactor
+
+log = logging.getLogger("devteam.record")
+
+LOGGER_NAME = "devteam"
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique enough for the runs of one project: UTC time plus four random hex digits."""
+    moment = now or datetime.now(timezone.utc)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+class _RecordLogHandler(logging.Handler):
+    def __init__(self, recorder: RunRecorder) -> None:
+        super().__init__(level=logging.INFO)
+        self.recorder = recorder
+        self.setFormatter(logging.Formatter(LOG_FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == log.name:
+            return  # the recorder's own trouble is for the console, not for the file it could not write
+        try:
+            self.recorder.add_log_line(self.format(record))
+        except Exception:  # a logging handler must never break the run
+            self.handleError(record)
+
+
+class RunRecorder:
+    """An `ExchangeObserver` and log handler for one run; `start` before the run, `finish` after it."""
+
+    def __init__(self, *, run_id: str, idea: str, redactor: Redactor, project_root: Callable[[], Path | None]) -> None:
+        self.run_id = run_id
+        self.idea = idea
+        self.redactor = redactor
+        self._project_root = project_root
+        self._lock = threading.RLock()
+        self._exchanges: list[dict[str, Any]] = []
+        self._log_lines: list[str] = []
+        self._seq = 0
+        self.folder: Path | None = None
+        self._broken = False
+        self._handler = _RecordLogHandler(self)
+        self._previous_level: int | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen to the "devteam" loggers at INFO (repairs, retries, re-asks) for the length of the run."""
+        logger = logging.getLogger(LOGGER_NAME)
+        if not logger.isEnabledFor(logging.INFO):
+            self._previous_level = logger.level
+            logger.setLevel(logging.INFO)
+        logger.addHandler(self._handler)
+
+    def finish(self, summary: dict[str, Any]) -> Path | None:
+        """Stop listening, write what is pending and the summary; the record folder, or None without a project."""
+        logger = logging.getLogger(LOGGER_NAME)
+        logger.removeHandler(self._handler)
+        if self._previous_level is not None:
+            logger.setLevel(self._previous_level)
+        with self._lock:
+            self._flush()
+            if self.folder is None or self._broken:
+                return None
+            text = json.dumps(self.redactor.data(summary), indent=2, ensure_ascii=False) + "\n"
+            self._guarded(lambda: self._write_summary(text))
+            return None if self._broken else self.folder
+
+    # -- what gets recorded --------------------------------------------------------------------------------
+
+    def on_exchange(self, exchange: Exchange) -> None:
+        with self._lock:
+            self._exchanges.append(self.redactor.data(exchange.to_json()))
+            self._flush()
+
+    def on_progress(self, _event: object) -> None:
+        """Any progress event may follow the project's creation: a chance to write what is pending."""
+        with self._lock:
+            self._flush()
+
+    def add_log_line(self, line: str) -> None:
+        with self._lock:
+            self._log_lines.append(self.redactor.text(line))
+            self._flush()
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        if self._broken or (not self._exchanges and not self._log_lines and self.folder is not None):
+            return
+        if self.folder is None:
+            root = self._project_root()
+            if root is None:
+                return
+            self._guarded(lambda: self._open(root))
+            if self._broken:
+                return
+        exchanges, self._exchanges = self._exchanges, []
+        lines, self._log_lines = self._log_lines, []
+        self._guarded(lambda: self._append(exchanges, lines))
+
+    def _open(self, root: Path) -> None:
+        folder = root / RECORD_DIR
+        folder.mkdir(exist_ok=True)
+        exchanges = folder / EXCHANGES
+        if exchanges.is_file():
+            with exchanges.open(encoding="utf-8") as existing:
+                self._seq = sum(1 for line in existing if line.strip())
+        header = f"=== run {self.run_id}: {self.idea} ===\n"
+        with (folder / RUN_LOG).open("a", encoding="utf-8") as run_log:
+            run_log.write(self.redactor.text(header))
+        self.folder = folder
+
+    def _append(self, exchanges: list[dict[str, Any]], lines: list[str]) -> None:
+        assert self.folder is not None
+        if exchanges:
+            with (self.folder / EXCHANGES).open("a", encoding="utf-8") as out:
+                for exchange in exchanges:
+                    self._seq += 1
+                    out.write(json.dumps({"run": self.run_id, "seq": self._seq, **exchange}, ensure_ascii=False))
+                    out.write("\n")
+        if lines:
+            with (self.folder / RUN_LOG).open("a", encoding="utf-8") as out:
+                out.write("".join(line + "\n" for line in lines))
+
+    def _write_summary(self, text: str) -> None:
+        assert self.folder is not None
+        runs = self.folder / RUNS_DIR
+        runs.mkdir(exist_ok=True)
+        (runs / f"{self.run_id}.json").write_text(text, encoding="utf-8")
+        (self.folder / SUMMARY).write_text(text, encoding="utf-8")
+
+    def _guarded(self, write: Callable[[], None]) -> None:
+        """A record that cannot be written must not stop the run that it describes."""
+        try:
+            write()
+        except OSError as error:
+            self._broken = True
+            log.warning("the run record could not be written (%s); the run goes on without it", error)
