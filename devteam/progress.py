@@ -22,6 +22,7 @@ class StageEvent:
     role: str
     text: str
     elapsed: float
+    detail: str = ""
 
 
 ProgressListener = Callable[[StageEvent], None]
@@ -51,8 +52,8 @@ class Progress:
             return
         print(f"{self.elapsed:7.1f}s  {role:<15} {text}", file=self.stream, flush=True)
 
-    def _tell(self, kind: Literal["start", "done", "note"], role: str, text: str) -> None:
-        event = StageEvent(kind, role, text, self.elapsed)
+    def _tell(self, kind: Literal["start", "done", "note"], role: str, text: str, detail: str = "") -> None:
+        event = StageEvent(kind, role, text, self.elapsed, detail)
         for listener in self.listeners:
             listener(event)
 
@@ -60,11 +61,13 @@ class Progress:
         self._emit(role, f"{what} ...")
         self._tell("start", role, what)
 
-    def done(self, role: str, what: str) -> None:
+    def done(self, role: str, what: str, *, detail: str = "") -> None:
+        """`what` is the text given to `start`, so a listener can pair them; `detail` says how it went."""
         ledger = self.ledger
         tokens = ledger.prompt_tokens + ledger.completion_tokens
-        self._emit(role, f"{what} done   [{len(ledger.calls)} calls, {tokens:,} tokens, ${ledger.cost:.4f} so far]")
-        self._tell("done", role, what)
+        said = f"{what} done" + (f" ({detail})" if detail else "")
+        self._emit(role, f"{said}   [{len(ledger.calls)} calls, {tokens:,} tokens, ${ledger.cost:.4f} so far]")
+        self._tell("done", role, what, detail)
 
     def note(self, role: str, text: str) -> None:
         self._emit(role, text)

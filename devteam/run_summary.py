@@ -23,7 +23,7 @@ EXIT_CODES = {"ok": 0, "failed": 1, "interrupted": 130}
 
 @dataclass
 class StageClock:
-    """Pairs each progress `start` with its `done` (same role, the done text begins with the start text)."""
+    """Pairs each progress `start` with its `done` (same role, same text)."""
 
     stages: list[dict[str, Any]] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
@@ -40,18 +40,14 @@ class StageClock:
                 self.notes.append({"role": event.role, "note": event.text, "at_s": round(event.elapsed, 3)})
 
     def _close(self, event: StageEvent) -> None:
-        candidates = [s for s in self._open if s["role"] == event.role and event.text.startswith(s["stage"])]
+        candidates = [s for s in self._open if s["role"] == event.role and event.text == s["stage"]]
         if not candidates:
             self.stages.append({"role": event.role, "stage": event.text, "started_s": None,
                                 "seconds": None, "status": "done", "detail": ""})
             return
-        stage = max(candidates, key=lambda s: len(s["stage"]))
+        stage = candidates[0]
         self._open.remove(stage)
-        stage.update(
-            seconds=round(event.elapsed - stage["started_s"], 3),
-            status="done",
-            detail=event.text[len(stage["stage"]):].strip(),
-        )
+        stage.update(seconds=round(event.elapsed - stage["started_s"], 3), status="done", detail=event.detail)
         self.stages.append(stage)
 
     def snapshot(self) -> list[dict[str, Any]]:

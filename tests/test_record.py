@@ -184,18 +184,18 @@ def test_redactor_for_config_knows_the_base_and_role_keys() -> None:
 
 def test_stage_clock_pairs_starts_with_their_done_lines() -> None:
     clock = StageClock()
-    for kind, role, text, at in [
-        ("start", "Engineer", "WriteCode a.py", 1.0),
-        ("start", "Engineer", "WriteCode a.py.bak", 1.5),
-        ("done", "Engineer", "WriteCode a.py (3 lines, review: LGTM)", 2.0),
-        ("note", "Engineer", "b.py already committed; kept", 2.1),
-        ("start", "Engineer", "WriteCode c.py", 3.0),
+    for kind, role, text, at, detail in [
+        ("start", "Engineer", "WriteCode a.py", 1.0, ""),
+        ("start", "Engineer", "WriteCode a.py.bak", 1.5, ""),
+        ("done", "Engineer", "WriteCode a.py", 2.0, "3 lines, review: LGTM"),
+        ("note", "Engineer", "b.py already committed; kept", 2.1, ""),
+        ("start", "Engineer", "WriteCode c.py", 3.0, ""),
     ]:
-        clock.on_event(StageEvent(kind, role, text, at))  # type: ignore[arg-type]
+        clock.on_event(StageEvent(kind, role, text, at, detail))  # type: ignore[arg-type]
     stages = clock.snapshot()
     assert [(s["stage"], s["status"], s["seconds"]) for s in stages] == [
         ("WriteCode a.py", "done", 1.0), ("WriteCode a.py.bak", "unfinished", None),
         ("WriteCode c.py", "unfinished", None),
     ]
-    assert stages[0]["detail"] == "(3 lines, review: LGTM)"
+    assert stages[0]["detail"] == "3 lines, review: LGTM"
     assert clock.notes == [{"role": "Engineer", "note": "b.py already committed; kept", "at_s": 2.1}]

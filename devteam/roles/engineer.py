@@ -95,7 +95,9 @@ class Engineer(Role):
                     dependencies=dependencies, repair=run.repair,
                 )
             review = f", review: {written.review}" if run.code_review else ""
-            run.progress.done(self.name, f"{WRITE_CODE} {key} ({len(written.code.splitlines())} lines{review})")
+            run.progress.done(
+                self.name, f"{WRITE_CODE} {key}", detail=f"{len(written.code.splitlines())} lines{review}"
+            )
         return written
 
     def _keep_written(
