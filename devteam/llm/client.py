@@ -124,7 +124,7 @@ class LLM:
             lambda: self.provider.complete(request), policy=self.retry, describe=self.describe()
         )
         response.retries = retries
-        response.native_schema = request.output_mode != "prompt"
+        response.output_mode = request.output_mode
         if not response.latency_s:
             response.latency_s = time.monotonic() - started
         return response
@@ -159,7 +159,7 @@ class LLM:
             provider=self.api_type,
             model=response.model or self.model,
             messages=[m.as_dict() for m in request.messages],
-            output_mode=request.output_mode if response.native_schema else "prompt",
+            output_mode=response.output_mode,
             answer=response.text,
             reasoning=response.reasoning,
             finish_reason=response.finish_reason,

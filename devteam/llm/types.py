@@ -65,6 +65,8 @@ class ChatResponse:
     refusal: str | None = None
     # Whether the server was asked for (and accepted) schema-constrained output.
     native_schema: bool = False
+    # How JSON was asked for in the request that produced this answer (after any schema fallback).
+    output_mode: OutputMode = "prompt"
     latency_s: float = 0.0
     retries: int = 0
 
