@@ -103,12 +103,24 @@ def test_system_prompt_and_options_are_sent(ollama_server: OllamaServer) -> None
     assert "format" not in body
 
 
-def test_unset_options_are_left_to_the_server(ollama_server: OllamaServer) -> None:
+def test_unset_options_are_left_to_the_server_but_the_window_fits_the_prompt(
+    ollama_server: OllamaServer,
+) -> None:
     ollama_server.enqueue(Text("ok"))
 
     complete(ollama_server)
 
-    assert "options" not in sent(ollama_server)
+    # ollama's own 2048/4096 window would silently cut a long prompt: a window that fits is always sent.
+    assert sent(ollama_server)["options"] == {"num_ctx": 8192}
+
+
+def test_the_window_grows_in_buckets_with_the_prompt(ollama_server: OllamaServer) -> None:
+    ollama_server.enqueue(Text("ok"))
+    long_prompt = [ChatMessage("user", "word " * 40_000)]  # about 50,000 tokens by the estimate
+
+    complete(ollama_server, ChatRequest(messages=long_prompt, max_tokens=4096))
+
+    assert sent(ollama_server)["options"]["num_ctx"] == 65536
 
 
 def test_request_settings_win_over_provider_defaults(ollama_server: OllamaServer) -> None:
@@ -118,7 +130,7 @@ def test_request_settings_win_over_provider_defaults(ollama_server: OllamaServer
 
     complete(ollama_server, request, temperature=0.7, max_tokens=512)
 
-    assert sent(ollama_server)["options"] == {"temperature": 0.0, "num_predict": 64}
+    assert sent(ollama_server)["options"] == {"temperature": 0.0, "num_predict": 64, "num_ctx": 8192}
 
 
 def test_json_schema_mode_sends_the_schema_as_format(ollama_server: OllamaServer) -> None:

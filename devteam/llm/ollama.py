@@ -16,6 +16,7 @@ from devteam.errors import ProviderError, SchemaRejectedError
 from devteam.llm.openai_compat import error_reason, estimate_usage
 from devteam.llm.retry import is_transient_status
 from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, Usage
+from devteam.llm.usage import estimate_tokens
 
 DEFAULT_ROOT = "http://127.0.0.1:11434"
 DEFAULT_CONTEXT_LENGTH = 4096  # ollama's own num_ctx default on recent versions
@@ -48,6 +49,20 @@ def format_for(request: ChatRequest) -> dict[str, Any] | str | None:
     return None
 
 
+CONTEXT_BUCKETS = (8192, 16384, 32768, 65536, 131072)
+
+
+def context_window_for(request: ChatRequest, num_predict: int | None) -> int:
+    """A `num_ctx` that holds the prompt and the answer, when the user configured none.
+
+    ollama's default window (2048 or 4096 tokens, by version) silently drops the start of a longer prompt —
+    the system prompt and the design — so the model answers a question it never fully saw. Sizes come in a
+    few buckets because each change of `num_ctx` makes ollama reload the model.
+    """
+    needed = sum(estimate_tokens(m.content) for m in request.messages) + (num_predict or 0)
+    return next((size for size in CONTEXT_BUCKETS if size >= needed), CONTEXT_BUCKETS[-1])
+
+
 def build_chat_body(
     request: ChatRequest,
     *,
@@ -67,11 +82,12 @@ def build_chat_body(
     output_format = format_for(request)
     if output_format is not None:
         body["format"] = output_format
+    num_predict = request.max_tokens if request.max_tokens is not None else max_tokens
     options = {
         "temperature": request.temperature if request.temperature is not None else temperature,
-        "num_ctx": context_length,
+        "num_ctx": context_length or context_window_for(request, num_predict),
         "seed": seed,
-        "num_predict": request.max_tokens if request.max_tokens is not None else max_tokens,
+        "num_predict": num_predict,
     }
     options = {name: value for name, value in options.items() if value is not None}
     if options:
