@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 import time
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from devteam.config import Config, ConfigNotFoundError, LLMConfig, load_config
 from devteam.errors import ConfigError, DevteamError, ProviderError, StructuredOutputError
+from devteam.exit_codes import EXIT_FAILED, EXIT_OK
 from devteam.first_run import no_config_help
 from devteam.llm.client import LLM
 from devteam.llm.factory import build_llm
@@ -160,6 +160,5 @@ def run_check_command(args: argparse.Namespace, *, verbose: bool = False) -> int
         print(diagnosis(report.error, config), file=sys.stderr)
         if not verbose:
             print("(run with -v to see retries and repairs as they happen)", file=sys.stderr)
-        return 1
-    logging.getLogger("devteam").debug("check passed")
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK

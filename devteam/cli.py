@@ -14,8 +14,8 @@ from typing import Sequence
 
 from devteam import __version__
 from devteam.errors import ConfigError, DevteamError
+from devteam.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SUBCOMMANDS = ("check", "logs")
 
 

@@ -28,7 +28,7 @@ class FileLevels:
         return [planned for level in self.levels for planned in level]
 
 
-def _normalised(path: str) -> str:
+def plan_key(path: str) -> str:
     """The same key the workspace uses; an unsafe path keeps its text (the workspace refuses it later)."""
     try:
         return normalise_relative_path(path)
@@ -40,7 +40,7 @@ def build_levels(plan: list[PlannedFile]) -> FileLevels:
     """Order the plan into levels; files of one level depend only on files of earlier levels."""
     by_path: dict[str, PlannedFile] = {}
     for planned in plan:
-        key = _normalised(planned.path)
+        key = plan_key(planned.path)
         if key in by_path:
             log.info("plan: %s is listed twice; keeping the first entry", key)
             continue
@@ -65,7 +65,7 @@ def build_levels(plan: list[PlannedFile]) -> FileLevels:
 
 
 def _resolve_dependency(raw: str, by_path: dict[str, PlannedFile]) -> str | None:
-    candidate = _normalised(raw)
+    candidate = plan_key(raw)
     if candidate in by_path:
         return candidate
     # Models often name a module ("logic", "game.logic"), a package ("game") or a bare file name ("style.css").

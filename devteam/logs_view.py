@@ -15,9 +15,9 @@ from typing import Any, TextIO
 
 from devteam.config import ConfigNotFoundError, load_config
 from devteam.errors import ConfigError, DevteamError
+from devteam.exit_codes import EXIT_FAILED as EXIT_NO_RECORD, EXIT_OK, EXIT_USAGE
 from devteam.llm.record_file import EXCHANGES, RECORD_DIR, SUMMARY, read_exchanges
 
-EXIT_OK, EXIT_NO_RECORD, EXIT_USAGE = 0, 1, 2
 DEFAULT_WORKSPACE = Path("workspace")
 _COLUMNS = ("#", "role", "action", "subject", "model", "tokens in/out", "latency s", "retries", "repairs",
             "outcome")

@@ -19,10 +19,10 @@ from devteam.errors import (
     RunInterruptedError,
     WorkspaceError,
 )
+from devteam.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from devteam.first_run import no_config_help
 from devteam.redaction import Redactor
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def load_run_config(args: argparse.Namespace) -> Config:

@@ -161,7 +161,7 @@ def test_server_dying_mid_run_keeps_commits_and_resume_finishes(tmp_path: Path, 
     first = run_metagpt([IDEA, "--no-code-review", "--project-name", "ttt"], cwd=tmp_path)
 
     assert first.code == 1, first.output
-    assert "--resume" in first.stderr and "HTTP 500" in first.stderr or "500" in first.stderr
+    assert "--resume" in first.stderr and "500" in first.stderr
     root = tmp_path / "workspace" / "ttt"
     committed = [message for _, message in _authors_and_messages(root)]
     assert any(m.startswith("Add system design") for m in committed)

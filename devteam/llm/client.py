@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from devteam.errors import SchemaRejectedError
 from devteam.llm.retry import RetryPolicy, call_with_retries
 from devteam.llm.types import ChatProvider, ChatRequest, ChatResponse, OutputMode
-from devteam.llm.usage import CallStats, Ledger, Price, estimate_tokens
+from devteam.llm.usage import CallStats, Ledger, Price, estimate_prompt_tokens
 
 log = logging.getLogger("devteam.llm")
 
@@ -101,9 +101,8 @@ class LLM:
         if self.schema_fallback_reason is not None and request.output_mode != "prompt":
             # A re-ask or a larger-budget retry reuses its first request; the server's "no" still holds.
             request = replace(request, output_mode="prompt")
-        prompt_estimate = sum(estimate_tokens(m.content) for m in request.messages)
         self.ledger.check_budget(
-            price=self.price, prompt_tokens=prompt_estimate, describe=f"{request.role} {request.action}".strip()
+            price=self.price, prompt_tokens=estimate_prompt_tokens(request.messages), describe=f"{request.role} {request.action}".strip()
         )
         try:
             return await self._complete_with_retries(request)

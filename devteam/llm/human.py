@@ -11,7 +11,7 @@ import time
 from typing import TextIO
 
 from devteam.errors import ProviderError
-from devteam.llm.openai_compat import estimate_usage
+from devteam.llm.usage import estimate_usage
 from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse
 
 DEFAULT_CONTEXT_LENGTH = 1_000_000  # a person reads what they are shown; nothing to trim for

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 
 from devteam.errors import ProviderError, SchemaRejectedError
-from devteam.llm.openai_compat import error_reason, estimate_usage
+from devteam.llm.openai_compat import error_reason
 from devteam.llm.retry import is_transient_status
 from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, Usage
-from devteam.llm.usage import estimate_tokens
+from devteam.llm.usage import estimate_prompt_tokens, estimate_usage
 
 DEFAULT_ROOT = "http://127.0.0.1:11434"
 DEFAULT_CONTEXT_LENGTH = 4096  # ollama's own num_ctx default on recent versions
@@ -59,7 +59,7 @@ def context_window_for(request: ChatRequest, num_predict: int | None) -> int:
     the system prompt and the design — so the model answers a question it never fully saw. Sizes come in a
     few buckets because each change of `num_ctx` makes ollama reload the model.
     """
-    needed = sum(estimate_tokens(m.content) for m in request.messages) + (num_predict or 0)
+    needed = estimate_prompt_tokens(request.messages) + (num_predict or 0)
     return next((size for size in CONTEXT_BUCKETS if size >= needed), CONTEXT_BUCKETS[-1])
 
 

@@ -15,7 +15,7 @@ import openai
 from devteam.errors import ConfigError, ProviderError, SchemaRejectedError
 from devteam.llm.retry import is_transient_status, retry_after_seconds
 from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, Usage
-from devteam.llm.usage import estimate_tokens
+from devteam.llm.usage import estimate_usage
 
 ApiType = Literal["openai", "open_llm"]
 
@@ -30,12 +30,6 @@ _MAX_REASON = 300
 
 
 # -- usage --------------------------------------------------------------------------------------------------
-
-
-def estimate_usage(messages: list[ChatMessage], text: str) -> Usage:
-    """Usage for a server that reported none (ollama and the human provider use it too)."""
-    prompt = sum(estimate_tokens(message.content) for message in messages)
-    return Usage(prompt_tokens=prompt, completion_tokens=estimate_tokens(text), estimated=True)
 
 
 # -- request ------------------------------------------------------------------------------------------------

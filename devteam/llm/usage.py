@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from devteam.errors import BudgetExceededError
-from devteam.llm.types import Usage
+from devteam.llm.types import ChatMessage, Usage
 
 TOKENS_PER_MILLION = 1_000_000
 
@@ -19,6 +20,16 @@ TOKENS_PER_MILLION = 1_000_000
 def estimate_tokens(text: str) -> int:
     """A server-independent estimate (about four characters a token) for when the server reports no usage."""
     return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def estimate_prompt_tokens(messages: Iterable[ChatMessage]) -> int:
+    return sum(estimate_tokens(message.content) for message in messages)
+
+
+def estimate_usage(messages: Iterable[ChatMessage], text: str) -> Usage:
+    """Usage for a server that reported none."""
+    return Usage(prompt_tokens=estimate_prompt_tokens(messages), completion_tokens=estimate_tokens(text),
+                 estimated=True)
 
 
 @dataclass(frozen=True)

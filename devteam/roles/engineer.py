@@ -14,9 +14,8 @@ from devteam.actions.review_code import review_code
 from devteam.actions.write_code import NAME as WRITE_CODE, WrittenFile, write_code
 from devteam.artifacts import PRD, PlannedFile, SystemDesign
 from devteam.errors import WorkspaceError
-from devteam.file_plan import FileLevels, build_levels
+from devteam.file_plan import FileLevels, build_levels, plan_key
 from devteam.prompting import render_document
-from devteam.safe_paths import normalise_relative_path
 from devteam.roles.base import Message, Role, RunContext
 
 log = logging.getLogger("devteam.engineer")
@@ -126,7 +125,7 @@ class Engineer(Role):
     def _write_project_files(self, prd: PRD, design: SystemDesign, run: RunContext) -> None:
         """requirements.txt and the README, unless the plan already has them (then the plan's win)."""
         repo = run.project("")
-        planned = {_plan_key(item.path) for item in design.file_list}
+        planned = {plan_key(item.path) for item in design.file_list}
         extra: list[str] = []
         if "requirements.txt" not in planned:
             packages = "\n".join(design.required_packages) or "# standard library only"
@@ -143,13 +142,6 @@ class Engineer(Role):
             extra.append("README.md")
         if extra and repo.commit(f"Add {' and '.join(extra)}", author=self.name, paths=extra):
             run.files_written.extend(extra)
-
-
-def _plan_key(path: str) -> str:
-    try:
-        return normalise_relative_path(path)
-    except WorkspaceError:
-        return path
 
 
 def _run_command(paths: set[str]) -> str | None:

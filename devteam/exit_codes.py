@@ -1,0 +1,6 @@
+"""The process exit codes every command shares."""
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a run that could not finish, a check that failed, no record to show
+EXIT_USAGE = 2  # a config or usage error
+EXIT_INTERRUPTED = 130  # Ctrl-C
