@@ -317,7 +317,7 @@ def test_registry_builds_an_ollama_provider(ollama_server: OllamaServer) -> None
     )
     try:
         assert isinstance(provider, OllamaProvider)
-        assert provider.context_length == 8192
+        assert asyncio.run(provider.context_window()) == 8192
         assert provider.capabilities.json_schema and provider.capabilities.streams_usage
     finally:
         asyncio.run(provider.aclose())

@@ -350,7 +350,7 @@ def test_registry_builds_openai_compatible_providers(openai_server: OpenAIServer
     try:
         assert isinstance(provider, OpenAICompatProvider)
         assert provider.name == api_type
-        assert provider.context_length == 32768
+        assert asyncio.run(provider.context_window()) == 32768
         assert provider.capabilities.json_schema and provider.capabilities.lists_models
     finally:
         asyncio.run(provider.aclose())

@@ -11,10 +11,8 @@ import time
 from typing import TextIO
 
 from devteam.errors import ProviderError
-from devteam.llm.usage import estimate_usage
-from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse
-
-DEFAULT_CONTEXT_LENGTH = 1_000_000  # a person reads what they are shown; nothing to trim for
+from devteam.llm.usage import estimate_usage, estimated_count
+from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
 
 
 def new_turn(messages: list[ChatMessage]) -> list[ChatMessage]:
@@ -61,7 +59,7 @@ class HumanProvider:
         context_length: int | None = None,
     ) -> None:
         self.model = model
-        self.context_length = context_length or DEFAULT_CONTEXT_LENGTH
+        self._window = context_length
         # Looked up at call time when not given, so pytest's capture or a redirected stdin is honoured.
         self._input = input_stream
         self._output = output_stream
@@ -87,6 +85,12 @@ class HumanProvider:
         output.write(prompt)
         output.flush()
         return read_answer(self._input or sys.stdin)
+
+    async def context_window(self) -> int | None:
+        return self._window
+
+    async def count_tokens(self, text: str) -> TokenCount:
+        return estimated_count(text)
 
     async def list_models(self) -> list[str]:
         return [self.model]

@@ -15,11 +15,12 @@ import httpx
 from devteam.errors import ProviderError, SchemaRejectedError
 from devteam.llm.openai_compat import error_reason
 from devteam.llm.retry import is_transient_status
-from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, Usage
-from devteam.llm.usage import estimate_prompt_tokens, estimate_usage
+from devteam.llm.server_limits import window_from_ollama_show
+from devteam.llm.server_probe import ServerProbe
+from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount, Usage
+from devteam.llm.usage import estimate_prompt_tokens, estimate_usage, estimated_count
 
 DEFAULT_ROOT = "http://127.0.0.1:11434"
-DEFAULT_CONTEXT_LENGTH = 4096  # ollama's own num_ctx default on recent versions
 DEFAULT_TIMEOUT = 600.0
 
 # Error lines that mean "the server is struggling, ask again" rather than "your request is wrong".
@@ -216,7 +217,8 @@ class OllamaProvider:
     ) -> None:
         self.model = model
         self.root = ollama_root(base_url)
-        self.context_length = context_length or DEFAULT_CONTEXT_LENGTH
+        self._window: int | None = context_length
+        self._window_known = context_length is not None
         self._stream = stream
         self._options = {
             "temperature": temperature,
@@ -227,6 +229,7 @@ class OllamaProvider:
         # ollama itself needs no key; one is sent when given, for ollama behind an authenticating proxy.
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(base_url=self.root, timeout=httpx.Timeout(timeout), headers=headers)
+        self._probe = ServerProbe(client=self._client)
 
     def describe(self) -> str:
         return f"ollama {self.root} (model {self.model})"
@@ -291,6 +294,19 @@ class OllamaProvider:
             return [entry["name"] for entry in response.json().get("models", [])]
         except (ValueError, AttributeError, KeyError, TypeError) as exc:
             raise ProviderError(f"{self.root}/api/tags did not answer like ollama: {response.text[:200]!r}") from exc
+
+    async def context_window(self) -> int | None:
+        """The configured `context_length` (sent as `num_ctx`), else the model's own window from `/api/show`
+        (a `num_ctx` up to it is sent per request, see `context_window_for`)."""
+        if not self._window_known:
+            show = await self._probe.post_json(f"{self.root}/api/show", {"model": self.model})
+            self._window = window_from_ollama_show(show)
+            self._window_known = True
+        return self._window
+
+    async def count_tokens(self, text: str) -> TokenCount:
+        # ollama has no tokenize endpoint: an estimate, said to be one.
+        return estimated_count(text)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -14,15 +14,21 @@ import openai
 
 from devteam.errors import ConfigError, ProviderError, SchemaRejectedError
 from devteam.llm.retry import is_transient_status, retry_after_seconds
-from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, Usage
-from devteam.llm.usage import estimate_usage
+from devteam.llm.server_limits import (
+    count_from_tokenize,
+    tokenize_body,
+    window_from_llamacpp_props,
+    window_from_model_list,
+)
+from devteam.llm.server_probe import ServerProbe
+from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount, Usage
+from devteam.llm.usage import estimate_usage, estimated_count
 
 ApiType = Literal["openai", "open_llm"]
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Open servers ignore the key, but the SDK refuses to start without one.
 PLACEHOLDER_KEY = "sk-no-key-required"
-DEFAULT_CONTEXT_LENGTH = 8192
 DEFAULT_TIMEOUT = 600.0
 
 _SCHEMA_WORDS = ("response_format", "json_schema", "json_object")
@@ -249,13 +255,17 @@ class OpenAICompatProvider:
     ) -> None:
         self.name = api_type
         self.model = model
-        self.context_length = context_length or DEFAULT_CONTEXT_LENGTH
         self.base_url = (base_url or OPENAI_BASE_URL).rstrip("/")
+        self._window: int | None = context_length
+        self._window_known = context_length is not None
+        # Which tokenize endpoint this server has: None = not asked yet, "" = none.
+        self._tokenize_url: str | None = None if self._probes_server else ""
         self._api_type: ApiType = api_type
         self._stream = stream
         self._defaults = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         if api_key is None and api_type == "open_llm":
             api_key = PLACEHOLDER_KEY
+        self._probe = ServerProbe(headers={"Authorization": f"Bearer {api_key}"} if api_key else None)
         try:
             # max_retries=0: retries live in llm.retry only, so loops never nest.
             self._client = openai.AsyncOpenAI(
@@ -305,5 +315,49 @@ class OpenAICompatProvider:
         except openai.OpenAIError as exc:
             raise translate_error(exc, where=self.describe(), structured=False) from exc
 
+    # -- limits: the window and token counts (see server_limits) -------------------------------------------
+
+    @property
+    def _probes_server(self) -> bool:
+        """OpenAI's own API has neither /props nor /tokenize; every other server may."""
+        return self.base_url != OPENAI_BASE_URL
+
+    @property
+    def _server_root(self) -> str:
+        """llama.cpp and vLLM serve /props and /tokenize beside /v1, not under it."""
+        return self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
+
+    async def context_window(self) -> int | None:
+        if not self._window_known:
+            self._window = await self._server_window() if self._probes_server else None
+            self._window_known = True
+        return self._window
+
+    async def _server_window(self) -> int | None:
+        window = window_from_model_list(await self._probe.get_json(f"{self.base_url}/models"), self.model)
+        if window is None:
+            window = window_from_llamacpp_props(await self._probe.get_json(f"{self._server_root}/props"))
+        return window
+
+    async def count_tokens(self, text: str) -> TokenCount:
+        if self._tokenize_url is None:
+            for url in (f"{self._server_root}/tokenize", f"{self._server_root}/extras/tokenize/count"):
+                count = await self._tokenize(url, text)
+                if count is not None:
+                    self._tokenize_url = url
+                    return TokenCount(count, exact=True)
+            self._tokenize_url = ""
+        elif self._tokenize_url:
+            count = await self._tokenize(self._tokenize_url, text)
+            if count is not None:
+                return TokenCount(count, exact=True)
+        return estimated_count(text)
+
+    async def _tokenize(self, url: str, text: str) -> int | None:
+        # llama-cpp-python's /extras/tokenize/count reads `input`; the others ignore it.
+        body = {**tokenize_body(text, self.model), "input": text}
+        return count_from_tokenize(await self._probe.post_json(url, body))
+
     async def aclose(self) -> None:
+        await self._probe.aclose()
         await self._client.close()

@@ -15,12 +15,12 @@ from typing import Any
 
 from devteam.errors import ConfigError, ReplayMismatchError
 from devteam.llm.record_file import EXCHANGES, read_exchanges
-from devteam.llm.types import Capabilities, ChatRequest, ChatResponse, Usage
+from devteam.llm.types import Capabilities, ChatRequest, ChatResponse, TokenCount, Usage
+from devteam.llm.usage import estimated_count
 
 log = logging.getLogger("devteam.llm")
 
 Key = tuple[str, str, str]
-DEFAULT_CONTEXT_LENGTH = 1_000_000  # nothing is sent anywhere, so nothing needs trimming
 _LISTED_KEYS = 6  # how many remaining calls a mismatch message names
 
 
@@ -39,7 +39,7 @@ class ReplayProvider:
         self.record = record
         exchanges = read_exchanges(record)
         self.model = model or str(exchanges[0].get("model") or "replay")
-        self.context_length = context_length or DEFAULT_CONTEXT_LENGTH
+        self._window = context_length
         self._queues: dict[Key, deque[dict[str, Any]]] = {}
         self._used: dict[Key, int] = {}
         self._mismatched = False
@@ -91,6 +91,12 @@ class ReplayProvider:
             f"replay: the pipeline asked for {describe_key(key)} but {problem} ({self.record}); {holds}. "
             "Replay the record with the idea and options of the run that made it, or record a new run."
         )
+
+    async def context_window(self) -> int | None:
+        return self._window
+
+    async def count_tokens(self, text: str) -> TokenCount:
+        return estimated_count(text)
 
     async def list_models(self) -> list[str]:
         return [self.model]

@@ -72,6 +72,14 @@ class ChatResponse:
 
 
 @dataclass(frozen=True)
+class TokenCount:
+    """How many tokens a text is: `exact` when the server's own tokenizer counted, else an estimate."""
+
+    n: int
+    exact: bool
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What a provider can do, as data: the structured-output ladder reads this instead of branching on names."""
 
@@ -86,7 +94,6 @@ class ChatProvider(Protocol):
 
     name: str
     model: str
-    context_length: int
     capabilities: Capabilities
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
@@ -94,6 +101,16 @@ class ChatProvider(Protocol):
         ...
 
     async def list_models(self) -> list[str]:
+        ...
+
+    async def context_window(self) -> int | None:
+        """The model's context window in tokens: the configured `context_length`, else what the server
+        reports; None when neither says. Asked once, then remembered; never raises."""
+        ...
+
+    async def count_tokens(self, text: str) -> TokenCount:
+        """The size of `text` in the model's tokens: the server's tokenizer where it has one (exact), else an
+        estimate (`exact=False`). Never raises."""
         ...
 
     async def aclose(self) -> None:

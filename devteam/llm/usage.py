@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from devteam.errors import BudgetExceededError
-from devteam.llm.types import ChatMessage, Usage
+from devteam.llm.types import ChatMessage, TokenCount, Usage
 
 TOKENS_PER_MILLION = 1_000_000
 
@@ -20,6 +20,11 @@ TOKENS_PER_MILLION = 1_000_000
 def estimate_tokens(text: str) -> int:
     """A server-independent estimate (about four characters a token) for when the server reports no usage."""
     return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def estimated_count(text: str) -> TokenCount:
+    """`estimate_tokens` as a `TokenCount`, marked as an estimate, for providers whose server cannot count."""
+    return TokenCount(estimate_tokens(text), exact=False)
 
 
 def estimate_prompt_tokens(messages: Iterable[ChatMessage]) -> int:

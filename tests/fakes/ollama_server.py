@@ -57,15 +57,34 @@ class OllamaServer(ScriptedServer):
 
     chat_path = "/api/chat"
 
+    def __init__(self, *, context_length: int | None = None, num_ctx: int | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.context_length = context_length  # model_info's "<arch>.context_length" in /api/show
+        self.num_ctx = num_ctx  # the Modelfile's num_ctx parameter in /api/show
+
     def route(self, request: RecordedRequest, wire: Wire) -> None:
         if request.method == "POST" and request.path == self.chat_path:
             self._chat(request, wire)
         elif request.method == "GET" and request.path == "/api/tags":
             wire.send_json(200, {"models": [{"name": name, "model": name, "size": 0} for name in self.models]})
+        elif request.method == "POST" and request.path == "/api/show":
+            self._show(request, wire)
         elif request.method == "GET" and request.path == "/":
             wire.send_json(200, "Ollama is running")
         else:
             wire.send_json(404, "404 page not found")
+
+    def _show(self, request: RecordedRequest, wire: Wire) -> None:
+        body = request.json if isinstance(request.json, dict) else {}
+        model = str(body.get("model") or body.get("name") or "")
+        if model not in self.models:
+            wire.send_json(404, {"error": f"model '{model}' not found"})
+            return
+        info: dict[str, Any] = {"general.architecture": "llama"}
+        if self.context_length is not None:
+            info["llama.context_length"] = self.context_length
+        parameters = f"num_ctx                        {self.num_ctx}" if self.num_ctx is not None else ""
+        wire.send_json(200, {"modelfile": "", "parameters": parameters, "template": "", "model_info": info})
 
     def _chat(self, request: RecordedRequest, wire: Wire) -> None:
         body = request.json if isinstance(request.json, dict) else {}

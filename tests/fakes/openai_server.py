@@ -77,10 +77,23 @@ def _sse(event: dict[str, Any] | str) -> bytes:
     return f"data: {data}\n\n".encode()
 
 
+def fake_tokens(text: str) -> list[int]:
+    """The fakes' tokenizer: one token per three characters (denser than the 4-character estimate, as code is)."""
+    return list(range(-(-len(text) // 3)))
+
+
 class OpenAIServer(ScriptedServer):
-    """`POST /v1/chat/completions` (JSON or SSE) and `GET /v1/models`."""
+    """`POST /v1/chat/completions` (JSON or SSE) and `GET /v1/models`; optionally the limits endpoints:
+    llama.cpp's `GET /props` (`n_ctx`) and `POST /tokenize` (`tokenize`), vLLM's `max_model_len`."""
 
     chat_path = "/v1/chat/completions"
+
+    def __init__(self, *, n_ctx: int | None = None, max_model_len: int | None = None, tokenize: bool = False,
+                 **options: Any) -> None:
+        super().__init__(**options)
+        self.n_ctx = n_ctx
+        self.max_model_len = max_model_len
+        self.tokenize = tokenize
 
     @property
     def base_url(self) -> str:
@@ -91,7 +104,14 @@ class OpenAIServer(ScriptedServer):
             self.serve_chat(request, wire, lambda reply: self._answer(request, reply, wire))
         elif request.method == "GET" and request.path == "/v1/models":
             data = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in self.models]
+            if self.max_model_len is not None:
+                data = [{**entry, "max_model_len": self.max_model_len} for entry in data]
             wire.send_json(200, {"object": "list", "data": data})
+        elif request.method == "GET" and request.path == "/props" and self.n_ctx is not None:
+            wire.send_json(200, {"default_generation_settings": {"n_ctx": self.n_ctx}, "total_slots": 1})
+        elif request.method == "POST" and request.path == "/tokenize" and self.tokenize:
+            body = request.json if isinstance(request.json, dict) else {}
+            wire.send_json(200, {"tokens": fake_tokens(str(body.get("content", "")))})
         else:
             wire.send_json(404, error_body(404, f"no route {request.method} {request.path}"))
 
