@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _run_parser().parse_args(args_list)
         if args.init_config:
             return _init_config()
-        if not args.idea:
+        if not args.idea or not args.idea.strip():
             raise UsageError('give an idea, e.g. metagpt "write a snake game" (or --help)')
         from devteam.run_command import run_idea_command
 

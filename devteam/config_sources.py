@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from devteam.config_yaml import load_bounded_yaml
 from devteam.errors import ConfigError
 
 logger = logging.getLogger("devteam.config")
@@ -110,14 +111,10 @@ def read_config_file(path: Path) -> ConfigFile:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}; check the path and its permissions") from None
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        node, data = load_bounded_yaml(path, text)
     except yaml.YAMLError as exc:
         raise ConfigError(_syntax_message(path, exc)) from None
-    finally:
-        loader.dispose()
     if data is None:
         raise ConfigError(f"config file {path} is empty: it needs at least an llm: block ({INIT_HINT})")
     if not isinstance(data, dict):
