@@ -47,9 +47,12 @@ def build_levels(plan: list[PlannedFile]) -> FileLevels:
         by_path[key] = planned
     graph: nx.DiGraph = nx.DiGraph()
     graph.add_nodes_from(by_path)
+    resolved: dict[str, str | None] = {}  # the same few names recur across a plan's dependency lists
     for path, planned in by_path.items():
         for raw in planned.depends_on:
-            dependency = _resolve_dependency(raw, by_path)
+            if raw not in resolved:
+                resolved[raw] = _resolve_dependency(raw, by_path)
+            dependency = resolved[raw]
             if dependency is None:
                 log.info("plan: %s depends on %r, which is not in the file plan; dropped", path, raw)
             elif dependency != path:
@@ -78,14 +81,61 @@ def _resolve_dependency(raw: str, by_path: dict[str, PlannedFile]) -> str | None
     return named[0] if len(named) == 1 else None
 
 
+MAX_CYCLE_LINES = 20  # beyond this many dropped edges, one summary line says what happened
+
+
 def _break_cycles(graph: nx.DiGraph) -> None:
+    """Drop the DFS back edges of every strongly connected part: O(files + dependencies), deterministic.
+
+    The walk starts at the file planned earliest and follows dependents in plan order, so the edge dropped
+    is the one into the file planned earlier — most likely the foundation of the others. (Finding one cycle
+    at a time and dropping one edge is quadratic in the dependencies: 231 s for 300 files that all depend on
+    each other.)
+    """
     order = {node: index for index, node in enumerate(graph.nodes)}
-    while True:
-        try:
-            cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            return
-        # Drop the edge into the file planned earliest: it is most likely the foundation of the others.
-        source, target = min(((u, v) for u, v, *_ in cycle), key=lambda edge: (order[edge[1]], order[edge[0]]))
-        log.info("plan: dependency cycle %s; dropped %s -> %s", " -> ".join(u for u, *_ in cycle), source, target)
+    dropped: list[tuple[str, str, list[str]]] = []
+    components = [part for part in nx.strongly_connected_components(graph) if len(part) > 1]
+    for part in sorted(components, key=lambda nodes: min(order[node] for node in nodes)):
+        dropped += _back_edges(graph, part, order)
+    for source, target, _ in dropped:
         graph.remove_edge(source, target)
+    if len(dropped) <= MAX_CYCLE_LINES:
+        for source, target, cycle in dropped:
+            log.info("plan: dependency cycle %s; dropped %s -> %s", " -> ".join(cycle), source, target)
+    else:
+        files = sorted({node for source, target, _ in dropped for node in (source, target)}, key=order.__getitem__)
+        shown = ", ".join(f"{source} -> {target}" for source, target, _ in dropped[:5])
+        log.info(
+            "plan: dependency cycles among %d files; dropped %d dependencies to break them (%s, ...)",
+            len(files), len(dropped), shown,
+        )
+
+
+def _back_edges(graph: nx.DiGraph, part: set[str], order: dict[str, int]) -> list[tuple[str, str, list[str]]]:
+    """Edges of `part` that close a cycle on an iterative depth-first walk, with the cycle each closes
+    (spelled out only for the first few: a plan of 300 mutual dependencies has 45,000 of them)."""
+    start = min(part, key=order.__getitem__)
+    found: list[tuple[str, str, list[str]]] = []
+    path: list[str] = [start]
+    position = {start: 0}  # the nodes on the current path, and where
+    done: set[str] = set()
+    pending = [iter(_next_in(graph, start, part, order))]
+    while pending:
+        node = path[-1]
+        following = next(pending[-1], None)
+        if following is None:
+            pending.pop()
+            del position[path.pop()]
+            done.add(node)
+        elif following in position:
+            cycle = path[position[following]:] + [following] if len(found) < MAX_CYCLE_LINES else []
+            found.append((node, following, cycle))
+        elif following not in done:
+            position[following] = len(path)
+            path.append(following)
+            pending.append(iter(_next_in(graph, following, part, order)))
+    return found
+
+
+def _next_in(graph: nx.DiGraph, node: str, part: set[str], order: dict[str, int]) -> list[str]:
+    return sorted((after for after in graph.successors(node) if after in part), key=order.__getitem__)

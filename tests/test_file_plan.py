@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
+import subprocess
+import sys
 
 import pytest
 
@@ -189,3 +192,61 @@ def test_package_and_bare_file_names_resolve() -> None:
         Planned(path="app.py", purpose="", depends_on=["game", "style.css"]),
     ])
     assert plan.dependencies["app.py"] == ["game/__init__.py", "static/style.css"]
+
+
+# -- a plan of nothing but cycles ----------------------------------------------------------------------------
+
+_COMPLETE_PLAN = """
+import json, logging, sys
+from devteam.artifacts import PlannedFile
+from devteam.file_plan import build_levels
+
+lines = []
+handler = logging.Handler()
+handler.emit = lambda record: lines.append(record.getMessage())
+logging.getLogger("devteam.plan").addHandler(handler)
+logging.getLogger("devteam.plan").setLevel(logging.INFO)
+names = [f"m{index:03d}.py" for index in range(int(sys.argv[1]))]
+plan = [PlannedFile(path=n, purpose="", depends_on=[o for o in reversed(names) if o != n]) for n in names]
+levels = build_levels(plan)
+print(json.dumps({"levels": [[f.path for f in level] for level in levels.levels],
+                  "dependencies": levels.dependencies, "log": lines}))
+"""
+
+
+def test_three_hundred_files_that_all_depend_on_each_other_are_ordered() -> None:
+    """The worst plan a model can send; a child process so the old quadratic breaker fails, not hangs.
+
+    The 60 s bound is only there to end the test; bench/file_plan_bench.py prints the real figure.
+    """
+    completed = subprocess.run(
+        [sys.executable, "-c", _COMPLETE_PLAN, "300"], capture_output=True, text=True, timeout=60, check=True
+    )
+    result = json.loads(completed.stdout)
+
+    names = [f"m{index:03d}.py" for index in range(300)]
+    # The file planned first is the foundation; each later file keeps every earlier one as a dependency.
+    assert result["levels"] == [[name] for name in names]
+    assert result["dependencies"] == {name: names[:index] for index, name in enumerate(names)}
+    (summary,) = result["log"]
+    assert "cycles among 300 files" in summary and "dropped 44850 dependencies" in summary
+
+
+def test_each_dropped_dependency_has_its_own_line_when_there_are_few(plan_log: pytest.LogCaptureFixture) -> None:
+    names = [f"m{index}.py" for index in range(5)]
+    levels = build_levels(plan(*((name, [other for other in names if other != name]) for name in names)))
+
+    assert paths(levels) == [[name] for name in names]
+    lines = plan_lines(plan_log)
+    assert len(lines) == 10  # 5·4/2 dependencies dropped, one line each
+    assert all("dependency cycle" in line for line in lines)
+    assert "dropped m4.py -> m0.py" in "\n".join(lines)
+
+
+def test_separate_cycles_are_broken_separately(plan_log: pytest.LogCaptureFixture) -> None:
+    levels = build_levels(plan(
+        ("a.py", ["b.py"]), ("b.py", ["a.py"]), ("c.py", ["d.py", "a.py"]), ("d.py", ["c.py"]), ("e.py", ["d.py"]),
+    ))
+
+    assert levels.dependencies == {"a.py": [], "b.py": ["a.py"], "c.py": ["a.py"], "d.py": ["c.py"], "e.py": ["d.py"]}
+    assert [line.rsplit("; ", 1)[1] for line in plan_lines(plan_log)] == ["dropped b.py -> a.py", "dropped d.py -> c.py"]
