@@ -33,6 +33,16 @@ from devteam.structured.skeleton import skeleton
 ROLE, ACTION = "Check", "Check"
 CHECK_RETRIES = 1
 CHECK_MAX_WAIT = 2.0
+# The answer is a few dozen tokens: a model that loops must not run for minutes (a larger-budget retry doubles
+# this once).
+CHECK_MAX_TOKENS = 300
+
+LEVEL_WORDS: dict[str, str] = {
+    "json_schema": "the strict JSON schema (response_format json_schema; ollama: format)",
+    "json_object_schema": "json_object with the schema (llama.cpp's grammar)",
+    "json_object": "JSON mode (response_format json_object; the schema only in the prompt)",
+    "prompt": "prompt-only JSON (no format the server enforces)",
+}
 
 
 class CheckAnswer(BaseModel):
@@ -49,6 +59,7 @@ class CheckReport:
     models_error: str | None = None
     latency_s: float = 0.0
     native_schema: bool = False
+    output_mode: str = "prompt"
     fallback: str | None = None
     repairs: list[str] = field(default_factory=list)
     reasks: int = 0
@@ -59,7 +70,8 @@ class CheckReport:
 
 async def run_check(config: Config) -> CheckReport:
     report = CheckReport()
-    llm = build_llm(_quick(config), ledger=Ledger())
+    # Probe the ladder from the top, whatever an earlier run cached; what works here is cached for runs.
+    llm = build_llm(_quick(config), ledger=Ledger(), use_cached_level=False)
     try:
         await _list_models(llm, report)
         prompt = render_prompt("check.j2", schema=schema_for_prompt(CheckAnswer), skeleton=skeleton(CheckAnswer))
@@ -75,6 +87,7 @@ async def run_check(config: Config) -> CheckReport:
             report.repairs = answer.repairs
             report.reasks = answer.reasks
             report.native_schema = answer.native_schema
+            report.output_mode = answer.output_mode
         report.latency_s = time.monotonic() - started
         report.fallback = llm.schema_fallback_reason
         report.tokens = llm.ledger.prompt_tokens + llm.ledger.completion_tokens
@@ -84,9 +97,11 @@ async def run_check(config: Config) -> CheckReport:
 
 
 def _quick(config: Config) -> LLMConfig:
-    """A check should answer in seconds: one retry with short waits, whatever the run's policy is."""
+    """A check should answer in seconds: one retry with short waits and a short answer, whatever the run's
+    policy is."""
     llm = config.llm
     return llm.model_copy(update={
+        "max_token": min(llm.max_token, CHECK_MAX_TOKENS),
         "num_retries": min(llm.num_retries, CHECK_RETRIES),
         "retry_min_wait": min(llm.retry_min_wait, CHECK_MAX_WAIT),
         "retry_max_wait": min(llm.retry_max_wait, CHECK_MAX_WAIT),
@@ -141,12 +156,21 @@ def print_report(report: CheckReport, config: Config, out: TextIO) -> None:
         print(f"models:     could not list ({report.models_error.splitlines()[0]})", file=out)
     if report.answer is None:
         return
-    native = "yes" if report.native_schema and not report.fallback else "no (prompt-only JSON)"
     print(f"round trip: ok in {report.latency_s:.2f}s, {report.tokens} tokens, {report.reasks} re-asks", file=out)
-    print(f"schema:     honoured natively: {native}", file=out)
+    print(f"level:      {report.output_mode}: {LEVEL_WORDS.get(report.output_mode, report.output_mode)}", file=out)
+    print(f"schema:     {_honoured(report)}", file=out)
     if report.fallback:
-        print(f"            the server rejected response_format: {report.fallback.splitlines()[0]}", file=out)
+        print(f"            the server rejected a higher level: {report.fallback.splitlines()[0]}", file=out)
     print(f"repairs:    {', '.join(report.repairs) if report.repairs else 'none needed'}", file=out)
+
+
+def _honoured(report: CheckReport) -> str:
+    """"honoured" only when the server was given the schema and the answer parsed as sent: no repair, no re-ask."""
+    if not report.native_schema:
+        return "honoured natively: no (the server was not given the schema)"
+    if report.repairs or report.reasks:
+        return "honoured natively: no (the server was given the schema, but the answer needed repairs or re-asks)"
+    return "honoured natively: yes (the answer parsed with no repair)"
 
 
 def run_check_command(args: argparse.Namespace, *, verbose: bool = False) -> int:

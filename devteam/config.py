@@ -45,7 +45,7 @@ from devteam.config_sources import (
 from devteam.errors import ConfigError
 
 ApiType = Literal["openai", "open_llm", "ollama", "human", "replay"]
-StructuredOutput = Literal["auto", "json_schema", "json_object", "prompt"]
+StructuredOutput = Literal["auto", "json_schema", "json_object_schema", "json_object", "prompt"]
 
 OPENAI_URL = "https://api.openai.com/v1"
 OLLAMA_URL = "http://127.0.0.1:11434"

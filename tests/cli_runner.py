@@ -34,7 +34,9 @@ class CliResult:
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OLLAMA_", "LLM_"))}
-    env.update({"HOME": str(home), "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"})
+    # The structured-output cache lives under the tmp home too, never in the user's cache.
+    env.update({"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "GIT_CONFIG_GLOBAL": os.devnull,
+                "GIT_CONFIG_NOSYSTEM": "1"})
     env.update(extra)
     return env
 

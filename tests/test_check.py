@@ -24,6 +24,7 @@ def test_check_openai_server_native_schema(tmp_path: Path, openai_server: OpenAI
     assert "provider:   open_llm" in result.stdout
     assert openai_server.base_url in result.stdout
     assert "models:     test-model" in result.stdout
+    assert "level:      json_schema" in result.stdout
     assert "honoured natively: yes" in result.stdout
     assert "repairs:    none needed" in result.stdout
     assert "SECRET" not in result.output
@@ -42,12 +43,64 @@ def test_check_reports_repairs_and_fallback_with_verbose_anywhere(tmp_path: Path
     result = run_metagpt(["check", "--config", str(config), "-v"], cwd=tmp_path)
 
     assert result.code == 0, result.output
-    assert "honoured natively: no" in result.stdout
-    assert "rejected response_format" in result.stdout
+    assert "level:      json_object_schema" in result.stdout
+    # The server was given the schema, but the answer needed repairs: not "honoured".
+    assert "honoured natively: no (the server was given the schema, but the answer needed repairs" in result.stdout
+    assert "rejected a higher level: HTTP 400" in result.stdout
     for marker in ("repair_strip_think", "repair_code_fence", "repair_key_case"):
         assert marker in result.stdout
         assert marker in result.stderr  # -v shows the log lines
     assert "schema_fallback" in result.stderr
+
+
+def test_check_llama_cpp_python_reports_its_grammar_level_and_caches_it(
+    tmp_path: Path, llama_cpp_server: OpenAIServer
+) -> None:
+    llama_cpp_server.set_handler(lambda request: Text(GOOD))
+    write_config(tmp_path, {"api_type": "open_llm", "base_url": llama_cpp_server.base_url, "model": "qwen05"})
+
+    first = run_metagpt(["check"], cwd=tmp_path)
+    second = run_metagpt(["check"], cwd=tmp_path)
+
+    for result in (first, second):
+        assert result.code == 0, result.output
+        assert "level:      json_object_schema: json_object with the schema" in result.stdout
+        assert "honoured natively: yes" in result.stdout
+        assert "rejected a higher level: HTTP 500" in result.stdout
+    # check probes from the top every time (the server may have changed) ...
+    levels = [(r.json.get("response_format") or {}).get("type") for r in llama_cpp_server.chat_requests]
+    assert levels == ["json_schema", "json_object"] * 2
+    # ... and leaves what it found for the runs.
+    cache = json.loads((tmp_path / "home" / ".cache" / "devteam" / "structured_output.json").read_text())
+    assert cache == {f"open_llm {llama_cpp_server.base_url} qwen05": "json_object_schema"}
+
+
+def test_check_json_mode_alone_is_not_honoured(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text(GOOD))
+    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m",
+                            "structured_output": "json_object"})
+
+    result = run_metagpt(["check"], cwd=tmp_path)
+
+    assert result.code == 0, result.output
+    assert "level:      json_object: JSON mode" in result.stdout
+    assert "honoured natively: no (the server was not given the schema)" in result.stdout
+    assert openai_server.chat_requests[0].json["response_format"] == {"type": "json_object"}
+
+
+def test_check_caps_the_answer_at_a_few_hundred_tokens(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    # A looping model: every answer runs to the token limit.
+    openai_server.set_handler(lambda request: Text('{"greeting": "hello hello hello', finish_reason="length"))
+    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m",
+                            "max_token": 8192})
+
+    result = run_metagpt(["check"], cwd=tmp_path)
+
+    assert result.code == 1
+    budgets = [r.json["max_tokens"] for r in openai_server.chat_requests]
+    assert budgets == [300, 600]  # once more with twice the budget, then a clear failure
+    assert "max_tokens=600" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_check_ollama(tmp_path: Path, ollama_server: OllamaServer) -> None:

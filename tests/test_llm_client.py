@@ -7,8 +7,10 @@ budget (refused before anything is sent), the ledger's totals, the observers' `E
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -20,7 +22,7 @@ from devteam.llm.client import LLM, Exchange
 from devteam.llm.factory import build_llm
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 from devteam.llm.usage import Ledger
-from devteam.structured.ask import ask_structured
+from devteam.structured.ask import Answer, ask_structured
 from devteam.structured.schema import to_strict_schema
 from fakes import Error, OpenAIServer, Text
 
@@ -97,16 +99,34 @@ def bodies(server: OpenAIServer) -> list[dict[str, Any]]:
     return [request.json for request in server.chat_requests]
 
 
-# -- schema fallback ----------------------------------------------------------------------------------------
+# -- schema fallback: the structured-output ladder -----------------------------------------------------------
 
 REJECTIONS = [
     pytest.param(Error(400, message="'response_format.type' must be 'json_object' or 'text'"), id="400"),
+    pytest.param(Error(422, message="response_format: extra fields not permitted"), id="422"),
     pytest.param(Error(500, message="failed to compile the json_schema grammar"), id="500-naming-json_schema"),
 ]
 
+NOT_SUPPORTED = "response_format is not supported"
+
+
+def level_of(body: dict[str, Any]) -> str:
+    """The structured-output level a request body asked at."""
+    response_format = body.get("response_format")
+    if response_format is None:
+        return "prompt"
+    if response_format["type"] == "json_object":
+        return "json_object_schema" if "schema" in response_format else "json_object"
+    return response_format["type"]
+
+
+def rejecting(*levels: str, then: str = ANSWER) -> Callable[[Any], Any]:
+    """A handler that refuses requests at `levels` with a 400 naming response_format, and answers the rest."""
+    return lambda request: Error(400, message=NOT_SUPPORTED) if level_of(request.json) in levels else Text(then)
+
 
 @pytest.mark.parametrize("rejection", REJECTIONS)
-def test_rejected_response_format_is_resent_prompt_only_without_a_retry(
+def test_a_rejected_level_steps_down_one_level_without_a_retry(
     openai_server: OpenAIServer, rejection: Error, caplog: pytest.LogCaptureFixture
 ) -> None:
     openai_server.enqueue(rejection, Text(ANSWER))
@@ -119,29 +139,80 @@ def test_rejected_response_format_is_resent_prompt_only_without_a_retry(
 
     assert response.text == ANSWER
     assert response.retries == 0
-    assert response.native_schema is False
+    assert response.output_mode == "json_object_schema"
+    assert response.native_schema is True  # the server was still given the schema
     first, second = bodies(openai_server)  # exactly two: the rejection was not retried as a transient fault
     assert first["response_format"]["type"] == "json_schema"
-    assert "response_format" not in second
+    assert second["response_format"] == {"type": "json_object", "schema": first["response_format"]["json_schema"]["schema"]}
     assert second["messages"] == first["messages"]
     fallback_lines = [r for r in caplog.records if r.getMessage().startswith("schema_fallback")]
     assert len(fallback_lines) == 1
+    assert "json_object_schema" in fallback_lines[0].getMessage()
     assert not [r for r in caplog.records if r.getMessage().startswith("retry ")]
 
 
+def test_a_server_refusing_every_level_ends_prompt_only(
+    openai_server: OpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    openai_server.set_handler(rejecting("json_schema", "json_object_schema", "json_object"))
+
+    async def body(llm: LLM) -> ChatResponse:
+        return await llm.complete(structured_request(llm))
+
+    with caplog.at_level(logging.WARNING, logger="devteam.llm"):
+        response = with_llm(openai_server, body, num_retries=0)
+
+    assert response.text == ANSWER
+    assert response.native_schema is False
+    assert [level_of(b) for b in bodies(openai_server)] == ["json_schema", "json_object_schema", "json_object", "prompt"]
+    assert len([r for r in caplog.records if r.getMessage().startswith("schema_fallback")]) == 3
+
+
+def test_an_error_not_about_the_format_does_not_step_down(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Error(400, message="context length exceeded"))
+
+    async def body(llm: LLM) -> None:
+        with pytest.raises(ProviderError) as caught:
+            await llm.complete(structured_request(llm))
+        assert not isinstance(caught.value, SchemaRejectedError)
+        assert llm.output_mode(wants_json=True) == "json_schema"
+
+    with_llm(openai_server, body)
+    assert len(openai_server.chat_requests) == 1
+
+
+def test_llama_cpp_python_gets_json_object_with_the_schema(llama_cpp_server: OpenAIServer) -> None:
+    """llama-cpp-python refuses json_schema with an HTTP 500 but constrains decoding with json_object+schema."""
+    llama_cpp_server.enqueue(Text(ANSWER), Text(ANSWER))
+
+    async def body(llm: LLM) -> tuple[Answer[Ticket], Answer[Ticket]]:
+        first = await ask_structured(llm, MESSAGES, Ticket, role="PM", action="WriteTicket", repair=True)
+        second = await ask_structured(llm, MESSAGES, Ticket, role="PM", action="WriteTicket", repair=True)
+        return first, second
+
+    first, second = with_llm(llama_cpp_server, body)
+
+    assert first.value == second.value == Ticket(title="Snake")
+    assert first.native_schema and second.native_schema
+    sent = bodies(llama_cpp_server)
+    # One refusal, then the level that works is used at once for the next question.
+    assert [level_of(b) for b in sent] == ["json_schema", "json_object_schema", "json_object_schema"]
+    assert sent[1]["response_format"]["schema"] == to_strict_schema(Ticket)
+
+
 def test_fallback_does_not_spend_the_retry_budget(openai_server: OpenAIServer) -> None:
-    # With no retries at all, the prompt-only re-send still happens: it is not a retry.
-    openai_server.enqueue(Error(400, message="response_format is not supported"), Text(ANSWER))
+    # With no retries at all, the re-send at the next level still happens: it is not a retry.
+    openai_server.set_handler(rejecting("json_schema", "json_object_schema"))
 
     async def no_retries(llm: LLM) -> ChatResponse:
         return await llm.complete(structured_request(llm))
 
     assert with_llm(openai_server, no_retries, num_retries=0).text == ANSWER
-    assert len(openai_server.chat_requests) == 2
+    assert len(openai_server.chat_requests) == 3
 
 
 def test_fallback_leaves_the_retry_budget_to_the_resent_request(openai_server: OpenAIServer) -> None:
-    openai_server.enqueue(Error(400, message="response_format is not supported"), Error(503), Error(503), Text(ANSWER))
+    openai_server.enqueue(Error(400, message=NOT_SUPPORTED), Error(503), Error(503), Text(ANSWER))
 
     async def body(llm: LLM) -> ChatResponse:
         return await llm.complete(structured_request(llm))
@@ -151,11 +222,11 @@ def test_fallback_leaves_the_retry_budget_to_the_resent_request(openai_server: O
     assert response.text == ANSWER
     assert response.retries == 2
     assert len(openai_server.chat_requests) == 4
-    assert all("response_format" not in b for b in bodies(openai_server)[1:])
+    assert all(level_of(b) == "json_object_schema" for b in bodies(openai_server)[1:])
 
 
 def test_fallback_is_remembered_for_the_next_request(openai_server: OpenAIServer) -> None:
-    openai_server.enqueue(Error(400, message="response_format is not supported"), Text(ANSWER), Text(ANSWER))
+    openai_server.set_handler(rejecting("json_schema", "json_object_schema", "json_object"))
 
     async def body(llm: LLM) -> tuple[str, str | None]:
         await llm.complete(structured_request(llm))
@@ -167,13 +238,14 @@ def test_fallback_is_remembered_for_the_next_request(openai_server: OpenAIServer
 
     assert mode == "prompt"
     assert reason is not None and "response_format" in reason
-    assert [("response_format" in b) for b in bodies(openai_server)] == [True, False, False]
+    assert [level_of(b) for b in bodies(openai_server)] == [
+        "json_schema", "json_object_schema", "json_object", "prompt", "prompt"]
 
 
 def test_fallback_is_remembered_by_a_reask_of_the_same_question(openai_server: OpenAIServer) -> None:
     """After the fallback, the re-ask of the same `ask_structured` call is the next request of this LLM."""
     openai_server.enqueue(
-        Error(400, message="response_format is not supported"),
+        Error(400, message=NOT_SUPPORTED),
         Text('{"name": "Snake"}'),  # valid JSON, wrong key: re-asked
         Text(ANSWER),
     )
@@ -184,12 +256,83 @@ def test_fallback_is_remembered_by_a_reask_of_the_same_question(openai_server: O
 
     assert with_llm(openai_server, body) == Ticket(title="Snake")
     sent = bodies(openai_server)
-    assert len(sent) == 3
-    assert [("response_format" in b) for b in sent] == [True, False, False]
+    assert [level_of(b) for b in sent] == ["json_schema", "json_object_schema", "json_object_schema"]
+
+
+# -- the level cache: later runs start at the level that worked ----------------------------------------------
+
+
+def cache_file(cache_dir: Path) -> Path:
+    return cache_dir / "devteam" / "structured_output.json"
+
+
+def test_the_level_that_worked_is_cached_for_later_runs(
+    llama_cpp_server: OpenAIServer, private_cache_dir: Path
+) -> None:
+    llama_cpp_server.set_handler(lambda request: Text(ANSWER))
+
+    async def ask(llm: LLM) -> None:
+        await ask_structured(llm, MESSAGES, Ticket, role="PM", action="WriteTicket", repair=True)
+
+    with_llm(llama_cpp_server, ask)  # run 1: one refusal, then json_object+schema
+    with_llm(llama_cpp_server, ask)  # run 2: straight to the level run 1 found
+
+    assert [level_of(b) for b in bodies(llama_cpp_server)] == ["json_schema", "json_object_schema", "json_object_schema"]
+    cached = json.loads(cache_file(private_cache_dir).read_text())
+    assert cached == {f"open_llm {llama_cpp_server.base_url} test-model": "json_object_schema"}
+
+
+def test_the_cache_is_per_model(llama_cpp_server: OpenAIServer) -> None:
+    llama_cpp_server.set_handler(lambda request: Text(ANSWER))
+
+    async def ask(llm: LLM) -> None:
+        await llm.complete(structured_request(llm))
+
+    with_llm(llama_cpp_server, ask)
+    with_llm(llama_cpp_server, ask, model="other-model")
+
+    assert [level_of(b) for b in bodies(llama_cpp_server)] == [
+        "json_schema", "json_object_schema", "json_schema", "json_object_schema"]
+
+
+def test_a_broken_cache_file_is_ignored_and_rewritten(
+    openai_server: OpenAIServer, private_cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache_file(private_cache_dir).parent.mkdir(parents=True)
+    cache_file(private_cache_dir).write_text("{not json")
+    openai_server.enqueue(Text(ANSWER))
+
+    async def ask(llm: LLM) -> None:
+        await llm.complete(structured_request(llm))
+
+    with caplog.at_level(logging.WARNING, logger="devteam.llm"):
+        with_llm(openai_server, ask)
+
+    assert [level_of(b) for b in bodies(openai_server)] == ["json_schema"]
+    assert any("ignoring the structured-output cache" in r.getMessage() for r in caplog.records)
+    assert json.loads(cache_file(private_cache_dir).read_text()) == {
+        f"open_llm {openai_server.base_url} test-model": "json_schema"}
+
+
+def test_a_forced_setting_neither_reads_nor_writes_the_cache(
+    openai_server: OpenAIServer, private_cache_dir: Path
+) -> None:
+    cache_file(private_cache_dir).parent.mkdir(parents=True)
+    cache_file(private_cache_dir).write_text(json.dumps({f"open_llm {openai_server.base_url} test-model": "prompt"}))
+    openai_server.enqueue(Text(ANSWER))
+
+    async def ask(llm: LLM) -> None:
+        await llm.complete(structured_request(llm))
+
+    with_llm(openai_server, ask, structured_output="json_object_schema")
+
+    assert [level_of(b) for b in bodies(openai_server)] == ["json_object_schema"]
+    assert json.loads(cache_file(private_cache_dir).read_text()) == {
+        f"open_llm {openai_server.base_url} test-model": "prompt"}
 
 
 def test_json_schema_setting_makes_a_rejection_an_error(openai_server: OpenAIServer) -> None:
-    openai_server.enqueue(Error(400, message="response_format is not supported"))
+    openai_server.enqueue(Error(400, message=NOT_SUPPORTED))
 
     async def body(llm: LLM) -> tuple[str, str | None]:
         request = structured_request(llm)

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from devteam.errors import ConfigError, ProviderError, SchemaRejectedError
-from devteam.llm.openai_compat import PLACEHOLDER_KEY, OpenAICompatProvider, error_reason, reasoning_of
+from devteam.llm.openai_compat import (
+    PLACEHOLDER_KEY,
+    OpenAICompatProvider,
+    error_reason,
+    is_schema_rejection,
+    reasoning_of,
+)
 from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 from fakes import CutStream, Error, ErrorLine, Hang, OpenAIServer, Text
@@ -126,6 +132,46 @@ def test_json_object_mode_sends_json_object(openai_server: OpenAIServer) -> None
 
     assert sent(openai_server)["response_format"] == {"type": "json_object"}
     assert response.native_schema is False
+
+
+def test_json_object_schema_mode_sends_the_schema_inside_json_object(llama_cpp_server: OpenAIServer) -> None:
+    """llama.cpp's servers take `{"type": "json_object", "schema": ...}` and build their grammar from it."""
+    llama_cpp_server.enqueue(Text('{"title": "Snake"}'))
+    request = ChatRequest(messages=MESSAGES, json_schema=SCHEMA, output_mode="json_object_schema")
+
+    response = complete(llama_cpp_server, request, stream=True)
+
+    assert sent(llama_cpp_server)["response_format"] == {"type": "json_object", "schema": SCHEMA}
+    assert response.native_schema is True
+    assert response.text == '{"title": "Snake"}'
+
+
+def test_llama_cpp_python_refusing_json_schema_is_a_schema_rejection(llama_cpp_server: OpenAIServer) -> None:
+    request = ChatRequest(messages=MESSAGES, json_schema=SCHEMA, output_mode="json_schema")
+
+    with pytest.raises(SchemaRejectedError) as caught:
+        complete(llama_cpp_server, request)
+
+    assert caught.value.status == 500
+    assert caught.value.transient is False
+    assert "Input should be 'text' or 'json_object'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "rejection"),
+    [
+        (400, "'response_format.type' must be 'json_object' or 'text'", True),
+        (422, '{"detail": [{"loc": ["body", "response_format", "type"]}]}', True),
+        (500, "Input should be 'text' or 'json_object'", True),
+        (500, "failed to parse grammar", True),
+        (None, "json_schema not supported in stream", True),
+        (400, "context length exceeded", False),
+        (500, "CUDA out of memory", False),
+        (503, "response_format queue full", False),
+    ],
+)
+def test_which_errors_mean_the_format_was_rejected(status: int | None, body: str, rejection: bool) -> None:
+    assert is_schema_rejection(status, body) is rejection
 
 
 def test_prompt_mode_sends_no_response_format(openai_server: OpenAIServer) -> None:

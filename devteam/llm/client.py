@@ -11,13 +11,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from devteam.errors import SchemaRejectedError
+from devteam.llm.output_levels import OutputLevels
 from devteam.llm.retry import RetryPolicy, call_with_retries
 from devteam.llm.types import ChatProvider, ChatRequest, ChatResponse, OutputMode
 from devteam.llm.usage import CallStats, Ledger, Price, estimate_prompt_tokens
 
 log = logging.getLogger("devteam.llm")
 
-StructuredOutputSetting = str  # "auto" | "json_schema" | "json_object" | "prompt"
+StructuredOutputSetting = str  # "auto" or one of OUTPUT_LEVELS
 
 
 @dataclass
@@ -64,6 +65,7 @@ class LLM:
         structured_output: StructuredOutputSetting = "auto",
         max_tokens: int = 4096,
         observers: list[ExchangeObserver] | None = None,
+        levels: OutputLevels | None = None,
     ) -> None:
         self.provider = provider
         self.api_type = api_type
@@ -73,49 +75,47 @@ class LLM:
         self.structured_output = structured_output
         self.max_tokens = max_tokens
         self.observers = observers if observers is not None else []
-        self.schema_fallback_reason: str | None = None
+        self.levels = levels if levels is not None else OutputLevels(provider.capabilities, structured_output)
 
     @property
     def model(self) -> str:
         return self.provider.model
 
+    @property
+    def schema_fallback_reason(self) -> str | None:
+        """Why the server refused a more constrained output level this run (None: it refused nothing)."""
+        return self.levels.rejection
+
     def describe(self) -> str:
         return self.provider.describe()
 
     def output_mode(self, *, wants_json: bool) -> OutputMode:
-        """How to ask this server for JSON, remembering a rejection for the rest of the run."""
-        if not wants_json or self.schema_fallback_reason is not None:
-            return "prompt"
-        setting = self.structured_output
-        caps = self.provider.capabilities
-        if setting == "auto":
-            return "json_schema" if caps.json_schema else "prompt"
-        if setting == "json_schema" and caps.json_schema:
-            return "json_schema"
-        if setting == "json_object" and caps.json_object:
-            return "json_object"
-        return "prompt"
+        """How to ask this server for JSON now (see `OutputLevels`)."""
+        return self.levels.current if wants_json else "prompt"
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
-        """One answer, with retries for transient faults and the schema fallback; not yet in the ledger."""
-        if self.schema_fallback_reason is not None and request.output_mode != "prompt":
-            # A re-ask or a larger-budget retry reuses its first request; the server's "no" still holds.
-            request = replace(request, output_mode="prompt")
+        """One answer, with retries for transient faults and the level fallback; not yet in the ledger."""
+        # A re-ask or a larger-budget retry reuses its first request; the server's "no" still holds.
+        request = replace(request, output_mode=self.levels.clamp(request.output_mode))
         self.ledger.check_budget(
             price=self.price, prompt_tokens=estimate_prompt_tokens(request.messages), describe=f"{request.role} {request.action}".strip()
         )
-        try:
-            return await self._complete_with_retries(request)
-        except SchemaRejectedError as rejected:
-            if self.structured_output != "auto" or request.output_mode == "prompt":
-                raise
-            self.schema_fallback_reason = str(rejected)
-            log.warning(
-                "schema_fallback: %s rejected response_format (%s); using prompt-only JSON for the rest of the run",
-                self.describe(),
-                _first_line(str(rejected)),
-            )
-            return await self._complete_with_retries(replace(request, output_mode="prompt"))
+        while True:
+            try:
+                response = await self._complete_with_retries(request)
+            except SchemaRejectedError as rejected:
+                lower = self.levels.step_down(request.output_mode, str(rejected))
+                if lower is None:
+                    raise
+                log.warning(
+                    "schema_fallback: %s rejected %s (%s); asking with %s for the rest of the run",
+                    self.describe(), request.output_mode, _first_line(str(rejected)), _level_words(lower),
+                )
+                # Not a retry: the rejected request cost nothing, and the next level gets the full retry budget.
+                request = replace(request, output_mode=lower)
+                continue
+            self.levels.confirm(request.output_mode)
+            return response
 
     async def _complete_with_retries(self, request: ChatRequest) -> ChatResponse:
         started = time.monotonic()
@@ -178,6 +178,10 @@ class LLM:
 
     async def aclose(self) -> None:
         await self.provider.aclose()
+
+
+def _level_words(level: OutputMode) -> str:
+    return "prompt-only JSON" if level == "prompt" else f"response_format level {level}"
 
 
 def _first_line(text: str) -> str:

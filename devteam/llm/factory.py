@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devteam.llm.client import LLM, ExchangeObserver
+from devteam.llm.output_levels import LevelCache, OutputLevels, default_cache_path, server_key
 from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.retry import RetryPolicy
 from devteam.llm.usage import Ledger, Price
@@ -13,9 +16,25 @@ if TYPE_CHECKING:
     from devteam.config import LLMConfig
 
 
-def build_llm(config: "LLMConfig", *, ledger: Ledger, observers: list[ExchangeObserver] | None = None) -> LLM:
+def build_llm(
+    config: "LLMConfig",
+    *,
+    ledger: Ledger,
+    observers: list[ExchangeObserver] | None = None,
+    level_cache: LevelCache | None = None,
+    use_cached_level: bool = True,
+) -> LLM:
+    """The run's `LLM` for one config block. `use_cached_level=False` probes the ladder from the top (check)."""
     factory = PROVIDER_FACTORIES[config.api_type]
     provider = factory(**provider_arguments(config))
+    cache = level_cache if level_cache is not None else LevelCache(default_cache_path(os.environ, Path.home()))
+    levels = OutputLevels(
+        provider.capabilities,
+        config.structured_output,
+        cache=cache,
+        cache_key=server_key(config.api_type, config.base_url, config.model),
+        use_cached=use_cached_level,
+    )
     return LLM(
         provider,
         api_type=config.api_type,
@@ -30,6 +49,7 @@ def build_llm(config: "LLMConfig", *, ledger: Ledger, observers: list[ExchangeOb
         structured_output=config.structured_output,
         max_tokens=config.max_token,
         observers=observers,
+        levels=levels,
     )
 
 

@@ -17,7 +17,7 @@ from devteam.llm.openai_compat import error_reason
 from devteam.llm.retry import is_transient_status
 from devteam.llm.server_limits import window_from_ollama_show
 from devteam.llm.server_probe import ServerProbe
-from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount, Usage
+from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount, Usage
 from devteam.llm.usage import estimate_prompt_tokens, estimate_usage, estimated_count
 
 DEFAULT_ROOT = "http://127.0.0.1:11434"
@@ -43,9 +43,9 @@ def ollama_root(base_url: str | None) -> str:
 
 
 def format_for(request: ChatRequest) -> dict[str, Any] | str | None:
-    if request.output_mode == "json_schema" and request.json_schema is not None:
-        return request.json_schema
-    if request.output_mode == "json_object":
+    if request.output_mode in SCHEMA_LEVELS and request.json_schema is not None:
+        return request.json_schema  # ollama's `format` takes the schema itself
+    if request.output_mode in ("json_object", "json_object_schema"):
         return "json"
     return None
 

@@ -21,7 +21,7 @@ from devteam.llm.server_limits import (
     window_from_model_list,
 )
 from devteam.llm.server_probe import ServerProbe
-from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount, Usage
+from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount, Usage
 from devteam.llm.usage import estimate_usage, estimated_count
 
 ApiType = Literal["openai", "open_llm"]
@@ -31,7 +31,10 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "sk-no-key-required"
 DEFAULT_TIMEOUT = 600.0
 
-_SCHEMA_WORDS = ("response_format", "json_schema", "json_object")
+_SCHEMA_WORDS = ("response_format", "json_schema", "json_object", "schema", "grammar")
+# Statuses servers answer a response_format they cannot honour with: 400 (OpenAI, LM Studio), 422 (FastAPI
+# servers), 500 (llama-cpp-python: "Input should be 'text' or 'json_object'").
+_SCHEMA_REJECTION_STATUSES = (400, 422, 500)
 _MAX_REASON = 300
 
 
@@ -46,7 +49,10 @@ def response_format_for(request: ChatRequest) -> dict[str, Any] | None:
     if request.output_mode == "json_schema" and request.json_schema is not None:
         schema = {"name": request.schema_name, "schema": request.json_schema, "strict": True}
         return {"type": "json_schema", "json_schema": schema}
-    if request.output_mode == "json_object":
+    if request.output_mode == "json_object_schema" and request.json_schema is not None:
+        # llama.cpp's servers turn this schema into the grammar that constrains decoding.
+        return {"type": "json_object", "schema": request.json_schema}
+    if request.output_mode in ("json_object", "json_object_schema"):
         return {"type": "json_object"}
     return None
 
@@ -176,6 +182,14 @@ def mentions_schema(body: str) -> bool:
     return any(word in lowered for word in _SCHEMA_WORDS)
 
 
+def is_schema_rejection(status: int | None, body: str) -> bool:
+    """Whether an error to a structured request means "not this response_format" (the ladder steps down).
+
+    The one place that decides it: `status` None is an error event inside a 200 stream.
+    """
+    return (status is None or status in _SCHEMA_REJECTION_STATUSES) and mentions_schema(body)
+
+
 def _body_text(body: object) -> str:
     if body is None:
         return ""
@@ -201,7 +215,7 @@ def translate_error(exc: openai.OpenAIError, *, where: str, structured: bool) ->
         # An error event inside a 200 stream: the server accepted the request, then failed serving it.
         body = _body_text(exc.body)
         message = f"error inside the stream from {where}: {exc.message}"
-        if structured and mentions_schema(body):
+        if structured and is_schema_rejection(None, body):
             return SchemaRejectedError(message, body=body)
         return ProviderError(message, body=body, transient=True)
     return ProviderError(f"{where}: {exc}")
@@ -218,9 +232,7 @@ def _connection_error(exc: openai.APIConnectionError, *, where: str) -> Provider
 def _status_error(exc: openai.APIStatusError, *, where: str, structured: bool) -> ProviderError:
     status, body = exc.status_code, _status_body(exc)
     message = f"HTTP {status} from {where}: {error_reason(body)}"
-    # Some servers answer 500 to a response_format they cannot honour; a 400 to a structured request is
-    # treated as a refusal too: the caller re-sends prompt-only, and a different fault shows up again there.
-    if structured and (status == 400 or mentions_schema(body)):
+    if structured and is_schema_rejection(status, body):
         return SchemaRejectedError(message, status=status, body=body)
     return ProviderError(
         message,
@@ -237,7 +249,9 @@ def _status_error(exc: openai.APIStatusError, *, where: str, structured: bool) -
 class OpenAICompatProvider:
     """`api_type` openai or open_llm: the `openai` SDK pointed at `base_url`, one attempt per call."""
 
-    capabilities = Capabilities(json_schema=True, json_object=True, streams_usage=True, lists_models=True)
+    capabilities = Capabilities(
+        json_schema=True, json_object_schema=True, json_object=True, streams_usage=True, lists_models=True
+    )
 
     def __init__(
         self,
@@ -291,7 +305,7 @@ class OpenAICompatProvider:
                 response = parse_completion(completion, messages=request.messages, model=self.model)
         except openai.OpenAIError as exc:
             raise translate_error(exc, where=self.describe(), structured=request.output_mode != "prompt") from exc
-        response.native_schema = "response_format" in kwargs and request.output_mode == "json_schema"
+        response.native_schema = "response_format" in kwargs and request.output_mode in SCHEMA_LEVELS
         response.latency_s = time.perf_counter() - started
         return response
 

@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
-OutputMode = Literal["json_schema", "json_object", "prompt"]
+# How JSON is asked for, from the most constrained level to the least: a strict `json_schema` response_format
+# (OpenAI, vLLM, LM Studio; ollama's `format: <schema>`), `json_object` carrying the schema (llama.cpp,
+# llama-cpp-python: their grammar), plain `json_object` (JSON mode), and the prompt alone.
+OutputMode = Literal["json_schema", "json_object_schema", "json_object", "prompt"]
+OUTPUT_LEVELS: tuple[OutputMode, ...] = ("json_schema", "json_object_schema", "json_object", "prompt")
+# The levels at which the server itself is given the schema.
+SCHEMA_LEVELS: tuple[OutputMode, ...] = ("json_schema", "json_object_schema")
 
 
 @dataclass(frozen=True)
@@ -84,9 +90,17 @@ class Capabilities:
     """What a provider can do, as data: the structured-output ladder reads this instead of branching on names."""
 
     json_schema: bool = False
+    # `{"type": "json_object", "schema": ...}`: how llama.cpp's servers take a schema for their grammar.
+    json_object_schema: bool = False
     json_object: bool = False
     streams_usage: bool = False
     lists_models: bool = False
+
+    def output_levels(self) -> tuple[OutputMode, ...]:
+        """The structured-output levels this provider can ask for, most constrained first; always ends in prompt."""
+        offered = {"json_schema": self.json_schema, "json_object_schema": self.json_object_schema,
+                   "json_object": self.json_object, "prompt": True}
+        return tuple(level for level in OUTPUT_LEVELS if offered[level])
 
 
 class ChatProvider(Protocol):

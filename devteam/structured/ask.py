@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from devteam.errors import StructuredOutputError
 from devteam.llm.client import LLM
-from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
+from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse, OutputMode
 from devteam.prompting import render_prompt
 from devteam.structured.parse import ParseFailure, extract_code, parse_structured
 from devteam.structured.schema import to_strict_schema
@@ -37,6 +37,8 @@ class Answer(Generic[T]):
     reasks: int
     calls: int
     native_schema: bool
+    # The structured-output level of the request that produced the accepted answer.
+    output_mode: OutputMode = "prompt"
 
 
 Parser = Callable[[str], tuple[T, list[str]]]
@@ -141,7 +143,7 @@ async def ask_parsed(
             continue
         llm.settle(request, response, repairs=repairs, started_at=started_at)
         return Answer(value=value, repairs=repairs, reasks=reasks, calls=calls,
-                      native_schema=response.native_schema)
+                      native_schema=response.native_schema, output_mode=response.output_mode)
 
 
 def _truncation(response: ChatResponse) -> str | None:

@@ -82,18 +82,43 @@ def fake_tokens(text: str) -> list[int]:
     return list(range(-(-len(text) // 3)))
 
 
+# What llama-cpp-python's server (FastAPI + pydantic, errors wrapped as HTTP 500) says to a response_format it
+# does not know: its `ResponseFormat.type` is Literal["text", "json_object"].
+LLAMA_CPP_PYTHON_REJECTION = (
+    "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}]"
+)
+
+
 class OpenAIServer(ScriptedServer):
     """`POST /v1/chat/completions` (JSON or SSE) and `GET /v1/models`; optionally the limits endpoints:
-    llama.cpp's `GET /props` (`n_ctx`) and `POST /tokenize` (`tokenize`), vLLM's `max_model_len`."""
+    llama.cpp's `GET /props` (`n_ctx`) and `POST /tokenize` (`tokenize`), vLLM's `max_model_len`.
+
+    `flavour="llama-cpp-python"` answers like that server: a `response_format` whose type is not `text` or
+    `json_object` is refused with its HTTP 500 (before any scripted reply is used); `json_object` with a
+    `schema` is accepted (there, the schema becomes the grammar).
+    """
 
     chat_path = "/v1/chat/completions"
 
     def __init__(self, *, n_ctx: int | None = None, max_model_len: int | None = None, tokenize: bool = False,
-                 **options: Any) -> None:
+                 flavour: str = "openai", **options: Any) -> None:
         super().__init__(**options)
         self.n_ctx = n_ctx
         self.max_model_len = max_model_len
         self.tokenize = tokenize
+        self.flavour = flavour
+
+    def refusal(self, request: RecordedRequest) -> Error | None:
+        """The error this server flavour gives a request it cannot take, before the script is consulted."""
+        body = request.json if isinstance(request.json, dict) else {}
+        response_format = body.get("response_format")
+        if self.flavour == "llama-cpp-python" and isinstance(response_format, dict):
+            if response_format.get("type") not in ("text", "json_object"):
+                return Error(500, body={"error": {"message": LLAMA_CPP_PYTHON_REJECTION,
+                                                  "type": "internal_server_error", "param": None, "code": None}})
+        return None
 
     @property
     def base_url(self) -> str:
@@ -101,7 +126,11 @@ class OpenAIServer(ScriptedServer):
 
     def route(self, request: RecordedRequest, wire: Wire) -> None:
         if request.method == "POST" and request.path == self.chat_path:
-            self.serve_chat(request, wire, lambda reply: self._answer(request, reply, wire))
+            refusal = self.refusal(request)
+            if refusal is not None:
+                self._answer(request, refusal, wire)
+            else:
+                self.serve_chat(request, wire, lambda reply: self._answer(request, reply, wire))
         elif request.method == "GET" and request.path == "/v1/models":
             data = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in self.models]
             if self.max_model_len is not None:

@@ -1,0 +1,143 @@
+"""Which structured-output level to ask a server at: its capabilities as data, stepped down on rejection.
+
+The ladder is json_schema → json_object with the schema → json_object → prompt-only (`OUTPUT_LEVELS`). A
+provider says which of these it can send (`Capabilities.output_levels`); under `structured_output: auto` the
+run starts at the best of them (or at the level an earlier run found, from `LevelCache`), steps down one level
+each time the server rejects the request's format — without spending retries — and remembers the level that
+answered, for the rest of the run and, in the cache, for later runs against the same server and model.
+A forced setting (`json_schema`, `json_object_schema`, `json_object`) never steps down: a rejection is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import get_args
+
+from devteam.llm.types import OUTPUT_LEVELS, Capabilities, OutputMode
+
+log = logging.getLogger("devteam.llm")
+
+CACHE_FILE = "structured_output.json"
+
+
+def default_cache_path(env: Mapping[str, str], home: Path) -> Path:
+    """`$XDG_CACHE_HOME/devteam/structured_output.json`, else under `~/.cache` (the XDG default)."""
+    root = env.get("XDG_CACHE_HOME") or str(home / ".cache")
+    return Path(root) / "devteam" / CACHE_FILE
+
+
+class LevelCache:
+    """A small JSON file: server key → the structured-output level that server honoured last time.
+
+    Losing it costs only a few rejected requests, so a cache that cannot be read or written is logged and
+    ignored, never a reason to stop a run.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def get(self, key: str) -> OutputMode | None:
+        level = self._read().get(key)
+        return level if level in get_args(OutputMode) else None
+
+    def put(self, key: str, level: OutputMode) -> None:
+        entries = self._read()
+        if entries.get(key) == level:
+            return
+        entries[key] = level
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Write then rename: a run killed mid-write, or two runs at once, never leave half a file.
+            with tempfile.NamedTemporaryFile("w", dir=self.path.parent, suffix=".tmp", delete=False,
+                                             encoding="utf-8") as handle:
+                json.dump(entries, handle, indent=1, sort_keys=True)
+            os.replace(handle.name, self.path)
+        except OSError as error:
+            log.warning("could not write the structured-output cache %s (%s); carrying on without it",
+                        self.path, error)
+
+    def _read(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as error:
+            log.warning("ignoring the structured-output cache %s (%s)", self.path, error)
+            return {}
+        return {str(k): v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def server_key(api_type: str, base_url: str | None, model: str | None) -> str:
+    """One server and model: what a cached level is about."""
+    return f"{api_type} {base_url or '(default)'} {model or '(default)'}"
+
+
+class OutputLevels:
+    """The ladder of one LLM for one run: the level to ask at now, and how it got there."""
+
+    def __init__(
+        self,
+        capabilities: Capabilities,
+        setting: str,
+        *,
+        cache: LevelCache | None = None,
+        cache_key: str = "",
+        use_cached: bool = True,
+    ) -> None:
+        self.setting = setting
+        self._offered = capabilities.output_levels()
+        self._cache = cache if setting == "auto" and len(self._offered) > 1 else None
+        self._cache_key = cache_key
+        self._level: OutputMode = self._start(use_cached)
+        self._confirmed: OutputMode | None = None
+        # Why the server refused the levels above the current one (the last refusal), for messages.
+        self.rejection: str | None = None
+
+    def _start(self, use_cached: bool) -> OutputMode:
+        if self.setting == "auto":
+            cached = self._cache.get(self._cache_key) if self._cache is not None and use_cached else None
+            if cached is not None and cached in self._offered:
+                log.info("structured_output: starting at %s for %s (found by an earlier run; cached in %s)",
+                         cached, self._cache_key, self._cache.path if self._cache else "-")
+                return cached
+            return self._offered[0]
+        if self.setting in self._offered:
+            return self.setting  # type: ignore[return-value]
+        return "prompt"
+
+    @property
+    def current(self) -> OutputMode:
+        return self._level
+
+    @property
+    def can_step_down(self) -> bool:
+        return self.setting == "auto" and self._level != "prompt"
+
+    def clamp(self, level: OutputMode) -> OutputMode:
+        """A request made before a step down (a re-ask reuses its first request) asks at today's level."""
+        if level == "prompt":
+            return level
+        return level if OUTPUT_LEVELS.index(level) >= OUTPUT_LEVELS.index(self._level) else self._level
+
+    def step_down(self, rejected: OutputMode, reason: str) -> OutputMode | None:
+        """The next level after the server rejected `rejected`, or None when this setting may not step down."""
+        if self.setting != "auto" or rejected == "prompt":
+            return None
+        below = [level for level in self._offered if OUTPUT_LEVELS.index(level) > OUTPUT_LEVELS.index(rejected)]
+        lower = below[0] if below else "prompt"
+        if OUTPUT_LEVELS.index(lower) > OUTPUT_LEVELS.index(self._level):
+            self._level = lower
+        self.rejection = reason
+        return self._level
+
+    def confirm(self, level: OutputMode) -> None:
+        """The server answered a request at `level`: keep it for later runs (once per run and level)."""
+        if self._cache is None or level != self._level or self._confirmed == level:
+            return
+        self._confirmed = level
+        self._cache.put(self._cache_key, level)
