@@ -641,7 +641,7 @@ ERROR_CASES = {
     "stream not bool": ("llm: {model: m, stream: sometimes}\n", ["llm.stream", "true or false"]),
     "structured_output": (
         "llm: {model: m, structured_output: xml}\n",
-        ["llm.structured_output", "'auto', 'json_schema', 'json_object' or 'prompt'", "'xml'"],
+        ["llm.structured_output", "'auto', 'json_schema', 'json_object_schema', 'json_object' or 'prompt'", "'xml'"],
     ),
     "pricing typo": ("llm:\n  model: m\n  pricing:\n    promt: 1\n", ["llm.pricing.promt", ":4", "`prompt`"]),
     "pricing negative": ("llm: {model: m, pricing: {prompt: -1}}\n", ["llm.pricing.prompt", "at least 0"]),
