@@ -47,6 +47,12 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-concurrency", type=int, help="files written at once (default: config, 4)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run of --project-name")
     parser.add_argument("--inc", action="store_true", help="build on an existing project with new commits")
+    parser.add_argument("--run-tests", action="store_true", default=None,
+                        help="QA: write tests if the plan has none, run them and the program (sandboxed), "
+                        "hand failures to the Engineer (also `qa: true` in config2.yaml)")
+    parser.add_argument("--qa-rounds", type=int, default=2, help="fix rounds QA may ask for (default 2)")
+    parser.add_argument("--qa-install", action="store_true",
+                        help="QA installs requirements.txt into a virtualenv in the project (.venv) first")
     parser.add_argument("--replay", type=Path, help="answer every LLM call from a recorded run (no network)")
     parser.add_argument("--init-config", action="store_true", help="write a commented ~/.metagpt/config2.yaml")
     parser.add_argument("--version", action="version", version=f"devteam {__version__}")

@@ -27,6 +27,7 @@ from devteam.roles.architect import Architect
 from devteam.roles.base import Role, RunContext
 from devteam.roles.engineer import Engineer
 from devteam.roles.product_manager import ProductManager
+from devteam.roles.qa_engineer import QaEngineer
 from devteam.run_summary import StageClock, build_summary
 from devteam.team import Team
 from devteam.workspace import ProjectRepo, project_name_from
@@ -50,6 +51,10 @@ class RunOptions:
     incremental: bool = False
     # Write the run record to <project>/.devteam/ (exchanges, summary, log lines).
     record: bool = True
+    # QA (`--run-tests`): hire the QaEngineer; at most `qa_rounds` fix rounds; `--qa-install` first.
+    run_tests: bool = False
+    qa_rounds: int = 2
+    qa_install: bool = False
 
 
 @dataclass
@@ -158,6 +163,8 @@ async def run_company(
         code_review=options.code_review,
         max_concurrency=options.max_concurrency,
         incremental=options.incremental,
+        qa_rounds=options.qa_rounds,
+        qa_install=options.qa_install,
     )
     outcome = RunOutcome(run=run, ledger=ledger, run_id=new_run_id())
     recording: _Recording | None = None
@@ -167,7 +174,7 @@ async def run_company(
         run.repo = opener.check_before_run()
         recorders = recording.observers() if recording is not None else []
         outcome.roles, outcome.llms = hire_roles(
-            config, ledger, [*(observers or []), *recorders], [*DEFAULT_ROLES, *extra_roles]
+            config, ledger, [*(observers or []), *recorders], [*DEFAULT_ROLES, *_qa_roles(options), *extra_roles]
         )
         await Team(run, outcome.roles).start(options.idea)
         status = "ok"
@@ -183,6 +190,10 @@ async def run_company(
         if recording is not None:
             outcome.record_dir = recording.end(status)
     return outcome
+
+
+def _qa_roles(options: RunOptions) -> list[type[Role]]:
+    return [QaEngineer] if options.run_tests else []
 
 
 class _Recording:

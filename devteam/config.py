@@ -170,6 +170,8 @@ class Config(BaseModel):
     repair_llm_output: bool = True
     workspace: str = "./workspace"
     max_concurrency: int = Field(4, ge=1)
+    # Run the generated code's tests and entry point (sandboxed) and hand failures back: `--run-tests`.
+    qa: bool = False
     roles: list[RoleLLM] = Field(default_factory=list)
     sources: list[Path] = Field(default_factory=list)
     _role_llms: dict[str, LLMConfig] = PrivateAttr(default_factory=dict)
@@ -300,6 +302,7 @@ _FILE_SHAPE = Section(
         "repair_llm_output": None,
         "workspace": None,
         "max_concurrency": None,
+        "qa": None,
         "roles": ListOf(Section({"role": None, "llm": _llm_section()})),
     },
     ignored=METAGPT_TOP_KEYS,

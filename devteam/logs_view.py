@@ -181,6 +181,14 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"Retries:  {summary.get('retries', 0)}, re-asks: {summary.get('reasks', 0)}")
     repairs = summary.get("repairs") or {}
     lines.append("Repairs:  " + (", ".join(f"{kind} x{count}" for kind, count in repairs.items()) or "none"))
+    qa = summary.get("qa") or {}
+    for result in qa.get("rounds") or []:
+        smoke = f", entry point: {result['smoke']}" if result.get("smoke") else ""
+        needs = f", needs {', '.join(result['needs'])}" if result.get("needs") else ""
+        lines.append(f"QA:       round {result.get('round')}: {result.get('tests_passed', 0)} tests passed, "
+                     f"{result.get('tests_failed', 0)} failed{smoke}{needs}")
+    if qa.get("sandbox"):
+        lines.append(f"Sandbox:  {qa['sandbox']}")
     stages = summary.get("stages") or []
     if stages:
         lines.append("Stages:")

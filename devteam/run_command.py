@@ -22,6 +22,7 @@ from devteam.errors import (
 from devteam.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from devteam.first_run import no_config_help
 from devteam.redaction import Redactor
+from devteam.sandbox import probe_isolation
 
 
 
@@ -41,6 +42,8 @@ def run_idea_command(args: argparse.Namespace) -> int:
     config = load_run_config(args)
     if args.max_concurrency is not None and args.max_concurrency < 1:
         raise ConfigError("--max-concurrency must be at least 1")
+    if args.qa_rounds < 0:
+        raise ConfigError("--qa-rounds must be 0 or more")
     options = RunOptions(
         idea=args.idea,
         workspace=Path(args.workspace or config.workspace).expanduser(),
@@ -51,6 +54,9 @@ def run_idea_command(args: argparse.Namespace) -> int:
         max_concurrency=args.max_concurrency or config.max_concurrency,
         resume=args.resume,
         incremental=args.inc,
+        run_tests=bool(args.run_tests or args.qa_install or config.qa),
+        qa_rounds=args.qa_rounds,
+        qa_install=args.qa_install,
     )
     redactor = Redactor.for_config(config)
     _redact_console(redactor)
@@ -97,10 +103,25 @@ def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyp
     repairs = Counter(ledger.repairs)
     if repairs:
         print("Repairs:  " + ", ".join(f"{kind} x{count}" for kind, count in sorted(repairs.items())), file=stream)
+    for line in qa_lines(outcome):
+        print(line, file=stream)
     if outcome.record_dir is not None:
         print(f"Record:   {outcome.record_dir} (metagpt logs {outcome.repo_root})", file=stream)
     if outcome.repo_root is not None:
         print(f"Next:     git -C {outcome.repo_root} log --oneline", file=stream)
+
+
+def qa_lines(outcome: RunOutcome) -> list[str]:
+    """One line per QA round: tests passed / failed, the smoke run, missing packages."""
+    lines = []
+    for result in outcome.run.qa_results:
+        smoke = f", entry point: {result['smoke']}" if result.get("smoke") else ""
+        needs = f", needs {', '.join(result['needs'])}" if result.get("needs") else ""
+        lines.append(f"QA:       round {result['round']}: {result['tests_passed']} passed, "
+                     f"{result['tests_failed']} failed{smoke}{needs}")
+    if outcome.run.qa_results:
+        lines.append(f"Sandbox:  {probe_isolation().describe()}")
+    return lines
 
 
 def failure_paragraph(outcome: RunOutcome, options: RunOptions) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from devteam.progress import StageEvent
+from devteam.sandbox import probe_isolation
 
 if TYPE_CHECKING:
     from devteam.company import RunOptions, RunOutcome
@@ -94,6 +95,7 @@ def build_summary(
             "investment": options.investment,
             "resume": options.resume,
             "incremental": options.incremental,
+            "run_tests": options.run_tests,
         },
         "stages": clock.snapshot(),
         "notes": list(clock.notes),
@@ -104,9 +106,18 @@ def build_summary(
         "repairs": dict(sorted(ledger.repairs.items())),
         "retries": ledger.retries,
         "reasks": ledger.reasks,
+        "qa": _qa_summary(options, run),
         "files": {
             "written": list(run.files_written),
             "refused": list(run.files_refused),
             "not_compiling": list(run.files_not_compiling),
         },
     }
+
+
+def _qa_summary(options: RunOptions, run: Any) -> dict[str, Any] | None:
+    """Tests passed / failed per QA round, and what the sandbox could and could not isolate here."""
+    if not options.run_tests:
+        return None
+    return {"rounds": list(run.qa_results), "max_fix_rounds": options.qa_rounds,
+            "sandbox": probe_isolation().describe()}

@@ -39,6 +39,10 @@ class RunContext:
     code_review: bool = True
     max_concurrency: int = 4
     incremental: bool = False
+    # QA (`--run-tests`): fix rounds allowed, whether to install requirements first, each round's result.
+    qa_rounds: int = 2
+    qa_install: bool = False
+    qa_results: list[dict[str, Any]] = field(default_factory=list)
     repo: "ProjectRepo | None" = None
     files_written: list[str] = field(default_factory=list)
     files_refused: list[str] = field(default_factory=list)

@@ -17,6 +17,7 @@ from devteam.errors import WorkspaceError
 from devteam.file_plan import FileLevels, build_levels, plan_key
 from devteam.prompting import render_document
 from devteam.roles.base import Message, Role, RunContext
+from devteam.roles.engineer_fixes import fix_reported_files
 
 log = logging.getLogger("devteam.engineer")
 
@@ -25,9 +26,11 @@ class Engineer(Role):
     name = "Engineer"
     profile = "a senior software engineer"
     goal = "Write complete, correct, readable code that follows the design exactly, one file at a time."
-    watches = frozenset({"design"})
+    watches = frozenset({"design", "bug_report"})
 
     async def react(self, message: Message, run: RunContext) -> list[Message]:
+        if message.kind == "bug_report":  # from the QaEngineer (--run-tests)
+            return await fix_reported_files(self.llm, self.persona, message.content, run)
         prd, design = message.content
         repo = run.project(prd.project_name)
         plan = build_levels(design.file_list)

@@ -1,0 +1,63 @@
+"""WriteTests: pytest tests for one module, from the requirements, the design, the module and its dependencies.
+
+Scoped like WriteCode: the prompt carries the module under test and the files it depends on, not the project.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from devteam.actions.persona import Persona, language_of
+from devteam.actions.write_code import compile_error
+from devteam.artifacts import PRD, SystemDesign
+from devteam.llm.client import LLM
+from devteam.llm.types import ChatMessage
+from devteam.prompting import render_prompt
+from devteam.structured.ask import ask_code
+
+NAME = "WriteTests"
+
+
+def test_path_for(module_path: str, taken: set[str]) -> str:
+    """tests/test_<module>.py, made unique with the package name when two modules share a name."""
+    parts = PurePosixPath(module_path).with_suffix("").parts
+    candidate = f"tests/test_{parts[-1]}.py"
+    if candidate in taken and len(parts) > 1:
+        candidate = f"tests/test_{'_'.join(parts)}.py"
+    return candidate
+
+
+def import_name(module_path: str) -> str:
+    return ".".join(PurePosixPath(module_path).with_suffix("").parts)
+
+
+async def write_tests(
+    llm: LLM,
+    persona: Persona,
+    *,
+    prd: PRD,
+    design: SystemDesign,
+    module_path: str,
+    code: str,
+    test_path: str,
+    dependencies: dict[str, str],
+    repair: bool,
+) -> str:
+    prompt = render_prompt(
+        "write_tests.j2", prd=prd, design=design, module_path=module_path, code=code, test_path=test_path,
+        import_name=import_name(module_path), dependencies=dependencies, language_of=language_of,
+    )
+    messages = [persona.system_message(), ChatMessage("user", prompt)]
+    answer = await ask_code(
+        llm, messages, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
+    )
+    error = compile_error(test_path, answer.value)
+    if error is None:
+        return answer.value
+    fix = [*messages, ChatMessage("assistant", f"```python\n{answer.value}\n```"),
+           ChatMessage("user", render_prompt("fix_syntax.j2", path=test_path, error=error))]
+    llm.ledger.add_repairs(["repair_syntax"])
+    fixed = await ask_code(
+        llm, fix, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
+    )
+    return fixed.value

@@ -1,0 +1,58 @@
+"""The Engineer's answer to a QA bug report: fix the implicated files, most likely first, in one commit.
+
+A round that changes nothing publishes nothing, so QA stops there instead of re-running the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from devteam.actions.fix_code import NAME as FIX_CODE, fix_code
+from devteam.actions.persona import Persona
+from devteam.llm.client import LLM
+from devteam.program_checks import BugReport, is_test_path
+from devteam.roles.base import Message, RunContext
+
+log = logging.getLogger("devteam.engineer")
+
+MAX_FILES_PER_ROUND = 2
+MAX_CONTEXT_FILES = 3
+
+
+async def fix_reported_files(
+    llm: LLM, persona: Persona, report: BugReport, run: RunContext
+) -> list[Message]:
+    repo = run.project("")
+    sources = {path: repo.read_text(path) or "" for path in report.files}
+    # The code first: a test is rewritten only when the failure names no other file (else a fix could simply
+    # bend the test to the bug). The other named files still go into each prompt as context.
+    readable = [path for path in report.files if sources[path]]
+    code = [path for path in readable if not is_test_path(path)]
+    targets = code[:MAX_FILES_PER_ROUND] if code else readable[:1]
+    semaphore = asyncio.Semaphore(run.max_concurrency)
+
+    async def fix_one(path: str) -> str | None:
+        context = {other: sources[other] for other in report.files if other != path}
+        context = dict(list(context.items())[:MAX_CONTEXT_FILES])
+        async with semaphore:
+            run.progress.start(persona.role, f"{FIX_CODE} {path}")
+            fixed = await fix_code(
+                llm, persona, design=report.design, path=path, code=sources[path], failure=report.failure,
+                context=context, repair=run.repair,
+            )
+            changed = fixed is not None and fixed.strip() != sources[path].strip()
+            run.progress.done(persona.role, f"{FIX_CODE} {path}", detail="changed" if changed else "unchanged")
+        return fixed if changed else None
+
+    results = await asyncio.gather(*(fix_one(path) for path in targets))
+    changed = []
+    for path, fixed in zip(targets, results):
+        if fixed is not None:
+            repo.write_text(path, fixed)
+            changed.append(path)
+    if not changed:
+        log.warning("QA round %d: the Engineer's fix changed nothing; QA stops here", report.round)
+        return []
+    repo.commit(f"Fix {', '.join(changed)} (QA round {report.round})", author=persona.role, paths=changed)
+    return [Message("fixed", report.round, persona.role)]

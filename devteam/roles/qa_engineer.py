@@ -1,0 +1,218 @@
+"""QaEngineer (`--run-tests`): tests for the core modules when the plan has none, then rounds of
+run → report → hand the failure to the Engineer, each round a commit, at most `qa_rounds` fixes.
+
+The round number and the fixes already made are read from the repository (QA reports in `docs/qa/`, the
+Engineer's "Fix …" commits), so an interrupted QA keeps its rounds and `--resume` continues after the last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from devteam.actions.write_tests import NAME as WRITE_TESTS, test_path_for, write_tests
+from devteam.artifacts import PRD, SystemDesign
+from devteam.file_plan import FileLevels, build_levels
+from devteam.program_checks import (
+    BugReport,
+    InstallError,
+    SmokeRun,
+    TestRun,
+    entry_command,
+    implicated_files,
+    install_requirements,
+    is_test_path,
+    run_tests,
+    smoke_run,
+)
+from devteam.prompting import render_document
+from devteam.roles.base import Message, Role, RunContext
+from devteam.sandbox import probe_isolation
+
+log = logging.getLogger("devteam.qa")
+
+REPORTS = "docs/qa"
+FIX_PREFIX = "Fix "
+MAX_TESTED_MODULES = 4
+_UI_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:curses|pygame|tkinter|turtle|pyglet|arcade)\b", re.MULTILINE)
+_NOT_CORE = {"__init__.py", "__main__.py", "conftest.py", "setup.py", "main.py", "app.py", "run.py", "cli.py"}
+
+
+@dataclass
+class RoundReport:
+    round: int
+    tests: TestRun | None
+    smoke: SmokeRun | None
+    needs: list[str] = field(default_factory=list)
+
+    @property
+    def code_failure(self) -> bool:
+        tests_fail = self.tests is not None and not self.tests.ok and not self.tests.needs
+        return tests_fail or (self.smoke is not None and self.smoke.code_failure)
+
+    @property
+    def headline(self) -> str:
+        parts = []
+        tests = self.tests
+        if tests is None:
+            parts.append("no tests")
+        elif tests.needs and not tests.total:
+            parts.append("tests need " + ", ".join(tests.needs))
+        elif tests.ok:
+            parts.append(f"{tests.passed} of {tests.total} tests pass")
+        else:
+            parts.append(f"{tests.failed + tests.errors} of {max(tests.total, 1)} tests fail")
+        if self.smoke is not None:
+            parts.append(f"{self.smoke.command}: {self.smoke.verdict}")
+        return ", ".join(parts)
+
+    @property
+    def output(self) -> str:
+        failing = []
+        if self.tests is not None and not self.tests.ok:
+            failing.append(self.tests.output)
+        if self.smoke is not None and not self.smoke.ok:
+            failing.append(f"$ {self.smoke.command}\n{self.smoke.output}")
+        return "\n\n".join(failing)
+
+    def to_json(self) -> dict[str, Any]:
+        tests = self.tests
+        return {
+            "round": self.round,
+            "tests_passed": tests.passed if tests else 0,
+            "tests_failed": (tests.failed + tests.errors) if tests else 0,
+            "tests_total": tests.total if tests else 0,
+            "smoke": self.smoke.verdict if self.smoke else None,
+            "needs": list(self.needs),
+            "code_failure": self.code_failure,
+        }
+
+
+class QaEngineer(Role):
+    name = "QaEngineer"
+    profile = "a QA engineer who writes focused pytest tests and reads failures carefully"
+    goal = "Make sure the code runs and does what the requirements promise."
+    watches = frozenset({"design", "code", "fixed"})
+
+    def __init__(self, llm: Any) -> None:
+        super().__init__(llm)
+        self.prd: PRD | None = None
+        self.design: SystemDesign | None = None
+
+    async def react(self, message: Message, run: RunContext) -> list[Message]:
+        if message.kind == "design":
+            self.prd, self.design = message.content
+            return []
+        if self.design is None or self.prd is None:
+            return []
+        if message.kind == "code":
+            await self._write_missing_tests(run, self.prd, self.design)
+            if run.qa_install:
+                await self._install(run)
+        return await self._round(run, self.design)
+
+    # -- tests ---------------------------------------------------------------------------------------------
+
+    async def _write_missing_tests(self, run: RunContext, prd: PRD, design: SystemDesign) -> None:
+        repo = run.project("")
+        tracked = repo.tracked_files()
+        if any(is_test_path(path) and path.endswith(".py") for path in tracked):
+            return
+        plan = build_levels(design.file_list)
+        modules = self._core_modules(run, plan, tracked)
+        if not modules:
+            run.progress.note(self.name, "no core module to test")
+            return
+        taken: set[str] = set(tracked)
+        targets = []
+        for module in modules:
+            test_path = test_path_for(module, taken)
+            taken.add(test_path)
+            targets.append((module, test_path))
+        semaphore = asyncio.Semaphore(run.max_concurrency)
+        written = await asyncio.gather(*(self._write_one(run, prd, design, plan, module, test_path, semaphore)
+                                         for module, test_path in targets))
+        paths = [test_path for (_, test_path), code in zip(targets, written)]
+        for path, code in zip(paths, written):
+            repo.write_text(path, code)
+        repo.commit(f"Add tests for {', '.join(module for module, _ in targets)}", author=self.name, paths=paths)
+
+    def _core_modules(self, run: RunContext, plan: FileLevels, tracked: list[str]) -> list[str]:
+        """Logic modules in plan order (the ones others build on first), without entry points and UI code."""
+        repo = run.project("")
+        modules = []
+        for planned in plan.files:
+            key = repo.relative(planned.path)
+            if not key.endswith(".py") or key not in tracked or is_test_path(key):
+                continue
+            if PurePosixPath(key).name in _NOT_CORE or _UI_IMPORT.search(repo.read_text(key) or ""):
+                continue
+            modules.append(key)
+        return modules[:MAX_TESTED_MODULES]
+
+    async def _write_one(
+        self, run: RunContext, prd: PRD, design: SystemDesign, plan: FileLevels, module: str, test_path: str,
+        semaphore: asyncio.Semaphore,
+    ) -> str:
+        repo = run.project("")
+        dependencies = {path: repo.read_text(path) or "" for path in plan.dependencies.get(module, [])
+                        if repo.exists(path)}
+        async with semaphore:
+            run.progress.start(self.name, f"{WRITE_TESTS} {test_path}")
+            code = await write_tests(
+                self.llm, self.persona, prd=prd, design=design, module_path=module, code=repo.read_text(module) or "",
+                test_path=test_path, dependencies=dependencies, repair=run.repair,
+            )
+            run.progress.done(self.name, f"{WRITE_TESTS} {test_path}", detail=f"{len(code.splitlines())} lines")
+        return code
+
+    async def _install(self, run: RunContext) -> None:
+        repo = run.project("")
+        run.progress.start(self.name, "install requirements.txt into .venv")
+        try:
+            await asyncio.to_thread(install_requirements, repo.root)
+        except InstallError as error:
+            log.warning("%s", error)
+            run.progress.done(self.name, "install requirements.txt into .venv", detail="failed")
+            return
+        run.progress.done(self.name, "install requirements.txt into .venv")
+
+    # -- rounds --------------------------------------------------------------------------------------------
+
+    async def _round(self, run: RunContext, design: SystemDesign) -> list[Message]:
+        repo = run.project("")
+        tracked = repo.tracked_files()
+        number = 1 + sum(1 for path in tracked if path.startswith(f"{REPORTS}/round_"))
+        what = f"QA round {number}"
+        run.progress.start(self.name, what)
+        has_tests = any(is_test_path(path) and path.endswith(".py") for path in tracked)
+        tests = await asyncio.to_thread(run_tests, repo.root) if has_tests else None
+        smoke = await asyncio.to_thread(smoke_run, repo.root, tracked)
+        needs = sorted({*(tests.needs if tests else []), *(smoke.needs if smoke else [])})
+        report = RoundReport(number, tests, smoke, needs)
+        run.qa_results.append(report.to_json())
+        path = f"{REPORTS}/round_{number}.md"
+        repo.write_text(path, render_document("qa_report.md.j2", report=report,
+                                              isolation=probe_isolation().describe()))
+        repo.commit(f"{report.headline[0].upper()}{report.headline[1:]} (round {number})", author=self.name,
+                    paths=[path])
+        run.progress.done(self.name, what, detail=report.headline + (f"; needs {', '.join(needs)}" if needs else ""))
+        fixes = sum(1 for commit in repo.history()
+                    if commit.author == "Engineer" and commit.message.startswith(FIX_PREFIX))
+        if not report.code_failure or fixes >= run.qa_rounds:
+            return []
+        code_files = [p for p in tracked if p.endswith(".py") and not p.startswith(f"{REPORTS}/")]
+        files = implicated_files(report.output, repo.root, code_files) or self._fallback_files(tracked)
+        return [Message("bug_report", BugReport(number, report.output, files, design), self.name)]
+
+    @staticmethod
+    def _fallback_files(tracked: list[str]) -> list[str]:
+        """No file named in the output (e.g. a smoke run that printed nothing): the entry point."""
+        command = entry_command(tracked)
+        if command is None:
+            return []
+        return [f"{command[1]}/__main__.py" if command[0] == "-m" else command[0]]

@@ -1,0 +1,128 @@
+"""A scripted snake game for the QA loop: the first board.py has a bug (the snake grows on every step), the
+tests QA asks for catch it, and the FixCode answer — given only when the prompt quotes the failure — fixes it."""
+
+from __future__ import annotations
+
+import re
+from fakes.base import RecordedRequest, Reply, Text
+from scripted_company import ScriptedCompany, ScriptedFile
+
+BOARD_TEMPLATE = '''\
+"""Snake game logic, separate from any drawing."""
+
+DIRECTIONS = {{"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}}
+
+
+class Board:
+    def __init__(self, width: int = 10, height: int = 10) -> None:
+        self.width, self.height = width, height
+        self.snake = [(5, 5), (4, 5), (3, 5)]
+        self.direction = "right"
+        self.food = (8, 5)
+        self.score = 0
+        self.over = False
+
+    def turn(self, direction: str) -> None:
+        if direction in DIRECTIONS:
+            self.direction = direction
+
+    def step(self) -> None:
+        dx, dy = DIRECTIONS[self.direction]
+        x, y = self.snake[0]
+        head = (x + dx, y + dy)
+        if not (0 <= head[0] < self.width and 0 <= head[1] < self.height) or head in self.snake:
+            self.over = True
+            return
+        self.snake.insert(0, head)
+        if head == self.food:
+            self.score += 1
+            self.food = (0, 0)
+{tail}
+'''
+BUGGY_BOARD = BOARD_TEMPLATE.format(tail="")
+FIXED_BOARD = BOARD_TEMPLATE.format(tail="        else:\n            self.snake.pop()\n")
+
+MAIN = '''\
+from snake.board import Board
+
+
+def main() -> None:
+    board = Board()
+    for _ in range(3):
+        board.step()
+    print("score", board.score, "length", len(board.snake))
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+TESTS = '''\
+from snake.board import Board
+
+
+def test_step_moves_the_head() -> None:
+    board = Board()
+    board.step()
+    assert board.snake[0] == (6, 5)
+
+
+def test_length_stays_the_same_without_food() -> None:
+    board = Board()
+    board.step()
+    assert len(board.snake) == 3
+
+
+def test_eating_food_grows_and_scores() -> None:
+    board = Board()
+    for _ in range(3):
+        board.step()
+    assert board.score == 1
+
+
+def test_hitting_the_wall_ends_the_game() -> None:
+    board = Board()
+    board.turn("up")
+    for _ in range(6):
+        board.step()
+    assert board.over
+'''
+
+SNAKE_FILES = [
+    ScriptedFile("snake/__init__.py", '"""Snake."""\n', [], "package marker"),
+    ScriptedFile("snake/board.py", BUGGY_BOARD, [], "Board: snake, food, score, step(), turn()"),
+    ScriptedFile("snake/__main__.py", MAIN, ["snake/board.py"], "entry point"),
+]
+
+_TEST_TARGET = re.compile(r"## Action: WriteTests\nWrite the pytest file `([^`]+)` for the module `([^`]+)`")
+_FIX_TARGET = re.compile(r"## Action: FixCode\nFix the file `([^`]+)`")
+
+
+class ScriptedQaCompany(ScriptedCompany):
+    """ScriptedCompany plus WriteTests and FixCode answers; `fixes` maps a path to the code FixCode returns."""
+
+    def __init__(self, files: list[ScriptedFile] | None = None, *, project_name: str = "snake",
+                 fixes: dict[str, str] | None = None, tests: dict[str, str] | None = None) -> None:
+        super().__init__(files or SNAKE_FILES, project_name=project_name)
+        self.fixes = dict(fixes if fixes is not None else {"snake/board.py": FIXED_BOARD})
+        self.tests = dict(tests if tests is not None else {"snake/board.py": TESTS})
+        self.prompts: dict[str, list[str]] = {}
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        messages = (request.json or {}).get("messages", [])
+        first_user = next((m["content"] for m in messages if m["role"] == "user"), "")
+        tests = _TEST_TARGET.search(first_user)
+        if tests:
+            self.calls.append(f"tests:{tests.group(2)}")
+            self.prompts.setdefault("WriteTests", []).append(first_user)
+            return Text(f"```python\n{self.tests[tests.group(2)]}```\n", usage=(len(first_user) // 4, 100))
+        fix = _FIX_TARGET.search(first_user)
+        if fix:
+            path = fix.group(1)
+            self.calls.append(f"fix:{path}")
+            self.prompts.setdefault("FixCode", []).append(first_user)
+            # Only a prompt that shows the failure earns the fix: that is what the loop must deliver.
+            shown_failure = "assert" in first_user and "FAILED" in first_user
+            code = self.fixes[path] if shown_failure and path in self.fixes else "# unchanged\n"
+            return Text(f"```python\n{code}```\n", usage=(len(first_user) // 4, 100))
+        return super().__call__(request)

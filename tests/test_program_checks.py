@@ -1,0 +1,60 @@
+"""Reading what a generated project's tests and entry point said: counts, missing packages, suspects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from devteam.program_checks import entry_command, implicated_files, missing_packages, run_tests, smoke_run
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def test_counts_come_from_a_real_pytest_run(tmp_path: Path) -> None:
+    root = _project(tmp_path, {
+        "calc.py": "def add(a, b):\n    return a - b\n",
+        "tests/test_calc.py": "from calc import add\n\ndef test_add():\n    assert add(2, 2) == 4\n\n"
+                              "def test_zero():\n    assert add(0, 0) == 0\n",
+    })
+    run = run_tests(root)
+    assert (run.passed, run.failed, run.errors) == (1, 1, 0)
+    assert not run.ok
+    assert implicated_files(run.output, root, ["calc.py", "tests/test_calc.py"]) == ["calc.py", "tests/test_calc.py"]
+
+
+def test_the_deepest_frame_comes_first_and_tests_last(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"a.py": "", "pkg/b.py": "", "tests/test_a.py": ""})
+    output = (f'  File "{root}/tests/test_a.py", line 3, in test_x\n'
+              f'  File "{root}/a.py", line 9, in run\n'
+              '  File "/usr/lib/python3/json/__init__.py", line 1, in loads\n'
+              "pkg/b.py:12: in helper\n")
+    assert implicated_files(output, root, ["a.py", "pkg/b.py", "tests/test_a.py"]) == [
+        "pkg/b.py", "a.py", "tests/test_a.py"]
+
+
+def test_a_missing_package_is_told_apart_from_a_missing_project_module(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"game/__init__.py": ""})
+    output = ("ModuleNotFoundError: No module named 'pygame'\n"
+              "ModuleNotFoundError: No module named 'game.missing'\n"
+              "ImportError: No module named 'yaml.cyaml'\n")
+    assert missing_packages(output, root) == ["pygame", "yaml"]
+
+
+def test_the_entry_point_is_found_and_a_server_that_keeps_running_counts_as_a_clean_start(tmp_path: Path) -> None:
+    assert entry_command(["tool/__init__.py", "tool/__main__.py", "main.py"]) == ["-m", "tool"]
+    assert entry_command(["lib.py"]) is None
+    root = _project(tmp_path, {"app.py": "import time\nprint('serving', flush=True)\nwhile True:\n    time.sleep(0.1)\n"})
+    smoke = smoke_run(root, ["app.py"])
+    assert smoke is not None and smoke.verdict == "clean start" and smoke.ok
+
+
+def test_a_crashing_entry_point_is_a_code_failure(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"main.py": "raise RuntimeError('boom')\n"})
+    smoke = smoke_run(root, ["main.py"])
+    assert smoke is not None and smoke.verdict == "fails" and smoke.code_failure
+    assert "RuntimeError: boom" in smoke.output

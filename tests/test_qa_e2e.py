@@ -1,0 +1,149 @@
+"""`metagpt "write a snake game" --run-tests` end to end: QA writes tests, they catch the scripted bug, the
+Engineer fixes it when shown the failure, and the next round passes — each step a commit by its role."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import git
+import yaml
+
+from cli_runner import run_metagpt, write_config
+from fakes import OpenAIServer
+from fakes.base import Error, RecordedRequest, Reply
+from scripted_company import ScriptedFile
+from scripted_qa import BUGGY_BOARD, SNAKE_FILES, ScriptedQaCompany
+
+IDEA = "write a snake game"
+
+
+def _log(root: Path) -> list[tuple[str, str]]:
+    with git.Repo(root) as repo:
+        return [(c.author.name, c.summary) for c in reversed(list(repo.iter_commits()))]
+
+
+def _configure(tmp_path: Path, server: OpenAIServer, **top: object) -> None:
+    write_config(tmp_path, {"api_type": "open_llm", "base_url": server.base_url, "model": "m"}, **top)
+
+
+def test_run_tests_catches_the_bug_and_the_engineer_fixes_it(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    company = ScriptedQaCompany()
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    root = tmp_path / "workspace" / "snake"
+    log = _log(root)
+    qa_part = log[-4:]
+    assert qa_part == [
+        ("QaEngineer", "Add tests for snake/board.py"),
+        ("QaEngineer", "1 of 4 tests fail, python -m snake: clean exit (round 1)"),
+        ("Engineer", "Fix snake/board.py (QA round 1)"),
+        ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 2)"),
+    ], log
+    # The fix prompt carried the failing output and the implicated file.
+    fix_prompt = company.prompts["FixCode"][0]
+    assert "test_length_stays_the_same_without_food" in fix_prompt and "self.snake.insert(0, head)" in fix_prompt
+    # WriteTests was scoped to the module (and not the entry point).
+    assert company.calls.count("tests:snake/board.py") == 1 and "## The module under test: `snake/board.py`" \
+        in company.prompts["WriteTests"][0]
+    assert (root / "snake" / "board.py").read_text().count("self.snake.pop()") == 1
+    assert "QA:       round 1: 3 passed, 1 failed, entry point: clean exit" in result.stdout
+    assert "QA:       round 2: 4 passed, 0 failed" in result.stdout
+    assert "Sandbox:" in result.stdout
+    summary = json.loads((root / ".devteam" / "summary.json").read_text())
+    assert [(r["round"], r["tests_passed"], r["tests_failed"]) for r in summary["qa"]["rounds"]] == [(1, 3, 1), (2, 4, 0)]
+    assert "## Tests: 3 passed, 1 failed, 0 errors" in (root / "docs" / "qa" / "round_1.md").read_text()
+
+    logs = run_metagpt(["logs", str(root)], cwd=tmp_path)
+    assert logs.code == 0, logs.output
+    assert "QA:       round 1: 3 tests passed, 1 failed" in logs.stdout
+    assert "QA:       round 2: 4 tests passed, 0 failed" in logs.stdout
+    assert "FixCode" in logs.stdout and "WriteTests" in logs.stdout
+
+
+def test_qa_rounds_bound_the_fixes_and_qa_true_in_the_config_turns_qa_on(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    never_fixed = BUGGY_BOARD + "\n# still wrong\n"
+    company = ScriptedQaCompany(fixes={"snake/board.py": never_fixed})
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server, qa=True)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--qa-rounds", "1"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    log = _log(tmp_path / "workspace" / "snake")
+    assert [m for a, m in log if a == "Engineer" and m.startswith("Fix ")] == ["Fix snake/board.py (QA round 1)"]
+    assert [m for a, m in log if a == "QaEngineer"][-1] == "1 of 4 tests fail, python -m snake: clean exit (round 2)"
+    assert company.calls.count("fix:snake/board.py") == 1
+
+
+def test_a_missing_third_party_package_is_reported_not_fixed(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    main = "import zz_absent_engine\n\nzz_absent_engine.run()\n"
+    files = [*SNAKE_FILES[:2], ScriptedFile("snake/__main__.py", main, ["snake/board.py"], "entry point")]
+    company = ScriptedQaCompany(files, fixes={}, tests={"snake/board.py": "def test_nothing() -> None:\n    assert True\n"})
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    assert "needs zz_absent_engine" in result.stdout
+    assert not any(call.startswith("fix:") for call in company.calls)
+    log = _log(tmp_path / "workspace" / "snake")
+    assert log[-1] == ("QaEngineer", "1 of 1 tests pass, python -m snake: needs packages (round 1)")
+
+
+def test_interrupted_qa_keeps_its_rounds_and_resume_continues(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    company = ScriptedQaCompany()
+    fail_fixes = {"on": True}
+
+    def handler(request: RecordedRequest) -> Reply:
+        first_user = next((m["content"] for m in request.json["messages"] if m["role"] == "user"), "")
+        if fail_fixes["on"] and "## Action: FixCode" in first_user:
+            return Error(400, {"error": {"message": "model crashed"}})
+        return company(request)
+
+    openai_server.set_handler(handler)
+    _configure(tmp_path, openai_server)
+    first = run_metagpt([IDEA, "--no-code-review", "--run-tests", "--project-name", "snake"], cwd=tmp_path,
+                        timeout=240)
+    assert first.code == 1, first.output
+    root = tmp_path / "workspace" / "snake"
+    assert _log(root)[-1] == ("QaEngineer", "1 of 4 tests fail, python -m snake: clean exit (round 1)")
+    assert "--resume" in first.stderr
+
+    fail_fixes["on"] = False
+    second = run_metagpt([IDEA, "--no-code-review", "--run-tests", "--project-name", "snake", "--resume"],
+                         cwd=tmp_path, timeout=240)
+
+    assert second.code == 0, second.output
+    log = _log(root)
+    qa = [m for a, m in log if a in ("QaEngineer", "Engineer") and ("round" in m)]
+    assert qa == [
+        "1 of 4 tests fail, python -m snake: clean exit (round 1)",
+        "1 of 4 tests fail, python -m snake: clean exit (round 2)",
+        "Fix snake/board.py (QA round 2)",
+        "4 of 4 tests pass, python -m snake: clean exit (round 3)",
+    ]
+    assert company.calls.count("tests:snake/board.py") == 1  # tests are not written twice
+
+
+def test_qa_install_makes_an_ignored_virtualenv_in_the_project(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    company = ScriptedQaCompany()
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--qa-install", "--qa-rounds", "0"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    root = tmp_path / "workspace" / "snake"
+    assert (root / ".venv" / "bin" / "python").exists()
+    with git.Repo(root) as repo:
+        assert not repo.is_dirty(untracked_files=True)
+        assert not any(path.startswith(".venv") for path in repo.git.ls_files().splitlines())
+    assert yaml.safe_load((tmp_path / "config" / "config2.yaml").read_text())["llm"]["model"] == "m"
