@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from devteam.actions.review_code import review_code
 from devteam.actions.write_code import NAME as WRITE_CODE, WrittenFile, write_code
 from devteam.artifacts import PRD, PlannedFile, SystemDesign
-from devteam.errors import WorkspaceError
+from devteam.errors import DevteamError, WorkspaceError
 from devteam.file_plan import FileLevels, build_levels, plan_key
 from devteam.prompting import render_document
 from devteam.roles.base import Message, Role, RunContext
@@ -92,15 +92,27 @@ class Engineer(Role):
                 repair=run.repair,
             )
             if run.code_review:
-                written = await review_code(
-                    self.llm, self.persona, design=design, planned=planned, written=written,
-                    dependencies=dependencies, repair=run.repair,
-                )
+                written = await self._review(planned, design, written, dependencies, run)
             review = f", review: {written.review}" if run.code_review else ""
             run.progress.done(
                 self.name, f"{WRITE_CODE} {key}", detail=f"{len(written.code.splitlines())} lines{review}"
             )
         return written
+
+    async def _review(
+        self, planned: PlannedFile, design: SystemDesign, written: WrittenFile, dependencies: dict[str, str],
+        run: RunContext,
+    ) -> WrittenFile:
+        """The reviewed file; a review that fails (no usable answer, a server error) keeps the written one."""
+        try:
+            return await review_code(
+                self.llm, self.persona, design=design, planned=planned, written=written,
+                dependencies=dependencies, repair=run.repair,
+            )
+        except DevteamError as error:
+            log.warning("review of %s failed (%s); the file is kept as written", planned.path, error)
+            written.review = "failed, kept as written"
+            return written
 
     def _keep_written(
         self, todo: list[PlannedFile], results: list[WrittenFile | BaseException], run: RunContext,
