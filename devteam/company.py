@@ -97,7 +97,12 @@ class ProjectOpener:
             if not root.exists():
                 raise WorkspaceError(f"there is no project to resume at {root}; run without --resume to start it")
             return ProjectRepo.open(root)
-        if root.exists() and any(root.iterdir()):
+        if _is_other_than_folder(root):
+            raise WorkspaceError(
+                f"{root} exists and is not a folder (a file or a link); it is left untouched. "
+                "Choose another --project-name or --project-path."
+            )
+        if root.is_dir() and any(root.iterdir()):
             raise WorkspaceError(
                 f"the project folder {root} already exists and was left untouched. Continue it with --resume, "
                 "build on it with --inc, or choose another --project-name."
@@ -114,12 +119,17 @@ class ProjectOpener:
         """A name taken from the PRD may collide with an earlier run: pick the next free one, never reuse."""
         root = self.options.workspace / name
         suffix = 2
-        while root.exists() and any(root.iterdir()):
+        while _is_other_than_folder(root) or (root.is_dir() and any(root.iterdir())):
             root = self.options.workspace / f"{name}_{suffix}"
             suffix += 1
         if suffix > 2:
             log.warning("project %s exists; this run writes to %s", name, root.name)
         return root
+
+
+def _is_other_than_folder(root: Path) -> bool:
+    """A file, a link or anything else that is not a plain folder stands where the project would go."""
+    return root.is_symlink() or (root.exists() and not root.is_dir())
 
 
 def hire_roles(

@@ -127,6 +127,8 @@ class ProjectRepo:
     def open(cls, root: Path) -> ProjectRepo:
         """Reopen a project made by `create`, to resume it or change it; anything else is refused."""
         root = Path(root).expanduser()
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError(f"{root} is a file, not a project folder; it is left untouched")
         if not root.is_dir():
             raise WorkspaceError(
                 f"there is no project at {root}; run without --resume to start a new one there"

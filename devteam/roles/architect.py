@@ -6,6 +6,7 @@ from devteam.actions.write_design import NAME as WRITE_DESIGN, write_design
 from devteam.artifacts import PRD, SystemDesign
 from devteam.prompting import render_document
 from devteam.roles.base import Message, Role, RunContext
+from devteam.roles.committed_docs import read_committed
 
 DESIGN_JSON = "docs/system_design.json"
 
@@ -19,10 +20,7 @@ class Architect(Role):
     async def react(self, message: Message, run: RunContext) -> list[Message]:
         prd: PRD = message.content
         repo = run.project(prd.project_name)
-        committed = (
-            SystemDesign.model_validate_json(repo.read_text(DESIGN_JSON) or "")
-            if repo.has_path_committed(DESIGN_JSON) else None
-        )
+        committed = read_committed(repo, DESIGN_JSON, SystemDesign)
         if committed is not None and not run.incremental:
             run.progress.note(self.name, f"{WRITE_DESIGN} skipped: resuming from the committed {DESIGN_JSON}")
             return [Message("design", (prd, committed), self.name)]

@@ -6,6 +6,7 @@ from devteam.actions.write_prd import NAME as WRITE_PRD, write_prd
 from devteam.artifacts import PRD
 from devteam.prompting import render_document
 from devteam.roles.base import Message, Role, RunContext
+from devteam.roles.committed_docs import read_committed
 
 PRD_JSON = "docs/prd.json"
 
@@ -17,11 +18,7 @@ class ProductManager(Role):
     watches = frozenset({"idea"})
 
     async def react(self, message: Message, run: RunContext) -> list[Message]:
-        repo = run.repo
-        committed = (
-            PRD.model_validate_json(repo.read_text(PRD_JSON) or "")
-            if repo is not None and repo.has_path_committed(PRD_JSON) else None
-        )
+        committed = read_committed(run.repo, PRD_JSON, PRD)
         if committed is not None and not run.incremental:
             run.progress.note(self.name, f"{WRITE_PRD} skipped: resuming from the committed {PRD_JSON}")
             return [Message("prd", committed, self.name)]
