@@ -40,7 +40,7 @@ class PRD(BaseModel):
     language: str = Field(description="Natural language of the documents, e.g. en_us.")
     programming_language: str = Field(description="Programming language of the code, e.g. Python.")
     original_requirements: str = Field(description="The user's idea, restated.")
-    project_name: str = Field(description="A short snake_case identifier for the project.")
+    project_name: str = Field(description="A short identifier for the project: lowercase words joined by underscores.")
     product_goals: list[str] = Field(description="Up to three clear, orthogonal goals.")
     user_stories: list[str] = Field(description="Three to five user stories.")
     competitive_analysis: list[str] = Field(description="Similar products and how they compare.")
@@ -82,7 +82,7 @@ class SystemDesign(BaseModel):
     data_structures_and_interfaces: str = Field(description="A mermaid classDiagram of the code.")
     program_call_flow: str = Field(description="A mermaid sequenceDiagram of the main flow.")
     required_packages: list[str] = Field(
-        default_factory=list, description="Third-party packages for requirements.txt, e.g. 'pygame==2.5.2'."
+        default_factory=list, description="Third-party packages for requirements.txt, pinned as name==version; never standard-library modules."
     )
     anything_unclear: str = Field(default="", description="Open questions, or an empty string.")
 

@@ -51,7 +51,7 @@ def build_levels(plan: list[PlannedFile]) -> FileLevels:
     for path, planned in by_path.items():
         for raw in planned.depends_on:
             if raw not in resolved:
-                resolved[raw] = _resolve_dependency(raw, by_path)
+                resolved[raw] = resolve_dependency(raw, by_path)
             dependency = resolved[raw]
             if dependency is None:
                 log.info("plan: %s depends on %r, which is not in the file plan; dropped", path, raw)
@@ -67,7 +67,8 @@ def build_levels(plan: list[PlannedFile]) -> FileLevels:
     return FileLevels(levels=levels, dependencies=dependencies)
 
 
-def _resolve_dependency(raw: str, by_path: dict[str, PlannedFile]) -> str | None:
+def resolve_dependency(raw: str, by_path: dict[str, PlannedFile]) -> str | None:
+    """The planned path a `depends_on` entry means (a path, a module, a package or a bare file name), or None."""
     candidate = plan_key(raw)
     if candidate in by_path:
         return candidate

@@ -99,7 +99,7 @@ def test_system_design_defaults_nullable_including_nested_file_plan() -> None:
 
 def test_descriptions_are_kept() -> None:
     strict = to_strict_schema(PRD)
-    assert strict["properties"]["project_name"]["description"] == "A short snake_case identifier for the project."
+    assert strict["properties"]["project_name"]["description"] == PRD.model_fields["project_name"].description
     priority = strict["$defs"]["Requirement"]["properties"]["priority"]
     assert priority["description"].startswith("P0 must have")
     assert priority["enum"] == ["P0", "P1", "P2"]  # the described $ref was put in place

@@ -42,7 +42,8 @@ def config_for(server: OpenAIServer, *, model: str = "base-model", **top: Any) -
 
 
 def options_for(tmp_path: Path, **overrides: Any) -> RunOptions:
-    return RunOptions(idea=IDEA, workspace=tmp_path / "workspace", code_review=False, **overrides)
+    settings: dict[str, Any] = {"idea": IDEA, "workspace": tmp_path / "workspace", "code_review": False, **overrides}
+    return RunOptions(**settings)
 
 
 def run(config: Config, options: RunOptions) -> RunOutcome:
@@ -199,7 +200,9 @@ class InFlight:
                 self.now -= 1
 
 
-INDEPENDENT = [ScriptedFile(f"snake/{name}.py", f"{name.upper()} = {i}\n") for i, name in enumerate("abcd")]
+# Four files of one level; one of them is the entry point, which a runnable program's plan must have.
+INDEPENDENT = [ScriptedFile(f"snake/{name}.py", f"{name.upper().strip('_')} = {i}\n")
+               for i, name in enumerate(("a", "b", "c", "__main__"))]
 
 
 def test_files_of_one_level_are_written_concurrently(tmp_path: Path, openai_server: OpenAIServer) -> None:
@@ -211,12 +214,12 @@ def test_files_of_one_level_are_written_concurrently(tmp_path: Path, openai_serv
 
     assert outcome.error is None, outcome.error
     assert in_flight.peak == 4
-    assert sorted(call for call in company.calls if call.endswith(".py")) == [f.path for f in INDEPENDENT]
+    assert sorted(call for call in company.calls if call.endswith(".py")) == sorted(f.path for f in INDEPENDENT)
     root = outcome.repo_root
     assert root is not None
     level_commits = [c for c in commits(root) if c.summary.startswith("Write ")]
     assert len(level_commits) == 1  # one level, one commit holding all four files
-    assert sorted(level_commits[0].stats.files) == [f.path for f in INDEPENDENT]
+    assert sorted(level_commits[0].stats.files) == sorted(f.path for f in INDEPENDENT)
 
 
 def test_max_concurrency_caps_the_requests_in_flight(tmp_path: Path, openai_server: OpenAIServer) -> None:

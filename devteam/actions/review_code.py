@@ -43,6 +43,7 @@ async def review_code(
     llm: LLM,
     persona: Persona,
     *,
+    idea: str = "",
     design: SystemDesign,
     planned: PlannedFile,
     written: WrittenFile,
@@ -50,7 +51,7 @@ async def review_code(
     repair: bool,
 ) -> WrittenFile:
     prompt = render_prompt(
-        "review_code.j2", design=design, file=planned, code=written.code, dependencies=dependencies,
+        "review_code.j2", idea=idea, design=design, file=planned, code=written.code, dependencies=dependencies,
         language_of=language_of,
     )
     request = ChatRequest(

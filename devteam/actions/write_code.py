@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from devteam.actions.persona import Persona, language_of
+from devteam.artifact_checks import code_problem
 from devteam.artifacts import PRD, PlannedFile, SystemDesign
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
@@ -30,9 +31,12 @@ class WrittenFile:
     review: str = "skipped"  # "skipped" | "LGTM" | "rewritten"
 
 
-def code_prompt(prd: PRD, design: SystemDesign, planned: PlannedFile, dependencies: dict[str, str]) -> str:
+def code_prompt(
+    prd: PRD, design: SystemDesign, planned: PlannedFile, dependencies: dict[str, str], *, idea: str = ""
+) -> str:
     return render_prompt(
-        "write_code.j2", prd=prd, design=design, file=planned, dependencies=dependencies, language_of=language_of
+        "write_code.j2", idea=idea or prd.original_requirements, prd=prd, design=design, file=planned,
+        dependencies=dependencies, language_of=language_of,
     )
 
 
@@ -58,13 +62,18 @@ async def write_code(
     planned: PlannedFile,
     dependencies: dict[str, str],
     repair: bool,
+    idea: str = "",
 ) -> WrittenFile:
-    messages = [persona.system_message(), ChatMessage("user", code_prompt(prd, design, planned, dependencies))]
+    prompt = code_prompt(prd, design, planned, dependencies, idea=idea)
+    messages = [persona.system_message(), ChatMessage("user", prompt)]
     language = language_of(planned.path)
     answer = await ask_code(
         llm, messages, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair
     )
     written = WrittenFile(path=planned.path, code=answer.value, repairs=list(answer.repairs))
+    problem = code_problem(planned.path, written.code)
+    if problem is not None:
+        written = await _send_back(llm, persona, messages, written, planned, problem, language, repair)
     error = compile_error(planned.path, written.code)
     if error is None:
         return written
@@ -87,3 +96,25 @@ async def write_code(
         log.warning("%s still does not compile after one fix (%s); kept as written", planned.path,
                     written.compile_error)
     return written
+
+
+async def _send_back(
+    llm: LLM, persona: Persona, messages: list[ChatMessage], written: WrittenFile, planned: PlannedFile,
+    problem: str, language: str, repair: bool,
+) -> WrittenFile:
+    """An empty, stub-only or prose file goes back to the model once, with what is wrong named."""
+    log.warning("sent_back: %s %s: %s", NAME, planned.path, problem)
+    llm.ledger.count_reask()
+    again = [
+        *messages,
+        ChatMessage("assistant", f"```{language}\n{written.code}```"),
+        ChatMessage("user", render_prompt("code_sent_back.j2", path=planned.path, problem=problem,
+                                          purpose=planned.purpose)),
+    ]
+    answer = await ask_code(
+        llm, again, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair
+    )
+    still = code_problem(planned.path, answer.value)
+    if still is not None:
+        log.warning("%s: %s after it was sent back; kept as written", planned.path, still)
+    return WrittenFile(path=planned.path, code=answer.value, repairs=[*written.repairs, *answer.repairs])

@@ -1,13 +1,15 @@
-"""WriteDesign: PRD → system design with the file plan."""
+"""WriteDesign: PRD → system design with the file plan, checked (packages, unplanned files, entry point)."""
 
 from __future__ import annotations
 
 from devteam.actions.persona import Persona
+from devteam.actions.send_back import ask_checked
+from devteam.artifact_checks import check_design, settle_design
 from devteam.artifacts import PRD, SystemDesign
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
 from devteam.prompting import render_prompt
-from devteam.structured.ask import Answer, ask_structured
+from devteam.structured.ask import Answer
 from devteam.structured.schema import schema_for_prompt
 from devteam.structured.skeleton import skeleton
 
@@ -15,14 +17,20 @@ NAME = "WriteDesign"
 
 
 async def write_design(
-    llm: LLM, persona: Persona, *, prd: PRD, repair: bool, existing: SystemDesign | None = None
+    llm: LLM, persona: Persona, *, idea: str, prd: PRD, repair: bool, existing: SystemDesign | None = None
 ) -> Answer[SystemDesign]:
     prompt = render_prompt(
         "write_design.j2",
+        idea=idea,
         existing_design=existing.model_dump_json(indent=1) if existing else "",
         prd_json=prd.model_dump_json(indent=1, exclude={"competitive_quadrant_chart", "competitive_analysis"}),
         schema=schema_for_prompt(SystemDesign),
         skeleton=skeleton(SystemDesign),
     )
     messages = [persona.system_message(), ChatMessage("user", prompt)]
-    return await ask_structured(llm, messages, SystemDesign, role=persona.role, action=NAME, repair=repair)
+    return await ask_checked(
+        llm, messages, SystemDesign,
+        check=lambda design: check_design(design, idea=idea),
+        settle=lambda design: settle_design(design, idea=idea),
+        role=persona.role, action=NAME, repair=repair,
+    )

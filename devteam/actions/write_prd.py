@@ -1,13 +1,15 @@
-"""WritePRD: idea → PRD."""
+"""WritePRD: idea → PRD, checked to still be about the idea."""
 
 from __future__ import annotations
 
 from devteam.actions.persona import Persona
+from devteam.actions.send_back import ask_checked
+from devteam.artifact_checks import check_prd, settle_prd
 from devteam.artifacts import PRD
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
 from devteam.prompting import render_prompt
-from devteam.structured.ask import Answer, ask_structured
+from devteam.structured.ask import Answer
 from devteam.structured.schema import schema_for_prompt
 from devteam.structured.skeleton import skeleton
 
@@ -23,4 +25,9 @@ async def write_prd(
         schema=schema_for_prompt(PRD), skeleton=skeleton(PRD),
     )
     messages = [persona.system_message(), ChatMessage("user", prompt)]
-    return await ask_structured(llm, messages, PRD, role=persona.role, action=NAME, repair=repair)
+    # A PRD about another product (the model wrote a snake game for "2048") is sent back with the idea quoted.
+    return await ask_checked(
+        llm, messages, PRD,
+        check=lambda prd: check_prd(prd, idea=idea), settle=lambda prd: settle_prd(prd, idea=idea),
+        role=persona.role, action=NAME, repair=repair,
+    )

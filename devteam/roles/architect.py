@@ -25,7 +25,9 @@ class Architect(Role):
             run.progress.note(self.name, f"{WRITE_DESIGN} skipped: resuming from the committed {DESIGN_JSON}")
             return [Message("design", (prd, committed), self.name)]
         run.progress.start(self.name, WRITE_DESIGN)
-        answer = await write_design(self.llm, self.persona, prd=prd, repair=run.repair, existing=committed)
+        answer = await write_design(
+            self.llm, self.persona, idea=run.idea, prd=prd, repair=run.repair, existing=committed
+        )
         design = answer.value
         repo.write_text(DESIGN_JSON, design.model_dump_json(indent=2))
         repo.write_text(

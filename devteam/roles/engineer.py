@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 
 from devteam.actions.review_code import review_code
 from devteam.actions.write_code import NAME as WRITE_CODE, WrittenFile, write_code
+from devteam.artifact_checks import find_entry_point, run_command_for
 from devteam.artifacts import PRD, PlannedFile, SystemDesign
 from devteam.errors import DevteamError, WorkspaceError
 from devteam.file_plan import FileLevels, build_levels, plan_key
@@ -89,7 +90,7 @@ class Engineer(Role):
             run.progress.start(self.name, f"{WRITE_CODE} {key}")
             written = await write_code(
                 self.llm, self.persona, prd=prd, design=design, planned=planned, dependencies=dependencies,
-                repair=run.repair,
+                repair=run.repair, idea=run.idea,
             )
             if run.code_review:
                 written = await self._review(planned, design, written, dependencies, run)
@@ -106,7 +107,7 @@ class Engineer(Role):
         """The reviewed file; a review that fails (no usable answer, a server error) keeps the written one."""
         try:
             return await review_code(
-                self.llm, self.persona, design=design, planned=planned, written=written,
+                self.llm, self.persona, idea=run.idea, design=design, planned=planned, written=written,
                 dependencies=dependencies, repair=run.repair,
             )
         except DevteamError as error:
@@ -151,23 +152,13 @@ class Engineer(Role):
                 "README.md",
                 render_document(
                     "project_readme.md.j2", prd=prd, design=design,
-                    run_command=_run_command(planned), test_command=_test_command(planned),
+                    run_command=run_command_for(find_entry_point(design.file_list)),
+                    test_command=_test_command(planned),
                 ),
             )
             extra.append("README.md")
         if extra and repo.commit(f"Add {' and '.join(extra)}", author=self.name, paths=extra):
             run.files_written.extend(extra)
-
-
-def _run_command(paths: set[str]) -> str | None:
-    for path in sorted(paths):
-        parts = PurePosixPath(path).parts
-        if len(parts) == 2 and parts[1] == "__main__.py":
-            return f"python -m {parts[0]}"
-    for name in ("main.py", "app.py", "run.py", "game.py"):
-        if name in paths:
-            return f"python {name}"
-    return None
 
 
 def _test_command(paths: set[str]) -> str | None:
