@@ -140,3 +140,19 @@ def _back_edges(graph: nx.DiGraph, part: set[str], order: dict[str, int]) -> lis
 
 def _next_in(graph: nx.DiGraph, node: str, part: set[str], order: dict[str, int]) -> list[str]:
     return sorted((after for after in graph.successors(node) if after in part), key=order.__getitem__)
+
+
+def folder_conflicts(keys: list[str]) -> dict[str, str]:
+    """Planned files that another planned file needs as a folder (`app` and `app/main.py`): key -> the other.
+
+    Both cannot exist; the file inside is kept, since its own plan entry says what goes there.
+    """
+    planned = set(keys)
+    conflicts: dict[str, str] = {}
+    for key in keys:
+        parts = key.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder in planned and folder not in conflicts:
+                conflicts[folder] = key
+    return conflicts

@@ -96,6 +96,8 @@ def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyp
         print(f"Project:  {outcome.repo_root}", file=stream)
     print(f"Files:    {len(run.files_written)} written"
           + (f", {len(run.files_refused)} refused ({', '.join(run.files_refused)})" if run.files_refused else "")
+          + (f", {len(run.files_kept)} kept with local changes ({', '.join(run.files_kept)})"
+             if run.files_kept else "")
           + (f", {len(run.files_not_compiling)} not compiling ({', '.join(run.files_not_compiling)})"
              if run.files_not_compiling else ""), file=stream)
     print(f"LLM:      {len(ledger.calls)} calls, {ledger.prompt_tokens:,} prompt + {ledger.completion_tokens:,} "

@@ -110,6 +110,7 @@ def build_summary(
         "files": {
             "written": list(run.files_written),
             "refused": list(run.files_refused),
+            "kept_local_changes": list(run.files_kept),
             "not_compiling": list(run.files_not_compiling),
         },
     }

@@ -130,3 +130,28 @@ def _check_segment(proposed: str, segment: str) -> None:
 def is_git_dir_name(segment: str) -> bool:
     """True for `.git` in any case, and the spellings Windows and macOS treat as the same folder."""
     return segment.rstrip(". ").casefold() in (".git", "git~1")
+
+
+# Paths a planned file may never take: the run record, git's own files, and the documents a later
+# `--resume`/`--inc` reads back. Replacing one loses the record (`metagpt logs`), breaks every later run, or
+# (a `.gitignore` without `/.devteam/`) commits every prompt and answer into history.
+RECORD_DIR_NAME = ".devteam"
+GIT_CONTROL_FILES = frozenset({".gitignore", ".gitattributes", ".gitmodules"})
+DEVTEAM_DOCUMENTS = frozenset({"docs/prd.json", "docs/prd.md", "docs/system_design.json", "docs/system_design.md"})
+
+
+def protected_reason(key: str) -> str | None:
+    """Why the project-relative path `key` is not for a planned file, or None when it may be written.
+
+    Compared without case and without trailing dots and spaces, as case-insensitive file systems (macOS,
+    Windows) would resolve the name.
+    """
+    segments = [segment.rstrip(". ").casefold() for segment in key.split("/")]
+    if segments[0] == RECORD_DIR_NAME:
+        return "the run record (.devteam/) belongs to devteam"
+    for segment in segments:
+        if is_git_dir_name(segment) or segment in GIT_CONTROL_FILES:
+            return f"{segment} belongs to git's control of the repository, not to the program"
+    if "/".join(segments) in DEVTEAM_DOCUMENTS:
+        return "it is one of the documents devteam commits and reads back (docs/prd.*, docs/system_design.*)"
+    return None

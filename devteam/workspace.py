@@ -22,6 +22,7 @@ from devteam.safe_paths import (
     is_git_dir_name,
     normalise_relative_path,
     project_name_from,
+    protected_reason,
 )
 
 __all__ = [
@@ -194,6 +195,37 @@ class ProjectRepo:
         if inside and is_git_dir_name(inside[0]):
             raise UnsafePathError(rel, "through a symbolic link it leads into .git/")
         return candidate
+
+    def check_planned(self, rel: str) -> str:
+        """The key of a planned file the Engineer may write, or `UnsafePathError` saying why not.
+
+        Checked before the file's WriteCode call is paid for: confinement, the protected paths (also when
+        reached through a link inside the project), a `.gitignore` that would keep the file out of every
+        commit, and a folder standing where the file, or a file where one of its folders, would go.
+        """
+        key = self.relative(rel)
+        real = Path(os.path.realpath(self._root / key)).relative_to(self._root).as_posix()
+        for candidate in dict.fromkeys((key, real)):
+            reason = protected_reason(candidate)
+            if reason is not None:
+                raise UnsafePathError(rel, reason)
+        path = self._root / key
+        if path.is_dir() and not path.is_symlink():
+            raise UnsafePathError(rel, "a folder of that name exists in the project")
+        for parent in list(path.relative_to(self._root).parents)[:-1]:
+            if (self._root / parent).exists() and not (self._root / parent).is_dir():
+                raise UnsafePathError(rel, f"{parent.as_posix()} is a file in the project, not a folder")
+        if self._is_ignored(key):  # check-ignore never counts a tracked file as ignored
+            raise UnsafePathError(
+                rel, "the project's .gitignore ignores it, so it could never be committed (secrets such as "
+                ".env and build output stay out of the repository)"
+            )
+        return key
+
+    def local_changes(self) -> set[str]:
+        """Files whose working copy differs from HEAD, untracked ones included (ignored ones not)."""
+        out = self._git("status", "--porcelain", "-z", "--untracked-files=all", "--no-renames")
+        return {entry[3:] for entry in out.split("\0") if len(entry) > 3}
 
     def write_text(self, rel: str, content: str) -> Path:
         """Write a UTF-8 file at `rel`, creating folders; the file ends with a newline, as linters expect."""

@@ -46,6 +46,8 @@ class RunContext:
     repo: "ProjectRepo | None" = None
     files_written: list[str] = field(default_factory=list)
     files_refused: list[str] = field(default_factory=list)
+    # Files with uncommitted local changes that --resume / --inc left as they were instead of rewriting them.
+    files_kept: list[str] = field(default_factory=list)
     files_not_compiling: list[str] = field(default_factory=list)
 
     def project(self, name_hint: str) -> "ProjectRepo":

@@ -15,7 +15,7 @@ from devteam.actions.write_code import NAME as WRITE_CODE, WrittenFile, write_co
 from devteam.artifact_checks import find_entry_point, run_command_for
 from devteam.artifacts import PRD, PlannedFile, SystemDesign
 from devteam.errors import DevteamError, WorkspaceError
-from devteam.file_plan import FileLevels, build_levels, plan_key
+from devteam.file_plan import FileLevels, build_levels, folder_conflicts, plan_key
 from devteam.prompting import render_document
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.engineer_fixes import fix_reported_files
@@ -35,10 +35,11 @@ class Engineer(Role):
         prd, design = message.content
         repo = run.project(prd.project_name)
         plan = build_levels(design.file_list)
+        refused = self._refuse_unwritable(plan, run)
         sources: dict[str, str] = {}
         semaphore = asyncio.Semaphore(run.max_concurrency)
         for number, level in enumerate(plan.levels, 1):
-            todo = self._files_to_write(level, run, sources)
+            todo = self._files_to_write([p for p in level if plan_key(p.path) not in refused], run, sources)
             if not todo:
                 continue
             results = await asyncio.gather(
@@ -56,20 +57,47 @@ class Engineer(Role):
         self._write_project_files(prd, design, run)
         return [Message("code", dict(sources), self.name)]
 
-    def _files_to_write(self, level: list[PlannedFile], run: RunContext, sources: dict[str, str]) -> list[PlannedFile]:
+    def _refuse_unwritable(self, plan: FileLevels, run: RunContext) -> set[str]:
+        """Every planned path checked before any WriteCode call, so no answer is paid for and then thrown away.
+
+        Returns the plan keys refused; each is noted on the console, in the log and in the summary.
+        """
         repo = run.project("")
+        refused: dict[str, str] = {}
+        for planned in plan.files:
+            try:
+                repo.check_planned(planned.path)
+            except WorkspaceError as error:
+                refused[plan_key(planned.path)] = getattr(error, "reason", str(error))
+        keys = [plan_key(planned.path) for planned in plan.files if plan_key(planned.path) not in refused]
+        for folder, inside in folder_conflicts(keys).items():
+            refused[folder] = f"{inside} is planned too, so {folder} must be a folder"
+        for planned in plan.files:
+            reason = refused.get(plan_key(planned.path))
+            if reason is not None:
+                log.warning("refused planned file %r: %s", planned.path, reason)
+                run.progress.note(self.name, f"refused {planned.path!r}: {reason}")
+                run.files_refused.append(planned.path)
+        return set(refused)
+
+    def _files_to_write(self, level: list[PlannedFile], run: RunContext, sources: dict[str, str]) -> list[PlannedFile]:
+        """The level's files still to write: on --resume committed files are kept, and on --resume and --inc a
+        file the user changed (or created) and has not committed is never overwritten."""
+        repo = run.project("")
+        changed = repo.local_changes()
         todo = []
         for planned in level:
-            try:
-                key = repo.relative(planned.path)
-            except WorkspaceError as refused:
-                log.warning("refused planned file %r: %s", planned.path, refused)
-                run.progress.note(self.name, f"refused {planned.path!r}: {refused}")
-                run.files_refused.append(planned.path)
-                continue
+            key = repo.relative(planned.path)
             if repo.has_path_committed(key) and not run.incremental:
                 sources[key] = repo.read_text(key) or ""
                 run.progress.note(self.name, f"{key} already committed; kept")
+                continue
+            if key in changed:
+                sources[key] = repo.read_text(key) or ""
+                run.files_kept.append(key)
+                log.warning("%s has local changes that are not committed; kept as it is, not rewritten", key)
+                run.progress.note(self.name, f"{key} has uncommitted local changes; kept (commit it or remove it "
+                                             "to have it written)")
                 continue
             todo.append(planned)
         return todo
@@ -141,13 +169,15 @@ class Engineer(Role):
     def _write_project_files(self, prd: PRD, design: SystemDesign, run: RunContext) -> None:
         """requirements.txt and the README, unless the plan already has them (then the plan's win)."""
         repo = run.project("")
+        # A project file the user changed and did not commit is theirs (--resume, --inc): never overwritten.
         planned = {plan_key(item.path) for item in design.file_list}
+        not_ours = planned | repo.local_changes()
         extra: list[str] = []
-        if "requirements.txt" not in planned:
+        if "requirements.txt" not in not_ours:
             packages = "\n".join(design.required_packages) or "# standard library only"
             repo.write_text("requirements.txt", packages)
             extra.append("requirements.txt")
-        if "README.md" not in planned:
+        if "README.md" not in not_ours:
             repo.write_text(
                 "README.md",
                 render_document(
