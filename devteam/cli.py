@@ -18,6 +18,14 @@ from devteam.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 SUBCOMMANDS = ("check", "logs")
 
+LOGS_EXAMPLES = """examples:
+  metagpt logs                          the most recent project's calls and summary
+  metagpt logs workspace/snake_game -n 3   the last three calls
+  metagpt logs -q 'requirement_analysis'   calls whose prompt or answer mentions it
+  metagpt logs --call 2                 call 2 in full: messages, raw answer, repairs
+  metagpt logs -r -n 1                  just the last answer
+  metagpt logs path                     where the record is"""
+
 
 class UsageError(DevteamError):
     pass
@@ -66,12 +74,25 @@ def _check_parser() -> argparse.ArgumentParser:
 
 
 def _logs_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="metagpt logs", description="Show the LLM calls of a run.")
-    parser.add_argument("project", nargs="?", type=Path, help="project folder (default: most recent)")
-    parser.add_argument("--workspace", type=Path)
-    parser.add_argument("--config", type=Path)
+    parser = _Parser(
+        prog="metagpt logs",
+        description="Show the LLM calls of a run: a table of calls and the run's summary.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=LOGS_EXAMPLES,
+    )
+    parser.add_argument("project", nargs="?", type=Path,
+                        help="project folder, its .devteam/ or the exchanges file (default: the most recent "
+                             "project in the workspace); 'path' prints where the record is")
+    parser.add_argument("--workspace", type=Path, help="where to look for the most recent project")
+    parser.add_argument("--config", type=Path, help="config2.yaml whose workspace to use")
+    parser.add_argument("-n", "--count", type=int, metavar="N", help="only the last N calls")
+    parser.add_argument("-q", "--query", action="append", metavar="TEXT",
+                        help="only calls whose prompt or answer contains TEXT (repeat to narrow)")
+    parser.add_argument("-r", "--response", action="store_true", help="print just the answers")
+    parser.add_argument("--call", type=int, metavar="N", help="show call N in full (paged on a terminal)")
+    parser.add_argument("--full", action="store_true", help="show every selected call in full")
+    parser.add_argument("-t", "--truncate", action="store_true", help="clip long prompts and answers")
     parser.add_argument("--json", action="store_true", help="print the raw records")
-    parser.add_argument("--call", type=int, help="show exchange N in full")
     return parser
 
 

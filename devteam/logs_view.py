@@ -1,7 +1,10 @@
-"""`metagpt logs [PROJECT]`: a run's LLM calls as a table and its summary; `--json` raw, `--call N` in full.
+"""`metagpt logs [PROJECT]`: a run's LLM calls as a table and its summary, shaped after `llm logs`.
 
-Exit codes: 0 shown; 1 no record to show (no project with a `.devteam/exchanges.jsonl`, or an unreadable
-one); 2 a usage error (`--call` out of range; a broken config when it is needed to find the workspace).
+`--json` raw, `--call N` in full (paged on a terminal), `-n N` the last N calls, `-q TEXT` only calls whose
+prompt or answer holds TEXT, `-r` just the answers, `--truncate` long messages clipped, `logs path` where the
+record is. Exit codes: 0 shown; 1 no record to show (no project with a `.devteam/exchanges.jsonl`, an
+unreadable one, or no call matching `-q`); 2 a usage error (`--call` out of range; a broken config when it is
+needed to find the workspace).
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pydoc
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,6 +27,10 @@ DEFAULT_WORKSPACE = Path("workspace")
 _COLUMNS = ("#", "role", "action", "subject", "model", "tokens in/out", "latency s", "retries", "repairs",
             "outcome")
 _WIDEST = {"subject": 28, "model": 22, "repairs": 40, "outcome": 30}
+# The columns that give way, in this order, when the table is wider than the terminal; and how narrow each may get.
+_SHRINKABLE = {"repairs": 7, "outcome": 4, "subject": 10, "model": 8, "role": 8, "action": 8}
+TRUNCATED_CHARS = 400
+PATH_WORD = "path"
 
 
 class NoRecordError(DevteamError):
@@ -30,12 +39,18 @@ class NoRecordError(DevteamError):
 
 def run_logs_command(args: argparse.Namespace, *, stream: TextIO | None = None) -> int:
     out = stream or sys.stdout
+    wants_path = _wants_path(args)
+    if wants_path:
+        args.project = None
     try:
         # A broken config, read to find the workspace, raises ConfigError: the CLI's exit 2.
         record = find_record(args)
     except NoRecordError as missing:
         print(f"metagpt logs: {missing}", file=sys.stderr)
         return EXIT_NO_RECORD
+    if wants_path:
+        print(record, file=out)
+        return EXIT_OK
     try:
         exchanges = read_exchanges(record)
     except ConfigError as unreadable:  # the file is there but is not a record
@@ -46,19 +61,74 @@ def run_logs_command(args: argparse.Namespace, *, stream: TextIO | None = None) 
         if not chosen:
             print(f"metagpt logs: --call {args.call}: {record} holds calls 1 to {len(exchanges)}", file=sys.stderr)
             return EXIT_USAGE
-        print(json.dumps(chosen[0], ensure_ascii=False) if args.json else format_call(chosen[0]), file=out)
-        return EXIT_OK
+        exchanges = chosen
+    exchanges = select_exchanges(exchanges, queries=args.query or [], last=args.count)
+    if not exchanges:
+        print(f"metagpt logs: no call in {record} holds {' and '.join(map(repr, args.query))}", file=sys.stderr)
+        return EXIT_NO_RECORD
     if args.json:
         for exchange in exchanges:
             print(json.dumps(exchange, ensure_ascii=False), file=out)
         return EXIT_OK
+    if args.response:
+        for exchange in exchanges:
+            print(_clip_long(str(exchange.get("answer", "")), args.truncate), file=out)
+        return EXIT_OK
+    if args.call is not None or args.full:
+        text = "\n\n".join(format_call(exchange, truncate=args.truncate) for exchange in exchanges)
+        _page(text, out)
+        return EXIT_OK
     print(f"Record: {record}", file=out)
-    print(format_table(exchanges), file=out)
+    print(format_table(exchanges, width=_terminal_width(out)), file=out)
     summary = read_summary(record.parent / SUMMARY)
-    if summary is not None:
+    if summary is not None and not args.query and args.count is None:
         print("", file=out)
         print(format_summary(summary), file=out)
     return EXIT_OK
+
+
+def _wants_path(args: argparse.Namespace) -> bool:
+    """`metagpt logs path`, as in `llm logs path`; a real folder called `path` still wins."""
+    project = args.project
+    return project is not None and str(project) == PATH_WORD and not Path(PATH_WORD).exists()
+
+
+def select_exchanges(exchanges: list[dict[str, Any]], *, queries: list[str], last: int | None) -> list[dict[str, Any]]:
+    """Calls whose prompt or answer holds every query (case-insensitive), then the last `last` of them."""
+    if queries:
+        needles = [query.casefold() for query in queries]
+        exchanges = [e for e in exchanges if all(needle in _searchable(e) for needle in needles)]
+    if last is not None:
+        exchanges = exchanges[-last:] if last > 0 else []
+    return exchanges
+
+
+def _searchable(exchange: dict[str, Any]) -> str:
+    parts = [str(message.get("content", "")) for message in exchange.get("messages") or [] if isinstance(message, dict)]
+    parts += [str(exchange.get("answer", "")), str(exchange.get("subject") or "")]
+    return "\n".join(parts).casefold()
+
+
+def _terminal_width(out: TextIO) -> int | None:
+    """The width to fit on a terminal; None (no limit) for a pipe or a file, so scripts get whole cells."""
+    if not _isatty(out):
+        return None
+    return shutil.get_terminal_size(fallback=(120, 24)).columns
+
+
+def _isatty(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _page(text: str, out: TextIO) -> None:
+    """The full view of a call can be thousands of lines: page it on a terminal, as `git log` does."""
+    if out is sys.stdout and _isatty(out) and _isatty(sys.stdin):
+        pydoc.pager(text)
+    else:
+        print(text, file=out)
 
 
 # -- finding the record ------------------------------------------------------------------------------------
@@ -135,7 +205,8 @@ def table_row(exchange: dict[str, Any]) -> list[str]:
     ]
 
 
-def format_table(exchanges: list[dict[str, Any]]) -> str:
+def format_table(exchanges: list[dict[str, Any]], *, width: int | None = None) -> str:
+    """The calls, one a row; with `width`, the loosest columns are clipped until the table fits."""
     rows: list[list[str] | str] = []
     current_run = None
     for exchange in exchanges:
@@ -146,17 +217,39 @@ def format_table(exchanges: list[dict[str, Any]]) -> str:
         rows.append([_clip(value, _WIDEST.get(name)) for name, value in zip(_COLUMNS, table_row(exchange))])
     cells = [row for row in rows if isinstance(row, list)]
     widths = [max(len(name), *(len(row[i]) for row in cells)) for i, name in enumerate(_COLUMNS)]
-    lines = ["  ".join(name.ljust(width) for name, width in zip(_COLUMNS, widths)).rstrip()]
-    lines.append("  ".join("-" * width for width in widths))
+    if width is not None:
+        widths = _fit(widths, width)
+        rows = [row if isinstance(row, str) else [_clip(v, w) for v, w in zip(row, widths)] for row in rows]
+    lines = ["  ".join(_clip(name, w).ljust(w) for name, w in zip(_COLUMNS, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
     for row in rows:
         lines.append(row if isinstance(row, str) else "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
     return "\n".join(lines)
 
 
+def _fit(widths: list[int], limit: int) -> list[int]:
+    widths = list(widths)
+    excess = sum(widths) + 2 * (len(widths) - 1) - limit
+    for name, narrowest in _SHRINKABLE.items():
+        if excess <= 0:
+            break
+        index = _COLUMNS.index(name)
+        give = min(excess, max(0, widths[index] - narrowest))
+        widths[index] -= give
+        excess -= give
+    return widths
+
+
 def _clip(value: str, width: int | None) -> str:
     if width is None or len(value) <= width:
         return value
-    return value[: width - 1] + "…"
+    return value[: max(0, width - 1)] + "…" if width > 0 else ""
+
+
+def _clip_long(text: str, truncate: bool) -> str:
+    if not truncate or len(text) <= TRUNCATED_CHARS:
+        return text
+    return text[:TRUNCATED_CHARS] + f"… [{len(text) - TRUNCATED_CHARS:,} more characters; drop --truncate]"
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -201,7 +294,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_call(exchange: dict[str, Any]) -> str:
+def format_call(exchange: dict[str, Any], *, truncate: bool = False) -> str:
     subject = f" {exchange['subject']}" if exchange.get("subject") else ""
     lines = [
         f"Call {exchange.get('seq')} of run {exchange.get('run')}: {exchange.get('role')} "
@@ -216,8 +309,8 @@ def format_call(exchange: dict[str, Any]) -> str:
         f"Outcome:  {exchange.get('outcome', 'ok')}",
     ]
     for message in exchange.get("messages") or []:
-        lines += ["", f"--- {message.get('role', '?')} ---", str(message.get("content", ""))]
+        lines += ["", f"--- {message.get('role', '?')} ---", _clip_long(str(message.get("content", "")), truncate)]
     if exchange.get("reasoning"):
         lines += ["", "--- reasoning (from the server's reasoning field) ---", str(exchange["reasoning"])]
-    lines += ["", "--- answer (raw) ---", str(exchange.get("answer", ""))]
+    lines += ["", "--- answer (raw) ---", _clip_long(str(exchange.get("answer", "")), truncate)]
     return "\n".join(lines)

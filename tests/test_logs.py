@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_runner import run_metagpt, write_config
+from cli_runner import clean_env, run_metagpt, write_config
 from fakes import OpenAIServer
 from scripted_company import ScriptedCompany
 
@@ -131,3 +131,47 @@ def test_the_workspace_comes_from_the_config_or_the_flag(tmp_path: Path, project
     other.mkdir()
     flagged = run_metagpt(["logs", "--workspace", str(project.parent)], cwd=other)
     assert flagged.code == 0, flagged.output
+
+
+def test_last_n_calls_query_and_just_the_answer(tmp_path: Path, project: Path) -> None:
+    last_two = run_metagpt(["logs", str(project), "-n", "2"], cwd=tmp_path)
+    assert last_two.code == 0, last_two.output
+    rows = [line.split()[0] for line in last_two.stdout.splitlines() if line[:1].isdigit()]
+    assert rows == ["6", "7"]
+
+    design = run_metagpt(["logs", str(project), "-q", "## Action: WriteDesign"], cwd=tmp_path)
+    assert design.code == 0, design.output
+    rows = [line.split()[:3] for line in design.stdout.splitlines() if line[:1].isdigit()]
+    assert rows == [["2", "Architect", "WriteDesign"]]
+    narrowed = run_metagpt(["logs", str(project), "-q", "WritePRD", "-q", "no such words anywhere"], cwd=tmp_path)
+    assert narrowed.code == 1 and "no call in" in narrowed.stderr and "Traceback" not in narrowed.output
+
+    answer = run_metagpt(["logs", str(project), "-r", "--call", "1"], cwd=tmp_path)
+    raw = json.loads((project / ".devteam" / "exchanges.jsonl").read_text().splitlines()[0])["answer"]
+    assert answer.code == 0 and answer.stdout == raw + "\n"
+    clipped = run_metagpt(["logs", str(project), "-r", "--call", "1", "--truncate"], cwd=tmp_path)
+    assert len(raw) > 400 and len(clipped.stdout) < 500 and "more characters" in clipped.stdout
+
+
+def test_logs_path_prints_where_the_record_is(tmp_path: Path, project: Path) -> None:
+    result = run_metagpt(["logs", "path", "--workspace", str(project.parent)], cwd=tmp_path)
+    assert result.code == 0, result.output
+    assert result.stdout.strip() == str(project / ".devteam" / "exchanges.jsonl")
+
+
+def test_on_a_terminal_the_table_fits_and_a_call_is_paged(tmp_path: Path, project: Path) -> None:
+    from pty_runner import run_metagpt_on_pty
+
+    wide = run_metagpt(["logs", str(project)], cwd=tmp_path)
+    assert max(len(line) for line in wide.stdout.splitlines()) > 100  # a pipe gets whole cells
+
+    narrow = run_metagpt_on_pty(["logs", str(project)], cwd=tmp_path, columns=100)
+    assert narrow.code == 0, narrow.stdout
+    table = [line for line in narrow.stdout.splitlines() if line[:1].isdigit() or line.startswith("#")]
+    assert len(table) == 8 and max(len(line) for line in table) <= 100, table
+
+    paged_to = tmp_path / "paged.txt"
+    env = clean_env(tmp_path / "home", PAGER=f"cat > {paged_to}")
+    paged = run_metagpt_on_pty(["logs", str(project), "--call", "1"], cwd=tmp_path, env=env)
+    assert paged.code == 0, paged.stdout
+    assert paged_to.read_text().startswith("Call 1 of run ") and "## Action: WritePRD" not in paged.stdout
