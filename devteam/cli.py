@@ -16,7 +16,7 @@ from devteam import __version__
 from devteam.errors import ConfigError, DevteamError
 from devteam.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
-SUBCOMMANDS = ("check", "logs")
+SUBCOMMANDS = ("check", "logs", "demo", "help")
 
 LOGS_EXAMPLES = """examples:
   metagpt logs                          the most recent project's calls and summary
@@ -38,11 +38,50 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}\n{self.format_usage().strip()}")
 
 
+RUN_EPILOG = """examples:
+  metagpt "write a snake game"                      PRD, design and code into workspace/<project>/ (git)
+  metagpt "write a snake game" --replay snake       the offline demo: a recorded run, no model needed
+  metagpt "write a todo app" --project-name todo --max-concurrency 1 --no-code-review
+  metagpt "add a high-score table" --project-path workspace/snake_game --inc
+  metagpt "write a snake game" --project-name snake_game --resume    continue a stopped run
+  metagpt check                                      is the configured model reachable and answering JSON?
+  metagpt logs -n 5                                  the last five LLM calls of the most recent run
+
+subcommands (each has --help):
+  check [--config PATH]      one structured round trip through the configured LLM; exit 0 ok, 1 not
+  logs [PROJECT] [-n N] [-q TEXT] [-r] [--call N] [--full] [-t] [--json] [--workspace DIR]
+                             the LLM calls of a run; 'metagpt logs path' prints where the record is
+  demo                       the offline demo (same as --replay snake)
+  help                       this text
+
+options anywhere on the line:
+  -v, --verbose              show the log on stderr, with every repair_... line as it fires
+
+config (merged deeply, later wins): ~/.metagpt/config2.yaml, ./config/config2.yaml, --config PATH
+  metagpt --init-config writes a commented ~/.metagpt/config2.yaml (never over an existing one)
+environment: OPENAI_API_KEY, OPENAI_BASE_URL (or OPENAI_API_BASE), OLLAMA_HOST, LLM_NUM_RETRIES,
+  LLM_RETRY_MIN_WAIT, LLM_RETRY_MAX_WAIT, LLM_RETRY_MULTIPLIER; ${VAR} and ${VAR:-default} in config values
+
+MetaGPT flags accepted: --n-round, --implement/--no-implement, --recover-path (= --project-path ... --resume),
+  --reqa-file, --max-auto-summarize-code, --code_review; those with no meaning here warn once and are ignored.
+
+exit codes: 0 done; 1 a run that could not finish; 2 a config or usage error; 130 Ctrl-C; 143 SIGTERM"""
+
+# MetaGPT's flags that mean nothing in this pipeline: accepted so a MetaGPT command line runs, with one warning.
+IGNORED_METAGPT_FLAGS = {
+    "n_round": ("--n-round", "the pipeline runs each stage once, in order; there are no rounds to count"),
+    "reqa_file": ("--reqa-file", "re-running QA on one file is not supported"),
+    "max_auto_summarize_code": ("--max-auto-summarize-code", "devteam does not summarise code between files"),
+}
+
+
 def _run_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="metagpt",
+        usage="metagpt [options] IDEA | metagpt {check,logs,demo,help} ...",
         description="A software company of LLM roles: one line of idea in, a git repository out.",
-        epilog="Subcommands: 'metagpt check' tests the configured LLM; 'metagpt logs' shows a run's calls.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=RUN_EPILOG,
     )
     parser.add_argument("idea", nargs="?", help='what to build, e.g. "write a snake game"')
     parser.add_argument("--config", type=Path, help="config2.yaml to use (merged over the default locations)")
@@ -50,8 +89,10 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project-name", help="project folder name (default: from the PRD)")
     parser.add_argument("--project-path", type=Path, help="exact project folder (for --inc / --resume)")
     parser.add_argument("--investment", type=float, default=3.0, help="budget in USD (default 3.0)")
-    parser.add_argument("--code-review", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--code-review", "--code_review", action=argparse.BooleanOptionalAction, default=True,
                         help="review each file after writing it (default on)")
+    parser.add_argument("--implement", action=argparse.BooleanOptionalAction, default=True,
+                        help="write the code (--no-implement stops after the PRD and the design)")
     parser.add_argument("--max-concurrency", type=int, help="files written at once (default: config, 4)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run of --project-name")
     parser.add_argument("--inc", action="store_true", help="build on an existing project with new commits")
@@ -63,6 +104,12 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="QA installs requirements.txt into a virtualenv in the project (.venv) first")
     parser.add_argument("--replay", type=Path, help="answer every LLM call from a recorded run (no network)")
     parser.add_argument("--init-config", action="store_true", help="write a commented ~/.metagpt/config2.yaml")
+    parser.add_argument("--recover-path", type=Path, metavar="PROJECT",
+                        help="MetaGPT's way to resume: the same as --project-path PROJECT --resume")
+    metagpt_only = parser.add_argument_group("MetaGPT flags with no meaning here (a warning, then ignored)")
+    metagpt_only.add_argument("--n-round", type=int, help=argparse.SUPPRESS)
+    metagpt_only.add_argument("--reqa-file", help=argparse.SUPPRESS)
+    metagpt_only.add_argument("--max-auto-summarize-code", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"devteam {__version__}")
     return parser
 
@@ -119,14 +166,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args_list and args_list[0] in SUBCOMMANDS:
             command, rest = args_list[0], args_list[1:]
-            if command == "check":
+            if command == "help":
+                return _help(rest)
+            if command == "demo":
+                args_list = ["write a snake game", "--replay", "snake", *rest]
+                command = ""
+            elif command == "check":
                 from devteam.check import run_check_command
 
                 return run_check_command(_check_parser().parse_args(rest), verbose=verbose)
-            from devteam.logs_view import run_logs_command
+            else:
+                from devteam.logs_view import run_logs_command
 
-            return run_logs_command(_logs_parser().parse_args(rest))
+                return run_logs_command(_logs_parser().parse_args(rest))
         args = _run_parser().parse_args(args_list)
+        _apply_metagpt_flags(args)
         if args.init_config:
             return _init_config()
         if not args.idea or not args.idea.strip():
@@ -143,6 +197,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nmetagpt: interrupted; committed work is kept.", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _help(topic: Sequence[str]) -> int:
+    """`metagpt help` (MetaGPT users type it) and `metagpt help logs`: help, never an idea to build."""
+    parsers = {"check": _check_parser, "logs": _logs_parser}
+    parser = parsers.get(topic[0], _run_parser)() if topic else _run_parser()
+    parser.print_help()
+    return EXIT_OK
+
+
+def _apply_metagpt_flags(args: argparse.Namespace) -> None:
+    for name, (flag, why) in IGNORED_METAGPT_FLAGS.items():
+        if getattr(args, name, None) is not None:
+            logging.getLogger("devteam.cli").warning("%s is ignored: %s", flag, why)
+    if args.recover_path is not None:
+        if args.project_path is not None and args.project_path != args.recover_path:
+            raise UsageError("--recover-path and --project-path name different projects; give one of them")
+        args.project_path, args.resume = args.recover_path, True
 
 
 def _init_config() -> int:

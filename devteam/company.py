@@ -49,6 +49,8 @@ class RunOptions:
     max_concurrency: int = 4
     resume: bool = False
     incremental: bool = False
+    # MetaGPT's --no-implement: stop after the PRD and the design, hire no Engineer.
+    implement: bool = True
     # Write the run record to <project>/.devteam/ (exchanges, summary, log lines).
     record: bool = True
     # QA (`--run-tests`): hire the QaEngineer; at most `qa_rounds` fix rounds; `--qa-install` first.
@@ -70,6 +72,10 @@ class RunOutcome:
     @property
     def repo_root(self) -> Path | None:
         return self.run.repo.root if self.run.repo is not None else None
+
+
+def _built_in_roles(options: RunOptions) -> tuple[type[Role], ...]:
+    return DEFAULT_ROLES if options.implement else tuple(r for r in DEFAULT_ROLES if r is not Engineer)
 
 
 class ProjectOpener:
@@ -184,7 +190,7 @@ async def run_company(
         run.repo = opener.check_before_run()
         recorders = recording.observers() if recording is not None else []
         outcome.roles, outcome.llms = hire_roles(
-            config, ledger, [*(observers or []), *recorders], [*DEFAULT_ROLES, *_qa_roles(options), *extra_roles]
+            config, ledger, [*(observers or []), *recorders], [*_built_in_roles(options), *_qa_roles(options), *extra_roles]
         )
         await Team(run, outcome.roles).start(options.idea)
         status = "ok"

@@ -9,7 +9,8 @@ LOCAL_SERVERS = (
     ("ollama", "127.0.0.1", 11434, "api_type: ollama\n    base_url: http://127.0.0.1:11434/api"),
     ("OpenAI-compatible server", "127.0.0.1", 8000, "api_type: open_llm\n    base_url: http://127.0.0.1:8000/v1"),
 )
-DEMO_COMMAND = 'metagpt "write a snake game" --replay examples/snake_game/record.jsonl'
+# Works from any folder: the record ships inside the package.
+DEMO_COMMAND = "metagpt demo"
 
 
 def port_open(host: str, port: int, *, timeout: float = 0.3) -> bool:

@@ -20,6 +20,7 @@ from devteam.errors import (
     WorkspaceError,
 )
 from devteam.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from devteam.demos import shipped_record
 from devteam.first_run import no_config_help
 from devteam.redaction import Redactor
 from devteam.sandbox import probe_isolation
@@ -34,8 +35,15 @@ def load_run_config(args: argparse.Namespace) -> Config:
             raise ConfigError(no_config_help(missing.looked_at)) from None
         config = Config.model_validate({"llm": {"api_type": "replay"}})
     if getattr(args, "replay", None) is not None:
-        config = config.with_replay(args.replay)
+        config = config.with_replay(replay_path(args.replay))
     return config
+
+
+def replay_path(given: Path) -> Path:
+    """A record file, or the short name of one shipped with the package (`--replay snake`)."""
+    if given.exists():
+        return given
+    return shipped_record(str(given)) or given
 
 
 def run_idea_command(args: argparse.Namespace) -> int:
@@ -57,6 +65,7 @@ def run_idea_command(args: argparse.Namespace) -> int:
         run_tests=bool(args.run_tests or args.qa_install or config.qa),
         qa_rounds=args.qa_rounds,
         qa_install=args.qa_install,
+        implement=args.implement,
     )
     redactor = Redactor.for_config(config)
     _redact_console(redactor)

@@ -15,14 +15,14 @@ from cli_runner import clean_env, run_metagpt
 from devteam.first_run import DEMO_COMMAND
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO_RECORD = REPO / "examples" / "snake_game" / "record.jsonl"
+DEMO_RECORD = REPO / "devteam" / "demos" / "snake_game.jsonl"
 IDEA = "write a snake game"
 
 
 def test_the_shipped_demo_replays_into_a_game_whose_own_tests_pass(tmp_path: Path) -> None:
-    assert DEMO_COMMAND.endswith(str(DEMO_RECORD.relative_to(REPO)))
-
-    result = run_metagpt([IDEA, "--replay", str(DEMO_RECORD), "-v"], cwd=tmp_path)
+    # `metagpt demo` from a folder that is not the checkout: the record ships inside the package.
+    assert DEMO_COMMAND == "metagpt demo"
+    result = run_metagpt(["demo", "-v"], cwd=tmp_path)
 
     assert result.code == 0, result.output
     for marker in ("repair_strip_think", "repair_key_case", "repair_code_fence"):
@@ -70,3 +70,12 @@ def test_no_config_and_no_server_says_where_it_looked_and_what_to_do(tmp_path: P
     assert "127.0.0.1:11434" in out and "127.0.0.1:8000" in out
     assert "metagpt --init-config" in out and DEMO_COMMAND in out
     assert not (tmp_path / "workspace").exists()
+
+
+def test_replay_takes_a_shipped_record_by_name_from_any_folder(tmp_path: Path) -> None:
+    result = run_metagpt([IDEA, "--replay", "snake", "--no-code-review", "--project-name", "by_name"], cwd=tmp_path)
+    assert result.code == 0, result.output
+    assert (tmp_path / "workspace" / "by_name" / "snake_game" / "logic.py").is_file()
+
+    unknown = run_metagpt([IDEA, "--replay", "no_such_record"], cwd=tmp_path)
+    assert unknown.code == 2 and "no_such_record" in unknown.stderr and "Traceback" not in unknown.output

@@ -1,13 +1,13 @@
-"""Rebuild `record.jsonl` from the hand-written answers in `answers/`.
+"""Rebuild the shipped demo record (`devteam/demos/snake_game.jsonl`) from the hand-written answers in `answers/`.
 
 The answers were written by hand for the offline demo; they are not the output of any model. This script
 serves them from the scripted OpenAI-compatible server the tests use (`tests/fakes`), runs the real pipeline
-against it with recording on, and keeps the run's `.devteam/exchanges.jsonl` as `record.jsonl` — so the
+against it with recording on, and keeps the run's `.devteam/exchanges.jsonl` as `devteam/demos/snake_game.jsonl` — so the
 record holds exactly the prompts the current code sends and is replayable by `--replay`.
 
     .venv/bin/python examples/snake_game/build_record.py [--check]
 
-`--check` rebuilds into a temporary folder and says whether `record.jsonl` is up to date (exit 1 if not).
+`--check` rebuilds into a temporary folder and says whether the shipped record is up to date (exit 1 if not).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 ANSWERS = HERE / "answers"
-RECORD = HERE / "record.jsonl"
+# Shipped inside the package, so `metagpt demo` works after a plain pip install.
+RECORD = REPO / "devteam" / "demos" / "snake_game.jsonl"
 IDEA = "write a snake game"
 # Says what the answers are; deliberately not the name of a real model.
 MODEL = "handwritten-demo"
@@ -94,13 +95,13 @@ def render(exchanges: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only say whether record.jsonl is up to date")
+    parser.add_argument("--check", action="store_true", help="only say whether the shipped record is up to date")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         text = render(asyncio.run(record_run(Path(folder))))
     if args.check:
         current = RECORD.read_text(encoding="utf-8") if RECORD.exists() else ""
-        print("record.jsonl is up to date" if current == text else "record.jsonl is out of date: rebuild it")
+        print("the shipped record is up to date" if current == text else "the shipped record is out of date: rebuild it")
         return 0 if current == text else 1
     RECORD.write_text(text, encoding="utf-8")
     print(f"wrote {RECORD.relative_to(REPO)} ({text.count(chr(10))} exchanges)")
