@@ -16,7 +16,7 @@ from devteam import __version__
 from devteam.errors import ConfigError, DevteamError
 from devteam.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
-SUBCOMMANDS = ("check", "logs", "demo", "help")
+SUBCOMMANDS = ("check", "logs", "demo", "help", "bench")
 
 LOGS_EXAMPLES = """examples:
   metagpt logs                          the most recent project's calls and summary
@@ -44,6 +44,7 @@ RUN_EPILOG = """examples:
   metagpt "write a todo app" --project-name todo --max-concurrency 1 --no-code-review
   metagpt "add a high-score table" --project-path workspace/snake_game --inc
   metagpt "write a snake game" --project-name snake_game --resume    continue a stopped run
+  metagpt "write a snake game" --run-tests          then QA: tests and a smoke run, sandboxed; failures fixed
   metagpt check                                      is the configured model reachable and answering JSON?
   metagpt logs -n 5                                  the last five LLM calls of the most recent run
 
@@ -51,6 +52,8 @@ subcommands (each has --help):
   check [--config PATH]      one structured round trip through the configured LLM; exit 0 ok, 1 not
   logs [PROJECT] [-n N] [-q TEXT] [-r] [--call N] [--full] [-t] [--json] [--workspace DIR]
                              the LLM calls of a run; 'metagpt logs path' prints where the record is
+  bench [IDEAS.txt] [--config A.yaml --config B.yaml ...] [--concurrency N]
+                             a suite of ideas through each model with QA on: a table per model, bench.json/.csv/.png
   demo                       the offline demo (same as --replay snake)
   help                       this text
 
@@ -78,7 +81,7 @@ IGNORED_METAGPT_FLAGS = {
 def _run_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="metagpt",
-        usage="metagpt [options] IDEA | metagpt {check,logs,demo,help} ...",
+        usage="metagpt [options] IDEA | metagpt {check,logs,bench,demo,help} ...",
         description="A software company of LLM roles: one line of idea in, a git repository out.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=RUN_EPILOG,
@@ -143,6 +146,19 @@ def _logs_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bench_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="metagpt bench",
+                     description="Run a suite of ideas through one or more model configs with QA on; compare them.")
+    parser.add_argument("ideas", nargs="?", type=Path, help="a file of ideas, one per line (default: the shipped suite)")
+    parser.add_argument("--config", type=Path, action="append", help="a model config; repeat to compare models")
+    parser.add_argument("--workspace", type=Path, help="bench folder (default: <config workspace>/bench)")
+    parser.add_argument("--concurrency", type=int, default=2, help="projects run at once (default 2)")
+    parser.add_argument("--qa-rounds", type=int, default=2, help="QA fix rounds per project (default 2)")
+    parser.add_argument("--code-review", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--investment", type=float, default=3.0, help="budget in USD per project (default 3.0)")
+    return parser
+
+
 def _split_verbose(argv: Sequence[str]) -> tuple[list[str], bool]:
     """-v/--verbose is global: accepted anywhere on the command line."""
     rest = [arg for arg in argv if arg not in ("-v", "--verbose")]
@@ -175,6 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from devteam.check import run_check_command
 
                 return run_check_command(_check_parser().parse_args(rest), verbose=verbose)
+            elif command == "bench":
+                from devteam.bench.command import run_bench_command
+
+                return run_bench_command(_bench_parser().parse_args(rest))
             else:
                 from devteam.logs_view import run_logs_command
 
@@ -201,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _help(topic: Sequence[str]) -> int:
     """`metagpt help` (MetaGPT users type it) and `metagpt help logs`: help, never an idea to build."""
-    parsers = {"check": _check_parser, "logs": _logs_parser}
+    parsers = {"check": _check_parser, "logs": _logs_parser, "bench": _bench_parser}
     parser = parsers.get(topic[0], _run_parser)() if topic else _run_parser()
     parser.print_help()
     return EXIT_OK

@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import threading
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +25,11 @@ log = logging.getLogger("devteam.record")
 
 LOGGER_NAME = "devteam"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+# The run whose task is logging: `metagpt bench` runs several in one process, and each record keeps only its own
+# lines (asyncio tasks and `asyncio.to_thread` carry the context along).
+_CURRENT_RUN: ContextVar[str | None] = ContextVar("devteam_current_run", default=None)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -41,6 +47,8 @@ class _RecordLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.name == log.name:
             return  # the recorder's own trouble is for the console, not for the file it could not write
+        if _CURRENT_RUN.get() not in (None, self.recorder.run_id):
+            return  # another run's line, logged while several runs share the process
         try:
             self.recorder.add_log_line(self.format(record))
         except Exception:  # a logging handler must never break the run
@@ -73,6 +81,7 @@ class RunRecorder:
             self._previous_level = logger.level
             logger.setLevel(logging.INFO)
         logger.addHandler(self._handler)
+        _CURRENT_RUN.set(self.run_id)
 
     def finish(self, summary: dict[str, Any]) -> Path | None:
         """Stop listening, write what is pending and the summary; the record folder, or None without a project."""

@@ -32,7 +32,7 @@ def test_the_deepest_frame_comes_first_and_tests_last(tmp_path: Path) -> None:
     output = (f'  File "{root}/tests/test_a.py", line 3, in test_x\n'
               f'  File "{root}/a.py", line 9, in run\n'
               '  File "/usr/lib/python3/json/__init__.py", line 1, in loads\n'
-              "pkg/b.py:12: in helper\n")
+              "pkg/b.py:12: in merge_rows\n")
     assert implicated_files(output, root, ["a.py", "pkg/b.py", "tests/test_a.py"]) == [
         "pkg/b.py", "a.py", "tests/test_a.py"]
 

@@ -1,0 +1,120 @@
+"""`metagpt bench`: the shipped suite offline against a scripted server, two models, resume, the files."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import git
+import yaml
+
+from cli_runner import run_metagpt, write_config
+from fakes import OpenAIServer
+from scripted_bench import ScriptedBenchModel
+
+from devteam.bench.suite import load_ideas, parse_ideas
+
+
+def _config(tmp_path: Path, name: str, server: OpenAIServer, model: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"llm": {"api_type": "open_llm", "base_url": server.base_url, "model": model,
+                                            "num_retries": 0, "timeout": 20}}))
+    return path
+
+
+def test_the_shipped_suite_runs_offline_and_reports_table_1_columns(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    openai_server.set_handler(ScriptedBenchModel())
+    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "scripted-7b"})
+
+    result = run_metagpt(["bench", "--no-code-review", "--concurrency", "3"], cwd=tmp_path, timeout=600)
+
+    assert result.code == 0, result.output
+    shipped = load_ideas(None)
+    assert 8 <= len(shipped) <= 12
+    bench = tmp_path / "workspace" / "bench"
+    data = json.loads((bench / "bench.json").read_text())
+    rows = data["projects"]
+    assert len(rows) == len(shipped) and all(row["status"] == "ok" for row in rows)
+    assert all(row["starts"] and row["tests_passed"] == row["tests_total"] == 2 for row in rows), rows
+    assert all(row["code_files"] == 4 and row["lines_of_code"] > 5 for row in rows)
+    totals = data["models"]["scripted-7b"]
+    assert totals["starts"] == len(shipped) and totals["tests_passed"] == 2 * len(shipped)
+    assert "model scripted-7b" in result.stdout
+    for column in ("starts", "tests", "time s", "cost $", "tokens in/out", "files", "LOC", "re-asks",
+                   "follow-ups", "repairs", "QA rounds"):
+        assert column in result.stdout
+    assert f"executability {len(shipped)}/{len(shipped)} programs start" in result.stdout
+    with (bench / "bench.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == len(shipped)
+    # Each project is an ordinary, inspectable project with its QA rounds committed.
+    project = Path(rows[0]["path"])
+    with git.Repo(project) as repo:
+        authors = {c.author.name for c in repo.iter_commits()}
+    assert "QaEngineer" in authors and (project / "docs" / "qa" / "round_1.md").is_file()
+
+
+def test_two_models_resume_and_a_program_that_does_not_start(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    model = ScriptedBenchModel()
+    openai_server.set_handler(model)
+    ideas = tmp_path / "ideas.txt"
+    ideas.write_text("# two ideas\nwrite a word counter\n\nwrite a broken word counter\n")
+    a = _config(tmp_path, "a", openai_server, "small-model")
+    b = _config(tmp_path, "b", openai_server, "small-model")
+    args = ["bench", str(ideas), "--config", str(a), "--config", str(b), "--no-code-review",
+            "--qa-rounds", "1", "--workspace", str(tmp_path / "out")]
+
+    first = run_metagpt(args, cwd=tmp_path, timeout=300)
+
+    assert first.code == 0, first.output
+    data = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert set(data["models"]) == {"small-model", "small-model_b"}
+    broken = [row for row in data["projects"] if row["project"].startswith("idea02_")]
+    assert len(broken) == 2 and not any(row["starts"] for row in broken)
+    assert all(row["smoke"] == "fails" and row["qa_rounds"] == 1 for row in broken)
+    assert data["models"]["small-model"]["starts"] == 1
+    assert "executability 1/2 programs start" in first.stdout
+    # Projects ran side by side in one process; each run.log holds only its own run's lines.
+    logs = {row["project"]: (Path(row["path"]) / ".devteam" / "run.log").read_text() for row in data["projects"]}
+    assert "fix changed nothing" in logs["idea02_broken_word_counter"]
+    assert "fix changed nothing" not in logs["idea01_word_counter"]
+
+    # A bench cut off after one project: the rest runs, what was done is not asked for again.
+    data["projects"] = data["projects"][:1]
+    (tmp_path / "out" / "bench.json").write_text(json.dumps(data))
+    calls_before = len(model.calls)
+    second = run_metagpt(args, cwd=tmp_path, timeout=300)
+
+    assert second.code == 0, second.output
+    assert "resuming: 1 projects already done, 3 to run" in second.stdout
+    rows = json.loads((tmp_path / "out" / "bench.json").read_text())["projects"]
+    assert len(rows) == 4 and all(row["status"] == "ok" for row in rows), rows
+    assert [row["qa_rounds"] for row in rows[1:]] == [2, 2, 2]  # resumed: one more QA round each
+    # The three projects re-run resume from their commits: no new PRD or design is asked for.
+    new_calls = model.calls[calls_before:]
+    assert not any(call.startswith("## Action: WritePRD") for call in new_calls)
+
+
+def test_ideas_files_skip_comments_and_an_empty_one_is_refused(tmp_path: Path) -> None:
+    ideas = parse_ideas("# c\n\n write a game \nwrite a tool\n")
+    assert [(i.number, i.text) for i in ideas] == [(1, "write a game"), (2, "write a tool")]
+    assert ideas[0].project_name == "idea01_game"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n")
+    write_config(tmp_path, {"api_type": "open_llm", "base_url": "http://127.0.0.1:9/v1", "model": "m"})
+    result = run_metagpt(["bench", str(empty)], cwd=tmp_path)
+    assert result.code == 2 and "holds no idea" in result.stderr and "Traceback" not in result.output
+
+
+def test_the_chart_is_a_png_when_matplotlib_is_installed_else_a_hint(tmp_path: Path) -> None:
+    from devteam.bench.report import PLOT_HINT, write_chart
+    from devteam.bench.runner import project_row
+    from devteam.bench.suite import Idea
+
+    rows = [project_row("m", Idea(1, "write a game"), None, {"seconds": 2.0}, None)]
+    why_not = write_chart(tmp_path / "bench.png", rows)
+    if importlib.util.find_spec("matplotlib") is None:
+        assert why_not == PLOT_HINT and not (tmp_path / "bench.png").exists()
+    else:
+        assert why_not is None and (tmp_path / "bench.png").read_bytes().startswith(b"\x89PNG")
