@@ -184,7 +184,7 @@ async def run_company(
     )
     outcome = RunOutcome(run=run, ledger=ledger, run_id=new_run_id())
     recording: _Recording | None = None
-    status = "interrupted"  # until the team returns or fails; Ctrl-C skips both
+    status = "crashed"  # until the team returns, fails or is interrupted: anything else is a crash
     try:
         recording = _Recording.begin(config, options, outcome) if options.record else None
         run.repo = opener.check_before_run()
@@ -200,6 +200,14 @@ async def run_company(
     except asyncio.CancelledError:
         # Ctrl-C cancels the run's task: finish as an outcome so the CLI can say what is kept and how to resume.
         outcome.error = RunInterruptedError("interrupted (Ctrl-C)")
+        status = "interrupted"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    except BaseException as crash:
+        # A bug, not a failure we know: the record says so (status and exit code), and the crash goes on up.
+        outcome.error = crash
+        raise
     finally:
         for llm in outcome.llms:
             await llm.aclose()

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from devteam.config import Config
 
 # The exit code the CLI gives each status (see devteam.cli); a record only exists once a project does, so a
-# failed run with a record is always exit 1.
-EXIT_CODES = {"ok": 0, "failed": 1, "interrupted": 130}
+# failed run with a record is always exit 1, and so is a crash (an uncaught exception ends Python with 1).
+EXIT_CODES = {"ok": 0, "failed": 1, "crashed": 1, "interrupted": 130}
 
 
 @dataclass

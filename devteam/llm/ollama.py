@@ -6,19 +6,23 @@ option and reports token counts. Unlike MetaGPT's client, the system prompt is k
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 
 from devteam.errors import ProviderError, SchemaRejectedError
-from devteam.llm.openai_compat import error_reason
+from devteam.llm.answer_shape import optional_text, require, token_count
+from devteam.llm.openai_compat import deadline_error, error_reason, malformed_error, mentions_schema
 from devteam.llm.retry import is_transient_status
 from devteam.llm.server_limits import window_from_ollama_show
 from devteam.llm.server_probe import ServerProbe
-from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount, Usage
-from devteam.llm.usage import estimate_prompt_tokens, estimate_usage, estimated_count
+from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
+from devteam.llm.usage import estimate_prompt_tokens, estimated_count, plausible_usage
 
 DEFAULT_ROOT = "http://127.0.0.1:11434"
 DEFAULT_TIMEOUT = 600.0
@@ -102,59 +106,68 @@ def build_chat_body(
 class ChatAssembly:
     """Folds `/api/chat` objects (every NDJSON line, or the single non-streamed object) into a response."""
 
-    def __init__(self, *, model: str) -> None:
+    def __init__(self, *, model: str, max_tokens: int | None = None, where: str = "the server") -> None:
         self.model = model
         self.done = False
         self.done_reason: str | None = None
-        self.prompt_tokens: int | None = None
-        self.completion_tokens: int | None = None
+        self.prompt_tokens: float | None = None
+        self.completion_tokens: float | None = None
+        self._max_tokens = max_tokens
+        self._where = where
         self._text: list[str] = []
         self._thinking: list[str] = []
 
     def add(self, line: dict[str, Any]) -> None:
-        message = line.get("message") or {}
-        self._text.append(message.get("content") or "")
-        self._thinking.append(message.get("thinking") or "")
-        self.model = line.get("model") or self.model
+        """Raises `MalformedAnswer` when a field we read is of the wrong kind (a `message` that is a string)."""
+        message = line.get("message")
+        if message is not None:
+            require(message, dict, "message")
+            self._text.append(optional_text(message.get("content"), "message.content"))
+            self._thinking.append(optional_text(message.get("thinking"), "message.thinking"))
+        model = line.get("model")
+        self.model = model if isinstance(model, str) and model else self.model
         if line.get("done"):
             self.done = True
-            self.done_reason = line.get("done_reason")
-            self.prompt_tokens = line.get("prompt_eval_count")
-            self.completion_tokens = line.get("eval_count")
+            self.done_reason = optional_text(line.get("done_reason"), "done_reason") or None
+            self.prompt_tokens = token_count(line.get("prompt_eval_count"), "prompt_eval_count")
+            self.completion_tokens = token_count(line.get("eval_count"), "eval_count")
 
     @property
     def text(self) -> str:
         return "".join(self._text)
 
     def response(self, *, messages: list[ChatMessage]) -> ChatResponse:
+        # ollama leaves out prompt_eval_count when the whole prompt came from its cache: that part is estimated.
         text = self.text
+        usage = plausible_usage(self.prompt_tokens, self.completion_tokens, messages=messages, text=text,
+                                max_tokens=self._max_tokens, where=self._where)
         return ChatResponse(
             text=text,
             finish_reason=self.done_reason,
-            usage=self._usage(messages, text),
+            usage=usage,
             model=self.model,
             reasoning="".join(self._thinking),
         )
 
-    def _usage(self, messages: list[ChatMessage], text: str) -> Usage:
-        # ollama leaves out prompt_eval_count when the whole prompt came from its cache: estimate that part.
-        estimate = estimate_usage(messages, text)
-        if self.prompt_tokens is None and self.completion_tokens is None:
-            return estimate
-        prompt, completion = self.prompt_tokens, self.completion_tokens
-        return Usage(
-            prompt_tokens=estimate.prompt_tokens if prompt is None else prompt,
-            completion_tokens=estimate.completion_tokens if completion is None else completion,
-            estimated=prompt is None or completion is None,
-        )
+
+async def ndjson_lines(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The lines of an NDJSON body as bytes: decoding is left to the caller, strictly (httpx's text
+    iterators would turn bytes that are not UTF-8 into U+FFFD and pass a mangled answer on)."""
+    pending = b""
+    async for chunk in response.aiter_bytes():
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line
+    if pending:
+        yield pending
 
 
 # -- errors -------------------------------------------------------------------------------------------------
 
 
 def mentions_format(body: str) -> bool:
-    lowered = body.lower()
-    return any(word in lowered for word in _SCHEMA_WORDS)
+    return mentions_schema(body, _SCHEMA_WORDS)
 
 
 def http_error(status: int, body: str, *, where: str, root: str, model: str, structured: bool) -> ProviderError:
@@ -220,6 +233,7 @@ class OllamaProvider:
         self._window: int | None = context_length
         self._window_known = context_length is not None
         self._stream = stream
+        self._timeout = timeout
         self._options = {
             "temperature": temperature,
             "max_tokens": max_tokens,
@@ -238,10 +252,9 @@ class OllamaProvider:
         body = build_chat_body(request, model=self.model, stream=self._stream, **self._options)
         structured = "format" in body
         started = time.perf_counter()
-        try:
-            assembly = await self._chat(body, structured=structured)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, where=self.describe(), root=self.root) from exc
+        with self._mapped_errors():
+            # httpx's timeout bounds each read; a server trickling bytes would never hit it. This bounds the call.
+            assembly = await asyncio.wait_for(self._chat(body, structured=structured), self._timeout)
         if not assembly.done:
             raise ProviderError(
                 f"stream from {self.describe()} ended before done=true after {len(assembly.text)} characters"
@@ -253,28 +266,39 @@ class OllamaProvider:
         response.latency_s = time.perf_counter() - started
         return response
 
+    @contextlib.contextmanager
+    def _mapped_errors(self) -> Iterator[None]:
+        """The one place where what httpx, the JSON decoder or our shape checks raise — from the request or
+        from any read of the stream — becomes a `ProviderError`."""
+        where = self.describe()
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, where=where, root=self.root) from exc
+        except asyncio.TimeoutError as exc:
+            raise deadline_error(where=where, timeout=self._timeout) from exc
+        except (ValueError, RecursionError) as exc:
+            raise malformed_error(exc, where=where, what="an ollama chat answer") from exc
+
     async def _chat(self, body: dict[str, Any], *, structured: bool) -> ChatAssembly:
-        assembly = ChatAssembly(model=self.model)
+        num_predict = (body.get("options") or {}).get("num_predict")
+        assembly = ChatAssembly(model=self.model, max_tokens=num_predict, where=self.describe())
         async with self._client.stream("POST", "/api/chat", json=body) as response:
             if response.status_code != 200:
                 text = (await response.aread()).decode(errors="replace")
                 raise self._http_error(response.status_code, text, structured=structured)
             if body["stream"]:
-                async for line in response.aiter_lines():
+                async for line in ndjson_lines(response):
                     self._fold(assembly, line, structured=structured)
             else:
-                self._fold(assembly, (await response.aread()).decode(errors="replace"), structured=structured)
+                self._fold(assembly, await response.aread(), structured=structured)
         return assembly
 
-    def _fold(self, assembly: ChatAssembly, raw: str, *, structured: bool) -> None:
+    def _fold(self, assembly: ChatAssembly, raw: bytes, *, structured: bool) -> None:
+        """One NDJSON line (or the whole non-streamed body); decoding errors propagate to `_mapped_errors`."""
         if not raw.strip():
             return
-        try:
-            line = json.loads(raw)
-        except ValueError as exc:
-            raise ProviderError(f"{self.describe()} sent something that is not JSON: {raw[:200]!r}") from exc
-        if not isinstance(line, dict):
-            raise ProviderError(f"{self.describe()} sent something that is not a chat object: {raw[:200]!r}")
+        line = require(json.loads(raw.decode("utf-8")), dict, "a line of the answer")
         if "error" in line:
             raise stream_error(str(line["error"]), where=self.describe(), structured=structured)
         assembly.add(line)
@@ -284,16 +308,14 @@ class OllamaProvider:
         return http_error(status, body, where=where, root=root, model=model, structured=structured)
 
     async def list_models(self) -> list[str]:
-        try:
-            response = await self._client.get("/api/tags")
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, where=self.describe(), root=self.root) from exc
-        if response.status_code != 200:
-            raise self._http_error(response.status_code, response.text, structured=False)
-        try:
-            return [entry["name"] for entry in response.json().get("models", [])]
-        except (ValueError, AttributeError, KeyError, TypeError) as exc:
-            raise ProviderError(f"{self.root}/api/tags did not answer like ollama: {response.text[:200]!r}") from exc
+        with self._mapped_errors():
+            response = await asyncio.wait_for(self._client.get("/api/tags"), self._timeout)
+            if response.status_code != 200:
+                raise self._http_error(response.status_code, response.text, structured=False)
+            tags = require(json.loads(response.content.decode("utf-8")), dict, "the /api/tags answer")
+            models = require(tags.get("models", []), list, "the /api/tags models")
+            return [require(require(entry, dict, "a model entry").get("name"), str, "a model name")
+                    for entry in models]
 
     async def context_window(self) -> int | None:
         """The configured `context_length` (sent as `num_ctx`), else the model's own window from `/api/show`

@@ -6,13 +6,22 @@ that sends, assembles a stream, and translates the SDK's exceptions (in `transla
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
+from openai.types.chat.chat_completion import Choice
+from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
+from openai.types.chat.chat_completion_chunk import ChoiceDelta
+from openai.types.completion_usage import CompletionUsage
 
 from devteam.errors import ConfigError, ProviderError, SchemaRejectedError
+from devteam.llm.answer_shape import MalformedAnswer, describe_value, optional_text, require, token_count
 from devteam.llm.retry import is_transient_status, retry_after_seconds
 from devteam.llm.server_limits import (
     count_from_tokenize,
@@ -21,8 +30,8 @@ from devteam.llm.server_limits import (
     window_from_model_list,
 )
 from devteam.llm.server_probe import ServerProbe
-from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount, Usage
-from devteam.llm.usage import estimate_usage, estimated_count
+from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
+from devteam.llm.usage import estimated_count, plausible_usage
 
 ApiType = Literal["openai", "open_llm"]
 
@@ -31,7 +40,12 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "sk-no-key-required"
 DEFAULT_TIMEOUT = 600.0
 
-_SCHEMA_WORDS = ("response_format", "json_schema", "json_object", "schema", "grammar")
+# What an error about the constrained output says (llama.cpp: "JSON schema conversion failed", "grammar";
+# vLLM: "guided decoding"; LM Studio: "'response_format.type' must be ...").
+_SCHEMA_WORDS = ("response_format", "json_schema", "json schema", "json_object", "schema", "grammar", "guided")
+# What an error about the prompt's size says; such an error may quote the whole request, response_format too.
+_CONTEXT_WORDS = ("context length", "context_length", "context window", "maximum context", "too many tokens",
+                  "reduce the length", "prompt is too long", "input is too long")
 # Statuses servers answer a response_format they cannot honour with: 400 (OpenAI, LM Studio), 422 (FastAPI
 # servers), 500 (llama-cpp-python: "Input should be 'text' or 'json_object'").
 _SCHEMA_REJECTION_STATUSES = (400, 422, 500)
@@ -99,49 +113,93 @@ def reasoning_of(message: Any) -> str:
     return ""
 
 
-def usage_of(usage: Any) -> Usage | None:
+def _reported_counts(usage: Any) -> tuple[float | None, float | None]:
+    """The (prompt, completion) counts of a `usage` object; (None, None) when there is none."""
     if usage is None:
-        return None
-    return Usage(prompt_tokens=usage.prompt_tokens or 0, completion_tokens=usage.completion_tokens or 0)
+        return None, None
+    if not isinstance(usage, CompletionUsage):
+        raise MalformedAnswer(f"usage is {describe_value(usage)}")
+    return (token_count(getattr(usage, "prompt_tokens", None), "usage.prompt_tokens"),
+            token_count(getattr(usage, "completion_tokens", None), "usage.completion_tokens"))
 
 
-def parse_completion(completion: Any, *, messages: list[ChatMessage], model: str) -> ChatResponse:
-    """A non-streamed `ChatCompletion` as our `ChatResponse` (usage estimated when the server sent none)."""
-    if not completion.choices:
-        return ChatResponse(text="", usage=usage_of(completion.usage) or estimate_usage(messages, ""), model=model)
-    choice = completion.choices[0]
-    text = choice.message.content or ""
+def _text_fields(message: Any, kind: type, what: str) -> tuple[str, str, str | None]:
+    """(content, reasoning, refusal) of a message or a delta, each checked."""
+    require(message, kind, what)
+    content = optional_text(getattr(message, "content", None), f"{what}.content")
+    refusal = optional_text(getattr(message, "refusal", None), f"{what}.refusal") or None
+    return content, reasoning_of(message), refusal
+
+
+def _model_name(value: Any, fallback: str) -> str:
+    return value if isinstance(value, str) and value else fallback
+
+
+def _finish_reason(choice: Any) -> str | None:
+    return optional_text(getattr(choice, "finish_reason", None), "finish_reason") or None
+
+
+def parse_completion(
+    completion: Any,
+    *,
+    messages: list[ChatMessage],
+    model: str,
+    max_tokens: int | None = None,
+    where: str = "the server",
+) -> ChatResponse:
+    """A non-streamed `ChatCompletion` as our `ChatResponse` (usage estimated when the server sent none).
+
+    Raises `MalformedAnswer` for a body that is not a chat completion, whatever it is instead.
+    """
+    require(completion, ChatCompletion, "the answer")
+    choices = require(getattr(completion, "choices", None), list, "choices")
+    counts = _reported_counts(getattr(completion, "usage", None))
+    text, reasoning, refusal, finish_reason = "", "", None, None
+    if choices:
+        choice = require(choices[0], Choice, "choices[0]")
+        text, reasoning, refusal = _text_fields(getattr(choice, "message", None), ChatCompletionMessage,
+                                                "choices[0].message")
+        finish_reason = _finish_reason(choice)
     return ChatResponse(
         text=text,
-        finish_reason=choice.finish_reason,
-        usage=usage_of(completion.usage) or estimate_usage(messages, text),
-        model=completion.model or model,
-        reasoning=reasoning_of(choice.message),
-        refusal=choice.message.refusal,
+        finish_reason=finish_reason,
+        usage=plausible_usage(*counts, messages=messages, text=text, max_tokens=max_tokens, where=where),
+        model=_model_name(getattr(completion, "model", None), model),
+        reasoning=reasoning,
+        refusal=refusal,
     )
 
 
 class StreamAssembly:
     """Folds `ChatCompletionChunk`s into the same `ChatResponse` a non-streamed call gives."""
 
-    def __init__(self, *, model: str) -> None:
+    def __init__(self, *, model: str, max_tokens: int | None = None, where: str = "the server") -> None:
         self.model = model
         self.finish_reason: str | None = None
-        self.usage: Usage | None = None
+        self.chunks = 0
+        self._counts: tuple[float | None, float | None] = (None, None)
+        self._max_tokens = max_tokens
+        self._where = where
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._refusal: list[str] = []
 
     def add(self, chunk: Any) -> None:
-        self.model = chunk.model or self.model
-        if chunk.usage is not None:
-            self.usage = usage_of(chunk.usage)
-        for choice in chunk.choices[:1]:
-            delta = choice.delta
-            self._text.append(delta.content or "")
-            self._reasoning.append(reasoning_of(delta))
-            self._refusal.append(delta.refusal or "")
-            self.finish_reason = choice.finish_reason or self.finish_reason
+        """Raises `MalformedAnswer` for a chunk that is not a `chat.completion.chunk`."""
+        require(chunk, ChatCompletionChunk, "a stream chunk")
+        self.chunks += 1
+        self.model = _model_name(getattr(chunk, "model", None), self.model)
+        if getattr(chunk, "usage", None) is not None:
+            self._counts = _reported_counts(chunk.usage)
+        choices = require(getattr(chunk, "choices", None), list, "a stream chunk's choices")
+        for choice in choices[:1]:
+            require(choice, ChunkChoice, "a stream chunk's choices[0]")
+            text, reasoning, refusal = _text_fields(getattr(choice, "delta", None), ChoiceDelta,
+                                                    "a stream chunk's delta")
+            self._text.append(text)
+            self._reasoning.append(reasoning)
+            self._refusal.append(refusal or "")
+            self.finish_reason = _finish_reason(choice) or self.finish_reason
 
     @property
     def text(self) -> str:
@@ -152,7 +210,8 @@ class StreamAssembly:
         return ChatResponse(
             text=text,
             finish_reason=self.finish_reason,
-            usage=self.usage or estimate_usage(messages, text),
+            usage=plausible_usage(*self._counts, messages=messages, text=text, max_tokens=self._max_tokens,
+                                  where=self._where),
             model=self.model,
             reasoning="".join(self._reasoning),
             refusal="".join(self._refusal) or None,
@@ -177,9 +236,13 @@ def error_reason(body: str) -> str:
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
 
 
-def mentions_schema(body: str) -> bool:
+def mentions_schema(body: str, words: tuple[str, ...] = _SCHEMA_WORDS) -> bool:
+    """Whether an error is about the schema-constrained output we asked for (and not about the prompt's size):
+    only then does turning that output off have a chance to help."""
     lowered = body.lower()
-    return any(word in lowered for word in _SCHEMA_WORDS)
+    if any(word in lowered for word in _CONTEXT_WORDS):
+        return False
+    return any(word in lowered for word in words)
 
 
 def is_schema_rejection(status: int | None, body: str) -> bool:
@@ -221,6 +284,31 @@ def translate_error(exc: openai.OpenAIError, *, where: str, structured: bool) ->
     return ProviderError(f"{where}: {exc}")
 
 
+def deadline_error(*, where: str, timeout: float) -> ProviderError:
+    """The whole call took longer than `timeout` (a server trickling its answer, or one that never ends)."""
+    return ProviderError(f"timed out waiting for {where}: no complete answer within the {timeout:g} s timeout",
+                         transient=True)
+
+
+def malformed_error(
+    exc: ValueError | RecursionError, *, where: str, what: str = "an OpenAI-style chat completion"
+) -> ProviderError:
+    """A 200 whose body is not what the protocol promises: HTML, a list, invalid UTF-8, a broken stream line.
+
+    Not transient: a server that answers this way answers so again, and retrying only hides it."""
+    if isinstance(exc, RecursionError):
+        detail = "JSON nested too deeply to read"
+    elif isinstance(exc, UnicodeDecodeError):
+        detail = "bytes that are not UTF-8"
+    elif isinstance(exc, MalformedAnswer):
+        detail = str(exc)
+    elif isinstance(exc, json.JSONDecodeError):
+        detail = f"text that is not JSON: {describe_value(exc.doc)}"
+    else:
+        detail = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    return ProviderError(f"{where} answered with something that is not {what} ({detail})")
+
+
 def _connection_error(exc: openai.APIConnectionError, *, where: str) -> ProviderError:
     cause = exc.__cause__
     # The SDK wraps httpx (1.x) or httpx2 (3.x) errors; the class name is what both share.
@@ -232,6 +320,8 @@ def _connection_error(exc: openai.APIConnectionError, *, where: str) -> Provider
 def _status_error(exc: openai.APIStatusError, *, where: str, structured: bool) -> ProviderError:
     status, body = exc.status_code, _status_body(exc)
     message = f"HTTP {status} from {where}: {error_reason(body)}"
+    # Only an error naming response_format or the schema; any other 400 — a prompt over the context length,
+    # a bad parameter — is reported as what it is.
     if structured and is_schema_rejection(status, body):
         return SchemaRejectedError(message, status=status, body=body)
     return ProviderError(
@@ -276,6 +366,7 @@ class OpenAICompatProvider:
         self._tokenize_url: str | None = None if self._probes_server else ""
         self._api_type: ApiType = api_type
         self._stream = stream
+        self._timeout = timeout
         self._defaults = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         if api_key is None and api_type == "open_llm":
             api_key = PLACEHOLDER_KEY
@@ -297,24 +388,47 @@ class OpenAICompatProvider:
             request, api_type=self._api_type, model=self.model, stream=self._stream, **self._defaults
         )
         started = time.perf_counter()
-        try:
-            if self._stream:
-                response = await self._complete_streamed(kwargs, request.messages)
-            else:
-                completion = await self._client.chat.completions.create(**kwargs)
-                response = parse_completion(completion, messages=request.messages, model=self.model)
-        except openai.OpenAIError as exc:
-            raise translate_error(exc, where=self.describe(), structured=request.output_mode != "prompt") from exc
+        with self._mapped_errors(structured=request.output_mode != "prompt"):
+            # The SDK's timeout bounds each read; a server trickling bytes would never hit it. This bounds the call.
+            response = await asyncio.wait_for(self._attempt(kwargs, request), self._timeout)
         response.native_schema = "response_format" in kwargs and request.output_mode in SCHEMA_LEVELS
         response.latency_s = time.perf_counter() - started
         return response
 
-    async def _complete_streamed(self, kwargs: dict[str, Any], messages: list[ChatMessage]) -> ChatResponse:
-        assembly = StreamAssembly(model=self.model)
+    @contextlib.contextmanager
+    def _mapped_errors(self, *, structured: bool) -> Iterator[None]:
+        """The one place where what the SDK, the JSON decoder or our shape checks raise — from the request or
+        from any read of the stream — becomes a `ProviderError`."""
+        where = self.describe()
+        try:
+            yield
+        except openai.OpenAIError as exc:
+            raise translate_error(exc, where=where, structured=structured) from exc
+        except asyncio.TimeoutError as exc:
+            raise deadline_error(where=where, timeout=self._timeout) from exc
+        except (ValueError, RecursionError) as exc:
+            raise malformed_error(exc, where=where) from exc
+
+    async def _attempt(self, kwargs: dict[str, Any], request: ChatRequest) -> ChatResponse:
+        max_tokens = kwargs.get("max_tokens", kwargs.get("max_completion_tokens"))
+        if self._stream:
+            return await self._complete_streamed(kwargs, request.messages, max_tokens=max_tokens)
+        completion = await self._client.chat.completions.create(**kwargs)
+        return parse_completion(completion, messages=request.messages, model=self.model, max_tokens=max_tokens,
+                                where=self.describe())
+
+    async def _complete_streamed(
+        self, kwargs: dict[str, Any], messages: list[ChatMessage], *, max_tokens: int | None
+    ) -> ChatResponse:
+        assembly = StreamAssembly(model=self.model, max_tokens=max_tokens, where=self.describe())
         stream = await self._client.chat.completions.create(**kwargs)
         async with stream:
             async for chunk in stream:
                 assembly.add(chunk)
+        content_type = stream.response.headers.get("content-type", "")
+        if not assembly.chunks and "event-stream" not in content_type:
+            # A login page or a JSON object where a stream was asked for: the SDK finds no events in it.
+            raise MalformedAnswer(f"a stream was asked for, the answer is {content_type or 'untyped'} with no events")
         if assembly.finish_reason is None:
             raise ProviderError(
                 f"stream from {self.describe()} ended without a finish_reason"
@@ -324,10 +438,9 @@ class OpenAICompatProvider:
         return assembly.response(messages=messages)
 
     async def list_models(self) -> list[str]:
-        try:
-            return [model.id async for model in self._client.models.list()]
-        except openai.OpenAIError as exc:
-            raise translate_error(exc, where=self.describe(), structured=False) from exc
+        with self._mapped_errors(structured=False):
+            models = await asyncio.wait_for(self._client.models.list(), self._timeout)
+            return [require(getattr(model, "id", None), str, "a model's id") async for model in models]
 
     # -- limits: the window and token counts (see server_limits) -------------------------------------------
 

@@ -6,6 +6,8 @@ cost of this call's prompt would pass the investment. Local models cost 0, so on
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -15,6 +17,12 @@ from devteam.errors import BudgetExceededError
 from devteam.llm.types import ChatMessage, TokenCount, Usage
 
 TOKENS_PER_MILLION = 1_000_000
+# A reported count above this many times our estimate, plus a margin for tokenizers that cut text finer than
+# four characters a token, is a server's bug rather than a bill; so is a negative or fractional one.
+ABSURD_FACTOR = 16
+ABSURD_MARGIN = 4096
+
+log = logging.getLogger("devteam.llm")
 
 
 def estimate_tokens(text: str) -> int:
@@ -35,6 +43,39 @@ def estimate_usage(messages: Iterable[ChatMessage], text: str) -> Usage:
     """Usage for a server that reported none."""
     return Usage(prompt_tokens=estimate_prompt_tokens(messages), completion_tokens=estimate_tokens(text),
                  estimated=True)
+
+
+def plausible_usage(
+    prompt_tokens: float | None,
+    completion_tokens: float | None,
+    *,
+    messages: Iterable[ChatMessage],
+    text: str,
+    max_tokens: int | None = None,
+    where: str = "the server",
+) -> Usage:
+    """The usage a server reported, each count checked; an absent count is estimated silently, a negative,
+    NaN, fractional or absurd one is replaced by the estimate with a warning (it would poison the budget)."""
+    estimate = estimate_usage(messages, text)
+    if prompt_tokens is None and completion_tokens is None:
+        return estimate
+    prompt_limit = ABSURD_FACTOR * estimate.prompt_tokens + ABSURD_MARGIN
+    completion_limit = max(max_tokens or 0, ABSURD_FACTOR * estimate.completion_tokens) + ABSURD_MARGIN
+    prompt = _plausible(prompt_tokens, estimate.prompt_tokens, prompt_limit, "prompt_tokens", where)
+    completion = _plausible(completion_tokens, estimate.completion_tokens, completion_limit, "completion_tokens",
+                            where)
+    return Usage(prompt_tokens=prompt[0], completion_tokens=completion[0], estimated=prompt[1] or completion[1])
+
+
+def _plausible(value: float | None, estimate: int, limit: int, name: str, where: str) -> tuple[int, bool]:
+    """(count, estimated)."""
+    if value is None:
+        return estimate, True
+    if math.isfinite(value) and value == int(value) and 0 <= value <= limit:
+        return int(value), False
+    log.warning("usage_implausible: %s reported %s=%s; counting the estimate %d instead", where, name, value,
+                estimate)
+    return estimate, True
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Scripted local HTTP servers that speak the OpenAI and ollama protocols, for tests and benchmarks."""
 
-from .base import CutStream, Error, ErrorLine, Hang, RecordedRequest, Reply, ScriptedServer, Text
+from .base import CutStream, Error, ErrorLine, Hang, Raw, RawStream, RecordedRequest, Reply, ScriptedServer, Text, Trickle
 from .ollama_server import OllamaServer
 from .openai_server import OpenAIServer
 
@@ -11,8 +11,11 @@ __all__ = [
     "Hang",
     "OllamaServer",
     "OpenAIServer",
+    "Raw",
+    "RawStream",
     "RecordedRequest",
     "Reply",
     "ScriptedServer",
     "Text",
+    "Trickle",
 ]

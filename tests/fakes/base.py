@@ -68,7 +68,33 @@ class ErrorLine:
     message: str
 
 
-Reply = Text | Error | CutStream | Hang | ErrorLine
+@dataclass(frozen=True)
+class Raw:
+    """Hostile: exactly this status and body, whatever the protocol says (a proxy's HTML page, a JSON list,
+    invalid UTF-8, nesting 10,000 deep...)."""
+
+    body: bytes
+    status: int = 200
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class RawStream:
+    """Hostile: status 200 and a stream whose chunks are these bytes verbatim (SSE or NDJSON lines that are
+    not JSON, invalid UTF-8); the stream ends properly after them."""
+
+    chunks: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Trickle:
+    """Hostile: `reply` sent one byte every `interval` seconds: each read gets data, the answer never ends."""
+
+    reply: "Text"
+    interval: float = 1.0
+
+
+Reply = Text | Error | CutStream | Hang | ErrorLine | Raw | RawStream | Trickle
 Handler = Callable[[RecordedRequest], Reply]
 
 # A missing script is a test bug: answer with a status no client retries, so the test fails fast.
@@ -117,6 +143,10 @@ class Wire:
     def end_stream(self) -> None:
         self._write(b"0\r\n\r\n")
 
+    def trickled(self, *, interval: float, closing: threading.Event) -> Wire:
+        """The same connection, its body sent one byte at a time."""
+        return TrickleWire(self._handler, interval=interval, closing=closing)
+
     def _start(self, status: int, content_type: str, headers: dict[str, str]) -> None:
         handler = self._handler
         handler.send_response(status)
@@ -134,6 +164,26 @@ class Wire:
             pass  # the client gave up (timeout); nothing left to tell it
 
 
+class TrickleWire(Wire):
+    """A `Wire` that sends every body byte on its own, `interval` seconds apart (headers go at once)."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler, *, interval: float, closing: threading.Event) -> None:
+        super().__init__(handler)
+        self._interval = interval
+        self._closing = closing
+
+    def _write(self, data: bytes) -> None:
+        for index in range(len(data)):
+            if self._closing.is_set():
+                return
+            try:
+                self._handler.wfile.write(data[index : index + 1])
+                self._handler.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError, OSError):
+                return  # the client gave up: the point of the exercise
+            self._closing.wait(self._interval)
+
+
 _Server = TypeVar("_Server", bound="ScriptedServer")
 
 
@@ -146,6 +196,7 @@ class ScriptedServer:
 
     default_models: tuple[str, ...] = ("test-model",)
     chat_path: str = ""  # set by each protocol
+    stream_content_type: str = "application/octet-stream"  # set by each protocol
 
     def __init__(self, *, models: Iterable[str] | None = None, latency: float = 0.0) -> None:
         self.models: list[str] = list(models if models is not None else self.default_models)
@@ -243,14 +294,23 @@ class ScriptedServer:
     def route(self, request: RecordedRequest, wire: Wire) -> None:
         raise NotImplementedError
 
-    def serve_chat(self, request: RecordedRequest, wire: Wire, answer: Callable[[Reply], None]) -> None:
-        """The common part of a chat route: pick the reply, wait the latency, hang if told to."""
+    def serve_chat(self, request: RecordedRequest, wire: Wire, answer: Callable[[Reply, Wire], None]) -> None:
+        """The common part of a chat route: pick the reply, wait the latency, hang, trickle or send raw bytes."""
         reply = self.next_reply(request)
         self.pause(self.latency)
         if isinstance(reply, Hang):
             self.pause(reply.seconds)
-            return
-        answer(reply)
+        elif isinstance(reply, Raw):
+            wire.send_bytes(reply.status, reply.body, content_type=reply.content_type)
+        elif isinstance(reply, RawStream):
+            wire.start_stream(self.stream_content_type)
+            for chunk in reply.chunks:
+                wire.stream_chunk(chunk)
+            wire.end_stream()
+        elif isinstance(reply, Trickle):
+            answer(reply.reply, wire.trickled(interval=reply.interval, closing=self._closing))
+        else:
+            answer(reply, wire)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

@@ -56,6 +56,7 @@ class OllamaServer(ScriptedServer):
     """`POST /api/chat`, `GET /api/tags`, and `GET /` ("Ollama is running")."""
 
     chat_path = "/api/chat"
+    stream_content_type = "application/x-ndjson"
 
     def __init__(self, *, context_length: int | None = None, num_ctx: int | None = None, **options: Any) -> None:
         super().__init__(**options)
@@ -93,7 +94,7 @@ class OllamaServer(ScriptedServer):
             wire.send_json(404, {"error": f'model "{model}" not found, try pulling it first'})
             return
         streaming = body.get("stream", True) is not False
-        self.serve_chat(request, wire, lambda reply: self._answer(reply, model, streaming, wire))
+        self.serve_chat(request, wire, lambda reply, out: self._answer(reply, model, streaming, out))
 
     def _answer(self, reply: Reply, model: str, streaming: bool, wire: Wire) -> None:
         if isinstance(reply, Error):

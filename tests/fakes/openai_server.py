@@ -101,6 +101,7 @@ class OpenAIServer(ScriptedServer):
     """
 
     chat_path = "/v1/chat/completions"
+    stream_content_type = "text/event-stream"
 
     def __init__(self, *, n_ctx: int | None = None, max_model_len: int | None = None, tokenize: bool = False,
                  flavour: str = "openai", **options: Any) -> None:
@@ -130,7 +131,7 @@ class OpenAIServer(ScriptedServer):
             if refusal is not None:
                 self._answer(request, refusal, wire)
             else:
-                self.serve_chat(request, wire, lambda reply: self._answer(request, reply, wire))
+                self.serve_chat(request, wire, lambda reply, out: self._answer(request, reply, out))
         elif request.method == "GET" and request.path == "/v1/models":
             data = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in self.models]
             if self.max_model_len is not None:
