@@ -23,6 +23,7 @@ from devteam.exit_codes import EXIT_FAILED, EXIT_OK
 from devteam.first_run import no_config_help
 from devteam.llm.client import LLM
 from devteam.llm.factory import build_llm
+from devteam.llm.pricing import describe_price, price_for
 from devteam.llm.types import ChatMessage
 from devteam.llm.usage import Ledger
 from devteam.prompting import render_prompt
@@ -145,6 +146,7 @@ def print_report(report: CheckReport, config: Config, out: TextIO) -> None:
     print(f"model:      {summary['model']}", file=out)
     print(f"base_url:   {summary['base_url'] or '(default)'}", file=out)
     print(f"config:     {', '.join(str(path) for path in summary['sources']) or '(none)'}", file=out)
+    print(f"price:      {describe_price(price_for(config.llm))}", file=out)
     print(f"repair:     {'on' if summary['repair'] else 'off'} · structured_output: {summary['structured_output']}",
           file=out)
     if report.models is not None:

@@ -270,7 +270,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary.get("error"):
         lines.append(f"Error:    {summary['error']}")
     lines.append(f"Calls:    {summary.get('calls', 0)}, {summary.get('prompt_tokens', 0):,} prompt + "
-                 f"{summary.get('completion_tokens', 0):,} completion tokens, ${float(summary.get('cost') or 0):.4f}")
+                 f"{summary.get('completion_tokens', 0):,} completion tokens, {_cost_text(summary)}")
     lines.append(f"Retries:  {summary.get('retries', 0)}, re-asks: {summary.get('reasks', 0)}")
     repairs = summary.get("repairs") or {}
     lines.append("Repairs:  " + (", ".join(f"{kind} x{count}" for kind, count in repairs.items()) or "none"))
@@ -292,6 +292,11 @@ def format_summary(summary: dict[str, Any]) -> str:
             state = "" if stage.get("status") == "done" else f"  ({stage.get('status')})"
             lines.append(f"  {timing}  {stage.get('role', ''):<15} {stage.get('stage', '')}{detail}{state}")
     return "\n".join(lines)
+
+
+def _cost_text(summary: dict[str, Any]) -> str:
+    cost = f"${float(summary.get('cost') or 0):.4f}"
+    return cost if summary.get("cost_known", True) else "cost unknown"
 
 
 def format_call(exchange: dict[str, Any], *, truncate: bool = False) -> str:

@@ -66,7 +66,7 @@ class Progress:
         ledger = self.ledger
         tokens = ledger.prompt_tokens + ledger.completion_tokens
         said = f"{what} done" + (f" ({detail})" if detail else "")
-        self._emit(role, f"{said}   [{len(ledger.calls)} calls, {tokens:,} tokens, ${ledger.cost:.4f} so far]")
+        self._emit(role, f"{said}   [{len(ledger.calls)} calls, {tokens:,} tokens, {ledger.cost_text()} so far]")
         self._tell("done", role, what, detail)
 
     def note(self, role: str, text: str) -> None:

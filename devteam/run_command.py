@@ -110,7 +110,7 @@ def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyp
           + (f", {len(run.files_not_compiling)} not compiling ({', '.join(run.files_not_compiling)})"
              if run.files_not_compiling else ""), file=stream)
     print(f"LLM:      {len(ledger.calls)} calls, {ledger.prompt_tokens:,} prompt + {ledger.completion_tokens:,} "
-          f"completion tokens, ${ledger.cost:.4f}, {ledger.retries} retries, {ledger.reasks} re-asks", file=stream)
+          f"completion tokens, {ledger.cost_text()}, {ledger.retries} retries, {ledger.reasks} re-asks", file=stream)
     repairs = Counter(ledger.repairs)
     if repairs:
         print("Repairs:  " + ", ".join(f"{kind} x{count}" for kind, count in sorted(repairs.items())), file=stream)

@@ -103,6 +103,7 @@ def build_summary(
         "prompt_tokens": ledger.prompt_tokens,
         "completion_tokens": ledger.completion_tokens,
         "cost": round(ledger.cost, 6),
+        "cost_known": ledger.cost_known,
         "repairs": dict(sorted(ledger.repairs.items())),
         "retries": ledger.retries,
         "reasks": ledger.reasks,

@@ -10,7 +10,8 @@ from devteam.llm.client import LLM, ExchangeObserver
 from devteam.llm.output_levels import LevelCache, OutputLevels, default_cache_path, server_key
 from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.retry import RetryPolicy
-from devteam.llm.usage import Ledger, Price
+from devteam.llm.pricing import price_for
+from devteam.llm.usage import Ledger
 
 if TYPE_CHECKING:
     from devteam.config import LLMConfig
@@ -35,7 +36,7 @@ def build_llm(
         cache_key=server_key(config.api_type, config.base_url, config.model),
         use_cached=use_cached_level,
     )
-    return LLM(
+    llm = LLM(
         provider,
         api_type=config.api_type,
         retry=RetryPolicy(
@@ -44,13 +45,16 @@ def build_llm(
             max_wait=config.retry_max_wait,
             multiplier=config.retry_multiplier,
         ),
-        price=Price(prompt=config.pricing.prompt, completion=config.pricing.completion),
+        price=price_for(config),
         ledger=ledger,
         structured_output=config.structured_output,
         max_tokens=config.max_token,
         observers=observers,
         levels=levels,
     )
+    if not llm.price.known:
+        ledger.note_unpriced(llm.model)
+    return llm
 
 
 def provider_arguments(config: "LLMConfig") -> dict[str, object]:

@@ -13,8 +13,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import logging
+
 from devteam.errors import BudgetExceededError
 from devteam.llm.types import ChatMessage, TokenCount, Usage
+
+log = logging.getLogger("devteam.llm")
 
 TOKENS_PER_MILLION = 1_000_000
 # A reported count above this many times our estimate, plus a margin for tokenizers that cut text finer than
@@ -80,10 +84,13 @@ def _plausible(value: float | None, estimate: int, limit: int, name: str, where:
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million tokens."""
+    """USD per million tokens. `known=False` is a hosted model with no price: its cost is unknown, not 0."""
 
     prompt: float = 0.0
     completion: float = 0.0
+    known: bool = True
+    # Where the figures came from, for `metagpt check` and the run header: config, local, genai-prices (...).
+    source: str = "config"
 
     def cost(self, usage: Usage) -> float:
         return (usage.prompt_tokens * self.prompt + usage.completion_tokens * self.completion) / TOKENS_PER_MILLION
@@ -115,11 +122,33 @@ class Ledger:
         self.calls: list[CallStats] = []
         self.repairs: Counter[str] = Counter()
         self.reasks = 0
+        # Hosted models with no known price: their calls cost something we cannot say.
+        self.unpriced_models: set[str] = set()
         self._lock = threading.Lock()
 
     @property
     def cost(self) -> float:
         return sum(call.cost for call in self.calls)
+
+    @property
+    def cost_known(self) -> bool:
+        return not self.unpriced_models
+
+    def cost_text(self) -> str:
+        """`$0.0123`, or `cost unknown` when a model without a price took part (never a misleading $0)."""
+        if not self.cost_known:
+            return "cost unknown" if self.cost == 0 else f"${self.cost:.4f} + unknown"
+        return f"${self.cost:.4f}"
+
+    def note_unpriced(self, model: str) -> None:
+        """A hosted model whose price nobody knows: say once that the budget cannot hold it."""
+        with self._lock:
+            if model in self.unpriced_models:
+                return
+            self.unpriced_models.add(model)
+        if self.investment is not None:
+            log.warning("price: model %r has no known price, so --investment cannot be enforced for it; add "
+                        "pricing: {prompt: USD_PER_1M, completion: USD_PER_1M} under llm: in config2.yaml", model)
 
     @property
     def prompt_tokens(self) -> int:
