@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from devteam.config import Config, ConfigNotFoundError, LLMConfig, load_config
 from devteam.errors import ConfigError, DevteamError, ProviderError, StructuredOutputError
 from devteam.exit_codes import EXIT_FAILED, EXIT_OK
+from devteam.diagnosis import hint_for
 from devteam.first_run import no_config_help
 from devteam.llm.client import LLM
 from devteam.llm.factory import build_llm
@@ -121,22 +122,7 @@ async def _list_models(llm: LLM, report: CheckReport) -> None:
 def diagnosis(error: DevteamError, config: Config) -> str:
     """One paragraph: what failed and the most likely fix."""
     text = str(error)
-    status = getattr(error, "status", None)
-    base_url = config.llm.base_url or "the default URL"
-    if isinstance(error, StructuredOutputError):
-        hint = ("The server answered, but not with usable JSON even after re-asking. Try a larger or "
-                "instruction-tuned model, keep repair_llm_output: true, or set structured_output: json_schema "
-                "if the server supports constrained output.")
-    elif status == 401 or status == 403:
-        hint = "The server refused the API key: set llm.api_key (or OPENAI_API_KEY) to a valid key."
-    elif status == 404:
-        hint = (f"The server at {base_url} does not know model {config.llm.model!r} or the URL path is wrong "
-                "(OpenAI-compatible servers end in /v1). For ollama: ollama pull <model>.")
-    elif isinstance(error, ProviderError) and status is None:
-        hint = (f"Nothing usable answered at {base_url}. Is the server running and reachable from here "
-                "(ollama serve, vllm ..., llama-server ...)? Check llm.base_url and llm.timeout.")
-    else:
-        hint = "See the server's log for details."
+    hint = hint_for(error, config.llm)
     return f"check failed: {text}\n{hint}"
 
 

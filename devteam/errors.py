@@ -22,12 +22,15 @@ class ProviderError(DevteamError):
         body: str | None = None,
         transient: bool = False,
         retry_after: float | None = None,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
         self.transient = transient
         self.retry_after = retry_after
+        # Nothing accepted the connection: worth retrying for a server that answered before, not on first contact.
+        self.unreachable = unreachable
 
 
 class SchemaRejectedError(ProviderError):

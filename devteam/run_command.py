@@ -11,16 +11,18 @@ from collections import Counter
 from pathlib import Path
 
 from devteam.company import RunOptions, RunOutcome, run_company
-from devteam.config import Config, ConfigNotFoundError, load_config
+from devteam.config import Config, ConfigNotFoundError, LLMConfig, load_config
 from devteam.errors import (
     BudgetExceededError,
     ConfigError,
+    ProviderError,
     ReplayMismatchError,
     RunInterruptedError,
     WorkspaceError,
 )
 from devteam.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from devteam.demos import shipped_record
+from devteam.diagnosis import hint_for
 from devteam.first_run import no_config_help
 from devteam.redaction import Redactor
 from devteam.sandbox import probe_isolation
@@ -75,7 +77,7 @@ def run_idea_command(args: argparse.Namespace) -> int:
     print_summary(outcome, sys.stdout)
     if outcome.error is None:
         return EXIT_OK
-    print(redactor.text(failure_paragraph(outcome, options)), file=sys.stderr)
+    print(redactor.text(failure_paragraph(outcome, options, config_llm=config.llm)), file=sys.stderr)
     if isinstance(outcome.error, RunInterruptedError):
         return EXIT_INTERRUPTED
     return EXIT_USAGE if isinstance(outcome.error, WorkspaceError) and outcome.repo_root is None else EXIT_FAILED
@@ -135,7 +137,7 @@ def qa_lines(outcome: RunOutcome) -> list[str]:
     return lines
 
 
-def failure_paragraph(outcome: RunOutcome, options: RunOptions) -> str:
+def failure_paragraph(outcome: RunOutcome, options: RunOptions, *, config_llm: LLMConfig | None = None) -> str:
     error = outcome.error
     root = outcome.repo_root
     if isinstance(error, ReplayMismatchError):
@@ -147,6 +149,8 @@ def failure_paragraph(outcome: RunOutcome, options: RunOptions) -> str:
         RunInterruptedError: "Stopped by Ctrl-C.",
     }.get(type(error), "The run could not finish.")
     text = f"metagpt: {reason} {error}"
+    if isinstance(error, ProviderError) and config_llm is not None:
+        text += f"\n{hint_for(error, config_llm)}"
     if root is not None:
         text += (f"\nEverything finished before the failure is committed in {root}. "
                  f"Resume with: metagpt {_quote(options.idea)} --project-name {root.name} "

@@ -134,7 +134,7 @@ def test_check_dead_server_gives_a_diagnosis(tmp_path: Path) -> None:
     result = run_metagpt(["check"], cwd=tmp_path)
 
     assert result.code == 1
-    assert "check failed" in result.stderr and "Is the server running" in result.stderr
+    assert "check failed" in result.stderr and "Nothing accepts connections" in result.stderr
     assert "Traceback" not in result.output
 
 

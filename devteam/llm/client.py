@@ -75,6 +75,8 @@ class LLM:
         self.structured_output = structured_output
         self.max_tokens = max_tokens
         self.observers = observers if observers is not None else []
+        # Whether the server has answered yet: a refused first connection fails at once instead of retrying.
+        self.reached = False
         self.levels = levels if levels is not None else OutputLevels(provider.capabilities, structured_output)
 
     @property
@@ -120,8 +122,10 @@ class LLM:
     async def _complete_with_retries(self, request: ChatRequest) -> ChatResponse:
         started = time.monotonic()
         response, retries = await call_with_retries(
-            lambda: self.provider.complete(request), policy=self.retry, describe=self.describe()
+            lambda: self.provider.complete(request), policy=self.retry, describe=self.describe(),
+            first_contact=not self.reached,
         )
+        self.reached = True
         response.retries = retries
         response.output_mode = request.output_mode
         if not response.latency_s:

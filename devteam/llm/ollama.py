@@ -200,7 +200,7 @@ def stream_error(message: str, *, where: str, structured: bool) -> ProviderError
 def transport_error(exc: httpx.HTTPError, *, where: str, root: str) -> ProviderError:
     if isinstance(exc, httpx.ConnectError):
         message = f"could not connect to ollama at {root} ({exc}); is `ollama serve` running?"
-        return ProviderError(message, transient=True)
+        return ProviderError(message, transient=True, unreachable=True)
     if isinstance(exc, httpx.TimeoutException):
         return ProviderError(f"timed out waiting for {where}", transient=True)
     return ProviderError(f"connection to {where} broke before the answer was complete ({exc!r})", transient=True)

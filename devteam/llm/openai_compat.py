@@ -313,7 +313,8 @@ def _connection_error(exc: openai.APIConnectionError, *, where: str) -> Provider
     cause = exc.__cause__
     # The SDK wraps httpx (1.x) or httpx2 (3.x) errors; the class name is what both share.
     if type(cause).__name__ == "ConnectError":
-        return ProviderError(f"could not connect to {where} ({cause}); is the server running?", transient=True)
+        return ProviderError(f"could not connect to {where} ({cause}); is the server running?", transient=True,
+                             unreachable=True)
     return ProviderError(f"connection to {where} broke before the answer was complete ({cause})", transient=True)
 
 

@@ -67,6 +67,18 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ProviderError) and exc.transient
 
 
+def is_worth_retrying(*, first_contact: bool) -> Callable[[BaseException], bool]:
+    """A refused connection to a server never reached yet is a wrong address or a server not started: say so
+    in a second, don't wait out the retries. Once it has answered, a refusal is a restart worth waiting for."""
+
+    def worth(exc: BaseException) -> bool:
+        if first_contact and isinstance(exc, ProviderError) and exc.unreachable:
+            return False
+        return is_transient(exc)
+
+    return worth
+
+
 def waiting(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     """tenacity's exponential wait, except that a server's `Retry-After` wins (capped at `max_wait`)."""
     exponential = wait_exponential(multiplier=policy.multiplier, min=policy.min_wait, max=policy.max_wait)
@@ -95,6 +107,7 @@ async def call_with_retries(
     policy: RetryPolicy,
     describe: str,
     on_retry: Callable[[int, BaseException, float], None] | None = None,
+    first_contact: bool = False,
 ) -> tuple[T, int]:
     """Await `fn()` until it succeeds; return (result, retries used).
 
@@ -111,14 +124,14 @@ async def call_with_retries(
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.num_retries + 1),
         wait=waiting(policy),
-        retry=retry_if_exception(is_transient),
+        retry=retry_if_exception(is_worth_retrying(first_contact=first_contact)),
         before_sleep=_announce(policy=policy, describe=describe, on_retry=on_retry),
         reraise=True,
     )
     try:
         result = await retrying(attempt)
     except ProviderError as exc:
-        if not exc.transient:
+        if not exc.transient or (first_contact and exc.unreachable):
             raise
         raise _exhausted(exc, attempts=attempts, describe=describe) from exc
     return result, attempts - 1
