@@ -5,9 +5,10 @@ a wall-clock limit (the whole process group is killed), CPU, address-space, file
 (`resource.setrlimit` before exec), a process-count limit (RLIMIT_NPROC; the kernel ignores it for root, so
 root gets a `pids` cgroup where one can be made), a fresh temporary HOME and TMPDIR, an environment built from
 nothing (no inherited keys or tokens), output capped, and — where unprivileged user namespaces work
-(`unshare -rn true`) — a network namespace of its own with nothing in it but a loopback that is down. The
-process group is killed when the run ends; a program that starts a session of its own can outlive it. It is not a container: the program can read any file this user can read, and
-write to the project folder and anywhere else this user can write.
+(`unshare -rn true`) — a network namespace of its own with nothing in it but its own loopback (brought up by
+`loopback_up.py`, so a program can still talk to itself over 127.0.0.1). The process group is killed when
+the run ends; a program that starts a session of its own can outlive it. It is not a container: the program
+can read any file this user can read, and write to the project folder and anywhere else this user can write.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -94,11 +96,13 @@ def probe_isolation() -> Isolation:
 
 
 def _unshare_works() -> bool:
-    unshare = shutil.which("unshare")
-    if unshare is None:
+    """`unshare -rn true`, through the same launcher a real run uses (it must be allowed to raise `lo`)."""
+    unshare, true = shutil.which("unshare"), shutil.which("true")
+    if unshare is None or true is None:
         return False
     try:
-        probe = subprocess.run([unshare, *_UNSHARE, "true"], capture_output=True, timeout=10)
+        probe = subprocess.run([*_namespace_prefix(Isolation(network=True, process_limit="none")), true],
+                               capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return False
     return probe.returncode == 0
@@ -203,7 +207,8 @@ _SIGNALS = {int(s) for s in signal.Signals}
 def _namespace_prefix(isolation: Isolation) -> list[str]:
     if not isolation.network:
         return []
-    return [shutil.which("unshare") or "unshare", *_UNSHARE]
+    launcher = Path(__file__).with_name("loopback_up.py")
+    return [shutil.which("unshare") or "unshare", *_UNSHARE, sys.executable, "-I", str(launcher)]
 
 
 def _limit_child(limits: Limits, nproc: int | None, cgroup: Path | None) -> None:

@@ -118,3 +118,12 @@ def test_the_chart_is_a_png_when_matplotlib_is_installed_else_a_hint(tmp_path: P
         assert why_not == PLOT_HINT and not (tmp_path / "bench.png").exists()
     else:
         assert why_not is None and (tmp_path / "bench.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_field_follow_ups_are_read_from_their_repair_marker() -> None:
+    from devteam.bench.runner import project_row
+    from devteam.bench.suite import Idea
+
+    summary = {"repairs": {"repair_field_followup": 3, "repair_key_case": 1}, "reasks": 2}
+    row = project_row("m", Idea(1, "write a game"), None, summary, None)
+    assert (row["follow_ups"], row["reasks"], sum(row["repairs"].values())) == (3, 2, 4)

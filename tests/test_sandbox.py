@@ -120,3 +120,11 @@ def test_output_is_capped_keeping_its_head_and_tail(tmp_path: Path) -> None:
     assert result.ok and result.output_truncated
     assert result.output.startswith("FIRST") and result.output.rstrip().endswith("LAST")
     assert len(result.output) < FAST.output_bytes + 200
+
+
+def test_a_program_can_still_talk_to_itself_over_loopback(tmp_path: Path) -> None:
+    code = ("import socket\nserver = socket.socket()\nserver.bind(('127.0.0.1', 0))\nserver.listen(1)\n"
+            "client = socket.create_connection(server.getsockname(), timeout=3)\nconn, _ = server.accept()\n"
+            "client.sendall(b'ping')\nprint('got', conn.recv(4).decode())\n")
+    result = _run(tmp_path, code)
+    assert result.ok and "got ping" in result.output, result.output

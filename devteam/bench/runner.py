@@ -24,6 +24,7 @@ from devteam.roles.qa_engineer import REPORTS
 from devteam.workspace import resolve_project_root
 
 STATE = "bench.json"
+FIELD_FOLLOWUP = "repair_field_followup"
 _NOT_CODE = ("docs/", ".gitignore", "README.md", "requirements.txt")
 
 
@@ -154,7 +155,8 @@ def project_row(
         "code_files": files,
         "lines_of_code": lines,
         "reasks": int(summary.get("reasks") or 0),
-        "follow_ups": int(summary.get("follow_ups") or 0),
+        # Field follow-ups are the ladder's `repair_field_followup` marker, counted apart from re-asks.
+        "follow_ups": int(repairs.get(FIELD_FOLLOWUP) or 0),
         "repairs": {str(kind): int(count) for kind, count in repairs.items()},
     }
 
