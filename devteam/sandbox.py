@@ -32,6 +32,9 @@ from pathlib import Path
 _UNSHARE = ("--user", "--map-root-user", "--net")
 _CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+# Process groups running now: Ctrl-C on devteam must not leave them running until their wall-clock limit.
+_LIVE: set[int] = set()
+_LIVE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,8 @@ def run_sandboxed(
         except OSError as error:
             _remove_cgroup(cgroup)
             return SandboxResult(list(argv), 127, f"cannot start {argv[0]}: {error}", 0.0)
+        with _LIVE_LOCK:
+            _LIVE.add(process.pid)
         reader = _CappedReader(process, limits.output_bytes)
         timed_out = False
         try:
@@ -190,6 +195,8 @@ def run_sandboxed(
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(process.pid)
             _kill_group(process)
             process.wait()
             reader.join()
@@ -202,6 +209,17 @@ def run_sandboxed(
 
 
 _SIGNALS = {int(s) for s in signal.Signals}
+
+
+def stop_all() -> None:
+    """Kill every sandboxed program still running (the run was interrupted); their runs then end at once."""
+    with _LIVE_LOCK:
+        groups = list(_LIVE)
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _namespace_prefix(isolation: Isolation) -> list[str]:

@@ -128,3 +128,24 @@ def test_a_program_can_still_talk_to_itself_over_loopback(tmp_path: Path) -> Non
             "client.sendall(b'ping')\nprint('got', conn.recv(4).decode())\n")
     result = _run(tmp_path, code)
     assert result.ok and "got ping" in result.output, result.output
+
+
+def test_stop_all_ends_a_running_program_at_once(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from devteam.sandbox import stop_all
+
+    program = tmp_path / "sleeper.py"
+    program.write_text("import pathlib, time\npathlib.Path('started').touch()\ntime.sleep(60)\n")
+    results = []
+    worker = threading.Thread(target=lambda: results.append(
+        run_sandboxed([sys.executable, str(program)], cwd=tmp_path, limits=Limits(wall_seconds=60))))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop_all()
+    worker.join(timeout=20)
+    assert results and not results[0].timed_out and results[0].seconds < 20
+    assert results[0].signal_name == "SIGKILL"

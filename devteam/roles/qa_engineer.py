@@ -12,7 +12,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from devteam.actions.write_tests import NAME as WRITE_TESTS, test_path_for, write_tests
 from devteam.artifacts import PRD, SystemDesign
@@ -31,15 +31,25 @@ from devteam.program_checks import (
 )
 from devteam.prompting import render_document
 from devteam.roles.base import Message, Role, RunContext
-from devteam.sandbox import probe_isolation
+from devteam.sandbox import probe_isolation, stop_all
 
 log = logging.getLogger("devteam.qa")
+T = TypeVar("T")
 
 REPORTS = "docs/qa"
 FIX_PREFIX = "Fix "
 MAX_TESTED_MODULES = 4
 _UI_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:curses|pygame|tkinter|turtle|pyglet|arcade)\b", re.MULTILINE)
 _NOT_CORE = {"__init__.py", "__main__.py", "conftest.py", "setup.py", "main.py", "app.py", "run.py", "cli.py"}
+
+
+async def _sandboxed(check: Callable[..., T], *args: Any) -> T:
+    """A blocking sandbox run in a thread; on Ctrl-C its program is killed so the thread ends at once."""
+    try:
+        return await asyncio.to_thread(check, *args)
+    except asyncio.CancelledError:
+        stop_all()
+        raise
 
 
 @dataclass
@@ -190,8 +200,8 @@ class QaEngineer(Role):
         what = f"QA round {number}"
         run.progress.start(self.name, what)
         has_tests = any(is_test_path(path) and path.endswith(".py") for path in tracked)
-        tests = await asyncio.to_thread(run_tests, repo.root) if has_tests else None
-        smoke = await asyncio.to_thread(smoke_run, repo.root, tracked)
+        tests = await _sandboxed(run_tests, repo.root) if has_tests else None
+        smoke = await _sandboxed(smoke_run, repo.root, tracked)
         needs = sorted({*(tests.needs if tests else []), *(smoke.needs if smoke else [])})
         report = RoundReport(number, tests, smoke, needs)
         run.qa_results.append(report.to_json())
