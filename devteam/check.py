@@ -17,7 +17,7 @@ from typing import TextIO
 
 from pydantic import BaseModel, ConfigDict
 
-from devteam.config import Config, ConfigNotFoundError, LLMConfig, load_config
+from devteam.config import Config, ConfigNotFoundError, LLMConfig, describe_preset, load_config
 from devteam.errors import ConfigError, DevteamError, ProviderError, StructuredOutputError
 from devteam.exit_codes import EXIT_FAILED, EXIT_OK
 from devteam.diagnosis import hint_for
@@ -130,6 +130,7 @@ def print_report(report: CheckReport, config: Config, out: TextIO) -> None:
     summary = config.summary()
     print(f"provider:   {summary['provider']}", file=out)
     print(f"model:      {summary['model']}", file=out)
+    print(f"preset:     {describe_preset(config.llm)}", file=out)
     print(f"base_url:   {summary['base_url'] or '(default)'}", file=out)
     print(f"config:     {', '.join(str(path) for path in summary['sources']) or '(none)'}", file=out)
     print(f"price:      {describe_price(price_for(config.llm))}", file=out)

@@ -43,15 +43,24 @@ from devteam.config_sources import (
     read_config_file,
 )
 from devteam.errors import ConfigError
+from devteam.presets import NO_PRESET, Preset, fill_from_preset, find_preset, named_preset, parse_presets, shipped_presets
 
-ApiType = Literal["openai", "open_llm", "ollama", "human", "replay"]
+ApiType = Literal["openai", "open_llm", "llama_server", "ollama", "huggingface", "llama_cpp", "human", "replay"]
 StructuredOutput = Literal["auto", "json_schema", "json_object_schema", "json_object", "prompt"]
 
 OPENAI_URL = "https://api.openai.com/v1"
 OLLAMA_URL = "http://127.0.0.1:11434"
 OLLAMA_PORT = 11434
+LLAMA_SERVER_URL = "http://127.0.0.1:8080"
 # The api types that talk to a model server, with a model name to show in the "model is missing" message.
-_EXAMPLE_MODEL = {"openai": "gpt-4o-mini", "open_llm": "llama2-13b", "ollama": "llama2"}
+_EXAMPLE_MODEL = {
+    "openai": "gpt-4o-mini",
+    "open_llm": "llama2-13b",
+    "ollama": "llama2",
+    "huggingface": "Qwen/Qwen2.5-0.5B-Instruct",
+    "llama_cpp": "./models/qwen2.5-0.5b-instruct-q4_k_m.gguf",
+}
+_MODEL_MEANING = {"huggingface": "a hub id or a local model folder", "llama_cpp": "the path of a .gguf file"}
 _TEMPLATE = ("templates", "config2.example.yaml")
 
 
@@ -99,8 +108,15 @@ class LLMConfig(BaseModel):
     retry_max_wait: float = Field(30, ge=0)
     retry_multiplier: float = Field(2, gt=0)
     replay_file: str | None = None
+    # A completion endpoint's prompt format (built-in name, module:Class, or a jinja2 chat template file).
+    prompt_format: str | None = None
+    stop: list[str] | None = None
+    # A model family's settings (presets.yaml, or the config's `presets:`): named here, else matched from
+    # `model`; after loading, the name of the preset applied ("none" turns matching off).
+    preset: str | None = None
+    _preset_filled: tuple[str, ...] = PrivateAttr(default=())
 
-    @field_validator("api_key", "model", "base_url", "replay_file", mode="before")
+    @field_validator("api_key", "model", "base_url", "replay_file", "prompt_format", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         # MetaGPT configs for local servers often carry `api_key: ""`; that means "no key", not an error.
@@ -108,6 +124,12 @@ class LLMConfig(BaseModel):
         if isinstance(text, str) and not text.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop_string(cls, value: Any) -> Any:
+        # MetaGPT's `stop` is a single string (or null); a list is ours.
+        return [value] if isinstance(value, str) else value
 
     @field_validator("base_url")
     @classmethod
@@ -124,9 +146,9 @@ class LLMConfig(BaseModel):
     def _check_endpoint(self) -> LLMConfig:
         if self.api_type in _EXAMPLE_MODEL and not self.model:
             example = _EXAMPLE_MODEL[self.api_type]
+            meaning = _MODEL_MEANING.get(self.api_type, "the model name the server serves")
             raise field_error(
-                "model", f"is missing: api_type {self.api_type} needs the model name the server serves, "
-                f"e.g. model: {example}"
+                "model", f"is missing: api_type {self.api_type} needs {meaning}, e.g. model: {example}"
             )
         if self.base_url is None and self.api_type == "open_llm":
             raise field_error(
@@ -134,13 +156,54 @@ class LLMConfig(BaseModel):
                 "e.g. base_url: http://127.0.0.1:8000/v1"
             )
         if self.base_url is None:
-            self.base_url = {"openai": OPENAI_URL, "ollama": OLLAMA_URL}.get(self.api_type)
+            self.base_url = {"openai": OPENAI_URL, "ollama": OLLAMA_URL, "llama_server": LLAMA_SERVER_URL}.get(
+                self.api_type
+            )
         if self.retry_max_wait < self.retry_min_wait:
             raise field_error(
                 "retry_max_wait", f"({self.retry_max_wait:g}) must be at least retry_min_wait "
                 f"({self.retry_min_wait:g}); raise it or lower retry_min_wait"
             )
         return self
+
+
+class PresetEntry(BaseModel):
+    """One entry of a config's `presets:` (the same keys as the shipped presets.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    match: list[str] | None = None
+    context_length: int | None = Field(None, ge=1)
+    prompt_format: str | None = None
+    stop: list[str] | None = None
+    structured_output: StructuredOutput | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    pricing: Pricing | None = None
+
+    @field_validator("match", "stop", mode="before")
+    @classmethod
+    def _one_string(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+def describe_preset(llm: LLMConfig) -> str:
+    """For `metagpt check`: which preset applied and the keys it filled (the config's own keys won the rest)."""
+    if llm.preset is None:
+        return f"none matched model {llm.model!r} (add one under presets:, or name one with preset:)"
+    if llm.preset.casefold() == NO_PRESET:
+        return "none (preset: none)"
+    if not llm._preset_filled:
+        return f"{llm.preset} (every key it has is set in the config)"
+    filled = ", ".join(f"{key} {_shown_value(getattr(llm, key))}" for key in llm._preset_filled)
+    return f"{llm.preset} ({filled})"
+
+
+def _shown_value(value: Any) -> str:
+    if isinstance(value, Pricing):
+        return f"{value.prompt:g}/{value.completion:g} USD per 1M tokens"
+    if isinstance(value, list):
+        return "[" + ", ".join(str(item) for item in value) + "]"
+    return str(value)
 
 
 class RoleLLM(BaseModel):
@@ -173,6 +236,7 @@ class Config(BaseModel):
     # Run the generated code's tests and entry point (sandboxed) and hand failures back: `--run-tests`.
     qa: bool = False
     roles: list[RoleLLM] = Field(default_factory=list)
+    presets: dict[str, PresetEntry] = Field(default_factory=dict)
     sources: list[Path] = Field(default_factory=list)
     _role_llms: dict[str, LLMConfig] = PrivateAttr(default_factory=dict)
 
@@ -199,9 +263,14 @@ class Config(BaseModel):
             if entry.role.casefold() == role.casefold():
                 name = entry.role.casefold()
                 if name not in self._role_llms:
-                    self._role_llms[name] = resolve_role(self.llm, entry, index=index)
+                    self._role_llms[name] = resolve_role(self.llm, entry, index=index, presets=self.all_presets())
                 return self._role_llms[name]
         return self.llm
+
+    def all_presets(self) -> list[Preset]:
+        """The config's own presets first (they win a tie), then the shipped ones."""
+        own = parse_presets({name: entry.model_dump(exclude_none=True) for name, entry in self.presets.items()})
+        return own + list(shipped_presets())
 
     def with_replay(self, record: Path) -> Config:
         """This config with every role answered from a recorded run (`--replay`): no server, no key."""
@@ -218,6 +287,7 @@ class Config(BaseModel):
             "model": self.llm.model,
             "base_url": self.llm.base_url,
             "structured_output": self.llm.structured_output,
+            "preset": self.llm.preset,
             "repair": self.repair_llm_output,
             "roles": {entry.role: self.llm_for(entry.role).model for entry in self.roles},
             "sources": [str(path) for path in self.sources],
@@ -252,8 +322,9 @@ def resolve_role(
     index: int,
     env: Mapping[str, str] | None = None,
     origins: Origins | None = None,
+    presets: list[Preset] | None = None,
 ) -> LLMConfig:
-    """The role's block merged over the base, then the environment over that, validated as an LLMConfig."""
+    """The role's block merged over the base, then the environment and its model's preset, validated."""
     prefix = f"roles[{index}].llm"
     data = merge_role_llm(base, entry.llm)
     for key, (value, variable) in env_overrides(data, env or {}).items():
@@ -261,11 +332,15 @@ def resolve_role(
         if origins is not None:
             origins.set(f"{prefix}.{key}", f"from environment variable {variable}")
     where = origins.where if origins is not None else (lambda key: "in the roles list")
+    filled = apply_preset(data, presets if presets is not None else list(shipped_presets()), prefix=prefix,
+                          where=where, origins=origins)
     try:
-        return LLMConfig.model_validate(data)
+        resolved = LLMConfig.model_validate(data)
     except ValidationError as exc:
         message = describe_validation_error(exc, where=where, prefix=prefix, label=f" (role {entry.role})")
         raise ConfigError(message) from None
+    resolved._preset_filled = tuple(filled)
+    return resolved
 
 
 def merge_role_llm(base: LLMConfig, partial: Mapping[str, Any]) -> dict[str, Any]:
@@ -277,12 +352,45 @@ def merge_role_llm(base: LLMConfig, partial: Mapping[str, Any]) -> dict[str, Any
     block = dict(partial)
     if "max_tokens" in block:
         block.setdefault("max_token", block.pop("max_tokens"))
-    inherited = base.model_dump()
+    # Only what the base config set is inherited: defaults stay defaults, so the role's own preset can fill them.
+    inherited = base.model_dump(include=base.model_fields_set)
     moves = block.get("api_type", base.api_type) != base.api_type
     if moves or block.get("base_url") not in (None, base.base_url):
-        inherited.pop("base_url")
-        inherited.pop("api_key")
+        inherited.pop("base_url", None)
+        inherited.pop("api_key", None)
+    if block.get("model") not in (None, base.model) and "preset" not in block:
+        # Another model is another family: the base's preset values are not the role's.
+        for key in (*base._preset_filled, "preset"):
+            inherited.pop(key, None)
     return deep_merge(inherited, block)
+
+
+def apply_preset(
+    block: dict[str, Any], presets: list[Preset], *, prefix: str, where: Any, origins: Origins | None
+) -> list[str]:
+    """Fill the keys `block` leaves out from its named or matched preset; return the keys filled."""
+    wanted = block.get("preset")
+    if isinstance(wanted, str) and wanted.strip().casefold() == NO_PRESET:
+        return []
+    if isinstance(wanted, str) and wanted.strip():
+        preset = named_preset(wanted.strip(), presets)
+        if preset is None:
+            known = ", ".join(sorted({p.name for p in presets}))
+            raise ConfigError(
+                f"{prefix}.preset {where(prefix + '.preset')} names {wanted!r}, which is not a preset; use one "
+                f"of {known}, add it under presets:, or write preset: none"
+            )
+    else:
+        model = block.get("model")
+        preset = find_preset(model if isinstance(model, str) else None, presets)
+    if preset is None:
+        return []
+    filled = fill_from_preset(block, preset)
+    block["preset"] = preset.name
+    if origins is not None:
+        for key in filled:
+            origins.set(f"{prefix}.{key}", f"from preset {preset.name}")
+    return filled
 
 
 # --- loading ------------------------------------------------------------------------------------------------
@@ -304,6 +412,7 @@ _FILE_SHAPE = Section(
         "max_concurrency": None,
         "qa": None,
         "roles": ListOf(Section({"role": None, "llm": _llm_section()})),
+        "presets": None,
     },
     ignored=METAGPT_TOP_KEYS,
     ignored_prefixes=METAGPT_TOP_PREFIXES,
@@ -348,12 +457,29 @@ def load_config(explicit: Path | None = None, *, cwd: Path, home: Path, env: Map
     for key, (value, variable) in env_overrides(base, env).items():
         base[key] = value
         origins.set(f"llm.{key}", f"from environment variable {variable}")
+    presets = _own_presets(merged, origins) + list(shipped_presets())
+    filled = apply_preset(base, presets, prefix="llm", where=origins.where, origins=origins)
     config = _validate({**merged, "sources": paths}, origins)
+    config.llm._preset_filled = tuple(filled)
     for index, entry in enumerate(config.roles):
         config._role_llms[entry.role.casefold()] = resolve_role(
-            config.llm, entry, index=index, env=env, origins=origins
+            config.llm, entry, index=index, env=env, origins=origins, presets=presets
         )
     return config
+
+
+def _own_presets(merged: dict[str, Any], origins: Origins) -> list[Preset]:
+    """The config's `presets:`, checked before they fill anything (a bad entry names its file and line)."""
+    own = merged.get("presets") or {}
+    if not isinstance(own, dict):
+        raise ConfigError(f"presets {origins.where('presets')} must be a mapping of preset names to settings")
+    entries = {}
+    for name, entry in own.items():
+        try:
+            entries[str(name)] = PresetEntry.model_validate(entry or {}).model_dump(exclude_none=True)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc, where=origins.where, prefix=f"presets.{name}")) from None
+    return parse_presets(entries)
 
 
 def _prepare(file: ConfigFile, env: Mapping[str, str]) -> ConfigFile:

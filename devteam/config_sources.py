@@ -38,7 +38,7 @@ METAGPT_TOP_KEYS = frozenset(
 METAGPT_TOP_PREFIXES = ("iflytek_", "azure_tts_")
 METAGPT_LLM_KEYS = frozenset(
     """proxy api_version pricing_plan calc_usage region_name access_key secret_key session_token endpoint
-    app_id api_secret domain top_p top_k repetition_penalty stop presence_penalty frequency_penalty best_of
+    app_id api_secret domain top_p top_k repetition_penalty presence_penalty frequency_penalty best_of
     n logprobs top_logprobs use_system_prompt reasoning reasoning_max_token max_budget compress_type""".split()
 )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fakes import OllamaServer, OpenAIServer
+from fakes import CompletionsServer, OllamaServer, OpenAIServer
 
 # -- isolation ----------------------------------------------------------------------------------------------
 
@@ -43,4 +43,11 @@ def llama_cpp_server() -> Iterator[OpenAIServer]:
 def ollama_server() -> Iterator[OllamaServer]:
     """An ollama native-API server on 127.0.0.1 serving the model "test-model"."""
     with OllamaServer() as server:
+        yield server
+
+
+@pytest.fixture
+def completions_server() -> Iterator[CompletionsServer]:
+    """A completion-endpoint server (`/v1/completions` and llama.cpp's `/completion`, `/tokenize`, `/props`)."""
+    with CompletionsServer() as server:
         yield server

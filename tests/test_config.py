@@ -508,7 +508,7 @@ def test_metagpt_config_loads_and_each_unused_key_warns_once(dirs: Dirs, caplog:
         config = load(dirs)
     assert (config.llm.model, config.workspace, config.repair_llm_output) == ("gpt-4-turbo", "./ws", True)
     lines = [record.getMessage() for record in caplog.records if record.name == "devteam.config"]
-    ignored = ["llm.proxy", "llm.api_version", "llm.pricing_plan", "llm.calc_usage", "llm.top_p", "llm.stop",
+    ignored = ["llm.proxy", "llm.api_version", "llm.pricing_plan", "llm.calc_usage", "llm.top_p",
                "llm.use_system_prompt", "embedding", "proxy", "search", "browser", "mermaid", "redis", "s3",
                "language", "enable_longterm_memory", "iflytek_app_id", "azure_tts_region", "IFLYTEK_API_KEY",
                "models", "agentops_api_key"]  # fmt: skip
@@ -617,7 +617,7 @@ ERROR_CASES = {
     "llm not a mapping": ("llm: ollama\n", ["llm", ":1", "must be a mapping", "'ollama'"]),
     "unknown api_type": (
         "llm: {api_type: claude, model: x}\n",
-        ["llm.api_type", ":1", "'openai', 'open_llm', 'ollama', 'human' or 'replay'", "'claude'", "open_llm"],
+        ["llm.api_type", ":1", "'openai', 'open_llm', 'llama_server', 'ollama', 'huggingface', 'llama_cpp', 'human' or 'replay'", "'claude'", "open_llm"],
     ),
     "missing model": ("llm:\n  api_type: ollama\n", ["llm.model", ":1", "is missing", "model: llama2"]),
     "open_llm without base_url": (

@@ -70,4 +70,9 @@ def provider_arguments(config: "LLMConfig") -> dict[str, object]:
         "max_tokens": config.max_token,
         "seed": config.seed,
         "replay_file": config.replay_file,
+        # A format written in the config is used as written (open_llm then speaks /v1/completions); one from a
+        # preset is only a fallback for endpoints that need a format and models that bring none.
+        "prompt_format": None if "prompt_format" in config._preset_filled else config.prompt_format,
+        "preset_prompt_format": config.prompt_format if "prompt_format" in config._preset_filled else None,
+        "stop": config.stop,
     }

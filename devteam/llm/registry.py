@@ -1,8 +1,8 @@
 """`api_type` → provider factory: a plain dict, no registration by import side effects.
 
 Every factory takes the same keyword arguments (model, base_url, api_key, timeout, stream, context_length,
-temperature, max_tokens, seed, replay_file; `api_type` is accepted and ignored, the key decides), so the
-caller can build any provider from one config block.
+temperature, max_tokens, seed, replay_file, prompt_format, stop; `api_type` is accepted and ignored, the key
+decides), so the caller can build any provider from one config block.
 """
 
 from __future__ import annotations
@@ -10,26 +10,80 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from devteam.errors import ConfigError
+from devteam.llm.completions import CompletionsProvider, Dialect
 from devteam.llm.human import HumanProvider
 from devteam.llm.ollama import OllamaProvider
 from devteam.llm.openai_compat import ApiType, OpenAICompatProvider
+from devteam.llm.prompt_formats import resolve_prompt_format
 from devteam.llm.replay import build_replay
 from devteam.llm.types import ChatProvider
 
 
-def _openai_compat(api_type: ApiType) -> Callable[..., OpenAICompatProvider]:
-    def build(**options: Any) -> OpenAICompatProvider:
-        options.pop("api_type", None)  # the registry key decides
-        options.pop("replay_file", None)
-        return OpenAICompatProvider(api_type=api_type, **options)
+_NOT_FOR_SERVERS = ("api_type", "replay_file", "prompt_format", "preset_prompt_format", "stop")
+
+
+def _server_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in options.items() if name not in _NOT_FOR_SERVERS}
+
+
+def _openai_compat(api_type: ApiType) -> Callable[..., ChatProvider]:
+    def build(**options: Any) -> ChatProvider:
+        if options.get("prompt_format"):
+            # A prompt format means the model wants one string: the server's /v1/completions, not its chat API.
+            return _completions("openai", **options)
+        return OpenAICompatProvider(api_type=api_type, **_server_options(options))
 
     return build
 
 
+def _completions(dialect: Dialect, **options: Any) -> CompletionsProvider:
+    spec = options.get("prompt_format") or options.get("preset_prompt_format")
+    if not spec:
+        raise ConfigError(
+            "llm.prompt_format is missing: api_type llama_server sends one prompt string, so it needs the "
+            "model's prompt format, e.g. prompt_format: chatml (or a preset that names one)"
+        )
+    prompt_format = resolve_prompt_format(spec, stop=options.get("stop"))
+    server = _server_options(options)
+    server.pop("stream", None)  # completions are asked for whole; the timeout covers a long answer
+    return CompletionsProvider(dialect=dialect, prompt_format=prompt_format, format_name=spec, **server)
+
+
+def _llama_server(**options: Any) -> CompletionsProvider:
+    return _completions("llama_server", **options)
+
+
+def _in_process(options: dict[str, Any]) -> dict[str, Any]:
+    """What an in-process model uses: no URL, key or timeout; the prompt format resolved when one is named."""
+    spec, fallback = options.get("prompt_format"), options.get("preset_prompt_format")
+    return {
+        "model": options["model"],
+        "context_length": options.get("context_length"),
+        "temperature": options.get("temperature"),
+        "max_tokens": options.get("max_tokens"),
+        "seed": options.get("seed"),
+        "prompt_format": resolve_prompt_format(spec, stop=options.get("stop")) if spec else None,
+        "fallback_format": resolve_prompt_format(fallback, stop=options.get("stop")) if fallback else None,
+        "stop": options.get("stop"),
+    }
+
+
+def _huggingface(**options: Any) -> ChatProvider:
+    # Imported here: transformers and torch load only when this api_type is chosen.
+    from devteam.llm.huggingface import HuggingFaceProvider
+
+    return HuggingFaceProvider(**_in_process(options))
+
+
+def _llama_cpp(**options: Any) -> ChatProvider:
+    from devteam.llm.llama_cpp import LlamaCppProvider
+
+    return LlamaCppProvider(**_in_process(options))
+
+
 def _ollama(**options: Any) -> OllamaProvider:
-    options.pop("api_type", None)
-    options.pop("replay_file", None)
-    return OllamaProvider(**options)
+    return OllamaProvider(**_server_options(options))
 
 
 def _human(*, model: str = "human", context_length: int | None = None, **_transport: Any) -> HumanProvider:
@@ -40,7 +94,10 @@ def _human(*, model: str = "human", context_length: int | None = None, **_transp
 PROVIDER_FACTORIES: dict[str, Callable[..., ChatProvider]] = {
     "openai": _openai_compat("openai"),
     "open_llm": _openai_compat("open_llm"),
+    "llama_server": _llama_server,
     "ollama": _ollama,
+    "huggingface": _huggingface,
+    "llama_cpp": _llama_cpp,
     "human": _human,
     "replay": build_replay,
 }
