@@ -7,9 +7,10 @@ same code path as `metagpt "idea"`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +31,7 @@ from devteam.roles.product_manager import ProductManager
 from devteam.roles.qa_engineer import QaEngineer
 from devteam.run_summary import StageClock, build_summary
 from devteam.team import Team
-from devteam.workspace import ProjectRepo, project_name_from
+from devteam.workspace import ProjectClaimedError, ProjectExistsError, ProjectRepo, project_name_from
 
 log = logging.getLogger("devteam.run")
 
@@ -113,24 +114,31 @@ class ProjectOpener:
                 f"the project folder {root} already exists and was left untouched. Continue it with --resume, "
                 "build on it with --inc, or choose another --project-name."
             )
-        return None
+        # Claimed now, before any call is paid for: a second run naming the same project stops at once.
+        return ProjectRepo.create(root)
 
     def __call__(self, name_hint: str) -> ProjectRepo:
         root = self.explicit_root()
-        if root is None:
-            root = self._free_root(project_name_from(name_hint or self.options.idea))
-        return ProjectRepo.create(root)
+        if root is not None:
+            return ProjectRepo.create(root)
+        name = project_name_from(name_hint or self.options.idea)
+        for candidate in self._free_roots(name):
+            try:
+                project = ProjectRepo.create(candidate)
+            except (ProjectExistsError, ProjectClaimedError):
+                continue  # another run took it between our look and our claim: the next name is ours to try
+            if candidate.name != name:
+                log.warning("project %s exists; this run writes to %s", name, candidate.name)
+            return project
+        raise AssertionError("unreachable: the names never run out")
 
-    def _free_root(self, name: str) -> Path:
-        """A name taken from the PRD may collide with an earlier run: pick the next free one, never reuse."""
-        root = self.options.workspace / name
-        suffix = 2
-        while _is_other_than_folder(root) or (root.is_dir() and any(root.iterdir())):
-            root = self.options.workspace / f"{name}_{suffix}"
-            suffix += 1
-        if suffix > 2:
-            log.warning("project %s exists; this run writes to %s", name, root.name)
-        return root
+    def _free_roots(self, name: str) -> Iterator[Path]:
+        """A name taken from the PRD may collide with an earlier run: NAME, NAME_2, ... that look free."""
+        names = itertools.chain([name], (f"{name}_{suffix}" for suffix in itertools.count(2)))
+        for candidate in names:
+            root = self.options.workspace / candidate
+            if not (_is_other_than_folder(root) or (root.is_dir() and any(root.iterdir()))):
+                yield root
 
 
 def _is_other_than_folder(root: Path) -> bool:
@@ -213,6 +221,8 @@ async def run_company(
             await llm.aclose()
         if recording is not None:
             outcome.record_dir = recording.end(status)
+        if run.repo is not None:
+            run.repo.close()  # ends the run's lock on the project, and git's helper processes
     return outcome
 
 

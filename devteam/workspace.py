@@ -17,6 +17,7 @@ from typing import Iterator, Sequence
 import git
 
 from devteam.errors import WorkspaceError
+from devteam.project_lock import ProjectBusyError, ProjectLock
 from devteam.safe_paths import (
     UnsafePathError,
     is_git_dir_name,
@@ -27,6 +28,9 @@ from devteam.safe_paths import (
 
 __all__ = [
     "CommitInfo",
+    "ProjectBusyError",
+    "ProjectClaimedError",
+    "ProjectExistsError",
     "ProjectRepo",
     "UnsafePathError",
     "project_name_from",
@@ -90,9 +94,10 @@ def resolve_project_root(workspace: Path, name: str) -> Path:
 class ProjectRepo:
     """A project folder with its git repository; build it with `create` or `open`, then `close` it."""
 
-    def __init__(self, repo: git.Repo, root: Path) -> None:
+    def __init__(self, repo: git.Repo, root: Path, lock: ProjectLock | None = None) -> None:
         self._repo = repo
         self._root = root
+        self._lock = lock
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -100,17 +105,33 @@ class ProjectRepo:
     def create(cls, root: Path) -> ProjectRepo:
         """Start a new project at `root`: folder, `git init` on `main`, a `.gitignore` and a first commit.
 
-        The first commit (author "devteam") is what `open` later recognises as ours, and it keeps the
-        `.gitignore` out of the roles' own commits.
+        The folder is claimed atomically — its `.git` is created with an exclusive mkdir, then locked for
+        the run — so of two runs starting the same project at once, exactly one gets it and the other gets
+        `ProjectClaimedError` before writing anything. The first commit (author "devteam") is what `open`
+        later recognises as ours, and it keeps the `.gitignore` out of the roles' own commits.
         """
         root = Path(root).expanduser()
         _refuse_existing(root)
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            root.mkdir(parents=True, exist_ok=True)  # an empty folder the user made is fine to use
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create the project folder {root}: {exc}") from exc
+        try:
+            (root / ".git").mkdir()
+        except FileExistsError:
+            raise ProjectClaimedError(
+                f"another run claimed the project folder {root} at the same moment; it is left to that run. "
+                "Choose another --project-name"
+            ) from None
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create the project folder {root}: {exc}") from exc
+        lock = ProjectLock.acquire(root / ".git", root)
+        try:
             repo = git.Repo.init(root)
         except (OSError, git.GitError) as exc:
+            lock.release()
             raise WorkspaceError(f"cannot create the project repository at {root}: {exc}") from exc
-        project = cls(repo, root.resolve())
+        project = cls(repo, root.resolve(), lock)
         try:
             project._start()
         except BaseException:
@@ -138,6 +159,7 @@ class ProjectRepo:
         project = cls(repo, root.resolve())
         try:
             project._check_ours()
+            project._lock = ProjectLock.acquire(Path(repo.git_dir), project._root)
         except BaseException:
             project.close()
             raise
@@ -155,8 +177,10 @@ class ProjectRepo:
             )
 
     def close(self) -> None:
-        """Stop the git helper processes gitpython keeps open (they leak pipes otherwise)."""
+        """Stop the git helper processes gitpython keeps open (they leak pipes otherwise); end the run's lock."""
         self._repo.close()
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> ProjectRepo:
         return self
@@ -359,14 +383,22 @@ class ProjectRepo:
         return next(roots, None)
 
 
+class ProjectExistsError(WorkspaceError):
+    """Something is already where the new project would go; it is left untouched."""
+
+
+class ProjectClaimedError(WorkspaceError):
+    """Another run created the same project folder at the same moment."""
+
+
 def _refuse_existing(root: Path) -> None:
     """An existing project is never overwritten: MetaGPT's habit of deleting it loses the user's work."""
     if root.is_symlink() or (root.exists() and not root.is_dir()):
-        raise WorkspaceError(
+        raise ProjectExistsError(
             f"{root} exists and is not a plain folder; it is left untouched. Choose another --project-name"
         )
     if root.is_dir() and any(root.iterdir()):
-        raise WorkspaceError(
+        raise ProjectExistsError(
             f"the project {root} exists already; it is left untouched. "
             "Use --resume to continue it, or choose another --project-name"
         )

@@ -15,6 +15,7 @@ import pytest
 from devteam.errors import WorkspaceError
 from devteam.workspace import (
     CommitInfo,
+    ProjectBusyError,
     ProjectRepo,
     UnsafePathError,
     project_name_from,
@@ -175,11 +176,22 @@ def test_create_refuses_a_file_in_the_way(tmp_path: Path) -> None:
 def test_open_reopens_a_project_for_resume(project: ProjectRepo) -> None:
     project.write_text("docs/prd.md", "# PRD")
     project.commit("ProductManager: PRD", author="ProductManager")
+    project.close()  # the run that made it has ended
 
     with ProjectRepo.open(project.root) as reopened:
         assert reopened.has_path_committed("docs/prd.md")
         assert not reopened.has_path_committed("main.py")
         assert [c.author for c in reopened.history()] == ["devteam", "ProductManager"]
+
+
+def test_a_project_is_held_by_one_run_at_a_time(project: ProjectRepo) -> None:
+    with pytest.raises(ProjectBusyError, match="another devteam run is using"):
+        ProjectRepo.open(project.root)
+    project.close()
+    with ProjectRepo.open(project.root) as reopened:
+        with pytest.raises(ProjectBusyError):
+            ProjectRepo.open(project.root)
+        assert reopened.history()
 
 
 def test_open_refuses_a_missing_folder(tmp_path: Path) -> None:
