@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import threading
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TextIO
 
 from devteam.llm.client import Exchange
 from devteam.llm.record_file import EXCHANGES, RECORD_DIR, RUN_LOG, RUNS_DIR, SUMMARY
@@ -131,40 +132,91 @@ class RunRecorder:
         self._guarded(lambda: self._append(exchanges, lines))
 
     def _open(self, root: Path) -> None:
-        folder = root / RECORD_DIR
-        folder.mkdir(exist_ok=True)
+        folder = _confined_folder(root / RECORD_DIR)
         exchanges = folder / EXCHANGES
-        if exchanges.is_file():
+        if exchanges.is_file() and not exchanges.is_symlink():
+            _mend_torn_end(exchanges)
             with exchanges.open(encoding="utf-8") as existing:
                 self._seq = sum(1 for line in existing if line.strip())
         header = f"=== run {self.run_id}: {self.idea} ===\n"
-        with (folder / RUN_LOG).open("a", encoding="utf-8") as run_log:
+        with _open_confined(folder / RUN_LOG, append=True) as run_log:
             run_log.write(self.redactor.text(header))
         self.folder = folder
 
     def _append(self, exchanges: list[dict[str, Any]], lines: list[str]) -> None:
         assert self.folder is not None
         if exchanges:
-            with (self.folder / EXCHANGES).open("a", encoding="utf-8") as out:
+            with _open_confined(self.folder / EXCHANGES, append=True) as out:
                 for exchange in exchanges:
                     self._seq += 1
-                    out.write(json.dumps({"run": self.run_id, "seq": self._seq, **exchange}, ensure_ascii=False))
-                    out.write("\n")
+                    # One write per line: a crash leaves at most the last line torn, which readers skip.
+                    out.write(json.dumps({"run": self.run_id, "seq": self._seq, **exchange}, ensure_ascii=False)
+                              + "\n")
         if lines:
-            with (self.folder / RUN_LOG).open("a", encoding="utf-8") as out:
+            with _open_confined(self.folder / RUN_LOG, append=True) as out:
                 out.write("".join(line + "\n" for line in lines))
 
     def _write_summary(self, text: str) -> None:
         assert self.folder is not None
-        runs = self.folder / RUNS_DIR
-        runs.mkdir(exist_ok=True)
-        (runs / f"{self.run_id}.json").write_text(text, encoding="utf-8")
-        (self.folder / SUMMARY).write_text(text, encoding="utf-8")
+        runs = _confined_folder(self.folder / RUNS_DIR)
+        with _open_confined(runs / f"{self.run_id}.json", append=False) as out:
+            out.write(text)
+        with _open_confined(self.folder / SUMMARY, append=False) as out:
+            out.write(text)
 
     def _guarded(self, write: Callable[[], None]) -> None:
         """A record that cannot be written must not stop the run that it describes."""
         try:
             write()
-        except OSError as error:
+        except (OSError, RecordRefusedError) as error:
             self._broken = True
             log.warning("the run record could not be written (%s); the run goes on without it", error)
+
+
+# -- confinement: the record is written like code files are, never through a link ---------------------------
+
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class RecordRefusedError(Exception):
+    """A record path is a link (or not a folder): writing through it could land anywhere."""
+
+
+def _confined_folder(folder: Path) -> Path:
+    """`folder`, created if missing; refused when it is a symbolic link or not a folder."""
+    if folder.is_symlink():
+        raise RecordRefusedError(f"{folder} is a symbolic link; the record is never written through links")
+    folder.mkdir(exist_ok=True)
+    if not folder.is_dir() or folder.is_symlink():
+        raise RecordRefusedError(f"{folder} is not a folder")
+    return folder
+
+
+def _open_confined(path: Path, *, append: bool) -> TextIO:
+    """Open a record file for writing without following a link at its name (O_NOFOLLOW where there is one)."""
+    if path.is_symlink():
+        raise RecordRefusedError(f"{path} is a symbolic link; the record is never written through links")
+    flags = os.O_WRONLY | os.O_CREAT | _NO_FOLLOW | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags, 0o644)
+    return os.fdopen(fd, "a" if append else "w", encoding="utf-8")
+
+
+def _mend_torn_end(path: Path) -> None:
+    """A run killed mid-write can leave a last line without its newline: complete a whole JSON line, drop a
+    torn one (it cannot be read back), so this run's lines start on a line of their own."""
+    with path.open("rb") as existing:
+        data = existing.read()
+    if not data or data.endswith(b"\n"):
+        return
+    cut = data.rfind(b"\n") + 1
+    tail = data[cut:]
+    try:
+        json.loads(tail)
+    except ValueError:
+        log.warning("the last line of %s was torn (a run stopped while writing it); %d bytes dropped",
+                    path, len(tail))
+        with path.open("r+b") as torn:
+            torn.truncate(cut)
+        return
+    with _open_confined(path, append=True) as out:
+        out.write("\n")

@@ -9,10 +9,13 @@ and `run.log` the log lines of every run.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from devteam.errors import ConfigError
+
+log = logging.getLogger("devteam.llm")
 
 RECORD_DIR = ".devteam"
 EXCHANGES = "exchanges.jsonl"
@@ -35,13 +38,27 @@ def read_exchanges(path: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"the record {path} cannot be read: {error}") from None
     exchanges = []
-    for number, line in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
         if not line.strip():
+            continue
+        if number == len(lines) and not text.endswith("\n") and not _is_json(line):
+            # A run killed mid-write leaves its last line torn; everything before it is still good.
+            log.warning("%s: the last line (%d) is incomplete, as a run stopped while writing it; skipped",
+                        path, number)
             continue
         exchanges.append(_parse_line(line, path=path, number=number))
     if not exchanges:
         raise ConfigError(f"the record {path} holds no exchanges")
     return exchanges
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_line(line: str, *, path: Path, number: int) -> dict[str, Any]:
