@@ -18,6 +18,7 @@ from typing import TextIO
 
 from devteam.config import Config
 from devteam.errors import DevteamError, RunInterruptedError, WorkspaceError
+from devteam.exit_codes import EXIT_INTERRUPTED
 from devteam.llm.client import LLM, ExchangeObserver
 from devteam.llm.factory import build_llm
 from devteam.llm.usage import Ledger
@@ -29,6 +30,7 @@ from devteam.roles.base import Role, RunContext
 from devteam.roles.engineer import Engineer
 from devteam.roles.product_manager import ProductManager
 from devteam.roles.qa_engineer import QaEngineer
+from devteam.stop_signals import StopRequest
 from devteam.run_summary import StageClock, build_summary
 from devteam.team import Team
 from devteam.workspace import ProjectClaimedError, ProjectExistsError, ProjectRepo, project_name_from
@@ -171,8 +173,10 @@ async def run_company(
     progress_stream: TextIO | None = None,
     observers: list[ExchangeObserver] | None = None,
     extra_roles: Sequence[type[Role]] = (),
+    stop: StopRequest | None = None,
 ) -> RunOutcome:
-    """Run the pipeline; errors (and Ctrl-C) end up in the outcome, with what was committed, not raised.
+    """Run the pipeline; errors, and a stop the user asked for (Ctrl-C or SIGTERM, noted in `stop`), end up in
+    the outcome with what was committed; any other cancellation (a caller's `wait_for`) is raised as it came.
 
     `extra_roles` are role classes hired after the built-in three, e.g. a QA engineer watching "code".
     """
@@ -206,9 +210,13 @@ async def run_company(
         outcome.error = error
         status = "failed"
     except asyncio.CancelledError:
-        # Ctrl-C cancels the run's task: finish as an outcome so the CLI can say what is kept and how to resume.
-        outcome.error = RunInterruptedError("interrupted (Ctrl-C)")
-        status = "interrupted"
+        if stop is None or not stop.requested:
+            status = "cancelled"
+            raise  # the caller's cancellation (a wait_for, a task group): theirs to handle, not a user's stop
+        # Ctrl-C or SIGTERM: finish as an outcome so the CLI can say what is kept and how to resume.
+        _uncancel()
+        status = "interrupted" if stop.exit_code == EXIT_INTERRUPTED else "terminated"
+        outcome.error = RunInterruptedError(f"interrupted ({stop.describe()})", exit_code=stop.exit_code)
     except KeyboardInterrupt:
         status = "interrupted"
         raise
@@ -224,6 +232,13 @@ async def run_company(
         if run.repo is not None:
             run.repo.close()  # ends the run's lock on the project, and git's helper processes
     return outcome
+
+
+def _uncancel() -> None:
+    """The stop the user asked for is handled here; tell the task so (Python 3.11+ counts cancellations)."""
+    task = asyncio.current_task()
+    if task is not None and hasattr(task, "uncancel"):
+        task.uncancel()
 
 
 def _qa_roles(options: RunOptions) -> list[type[Role]]:

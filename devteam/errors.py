@@ -60,4 +60,8 @@ class ReplayMismatchError(DevteamError):
 
 
 class RunInterruptedError(DevteamError):
-    """The user pressed Ctrl-C; what was committed stays."""
+    """The user pressed Ctrl-C (or the run got SIGTERM); what was committed stays."""
+
+    def __init__(self, message: str, *, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # The exit code the CLI gives each status (see devteam.cli); a record only exists once a project does, so a
 # failed run with a record is always exit 1, and so is a crash (an uncaught exception ends Python with 1).
-EXIT_CODES = {"ok": 0, "failed": 1, "crashed": 1, "interrupted": 130}
+EXIT_CODES = {"ok": 0, "failed": 1, "crashed": 1, "cancelled": 1, "interrupted": 130, "terminated": 143}
 
 
 @dataclass

@@ -127,7 +127,7 @@ class ProjectRepo:
             raise WorkspaceError(f"cannot create the project folder {root}: {exc}") from exc
         lock = ProjectLock.acquire(root / ".git", root)
         try:
-            repo = git.Repo.init(root)
+            repo = _DetachedRepo.init(root)
         except (OSError, git.GitError) as exc:
             lock.release()
             raise WorkspaceError(f"cannot create the project repository at {root}: {exc}") from exc
@@ -383,6 +383,21 @@ class ProjectRepo:
         return next(roots, None)
 
 
+class _DetachedGit(git.Git):
+    """git children in a session of their own: the terminal's Ctrl-C (sent to the whole foreground process
+    group) reaches devteam only, which finishes the commit in progress before it stops, instead of killing
+    a `git add` half-way or the `cat-file` helpers gitpython keeps open."""
+
+    def execute(self, command, **kwargs):  # type: ignore[no-untyped-def, override]
+        if os.name == "posix":
+            kwargs.setdefault("start_new_session", True)
+        return super().execute(command, **kwargs)
+
+
+class _DetachedRepo(git.Repo):
+    GitCommandWrapperType = _DetachedGit
+
+
 class ProjectExistsError(WorkspaceError):
     """Something is already where the new project would go; it is left untouched."""
 
@@ -406,7 +421,7 @@ def _refuse_existing(root: Path) -> None:
 
 def _open_repo(root: Path) -> git.Repo:
     try:
-        return git.Repo(root)
+        return _DetachedRepo(root)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
         raise WorkspaceError(
             f"{root} is not a devteam project (it has no git repository); it is left untouched. "

@@ -42,10 +42,22 @@ class Engineer(Role):
             todo = self._files_to_write([p for p in level if plan_key(p.path) not in refused], run, sources)
             if not todo:
                 continue
-            results = await asyncio.gather(
-                *(self._write_file(planned, prd, design, plan, sources, run, semaphore) for planned in todo),
-                return_exceptions=True,
-            )
+            answered: dict[str, WrittenFile] = {}
+            try:
+                results = await asyncio.gather(
+                    *(self._write_file(planned, prd, design, plan, sources, run, semaphore, answered)
+                      for planned in todo),
+                    return_exceptions=True,
+                )
+            except asyncio.CancelledError:
+                # Stopped (Ctrl-C, SIGTERM) mid-level: the answers already received are paid for, so they are
+                # written and committed before the stop goes on; --resume then asks only for the rest.
+                kept = [planned for planned in todo if planned.path in answered]
+                done = self._keep_written(kept, [answered[planned.path] for planned in kept], run, sources)
+                if done:
+                    repo.commit(f"Write {', '.join(done)} (level {number} of {len(plan.levels)}, interrupted)",
+                                author=self.name, paths=done)
+                raise
             done = self._keep_written(todo, results, run, sources)
             if done:
                 repo.commit(
@@ -111,7 +123,9 @@ class Engineer(Role):
         sources: dict[str, str],
         run: RunContext,
         semaphore: asyncio.Semaphore,
+        answered: dict[str, WrittenFile],
     ) -> WrittenFile:
+        """Write (and review) one file; `answered` holds it from its first answer on, for an interrupted level."""
         key = run.project("").relative(planned.path)
         dependencies = {path: sources[path] for path in plan.dependencies.get(key, []) if path in sources}
         async with semaphore:
@@ -120,6 +134,7 @@ class Engineer(Role):
                 self.llm, self.persona, prd=prd, design=design, planned=planned, dependencies=dependencies,
                 repair=run.repair, idea=run.idea,
             )
+            answered[planned.path] = written
             if run.code_review:
                 written = await self._review(planned, design, written, dependencies, run)
             review = f", review: {written.review}" if run.code_review else ""
