@@ -117,6 +117,33 @@ def _run_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Where the project is, and what kind of run, is said by the resume command itself.
+_NOT_REPEATED = frozenset({"idea", "project_name", "project_path", "recover_path", "workspace", "resume", "inc",
+                           "init_config", "help", "version", *IGNORED_METAGPT_FLAGS})
+
+
+def given_options(parser: argparse.ArgumentParser, args: argparse.Namespace, *, verbose: bool) -> list[str]:
+    """The options of this run that differ from their defaults, as a command line that means the same from
+    any folder (paths made absolute): what a resume command must carry to continue the same run."""
+    words: list[str] = []
+    for action in parser._actions:
+        if action.dest in _NOT_REPEATED or not action.option_strings:
+            continue
+        value = getattr(args, action.dest, None)
+        if value is None or value == action.default:
+            continue
+        flag = action.option_strings[0]
+        if isinstance(action, argparse.BooleanOptionalAction):
+            words.append(flag if value else f"--no-{flag.removeprefix('--')}")
+        elif isinstance(action, argparse._StoreTrueAction) or value is True:
+            words.append(flag)
+        elif isinstance(value, Path):
+            words += [flag, os.path.abspath(value.expanduser())]
+        else:
+            words += [flag, str(value)]
+    return [*words, "-v"] if verbose else words
+
+
 def _check_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="metagpt check", description="Check the configured LLM with one structured round trip.")
     parser.add_argument("--config", type=Path)
@@ -199,8 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from devteam.logs_view import run_logs_command
 
                 return run_logs_command(_logs_parser().parse_args(rest))
-        args = _run_parser().parse_args(args_list)
+        parser = _run_parser()
+        args = parser.parse_args(args_list)
         _apply_metagpt_flags(args)
+        args.given_options = given_options(parser, args, verbose=verbose)
         if args.init_config:
             return _init_config()
         if not args.idea or not args.idea.strip():

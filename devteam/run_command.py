@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import os
+import shlex
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from devteam.company import RunOptions, RunOutcome, run_company
@@ -20,11 +22,12 @@ from devteam.errors import (
     RunInterruptedError,
     WorkspaceError,
 )
-from devteam.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from devteam.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 from devteam.demos import shipped_record
 from devteam.diagnosis import hint_for
 from devteam.first_run import no_config_help
 from devteam.redaction import Redactor
+from devteam.stop_signals import StopRequest, install_stop_signals
 from devteam.sandbox import probe_isolation
 
 
@@ -71,16 +74,29 @@ def run_idea_command(args: argparse.Namespace) -> int:
     )
     redactor = Redactor.for_config(config)
     _redact_console(redactor)
-    outcome = asyncio.run(run_company(config, options))
+    stop = StopRequest()
+    outcome = asyncio.run(_run_stoppable(config, options, stop))
     if isinstance(outcome.error, ConfigError) and outcome.repo_root is None:
         raise outcome.error  # nothing ran (e.g. an unreadable --replay record): a config error, exit 2
     print_summary(outcome, sys.stdout)
     if outcome.error is None:
         return EXIT_OK
-    print(redactor.text(failure_paragraph(outcome, options, config_llm=config.llm)), file=sys.stderr)
+    print(redactor.text(failure_paragraph(outcome, options, getattr(args, "given_options", []),
+                                          config_llm=config.llm)), file=sys.stderr)
     if isinstance(outcome.error, RunInterruptedError):
-        return EXIT_INTERRUPTED
+        return outcome.error.exit_code
     return EXIT_USAGE if isinstance(outcome.error, WorkspaceError) and outcome.repo_root is None else EXIT_FAILED
+
+
+async def _run_stoppable(config: Config, options: RunOptions, stop: StopRequest) -> RunOutcome:
+    """The run, with Ctrl-C and SIGTERM turned into a stop that commits what was answered."""
+    task = asyncio.current_task()
+    assert task is not None
+    uninstall = install_stop_signals(stop, task)
+    try:
+        return await run_company(config, options, stop=stop)
+    finally:
+        uninstall()
 
 
 class _RedactingFilter(logging.Filter):
@@ -137,26 +153,36 @@ def qa_lines(outcome: RunOutcome) -> list[str]:
     return lines
 
 
-def failure_paragraph(outcome: RunOutcome, options: RunOptions, *, config_llm: LLMConfig | None = None) -> str:
+def failure_paragraph(
+    outcome: RunOutcome, options: RunOptions, given_options: Sequence[str] = (), *,
+    config_llm: LLMConfig | None = None,
+) -> str:
     error = outcome.error
     root = outcome.repo_root
     if isinstance(error, ReplayMismatchError):
         kept = f" What was made before the mismatch is committed in {root}." if root is not None else ""
         return f"metagpt: The replay does not match the record. {error}{kept}"
-    reason = {
-        BudgetExceededError: "The budget stopped the run.",
-        WorkspaceError: "The project folder could not be used.",
-        RunInterruptedError: "Stopped by Ctrl-C.",
-    }.get(type(error), "The run could not finish.")
+    if isinstance(error, RunInterruptedError):
+        reason = f"Stopped by {'SIGTERM' if error.exit_code == EXIT_TERMINATED else 'Ctrl-C'}."
+    else:
+        reason = {
+            BudgetExceededError: "The budget stopped the run.",
+            WorkspaceError: "The project folder could not be used.",
+        }.get(type(error), "The run could not finish.")
     text = f"metagpt: {reason} {error}"
     if isinstance(error, ProviderError) and config_llm is not None:
         text += f"\n{hint_for(error, config_llm)}"
     if root is not None:
         text += (f"\nEverything finished before the failure is committed in {root}. "
-                 f"Resume with: metagpt {_quote(options.idea)} --project-name {root.name} "
-                 f"--workspace {root.parent} --resume")
+                 f"Resume with: {resume_command(options, root, given_options)}")
     return text
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace('"', '\\"') + '"'
+def resume_command(options: RunOptions, root: Path, given_options: Sequence[str] = ()) -> str:
+    """The command that continues this run: the same project, and every option the run was given (config,
+    replay record, concurrency, review, budget...), so it continues with the same model the same way."""
+    if options.project_path is not None:
+        where = ["--project-path", str(root)]
+    else:
+        where = ["--project-name", root.name, "--workspace", str(root.parent)]
+    return shlex.join(["metagpt", options.idea, *where, *given_options, "--resume"])
