@@ -1,4 +1,5 @@
-"""Code review never destroys a file: only LGTM or a complete fenced file counts as a review.
+"""Code review never destroys a file: the verdict is a choice (LGTM / needs changes), and only a complete fenced
+file counts as the fix that follows "needs changes".
 
 A whole run through `run_company` against a real local OpenAI server; the reviewer's answers are scripted.
 """
@@ -40,15 +41,18 @@ def _run(server: OpenAIServer, tmp_path: Path, handler, progress: io.StringIO) -
     return outcome
 
 
-def _reviewing(company: ScriptedCompany, answer) -> object:  # type: ignore[no-untyped-def]
-    """Every ReviewCode request (re-asks included) gets `answer(path)`; the rest is the scripted run."""
+def _reviewing(company: ScriptedCompany, answer, verdict=lambda path: Text("needs changes")) -> object:  # type: ignore[no-untyped-def]
+    """The verdict request gets `verdict(path)`; every request for the fix (re-asks included), which follows the
+    model's own verdict in the conversation, gets `answer(path)`; the rest is the scripted run."""
 
     def handler(request: RecordedRequest) -> Reply:
-        first_user = next(m["content"] for m in request.json["messages"] if m["role"] == "user")
+        messages = request.json["messages"]
+        first_user = next(m["content"] for m in messages if m["role"] == "user")
         if first_user.startswith("## Action: ReviewCode"):
             path = first_user.split("`", 2)[1]
-            company.calls.append(f"review:{path}")
-            return answer(path)
+            fixing = any(m["role"] == "assistant" and "needs changes" in m["content"] for m in messages)
+            company.calls.append(f"{'fix' if fixing else 'review'}:{path}")
+            return answer(path) if fixing else verdict(path)
         return company(request)
 
     return handler
@@ -71,8 +75,8 @@ def test_prose_review_never_replaces_a_file(tmp_path: Path, openai_server: OpenA
     for planned in WEB_FILES:
         assert (root / planned.path).read_text() == planned.code, planned.path
         assert _committed(root, planned.path) == planned.code
-    # The reviewer was asked again with what a review must be, then the file was kept as written.
-    assert company.calls.count("review:app.js") > 1
+    # The reviewer was asked again with what a fix must be, then the file was kept as written.
+    assert company.calls.count("review:app.js") == 1 and company.calls.count("fix:app.js") > 1
     assert "review: failed, kept as written" in progress.getvalue()
     assert "rewritten" not in progress.getvalue()
 
@@ -122,3 +126,24 @@ def test_an_answer_that_is_not_a_review_is_refused(answer: str) -> None:
 @pytest.mark.parametrize("answer", ["LGTM", "<think>fine</think>\nlgtm.", "LGTM - nothing to change."])
 def test_lgtm_keeps_the_file(answer: str) -> None:
     assert parse_review(answer, language="python", repair=True) == (None, [])
+
+
+def test_the_verdict_is_a_constrained_choice_and_lgtm_costs_one_call(tmp_path: Path,
+                                                                     openai_server: OpenAIServer) -> None:
+    company = ScriptedCompany(WEB_FILES, project_name="web_game")
+    verdicts = {"app.js": Text('{"choice": "LGTM"}'), "style.css": Text("LGTM"),
+                "game.py": Text(ADVICE)}  # prose is no verdict: asked again, then the review fails
+    progress = io.StringIO()
+
+    outcome = _run(openai_server, tmp_path, _reviewing(company, lambda path: Text("never asked"),
+                                                       verdict=lambda path: verdicts[path]), progress)
+
+    assert outcome.error is None, outcome.error
+    assert company.calls.count("review:app.js") == 1 and company.calls.count("review:style.css") == 1
+    assert company.calls.count("review:game.py") > 1 and not [c for c in company.calls if c.startswith("fix:")]
+    for planned in WEB_FILES:
+        assert _committed(outcome.repo_root, planned.path) == planned.code  # type: ignore[arg-type]
+    review = next(r.json for r in openai_server.chat_requests
+                  if r.json["messages"][1]["content"].startswith("## Action: ReviewCode"))
+    schema = review["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["choice"]["enum"] == ["LGTM", "needs changes"]

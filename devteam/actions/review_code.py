@@ -1,6 +1,8 @@
-"""ReviewCode: LGTM, or a corrected file. Optional (`--code-review`), one extra call per file.
+"""ReviewCode: a verdict, LGTM or needs changes, then the corrected file only when changes are needed.
 
-A review may only ever improve a file: an answer that is neither LGTM nor a complete fenced file (prose,
+Optional (`--code-review`): one call per file, two when the verdict asks for changes. The verdict is a
+constrained choice (`choose_from_options`: an enum the server enforces where it can), so no answer lands in
+between. A review may only ever improve a file: a fix that is neither LGTM nor a complete fenced file (prose,
 advice, a cut-off block) is asked again and never replaces the code; the same code sent back is "unchanged".
 """
 
@@ -15,10 +17,13 @@ from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage, ChatRequest
 from devteam.prompting import render_prompt
 from devteam.structured.ask import ask_parsed
+from devteam.structured.choose import choose_from_options
 from devteam.structured.extract import find_fences, strip_wrapping
 from devteam.structured.parse import ParseFailure, extract_code
 
 NAME = "ReviewCode"
+LGTM, NEEDS_CHANGES = "LGTM", "needs changes"
+VERDICTS = (LGTM, NEEDS_CHANGES)
 _LGTM = re.compile(r"\bLGTM\b", re.IGNORECASE)
 _NOT_A_REVIEW = "answer with the single word LGTM, or with the complete corrected file in one fenced code block"
 
@@ -52,12 +57,19 @@ async def review_code(
 ) -> WrittenFile:
     prompt = render_prompt(
         "review_code.j2", idea=idea, design=design, file=planned, code=written.code, dependencies=dependencies,
-        language_of=language_of,
+        language_of=language_of, options=VERDICTS,
     )
-    request = ChatRequest(
-        messages=[persona.system_message(), ChatMessage("user", prompt)],
-        role=persona.role, action=NAME, subject=planned.path,
+    messages = [persona.system_message(), ChatMessage("user", prompt)]
+    verdict = await choose_from_options(
+        llm, messages, VERDICTS, role=persona.role, action=NAME, subject=planned.path, repair=repair
     )
+    if verdict.value == LGTM:
+        written.review = LGTM
+        return written
+    # The same conversation goes on: the model sees its own verdict and is asked for the file.
+    fix = [ChatMessage("assistant", f'{{"choice": "{NEEDS_CHANGES}"}}'),
+           ChatMessage("user", render_prompt("review_fix.j2", path=planned.path))]
+    request = ChatRequest(messages=[*messages, *fix], role=persona.role, action=NAME, subject=planned.path)
     language = language_of(planned.path)
 
     def parse(text: str) -> tuple[str | None, list[str]]:
