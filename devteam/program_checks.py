@@ -59,7 +59,7 @@ class SmokeRun:
     """The entry point started with stdin closed: a clean exit, or still running at the limit, counts."""
 
     command: str
-    verdict: str  # "clean exit", "clean start", "fails", "needs packages", "needs a terminal"
+    verdict: str  # "clean exit", "clean start", "fails", "needs packages"
     output: str = ""
     needs: list[str] = field(default_factory=list)
 
@@ -118,8 +118,10 @@ def smoke_run(root: Path, paths: list[str], limits: Limits = SMOKE_LIMITS) -> Sm
     command = entry_command(paths)
     if command is None:
         return None
-    result = run_sandboxed([sys.executable, *command], cwd=root, limits=limits, env=interpreter_env(root))
-    shown = "python " + " ".join(command)
+    terminal = uses_curses(root, paths)
+    result = run_sandboxed([sys.executable, *command], cwd=root, limits=limits, env=interpreter_env(root),
+                           terminal=terminal)
+    shown = "python " + " ".join(command) + (" (in a pseudo-terminal)" if terminal else "")
     output = _with_limit_note(result)
     needs = missing_packages(result.output, root)
     if result.timed_out:
@@ -128,9 +130,22 @@ def smoke_run(root: Path, paths: list[str], limits: Limits = SMOKE_LIMITS) -> Sm
         return SmokeRun(shown, "clean exit", output)
     if needs:
         return SmokeRun(shown, "needs packages", output, needs)
-    if "_curses.error" in result.output:
-        return SmokeRun(shown, "needs a terminal", output)
     return SmokeRun(shown, "fails", output)
+
+
+_CURSES = re.compile(r"^\s*(?:import|from)\s+curses\b", re.MULTILINE)
+
+
+def uses_curses(root: Path, paths: list[str]) -> bool:
+    """A curses program needs a terminal to start at all, so its smoke run gets a pseudo-terminal."""
+    for rel in paths:
+        if rel.endswith(".py"):
+            try:
+                if _CURSES.search((root / rel).read_text(encoding="utf-8")):
+                    return True
+            except (OSError, UnicodeDecodeError):
+                continue
+    return False
 
 
 def _with_limit_note(result: SandboxResult) -> str:

@@ -13,19 +13,25 @@ can read any file this user can read, and write to the project folder and anywhe
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
+import pty
+import re
 import resource
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 
 # No --pid --fork: unshare then execs the program itself, so its exit status (and the signal that killed it)
 # is the program's own; the process group is killed at the end instead.
@@ -165,8 +171,13 @@ def run_sandboxed(
     cwd: Path,
     limits: Limits = Limits(),
     env: Mapping[str, str] | None = None,
+    terminal: bool = False,
 ) -> SandboxResult:
-    """Run `argv` in `cwd` within `limits`; stdin is closed. Never raises for what the program does."""
+    """Run `argv` in `cwd` within `limits`; stdin is closed. Never raises for what the program does.
+
+    `terminal` gives the program a pseudo-terminal (24x80) that nobody types into, instead of closed stdin and
+    a pipe: a curses program refuses to start without one, and would otherwise never be seen running.
+    """
     isolation = probe_isolation()
     command = [*_namespace_prefix(isolation), *argv]
     with tempfile.TemporaryDirectory(prefix="devteam-sandbox-") as scratch:
@@ -176,19 +187,30 @@ def run_sandboxed(
         # RLIMIT_NPROC counts every process of this user, so the cap is "this many more than now" (counted
         # here: the child between fork and exec must not walk /proc).
         nproc = _user_process_count() + limits.processes if isolation.process_limit == "rlimit" else None
+        master, slave = _open_terminal() if terminal else (None, None)
+        streams: dict[str, Any] = (
+            {"stdin": slave, "stdout": slave, "stderr": slave} if slave is not None
+            else {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+        )
         started = time.monotonic()
         try:
             process = subprocess.Popen(
-                command, cwd=cwd, env=sandbox_env(home, env), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=functools.partial(_limit_child, limits, nproc, cgroup),
+                command, cwd=cwd, env=sandbox_env(home, env), start_new_session=True,
+                preexec_fn=functools.partial(_limit_child, limits, nproc, cgroup), **streams,
             )
         except OSError as error:
             _remove_cgroup(cgroup)
+            if master is not None:
+                os.close(master)
             return SandboxResult(list(argv), 127, f"cannot start {argv[0]}: {error}", 0.0)
+        finally:
+            if slave is not None:
+                os.close(slave)  # the child holds its own copy; the reader sees EOF when the child is gone
         with _LIVE_LOCK:
             _LIVE.add(process.pid)
-        reader = _CappedReader(process, limits.output_bytes)
+        output = open(master, "rb", buffering=0) if master is not None else process.stdout
+        assert output is not None
+        reader = _CappedReader(output, limits.output_bytes, terminal=terminal)
         timed_out = False
         try:
             process.wait(timeout=limits.wall_seconds)
@@ -209,6 +231,12 @@ def run_sandboxed(
 
 
 _SIGNALS = {int(s) for s in signal.Signals}
+
+
+def _open_terminal() -> tuple[int, int]:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    return master, slave
 
 
 def stop_all() -> None:
@@ -287,25 +315,28 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-class _CappedReader:
-    """Drains the pipe in a thread (a full pipe would stall the program) keeping the head and the tail."""
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\r")
 
-    def __init__(self, process: subprocess.Popen[bytes], cap: int) -> None:
+
+class _CappedReader:
+    """Drains the output in a thread (a full pipe would stall the program) keeping the head and the tail."""
+
+    def __init__(self, output: BinaryIO, cap: int, *, terminal: bool = False) -> None:
         self.head = bytearray()
         self.tail = bytearray()
         self.cap = cap
         self.total = 0
-        self._thread = threading.Thread(target=self._drain, args=(process,), daemon=True)
+        self.terminal = terminal
+        self._thread = threading.Thread(target=self._drain, args=(output,), daemon=True)
         self._thread.start()
 
     @property
     def truncated(self) -> bool:
         return self.total > len(self.head) + len(self.tail)
 
-    def _drain(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
+    def _drain(self, output: BinaryIO) -> None:
         half = self.cap // 2
-        while chunk := process.stdout.read1(65536):  # type: ignore[attr-defined]
+        while chunk := _read(output):
             self.total += len(chunk)
             room = half - len(self.head)
             if room > 0:
@@ -313,7 +344,7 @@ class _CappedReader:
                 chunk = chunk[room:]
             if chunk:
                 self.tail = (self.tail + chunk)[-half:]
-        process.stdout.close()
+        output.close()
 
     def join(self) -> None:
         self._thread.join(timeout=5)
@@ -321,6 +352,15 @@ class _CappedReader:
     def text(self) -> str:
         head = self.head.decode("utf-8", "replace")
         tail = self.tail.decode("utf-8", "replace")
+        if self.terminal:  # what a screen would show, roughly: the drawing codes say nothing in a report
+            head, tail = _ESCAPES.sub("", head), _ESCAPES.sub("", tail)
         if self.truncated:
             return f"{head}\n[... {self.total - len(self.head) - len(self.tail):,} bytes of output cut ...]\n{tail}"
         return head + tail
+
+
+def _read(output: BinaryIO) -> bytes:
+    try:
+        return getattr(output, "read1", output.read)(65536) or b""
+    except OSError:  # a pseudo-terminal answers EIO once the program has closed its side
+        return b""

@@ -58,3 +58,12 @@ def test_a_crashing_entry_point_is_a_code_failure(tmp_path: Path) -> None:
     smoke = smoke_run(root, ["main.py"])
     assert smoke is not None and smoke.verdict == "fails" and smoke.code_failure
     assert "RuntimeError: boom" in smoke.output
+
+
+def test_a_curses_program_gets_a_pseudo_terminal_for_its_smoke_run(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"game.py": (
+        "import curses\n\n\ndef main(screen):\n    screen.addstr(0, 0, 'SNAKE READY')\n    screen.refresh()\n"
+        "    screen.nodelay(True)\n    screen.getch()\n\n\ncurses.wrapper(main)\nprint('bye')\n")})
+    smoke = smoke_run(root, ["game.py"])
+    assert smoke is not None and smoke.verdict == "clean exit", smoke.output
+    assert "pseudo-terminal" in smoke.command and "SNAKE READY" in smoke.output
