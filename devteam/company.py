@@ -21,6 +21,7 @@ from devteam.errors import DevteamError, RunInterruptedError, WorkspaceError
 from devteam.exit_codes import EXIT_INTERRUPTED
 from devteam.llm.client import LLM, ExchangeObserver
 from devteam.llm.factory import build_llm
+from devteam.llm.record_file import FAILED_RUNS_DIR
 from devteam.llm.usage import Ledger
 from devteam.progress import Progress
 from devteam.record import RunRecorder, new_run_id
@@ -257,6 +258,7 @@ class _Recording:
         self.recorder = RunRecorder(
             run_id=outcome.run_id, idea=options.idea, redactor=Redactor.for_config(config),
             project_root=lambda: run.repo.root if run.repo is not None else None,
+            failed_folder=options.workspace / FAILED_RUNS_DIR / outcome.run_id,
         )
 
     @classmethod

@@ -23,6 +23,7 @@ class ProviderError(DevteamError):
         transient: bool = False,
         retry_after: float | None = None,
         unreachable: bool = False,
+        cut: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -31,6 +32,9 @@ class ProviderError(DevteamError):
         self.retry_after = retry_after
         # Nothing accepted the connection: worth retrying for a server that answered before, not on first contact.
         self.unreachable = unreachable
+        # The answer stopped mid-way (a stream without its end, a connection dropped mid-body): a server that
+        # serves one request at a time does this to the answer it is giving when another request arrives.
+        self.cut = cut
 
 
 class SchemaRejectedError(ProviderError):

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from devteam.config import ConfigNotFoundError, load_config
 from devteam.errors import ConfigError, DevteamError
 from devteam.exit_codes import EXIT_FAILED as EXIT_NO_RECORD, EXIT_OK, EXIT_USAGE
-from devteam.llm.record_file import EXCHANGES, RECORD_DIR, SUMMARY, read_exchanges
+from devteam.llm.record_file import EXCHANGES, FAILED_RUNS_DIR, RECORD_DIR, SUMMARY, read_exchanges
 
 DEFAULT_WORKSPACE = Path("workspace")
 _COLUMNS = ("#", "role", "action", "subject", "model", "tokens in/out", "latency s", "retries", "repairs",
@@ -135,18 +135,20 @@ def _page(text: str, out: TextIO) -> None:
 
 
 def find_record(args: argparse.Namespace) -> Path:
-    """The exchanges file of the project named, or of the most recently changed project in the workspace."""
+    """The exchanges file of the project named, or the most recently changed record in the workspace: a
+    project's, or that of a run which failed before its project existed (`.devteam-failed/<run>/`)."""
     if args.project is not None:
         return record_of(Path(args.project).expanduser())
     workspace = _workspace(args)
-    projects = [p for p in _children(workspace) if (p / RECORD_DIR / EXCHANGES).is_file()]
-    if not projects:
+    records = [p / RECORD_DIR / EXCHANGES for p in _children(workspace)]
+    records += [p / EXCHANGES for p in _children(workspace / FAILED_RUNS_DIR)]
+    found = [record for record in records if record.is_file()]
+    if not found:
         raise NoRecordError(
             f"no project with a run record in {workspace.resolve()} (looked for */{RECORD_DIR}/{EXCHANGES}); "
             "run metagpt \"IDEA\" first, or name the project: metagpt logs PROJECT_DIR"
         )
-    latest = max(projects, key=lambda p: (p / RECORD_DIR / EXCHANGES).stat().st_mtime)
-    return latest / RECORD_DIR / EXCHANGES
+    return max(found, key=lambda record: record.stat().st_mtime)
 
 
 def record_of(path: Path) -> Path:

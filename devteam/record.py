@@ -1,7 +1,8 @@
 """The run record: every LLM exchange, the log lines and the summary, written to `<project>/.devteam/`.
 
 The project folder only exists once the PRD names it, so exchanges and log lines wait in memory until the
-project root is known, then are written through as they happen (a crash keeps what came before it).
+project root is known, then are written through as they happen (a crash keeps what came before it). A run
+that fails before that (the model never gave a usable PRD) writes them to `<workspace>/.devteam-failed/<run>/`.
 Everything passes the `Redactor` on the way to disk. The generated repo's `.gitignore` ignores `.devteam/`:
 it holds every full prompt and answer, which are large and private, while the repo is what gets published.
 """
@@ -59,11 +60,16 @@ class _RecordLogHandler(logging.Handler):
 class RunRecorder:
     """An `ExchangeObserver` and log handler for one run; `start` before the run, `finish` after it."""
 
-    def __init__(self, *, run_id: str, idea: str, redactor: Redactor, project_root: Callable[[], Path | None]) -> None:
+    def __init__(
+        self, *, run_id: str, idea: str, redactor: Redactor, project_root: Callable[[], Path | None],
+        failed_folder: Path | None = None,
+    ) -> None:
         self.run_id = run_id
         self.idea = idea
         self.redactor = redactor
         self._project_root = project_root
+        # Where the record goes when the run ends before a project exists (and it has exchanges to keep).
+        self._failed_folder = failed_folder
         self._lock = threading.RLock()
         self._exchanges: list[dict[str, Any]] = []
         self._log_lines: list[str] = []
@@ -92,6 +98,10 @@ class RunRecorder:
             logger.setLevel(self._previous_level)
         with self._lock:
             self._flush()
+            if self.folder is None and self._exchanges and self._failed_folder is not None and not self._broken:
+                folder = self._failed_folder
+                self._guarded(lambda: self._open_folder(folder, parents=True))
+                self._flush()
             if self.folder is None or self._broken:
                 return None
             text = json.dumps(self.redactor.data(summary), indent=2, ensure_ascii=False) + "\n"
@@ -132,7 +142,12 @@ class RunRecorder:
         self._guarded(lambda: self._append(exchanges, lines))
 
     def _open(self, root: Path) -> None:
-        folder = _confined_folder(root / RECORD_DIR)
+        self._open_folder(root / RECORD_DIR)
+
+    def _open_folder(self, folder: Path, *, parents: bool = False) -> None:
+        if parents:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+        folder = _confined_folder(folder)
         exchanges = folder / EXCHANGES
         if exchanges.is_file() and not exchanges.is_symlink():
             _mend_torn_end(exchanges)

@@ -135,7 +135,8 @@ def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyp
     for line in qa_lines(outcome):
         print(line, file=stream)
     if outcome.record_dir is not None:
-        print(f"Record:   {outcome.record_dir} (metagpt logs {outcome.repo_root})", file=stream)
+        print(f"Record:   {outcome.record_dir} (metagpt logs {outcome.repo_root or outcome.record_dir})",
+              file=stream)
     if outcome.repo_root is not None:
         print(f"Next:     git -C {outcome.repo_root} log --oneline", file=stream)
 

@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from devteam.errors import SchemaRejectedError
+from devteam.errors import ProviderError, SchemaRejectedError
+from devteam.llm.concurrency import ServerGate
 from devteam.llm.output_levels import OutputLevels
 from devteam.llm.retry import RetryPolicy, call_with_retries
 from devteam.llm.types import ChatProvider, ChatRequest, ChatResponse, OutputMode
@@ -78,6 +79,8 @@ class LLM:
         # Whether the server has answered yet: a refused first connection fails at once instead of retrying.
         self.reached = False
         self.levels = levels if levels is not None else OutputLevels(provider.capabilities, structured_output)
+        self.gate = ServerGate(provider.describe())
+        self._slots_asked = False
 
     @property
     def model(self) -> str:
@@ -120,17 +123,35 @@ class LLM:
             return response
 
     async def _complete_with_retries(self, request: ChatRequest) -> ChatResponse:
+        await self._learn_concurrency()
         started = time.monotonic()
-        response, retries = await call_with_retries(
-            lambda: self.provider.complete(request), policy=self.retry, describe=self.describe(),
-            first_contact=not self.reached,
-        )
+        try:
+            response, retries = await call_with_retries(
+                lambda: self.gate.attempt(lambda: self.provider.complete(request)),
+                policy=self.retry, describe=self.describe(), first_contact=not self.reached,
+            )
+        except SchemaRejectedError:
+            raise
+        except ProviderError as error:
+            explained = self.gate.explain(error)
+            if explained is error:
+                raise
+            raise explained from error
         self.reached = True
         response.retries = retries
         response.output_mode = request.output_mode
         if not response.latency_s:
             response.latency_s = time.monotonic() - started
         return response
+
+    async def _learn_concurrency(self) -> None:
+        """Ask once whether the server serves one request at a time (llama.cpp's `/props`), where it can say."""
+        if self._slots_asked:
+            return
+        self._slots_asked = True
+        parallel_slots = getattr(self.provider, "parallel_slots", None)
+        if parallel_slots is not None:
+            self.gate.note_slots(await parallel_slots())
 
     def settle(
         self,

@@ -203,7 +203,9 @@ def transport_error(exc: httpx.HTTPError, *, where: str, root: str) -> ProviderE
         return ProviderError(message, transient=True, unreachable=True)
     if isinstance(exc, httpx.TimeoutException):
         return ProviderError(f"timed out waiting for {where}", transient=True)
-    return ProviderError(f"connection to {where} broke before the answer was complete ({exc!r})", transient=True)
+    return ProviderError(
+        f"connection to {where} broke before the answer was complete ({exc!r})", transient=True, cut=True
+    )
 
 
 # -- the provider -------------------------------------------------------------------------------------------
@@ -260,6 +262,7 @@ class OllamaProvider:
                 f"stream from {self.describe()} ended before done=true after {len(assembly.text)} characters"
                 " (cut mid-answer)",
                 transient=True,
+                cut=True,
             )
         response = assembly.response(messages=request.messages)
         response.native_schema = isinstance(body.get("format"), dict)

@@ -25,6 +25,7 @@ from devteam.llm.answer_shape import MalformedAnswer, describe_value, optional_t
 from devteam.llm.retry import is_transient_status, retry_after_seconds
 from devteam.llm.server_limits import (
     count_from_tokenize,
+    slots_from_llamacpp_props,
     tokenize_body,
     window_from_llamacpp_props,
     window_from_model_list,
@@ -315,7 +316,9 @@ def _connection_error(exc: openai.APIConnectionError, *, where: str) -> Provider
     if type(cause).__name__ == "ConnectError":
         return ProviderError(f"could not connect to {where} ({cause}); is the server running?", transient=True,
                              unreachable=True)
-    return ProviderError(f"connection to {where} broke before the answer was complete ({cause})", transient=True)
+    return ProviderError(
+        f"connection to {where} broke before the answer was complete ({cause})", transient=True, cut=True
+    )
 
 
 def _status_error(exc: openai.APIStatusError, *, where: str, structured: bool) -> ProviderError:
@@ -363,6 +366,7 @@ class OpenAICompatProvider:
         self.base_url = (base_url or OPENAI_BASE_URL).rstrip("/")
         self._window: int | None = context_length
         self._window_known = context_length is not None
+        self._props_asked, self._props_answer = False, None
         # Which tokenize endpoint this server has: None = not asked yet, "" = none.
         self._tokenize_url: str | None = None if self._probes_server else ""
         self._api_type: ApiType = api_type
@@ -435,6 +439,7 @@ class OpenAICompatProvider:
                 f"stream from {self.describe()} ended without a finish_reason"
                 f" after {len(assembly.text)} characters (cut mid-answer)",
                 transient=True,
+                cut=True,
             )
         return assembly.response(messages=messages)
 
@@ -464,8 +469,20 @@ class OpenAICompatProvider:
     async def _server_window(self) -> int | None:
         window = window_from_model_list(await self._probe.get_json(f"{self.base_url}/models"), self.model)
         if window is None:
-            window = window_from_llamacpp_props(await self._probe.get_json(f"{self._server_root}/props"))
+            window = window_from_llamacpp_props(await self._props())
         return window
+
+    async def _props(self) -> Any:
+        """llama.cpp's `GET /props`, asked once (the window and the slots both come from it)."""
+        if not self._props_asked:
+            self._props_asked = True
+            if self._probes_server:
+                self._props_answer = await self._probe.get_json(f"{self._server_root}/props")
+        return self._props_answer
+
+    async def parallel_slots(self) -> int | None:
+        """How many requests the server serves at once, where it says (llama.cpp: `total_slots`); None if unknown."""
+        return slots_from_llamacpp_props(await self._props())
 
     async def count_tokens(self, text: str) -> TokenCount:
         if self._tokenize_url is None:

@@ -4,6 +4,8 @@
 (1-based across the whole file; runs of one project, such as a `--resume`, append), then the fields of
 `devteam.llm.client.Exchange`. `summary.json` is the latest run's summary, `runs/<run>.json` every run's,
 and `run.log` the log lines of every run.
+A run that fails before its project folder exists (the PRD never came) writes the same files into
+`<workspace>/.devteam-failed/<run id>/`, so `metagpt logs` still shows what the model said.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ EXCHANGES = "exchanges.jsonl"
 SUMMARY = "summary.json"
 RUNS_DIR = "runs"
 RUN_LOG = "run.log"
+# A run that failed before its project existed keeps its record in <workspace>/.devteam-failed/<run id>/.
+FAILED_RUNS_DIR = ".devteam-failed"
 
 # What a line needs for replay; everything else is shown by `metagpt logs` when present.
 REQUIRED_FIELDS = ("role", "action", "answer")

@@ -168,4 +168,5 @@ def _exhausted(last: ProviderError, *, attempts: int, describe: str) -> Provider
         body=last.body,
         transient=True,
         retry_after=last.retry_after,
+        cut=last.cut,
     )

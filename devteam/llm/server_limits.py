@@ -37,6 +37,11 @@ def window_from_llamacpp_props(props: Any) -> int | None:
     return _positive_int(props.get("n_ctx"))
 
 
+def slots_from_llamacpp_props(props: Any) -> int | None:
+    """llama.cpp's `/props`: `total_slots`, the requests it serves at once (1 unless started with `--parallel`)."""
+    return _positive_int(props.get("total_slots")) if isinstance(props, dict) else None
+
+
 def window_from_model_list(models: Any, model: str) -> int | None:
     """vLLM's `/v1/models`: `max_model_len` of the served model (the only one, when the name does not match)."""
     if not isinstance(models, dict) or not isinstance(models.get("data"), list):

@@ -93,7 +93,7 @@ LLAMA_CPP_PYTHON_REJECTION = (
 
 class OpenAIServer(ScriptedServer):
     """`POST /v1/chat/completions` (JSON or SSE) and `GET /v1/models`; optionally the limits endpoints:
-    llama.cpp's `GET /props` (`n_ctx`) and `POST /tokenize` (`tokenize`), vLLM's `max_model_len`.
+    llama.cpp's `GET /props` (`n_ctx`, `total_slots`) and `POST /tokenize` (`tokenize`), vLLM's `max_model_len`.
 
     `flavour="llama-cpp-python"` answers like that server: a `response_format` whose type is not `text` or
     `json_object` is refused with its HTTP 500 (before any scripted reply is used); `json_object` with a
@@ -104,9 +104,10 @@ class OpenAIServer(ScriptedServer):
     stream_content_type = "text/event-stream"
 
     def __init__(self, *, n_ctx: int | None = None, max_model_len: int | None = None, tokenize: bool = False,
-                 flavour: str = "openai", **options: Any) -> None:
+                 flavour: str = "openai", total_slots: int | None = None, **options: Any) -> None:
         super().__init__(**options)
         self.n_ctx = n_ctx
+        self.total_slots = total_slots
         self.max_model_len = max_model_len
         self.tokenize = tokenize
         self.flavour = flavour
@@ -137,8 +138,11 @@ class OpenAIServer(ScriptedServer):
             if self.max_model_len is not None:
                 data = [{**entry, "max_model_len": self.max_model_len} for entry in data]
             wire.send_json(200, {"object": "list", "data": data})
-        elif request.method == "GET" and request.path == "/props" and self.n_ctx is not None:
-            wire.send_json(200, {"default_generation_settings": {"n_ctx": self.n_ctx}, "total_slots": 1})
+        elif request.method == "GET" and request.path == "/props" and (self.n_ctx or self.total_slots) is not None:
+            props: dict[str, Any] = {"total_slots": self.total_slots or 1}
+            if self.n_ctx is not None:
+                props["default_generation_settings"] = {"n_ctx": self.n_ctx}
+            wire.send_json(200, props)
         elif request.method == "POST" and request.path == "/tokenize" and self.tokenize:
             body = request.json if isinstance(request.json, dict) else {}
             wire.send_json(200, {"tokens": fake_tokens(str(body.get("content", "")))})
