@@ -40,6 +40,8 @@ class ScriptedBenchModel:
             text = json.dumps(prd)
         elif first_user.startswith("## Action: WriteDesign"):
             text = json.dumps(design_answer(FILES))
+        elif first_user.startswith("## Action: ProposeFrameworks"):
+            text = json.dumps({"options": [{"name": "the standard library", "why": "Nothing to install."}]})
         elif first_user.startswith("## Action: ReviewCode"):
             text = "LGTM"
         elif first_user.startswith("## Action: WriteCode"):

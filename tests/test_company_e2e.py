@@ -56,7 +56,7 @@ def test_openai_protocol_run_builds_a_committed_repo(tmp_path: Path, openai_serv
     # 5 files in 3 levels: __init__/board, then ai/test, then __main__ — one commit per level, then README.
     assert len([m for m in messages if m.startswith("Write ")]) == 3
     assert "git -C" in result.stdout and "log --oneline" in result.stdout
-    assert "LLM:      7 calls" in result.stdout
+    assert "LLM:      8 calls" in result.stdout  # PRD, framework proposal, design, 5 files
     # Each WriteCode prompt carries only the files it depends on.
     main_prompt = company.prompt_chars["tictactoe/__main__.py"]
     test_prompt = company.prompt_chars["tests/test_board.py"]

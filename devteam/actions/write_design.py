@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from devteam.actions.choose_framework import FrameworkChoice
 from devteam.actions.persona import Persona
 from devteam.actions.send_back import ask_checked
 from devteam.artifact_checks import check_design, settle_design
@@ -17,12 +18,14 @@ NAME = "WriteDesign"
 
 
 async def write_design(
-    llm: LLM, persona: Persona, *, idea: str, prd: PRD, repair: bool, existing: SystemDesign | None = None
+    llm: LLM, persona: Persona, *, idea: str, prd: PRD, repair: bool, existing: SystemDesign | None = None,
+    framework: FrameworkChoice | None = None,
 ) -> Answer[SystemDesign]:
     prompt = render_prompt(
         "write_design.j2",
         idea=idea,
         existing_design=existing.model_dump_json(indent=1) if existing else "",
+        framework=framework,
         prd_json=prd.model_dump_json(indent=1, exclude={"competitive_quadrant_chart", "competitive_analysis"}),
         schema=schema_for_prompt(SystemDesign),
         skeleton=skeleton(SystemDesign),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from devteam.actions.choose_framework import CHOOSE as CHOOSE_FRAMEWORK, choose_framework
 from devteam.actions.write_design import NAME as WRITE_DESIGN, write_design
 from devteam.artifacts import PRD, SystemDesign
 from devteam.prompting import render_document
@@ -24,9 +25,17 @@ class Architect(Role):
         if committed is not None and not run.incremental:
             run.progress.note(self.name, f"{WRITE_DESIGN} skipped: resuming from the committed {DESIGN_JSON}")
             return [Message("design", (prd, committed), self.name)]
+        framework = None
+        if committed is None:  # an existing design (--inc) has its framework already
+            run.progress.start(self.name, CHOOSE_FRAMEWORK)
+            framework = await choose_framework(self.llm, self.persona, idea=run.idea, prd=prd, repair=run.repair)
+            chosen = framework.name if framework else "none proposed"
+            others = f" (over {', '.join(framework.others)})" if framework and framework.others else ""
+            run.progress.done(self.name, CHOOSE_FRAMEWORK, detail=f"{chosen}{others}")
         run.progress.start(self.name, WRITE_DESIGN)
         answer = await write_design(
-            self.llm, self.persona, idea=run.idea, prd=prd, repair=run.repair, existing=committed
+            self.llm, self.persona, idea=run.idea, prd=prd, repair=run.repair, existing=committed,
+            framework=framework,
         )
         design = answer.value
         repo.write_text(DESIGN_JSON, design.model_dump_json(indent=2))

@@ -56,6 +56,10 @@ def answer(request: RecordedRequest) -> Reply:
         text = (ANSWERS / "prd.txt").read_text(encoding="utf-8")
     elif "## Action: WriteDesign" in prompt:
         text = (ANSWERS / "design.txt").read_text(encoding="utf-8")
+    elif "## Action: ProposeFrameworks" in prompt:
+        text = (ANSWERS / "frameworks.txt").read_text(encoding="utf-8")
+    elif "## Action: ChooseFramework" in prompt:
+        text = (ANSWERS / "framework_choice.txt").read_text(encoding="utf-8")
     elif "## Action: ReviewCode" in prompt:
         text = "LGTM"
     elif "## Action: WriteCode" in prompt and (match := _FILE.search(prompt)):
