@@ -1,6 +1,7 @@
 """`metagpt` / `devteam`: argument parsing, logging set-up, messages and exit codes; no business logic.
 
-Exit codes: 0 done, 1 a run that could not finish, 2 a config or usage error, 130 interrupted.
+Exit codes: 0 done, 1 a run that could not finish, 2 a config or usage error, 130 interrupted,
+141 the reader of the output went away (`| head`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Sequence
 
 from devteam import __version__
 from devteam.errors import ConfigError, DevteamError
-from devteam.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from devteam.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 SUBCOMMANDS = ("check", "logs", "demo", "help", "bench")
 
@@ -204,6 +205,28 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; output cut short by its reader (`metagpt logs | head`) ends quietly, not in a traceback."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a pipe closed by the reader fails here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        _stop_writing_to_closed_pipes()
+        return EXIT_BROKEN_PIPE
+
+
+def _stop_writing_to_closed_pipes() -> None:
+    """Point stdout and stderr at /dev/null, so the interpreter's final flush has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):
+            pass  # not a real file (pytest's capture, a StringIO): nothing will be flushed to a pipe
+    os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list, verbose = _split_verbose(list(sys.argv[1:] if argv is None else argv))
     _configure_logging(verbose)
     try:
