@@ -31,7 +31,6 @@ from devteam.stop_signals import StopRequest, install_stop_signals
 from devteam.sandbox import probe_isolation
 
 
-
 def load_run_config(args: argparse.Namespace) -> Config:
     try:
         config = load_config(args.config, cwd=Path.cwd(), home=Path.home(), env=os.environ)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import re
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
+from cli_runner import clean_env, metagpt_command
 from devteam.errors import ProviderError
 from devteam.llm.human import HumanProvider, new_turn
 from devteam.llm.registry import PROVIDER_FACTORIES
@@ -91,3 +98,89 @@ def test_reads_the_real_stdin_of_a_process() -> None:
 
     assert "name a game" in result.stdout
     assert "ANSWER='snake'" in result.stdout
+
+
+class Screen(io.StringIO):
+    """An output stream a test can wait on, like a person watching the terminal."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = threading.Condition()
+
+    def write(self, text: str) -> int:
+        with self.changed:
+            written = super().write(text)
+            self.changed.notify_all()
+        return written
+
+    def wait_for_prompts(self, count: int) -> str:
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.getvalue().count(ANSWER_MARKER) >= count, timeout=20)
+            return self.getvalue()
+
+
+ANSWER_MARKER = "--- your answer"
+
+
+def test_concurrent_calls_show_one_prompt_at_a_time() -> None:
+    """The Engineer asks for several files at once; the person must see one question, answer it, then the next."""
+    read_end, write_end = os.pipe()
+    screen = Screen()
+    answers = io.TextIOWrapper(io.FileIO(read_end), encoding="utf-8")
+    provider = HumanProvider(input_stream=answers, output_stream=screen)
+    shown_when_answering: list[int] = []
+
+    def person() -> None:
+        with io.TextIOWrapper(io.FileIO(write_end, "w"), encoding="utf-8") as keyboard:
+            for number in (1, 2, 3):
+                screen.wait_for_prompts(number)
+                time.sleep(0.3)  # a person reads before typing: time enough for another prompt to show up
+                text = screen.getvalue()
+                shown_when_answering.append(text.count(ANSWER_MARKER))
+                asked = re.findall(r"write (file \d)", text)[-1]
+                keyboard.write(f"the code of {asked}\n\n")
+                keyboard.flush()
+
+    async def three_files() -> list[ChatResponse]:
+        requests = [ChatRequest(messages=[ChatMessage("user", f"write file {n}")]) for n in (1, 2, 3)]
+        return await asyncio.gather(*(provider.complete(request) for request in requests))
+
+    typist = threading.Thread(target=person)
+    typist.start()
+    responses = asyncio.run(three_files())
+    typist.join(timeout=20)
+    answers.close()
+
+    assert shown_when_answering == [1, 2, 3]
+    assert [response.text for response in responses] == [f"the code of file {n}" for n in (1, 2, 3)]
+
+
+def test_ctrl_c_at_a_prompt_stops_the_run_without_waiting_for_enter(tmp_path: Path) -> None:
+    """The terminal stays open and nobody types: Ctrl-C alone must end the run (exit 130), on every Python."""
+    (tmp_path / "home").mkdir()
+    config = tmp_path / "config" / "config2.yaml"
+    config.parent.mkdir()
+    config.write_text("llm:\n  api_type: human\n")
+    with subprocess.Popen(
+        [*metagpt_command(), "write a snake game"], cwd=tmp_path, env=clean_env(tmp_path / "home"),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as process:
+        assert process.stdout is not None and process.stdin is not None
+        seen = ""
+        while ANSWER_MARKER not in seen:
+            line = process.stdout.readline()
+            assert line, "metagpt ended before it asked anything"
+            seen += line
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)  # stdin stays open: the person is there, just not typing
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("Ctrl-C at a human prompt did not stop the run: it waits for Enter")
+        finally:
+            process.stdin.close()
+        stderr = process.stderr.read() if process.stderr else ""
+
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Fatal Python error" not in stderr
+    assert "Stopped by Ctrl-C" in stderr

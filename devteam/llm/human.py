@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
-from typing import TextIO
+from typing import Callable, TextIO, TypeVar
 
 from devteam.errors import ProviderError
 from devteam.llm.usage import estimate_usage, estimated_count
 from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
+
+# Shared by every HumanProvider of the process: they all talk to the same person on the same terminal.
+_ONE_QUESTION_AT_A_TIME = threading.Lock()
+
+_T = TypeVar("_T")
 
 
 def new_turn(messages: list[ChatMessage]) -> list[ChatMessage]:
@@ -69,7 +75,7 @@ class HumanProvider:
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         started = time.perf_counter()
-        text = await asyncio.to_thread(self._ask, render_prompt(request))
+        text = await _in_daemon_thread(self._ask, render_prompt(request))
         if text is None:
             raise ProviderError(f"{self.describe()}: input closed before an answer was typed")
         return ChatResponse(
@@ -81,10 +87,13 @@ class HumanProvider:
         )
 
     def _ask(self, prompt: str) -> str | None:
-        output = self._output or sys.stdout
-        output.write(prompt)
-        output.flush()
-        return read_answer(self._input or sys.stdin)
+        # One prompt on the screen at a time: the Engineer asks for several files at once, and a person
+        # can only answer the prompt they were just shown.
+        with _ONE_QUESTION_AT_A_TIME:
+            output = self._output or sys.stdout
+            output.write(prompt)
+            output.flush()
+            return read_answer(self._input or sys.stdin)
 
     async def context_window(self) -> int | None:
         return self._window
@@ -97,3 +106,34 @@ class HumanProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+async def _in_daemon_thread(function: Callable[[str], _T], argument: str) -> _T:
+    """`asyncio.to_thread`, but in a daemon thread the process does not wait for.
+
+    A thread blocked reading the terminal cannot be interrupted; asyncio.run waits for its executor's
+    threads before it returns, so Ctrl-C at a prompt used to hang until Enter was pressed as well.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[_T] = loop.create_future()
+
+    def settle(result: _T | None, error: BaseException | None) -> None:
+        if answer.done():  # the call was cancelled while the person was typing
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(result)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            result, error = function(argument), None
+        except BaseException as exc:  # handed to the awaiting task, as to_thread does
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:
+            pass  # the loop is closed: the run ended while this thread waited for input
+
+    threading.Thread(target=work, name="human-answer", daemon=True).start()
+    return await answer
