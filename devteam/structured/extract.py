@@ -135,8 +135,14 @@ def _strip_think(text: str) -> tuple[str, list[Fix]]:
 _FENCE_OPEN = re.compile(r"^([ \t]*)(`{3,}|~{3,})[ \t]*([\w+#.-]*)[ \t]*(.*?)\s*$")
 
 
-def find_fences(text: str) -> list[Fence]:
-    """Fenced blocks, line by line; an unclosed fence runs to the end of the text."""
+def find_fences(text: str, *, nested_to_the_last: bool = False) -> list[Fence]:
+    """Fenced blocks, line by line; an unclosed fence runs to the end of the text.
+
+    A fence may hold fences (a README's ```bash blocks inside the ```markdown answer): an inner opener with
+    a language opens a nested block that the next bare fence closes. A bare fence line cannot say whether it
+    opens or closes, so with `nested_to_the_last` (a markdown or text file, where nested blocks are usual)
+    the outer block ends at the last bare fence that leaves everything balanced; otherwise at the first.
+    """
     lines = text.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
@@ -149,32 +155,54 @@ def find_fences(text: str) -> list[Fence]:
             i += 1
             continue
         indent, marker, info, rest = match.groups()
-        body, closed, after = _fence_body(lines, i, marker, rest, max(3, len(indent)))
+        body, closed, after = _fence_body(lines, i, marker, rest, max(3, len(indent)), nested_to_the_last)
         fences.append(Fence(info.lower(), body, closed, offsets[i], offsets[after]))
         i = after
     return fences
 
 
-def _fence_body(lines: list[str], opening: int, marker: str, rest: str, indent: int) -> tuple[str, bool, int]:
+def _fence_body(
+    lines: list[str], opening: int, marker: str, rest: str, indent: int, nested_to_the_last: bool
+) -> tuple[str, bool, int]:
     """The body of the fence opened at line `opening`, whether it closed, and the index after it.
 
     As in CommonMark, a closing fence is not indented further than `indent`: the ``` lines of a docstring
     inside the code do not end the block.
     """
-    parts: list[str] = []
+    prefix = ""
     if rest[:1] in "{[":  # ```json {"a": 1}``` on one line
         if rest.endswith(marker):
             return rest[: -len(marker)], True, opening + 1
-        parts.append(rest + "\n")
+        prefix = rest + "\n"
+    fence_lines: list[tuple[int, bool]] = []  # (line index, bare): the fence lines inside, in order
     for j in range(opening + 1, len(lines)):
         line = lines[j].strip()
         shallow = len(lines[j]) - len(lines[j].lstrip(" \t")) <= indent
-        if shallow and line and set(line) == {marker[0]} and len(line) >= len(marker):
-            return "".join(parts), True, j + 1
-        if line.endswith(marker) and line[: -len(marker)].rstrip()[-1:] in ("}", "]"):
-            return "".join(parts) + line[: -len(marker)], True, j + 1
-        parts.append(lines[j])
-    return "".join(parts), False, len(lines)
+        bare = shallow and bool(line) and set(line) == {marker[0]} and len(line) >= len(marker)
+        if bare:
+            fence_lines.append((j, True))
+            if not nested_to_the_last and _balanced(fence_lines[:-1]):
+                return prefix + "".join(lines[opening + 1 : j]), True, j + 1
+        elif shallow and line.startswith(marker) and _FENCE_OPEN.match(lines[j]):
+            fence_lines.append((j, False))  # an inner fence with a language: it opens a nested block
+        elif not fence_lines and line.endswith(marker) and line[: -len(marker)].rstrip()[-1:] in ("}", "]"):
+            return prefix + "".join(lines[opening + 1 : j]) + line[: -len(marker)], True, j + 1
+    closes = [n for n, (_, bare) in enumerate(fence_lines) if bare and _balanced(fence_lines[:n])]
+    if nested_to_the_last:
+        closes = [n for n in closes if _balanced(fence_lines[n + 1 :])] or closes
+    if not closes:
+        return prefix + "".join(lines[opening + 1 :]), False, len(lines)
+    end = fence_lines[closes[-1] if nested_to_the_last else closes[0]][0]
+    return prefix + "".join(lines[opening + 1 : end]), True, end + 1
+
+
+def _balanced(fence_lines: list[tuple[int, bool]]) -> bool:
+    """Whether these fence lines pair up into blocks: a line with a language opens, a bare one closes the
+    open block (or opens one when none is open)."""
+    open_blocks = 0
+    for _, bare in fence_lines:
+        open_blocks += -1 if bare and open_blocks else 1
+    return open_blocks == 0
 
 
 # --- JSON candidates --------------------------------------------------------------------------------------
@@ -341,12 +369,16 @@ _LANGUAGE_ALIASES = {
 }
 
 
+# Files whose text usually holds fenced blocks of its own (a README's commands).
+_PROSE_LANGUAGES = frozenset({"markdown", "md", "text", "txt", "rst"})
+
+
 def code_block(text: str, language: str | None, *, tolerate_unclosed: bool) -> tuple[str, list[Fix]]:
     """The code of a code-writing answer: the fence in `language` (else the largest), or the whole text."""
-    fences = find_fences(text)
+    wanted = (language or "").lower()
+    fences = find_fences(text, nested_to_the_last=wanted in _PROSE_LANGUAGES)
     closed = [f for f in fences if f.closed]
     if closed:
-        wanted = (language or "").lower()
         names = _LANGUAGE_ALIASES.get(wanted, {wanted})
         matching = [f for f in closed if f.info in names] if wanted else []
         return max(matching or closed, key=lambda f: len(f.body)).body, []

@@ -25,6 +25,7 @@ from devteam.structured.extract import (
     strip_wrapping,
 )
 from devteam.structured.repair import decode_json, repair_for_model
+from devteam.structured.schema import drop_strict_nulls
 
 __all__ = ["CodeExtraction", "ParseFailure", "ParseResult", "extract_code", "parse_structured"]
 
@@ -63,7 +64,7 @@ def parse_structured(text: str, model: type[M], *, repair: bool) -> ParseResult[
     if not text or not text.strip():
         raise ParseFailure("empty", "the answer was empty; reply with the JSON object")
     if not repair:
-        return ParseResult(_validate(_decode_strict(text.strip()), model), [])
+        return ParseResult(_validate(drop_strict_nulls(_decode_strict(text.strip()), model), model), [])
     cleaned, fixes = strip_wrapping(text)
     if not cleaned.strip():
         raise ParseFailure("empty", "the answer held only reasoning and no JSON; reply with the JSON object")

@@ -18,6 +18,7 @@ from json_repair import repair_json
 from pydantic import BaseModel
 
 from devteam.structured.extract import JSON_SYNTAX, Fix, ParseFailure, preview
+from devteam.structured.schema import accepts_none
 
 PYTHON_LITERALS = "repair_python_literals"
 SMART_QUOTES = "repair_smart_quotes"
@@ -239,7 +240,7 @@ def _repair_object(obj: dict[str, Any], model: type[BaseModel], path: str, fixes
         field = fields.get(key)
         if field is None:
             result[key] = value
-        elif value is None and not field.is_required() and not _accepts_none(field.annotation):
+        elif value is None and not field.is_required() and not accepts_none(field.annotation):
             continue  # strict schemas send null for optional fields: let the default apply, silently
         else:
             result[key] = _repair_value(value, field.annotation, f"{path}{key}", fixes)
@@ -292,12 +293,6 @@ def _strip_optional(annotation: Any) -> Any:
         if len(others) == 1:
             return others[0]
     return annotation
-
-
-def _accepts_none(annotation: Any) -> bool:
-    if annotation in (None, type(None), Any):
-        return True
-    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
 
 
 def _match_choice(value: Any, choices: list[Any], path: str, fixes: list[Fix]) -> Any:

@@ -8,7 +8,8 @@ nothing beside a `$ref`. Null for an optional field is turned back into its defa
 from __future__ import annotations
 
 import json
-from typing import Any
+import types
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -21,6 +22,50 @@ def to_strict_schema(model: type[BaseModel]) -> dict[str, Any]:
     """OpenAI strict form of `model.model_json_schema()`; `$defs`/`$ref` and descriptions are kept."""
     schema = model.model_json_schema()
     return _strict(schema, schema.get("$defs", {}))
+
+
+def drop_strict_nulls(value: Any, model: type[BaseModel]) -> Any:
+    """Undo strict mode's convention on an answer: a null for an optional field that does not take None
+    means "not given", so the key is dropped and the field's default applies — at every depth.
+
+    This is reading the schema we sent, not repairing: it applies with `repair_llm_output: false` too, or a
+    schema-valid answer from a strict-mode server would fail validation.
+    """
+    if not isinstance(value, dict):
+        return value
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        field = model.model_fields.get(key) if isinstance(key, str) else None
+        if field is None:
+            kept[key] = item  # not ours to judge: validation reports an unknown key
+        elif item is None and not field.is_required() and not accepts_none(field.annotation):
+            continue
+        else:
+            kept[key] = _drop_nested(item, field.annotation)
+    return kept
+
+
+def _drop_nested(value: Any, annotation: Any) -> Any:
+    for member in _members(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel) and isinstance(value, dict):
+            return drop_strict_nulls(value, member)
+        if get_origin(member) is list and isinstance(value, list):
+            (item,) = get_args(member) or (Any,)
+            return [_drop_nested(element, item) for element in value]
+    return value
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) in (Union, types.UnionType):
+        return tuple(arg for arg in get_args(annotation) if arg is not type(None))
+    return (annotation,)
+
+
+def accepts_none(annotation: Any) -> bool:
+    """Whether a field's type takes None itself (`str | None`), so a null is a value, not "not given"."""
+    if annotation in (None, type(None), Any):
+        return True
+    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
 
 
 def schema_for_prompt(model: type[BaseModel]) -> str:
