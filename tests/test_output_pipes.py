@@ -12,7 +12,7 @@ import pytest
 from cli_runner import clean_env, metagpt_command
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO_RECORD = REPO / "examples" / "snake_game" / "record.jsonl"
+DEMO_RECORD = REPO / "devteam" / "demos" / "snake_game.jsonl"
 
 
 def _big_record(project: Path, calls: int = 1000) -> None:
