@@ -19,6 +19,8 @@ REFUSED = [case for case in CASES if case.expect == "refused"]
 NEEDS_REPAIR = {
     "repair_python_literals", "repair_smart_quotes", "repair_control_chars", "repair_double_encoded",
     "repair_unwrap", "repair_key_case", "repair_enum_case", "repair_wrap_list", "repair_coerce_type",
+    "repair_premature_close", "repair_escaped_quotes", "repair_triple_quotes", "repair_invalid_escape",
+    "repair_numbered_keys", "repair_nameless_keys",
 }
 
 

@@ -7,9 +7,10 @@ clean answer goes through untouched. What it stripped is reported as `Fix`es for
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from devteam.errors import DevteamError
 
@@ -22,6 +23,8 @@ CONTENT_TAGS = "repair_content_tags"
 STRIP_PROSE = "repair_strip_prose"
 CHAT_TOKENS = "repair_chat_tokens"
 JSON_SYNTAX = "repair_json_syntax"
+PREMATURE_CLOSE = "repair_premature_close"
+ESCAPED_QUOTES = "repair_escaped_quotes"
 
 # A model that loops can produce megabytes of braces; a handful of candidates is always enough.
 MAX_SPANS = 24
@@ -30,10 +33,23 @@ MAX_SPANS = 24
 class ParseFailure(DevteamError):
     """One answer could not be used; `feedback` is quoted back to the model when it is asked again."""
 
-    def __init__(self, kind: FailureKind, feedback: str) -> None:
+    def __init__(
+        self,
+        kind: FailureKind,
+        feedback: str,
+        *,
+        partial: dict[str, Any] | None = None,
+        fields: dict[str, str] | None = None,
+        fixes: list["Fix"] | None = None,
+    ) -> None:
         super().__init__(f"{kind}: {feedback}")
         self.kind: FailureKind = kind
         self.feedback = feedback
+        # For an object that failed on some fields only: the object (repaired, as far as repair went), the
+        # top-level fields to ask for again with what is wrong with each, and the repairs that shaped it.
+        self.partial = partial
+        self.fields = fields or {}
+        self.fixes = fixes or []
 
 
 class Fix(NamedTuple):
@@ -207,8 +223,13 @@ def _balanced(fence_lines: list[tuple[int, bool]]) -> bool:
 
 # --- JSON candidates --------------------------------------------------------------------------------------
 
-# A brace that opens JSON, not "{x}" in prose: a quoted/unquoted key, an empty object, or a list of objects.
-_JSON_START = re.compile(r"""\{\s*(?:["'“”‘’}/]|[A-Za-z_][\w\- ]{0,40}\s*:)|\[\s*[\[{]""")
+# A brace that opens JSON, not "{x}" in prose: a quoted/unquoted key (numbers and null included), an empty
+# object, or a list of objects.
+_JSON_START = re.compile(r"""\{\s*(?:["'“”‘’}/]|[A-Za-z_][\w\- ]{0,40}\s*:|-?\d{1,6}\s*:)|\[\s*[\[{]""")
+# After a closed object: more `"key":` pairs and a brace of their own — the model closed the object too early.
+_MORE_KEYS = re.compile(r"""\s*(,?)\s*(?:"[^"\n]{1,80}"|'[^'\n]{1,80}')\s*:""")
+# JSON whose every quote is backslash-escaped, with no outer quotes: {\"title\": \"Snake\"}.
+_ESCAPED_OBJECT = re.compile(r'\{\s*\\"')
 _CONTENT_OPEN = re.compile(r"\[\s*CONTENT\s*\]", re.I)
 _CONTENT_CLOSE = re.compile(r"\[\s*/\s*CONTENT\s*\]?|\[\s*CONTENT\s*/\s*\]|\[\s*END[\s_]*CONTENT\s*\]", re.I)
 _JSON_INFO = ("json", "jsonc", "json5")
@@ -234,6 +255,10 @@ def json_candidates(text: str) -> list[Candidate]:
 
 def _body_candidates(body: str, fixes: list[Fix], outer: str) -> list[Candidate]:
     found: list[Candidate] = []
+    unescaped = _unescape_quotes(body)
+    if unescaped is not None:
+        fixes = [*fixes, Fix(ESCAPED_QUOTES, 'every quote written as \\" with no outer quotes')]
+        body = unescaped
     stripped = body.strip()
     if len(stripped) > 1 and stripped[0] == stripped[-1] == '"' and "{" in stripped:
         # A JSON string holding the JSON: decoding it is the repair step's business.
@@ -243,12 +268,32 @@ def _body_candidates(body: str, fixes: list[Fix], outer: str) -> list[Candidate]
     return found
 
 
+def closes_too_early(text: str, end: int) -> bool:
+    """Whether the object that ended at `end` (just after its `}`) is followed by more of its own keys."""
+    return text[end - 1 : end] == "}" and _MORE_KEYS.match(text, end) is not None
+
+
+def _unescape_quotes(body: str) -> str | None:
+    """`{\\"title\\": \\"Snake\\"}` as `{"title": "Snake"}`: the JSON string's content without its outer quotes.
+
+    Only when no quote in the body is a bare one: then the escaping is the whole answer's, not a value's.
+    """
+    if not _ESCAPED_OBJECT.search(body) or re.search(r'(?<!\\)"', body):
+        return None
+    try:
+        return json.loads('"' + body.strip() + '"', strict=False)
+    except ValueError:
+        return body.replace('\\"', '"')
+
+
 @dataclass(frozen=True)
 class Span:
     start: int
     end: int
     closed: bool
     cut_in_string: bool = False
+    # Offsets of `}` the model wrote before more keys of the same object (dropped from the candidate).
+    early_closers: tuple[int, ...] = ()
 
 
 def json_spans(text: str) -> list[Span]:
@@ -260,19 +305,24 @@ def json_spans(text: str) -> list[Span]:
         if not match:
             break
         end, in_string = _structure_end(text, match.start())
+        early: list[int] = []
+        while end is not None and closes_too_early(text, end):
+            early.append(end - 1)
+            end, in_string = _structure_end(text, end, stack=["}"])
         if end is None:
             # A cut inside a string loses data; a missing closer after the last value is a common slip.
             cut = in_string and not text.rstrip().endswith(("}", "]"))
-            spans.append(Span(match.start(), len(text), False, cut))
+            spans.append(Span(match.start(), len(text), False, cut, tuple(early)))
             break
-        spans.append(Span(match.start(), end, True))
+        spans.append(Span(match.start(), end, True, early_closers=tuple(early)))
         pos = end
     return spans
 
 
-def _structure_end(text: str, start: int) -> tuple[int | None, bool]:
-    """Index after the bracket closing the one at `start`, or None and whether the text ends in a string."""
-    stack: list[str] = []
+def _structure_end(text: str, start: int, *, stack: list[str] | None = None) -> tuple[int | None, bool]:
+    """Index after the bracket closing the one at `start` (or the brackets already open in `stack`), or None
+    and whether the text ends in a string."""
+    stack = list(stack or [])
     in_string = escaped = False
     for i in range(start, len(text)):
         ch = text[i]
@@ -295,12 +345,83 @@ def _structure_end(text: str, start: int) -> tuple[int | None, bool]:
     return None, in_string
 
 
+def cut_off_reason(text: str) -> str | None:
+    """Why an unterminated JSON text was cut off rather than merely left without its final brace, or None.
+
+    Open after a comma, a colon or a key, inside a list, inside a nested object, or inside a string, the
+    answer stopped before its data did: closing it would make a document with fewer items than the model
+    meant to write. A complete value followed by a missing final `}` is the one shape safe to close.
+    """
+    stack: list[str] = []
+    quote = ""  # the delimiter of the string we are in: ", ', """ or '''
+    last = ""  # the last significant character outside strings
+    key_pending = False  # the last thing was a string in key position (after "{" or ",")
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if text.startswith(quote, i):
+                i += len(quote)
+                key_pending = stack[-1:] == ["}"] and last in ("{", ",")
+                last, quote = '"', ""
+                continue
+            i += 1
+            continue
+        if ch in "\"'":
+            triple = ch * 3
+            quote = triple if text.startswith(triple, i) else ch
+            i += len(quote)
+            continue
+        if ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]" and ch in stack:
+            while stack.pop() != ch:
+                pass
+        if not ch.isspace():
+            last = ch
+            key_pending = False
+        i += 1
+    if quote:
+        return None if text.rstrip().endswith(("}", "]")) else "it ends inside a string"
+    if last == ",":
+        return "it ends right after a comma"
+    if last == ":":
+        return "it ends right after a colon"
+    if key_pending:
+        return "it ends after a key with no value"
+    if "]" in stack:
+        return "it ends inside a list"
+    if len(stack) > 1:
+        return "it ends inside a nested object"
+    return None
+
+
 def _candidate(text: str, span: Span, fixes: list[Fix], outer: str) -> Candidate:
     outside = outer + text[: span.start] + text[span.end :]
     extra: list[Fix] = []
     if outside.strip():
         extra.append(_outside_fix(text[: span.start], text[span.end :], outer))
-    return Candidate(text[span.start : span.end], tuple([*fixes, *extra]), not span.closed, span.cut_in_string)
+    body = text[span.start : span.end]
+    if span.early_closers:
+        body = _join_early_closers(text, span)
+        extra.append(Fix(PREMATURE_CLOSE, f"{len(span.early_closers)} '}}' before more keys of the same object"))
+    return Candidate(body, tuple([*fixes, *extra]), not span.closed, span.cut_in_string)
+
+
+def _join_early_closers(text: str, span: Span) -> str:
+    """The span without its premature `}`s; a comma joins the keys that followed when the model wrote none."""
+    parts: list[str] = []
+    pos = span.start
+    for closer in span.early_closers:
+        parts.append(text[pos:closer])
+        more = _MORE_KEYS.match(text, closer + 1)
+        parts.append("" if more is not None and more.group(1) else ",")
+        pos = closer + 1
+    parts.append(text[pos : span.end])
+    return "".join(parts)
 
 
 def _outside_fix(before: str, after: str, outer: str) -> Fix:

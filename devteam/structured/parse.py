@@ -18,7 +18,9 @@ from devteam.structured.extract import (
     Candidate,
     Fix,
     ParseFailure,
+    closes_too_early,
     code_block,
+    cut_off_reason,
     looks_like_refusal,
     json_candidates,
     no_json_failure,
@@ -27,7 +29,7 @@ from devteam.structured.extract import (
 from devteam.structured.repair import decode_json, repair_for_model
 from devteam.structured.schema import drop_strict_nulls
 
-__all__ = ["CodeExtraction", "ParseFailure", "ParseResult", "extract_code", "parse_structured"]
+__all__ = ["CodeExtraction", "ParseFailure", "ParseResult", "emit_fixes", "extract_code", "parse_structured"]
 
 log = logging.getLogger("devteam.repair")
 
@@ -71,8 +73,13 @@ def parse_structured(text: str, model: type[M], *, repair: bool) -> ParseResult[
     candidates = json_candidates(cleaned)
     if not candidates:
         raise no_json_failure(cleaned)
-    value, more = _first_valid([_decode(c) for c in candidates], model)
-    return ParseResult(value, _emit([*fixes, *more]))
+    try:
+        value, more = _first_valid([_decode(c) for c in candidates], model)
+    except ParseFailure as failure:
+        if failure.partial is not None:
+            failure.fixes = [*fixes, *failure.fixes]  # what shaped the object the fields are merged into
+        raise
+    return ParseResult(value, emit_fixes([*fixes, *more]))
 
 
 def extract_code(text: str, *, language: str | None = None, repair: bool = True) -> CodeExtraction:
@@ -86,7 +93,7 @@ def extract_code(text: str, *, language: str | None = None, repair: bool = True)
     code = code.strip("\n").rstrip()
     if not code.strip():
         raise ParseFailure("empty", "the answer held no code; give the whole file in one fenced block")
-    return CodeExtraction(code + "\n", _emit([*fixes, *more]))
+    return CodeExtraction(code + "\n", emit_fixes([*fixes, *more]))
 
 
 def _decode_strict(text: str) -> Any:
@@ -98,14 +105,22 @@ def _decode_strict(text: str) -> Any:
     if not starts:
         raise no_json_failure(text)
     try:
-        return json.JSONDecoder().raw_decode(text, min(starts))[0]
+        value, end = json.JSONDecoder().raw_decode(text, min(starts))
     except (ValueError, RecursionError) as error:
         raise ParseFailure("invalid_json", f"the answer is not valid JSON: {error}") from None
+    if closes_too_early(text, end):
+        raise ParseFailure("invalid_json", "the object was closed with '}' before its last keys; send one object")
+    return value
 
 
 def _decode(candidate: Candidate) -> _Decoded:
     if candidate.cut_in_string:
-        return _Decoded(candidate, failure=_truncated(""))
+        return _Decoded(candidate, failure=_truncated("it ends inside a string"))
+    if candidate.unterminated:
+        # Cut-off answers are not data: closing them would silently drop what the model did not get to write.
+        reason = cut_off_reason(candidate.text)
+        if reason is not None:
+            return _Decoded(candidate, failure=_truncated(reason))
     try:
         value, fixes = decode_json(candidate.text)
     except ParseFailure as failure:
@@ -122,13 +137,38 @@ def _first_valid(decoded: list[_Decoded], model: type[M]) -> tuple[M, list[Fix]]
             failures.append((item.candidate, item.failure))
             continue
         value, schema_fixes = repair_for_model(item.value, model)
+        fixes = [*item.candidate.fixes, *item.fixes, *schema_fixes]
         try:
-            return model.model_validate(value), [*item.candidate.fixes, *item.fixes, *schema_fixes]
+            return model.model_validate(value), fixes
         except ValidationError as error:
             feedback = _validation_feedback(error)
-            kind = _truncated(feedback) if item.candidate.unterminated else ParseFailure("validation", feedback)
-            failures.append((item.candidate, kind))
+            if item.candidate.unterminated:
+                failures.append((item.candidate, _truncated(feedback)))
+            else:
+                failures.append((item.candidate, _field_failure(feedback, error, value, model, fixes)))
     raise _worst(failures)
+
+
+def _field_failure(feedback: str, error: ValidationError, value: Any, model: type[BaseModel],
+                   fixes: list[Fix]) -> ParseFailure:
+    """A validation failure that names its top-level fields, when the answer was an object: those fields
+    alone can be asked for again, the rest kept."""
+    if not isinstance(value, dict):
+        return ParseFailure("validation", feedback)
+    known = {field.alias or name for name, field in model.model_fields.items()}
+    fields: dict[str, str] = {}
+    for item in error.errors():
+        head = item["loc"][0] if item["loc"] else None
+        if isinstance(head, str) and head in known:
+            fields.setdefault(head, _problem(item))
+    if not fields:
+        return ParseFailure("validation", feedback)
+    return ParseFailure("validation", feedback, partial=value, fields=fields, fixes=fixes)
+
+
+def _problem(item: Any) -> str:
+    where = ".".join(str(part) for part in item["loc"][1:])
+    return f"{where}: {item['msg']}" if where else str(item["msg"])
 
 
 def _worst(failures: list[tuple[Candidate, ParseFailure]]) -> ParseFailure:
@@ -160,7 +200,7 @@ def _validation_feedback(error: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {hidden} more" if hidden > 0 else "")
 
 
-def _emit(fixes: list[Fix]) -> list[str]:
+def emit_fixes(fixes: list[Fix]) -> list[str]:
     """Log one line per marker (its details joined) and return the markers in the order they first fired."""
     details: dict[str, list[str]] = {}
     for fix in fixes:

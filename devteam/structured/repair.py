@@ -29,11 +29,21 @@ KEY_CASE = "repair_key_case"
 ENUM_CASE = "repair_enum_case"
 WRAP_LIST = "repair_wrap_list"
 COERCE_TYPE = "repair_coerce_type"
+TRIPLE_QUOTES = "repair_triple_quotes"
+INVALID_ESCAPE = "repair_invalid_escape"
+NUMBERED_KEYS = "repair_numbered_keys"
+NAMELESS_KEYS = "repair_nameless_keys"
 
 _SMART_DOUBLE = "“”„"
 _SMART_SINGLE = "‘’‚"
 _PY_LITERAL = re.compile(r"(?<![\w.$])(None|True|False)(?![\w.])")
 _PY_TO_JSON = {"None": "null", "True": "true", "False": "false"}
+_TRIPLE_QUOTED = re.compile(r'("""|\'\'\')(.*?)\1', re.S)
+_JSON_ESCAPES = set('"\\/bfnrtu')
+# Markdown's escapes (`send\_message`, `\*bold\*`): the backslash is noise, the character is the content.
+_MARKDOWN_ESCAPES = set("_*#[](){}<>!.-+`|~")
+# Keys that name no field: a number (a numbered list written as an object) or null.
+_NAMELESS_KEY = re.compile(r"^(?:-?\d+(?:\.\d+)?|null|None|)$")
 
 
 # --- syntax: text -> Python object ----------------------------------------------------------------------
@@ -47,7 +57,13 @@ def decode_json(text: str) -> tuple[Any, list[Fix]]:
         first_error = error
     fixes: list[Fix] = []
     fixed = text
-    for marker, convert in ((SMART_QUOTES, _smart_quotes_to_json), (PYTHON_LITERALS, _python_literals_to_json)):
+    conversions = (
+        (TRIPLE_QUOTES, _triple_quotes_to_json),
+        (INVALID_ESCAPE, _invalid_escapes_to_json),
+        (SMART_QUOTES, _smart_quotes_to_json),
+        (PYTHON_LITERALS, _python_literals_to_json),
+    )
+    for marker, convert in conversions:
         converted, detail = convert(fixed)
         if converted != fixed:
             fixes.append(Fix(marker, detail))
@@ -102,6 +118,39 @@ def _string_mask(text: str, quotes: str) -> list[bool]:
 def _has_raw_control_chars(text: str) -> bool:
     mask = _string_mask(text, '"')
     return any(inside and ch < " " for ch, inside in zip(text, mask))
+
+
+def _triple_quotes_to_json(text: str) -> tuple[str, str]:
+    """Python's triple-quoted values (three double or three single quotes) as JSON strings."""
+    converted, count = _TRIPLE_QUOTED.subn(lambda m: json.dumps(m.group(2)), text)
+    return converted, f"{count} triple-quoted value(s)" if count else ""
+
+
+def _invalid_escapes_to_json(text: str) -> tuple[str, str]:
+    """Backslashes JSON does not allow inside strings: `\\_` and other markdown escapes lose the backslash,
+    `\\'` becomes a quote, anything else (a Windows path) keeps its backslash, escaped."""
+    out: list[str] = []
+    found: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if not quote:
+            quote = ch if ch in "\"'" else ""
+        elif ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt in _JSON_ESCAPES or (nxt == "'" and quote == "'"):
+                out.append(text[i : i + 2])
+            else:
+                found.append("\\" + nxt)
+                out.append(nxt if nxt in _MARKDOWN_ESCAPES or nxt == "'" else "\\\\" + nxt)
+            i += 2
+            continue
+        elif ch == quote:
+            quote = ""
+        out.append(ch)
+        i += 1
+    return "".join(out), ", ".join(dict.fromkeys(found))
 
 
 def _python_literals_to_json(text: str) -> tuple[str, str]:
@@ -226,6 +275,11 @@ def _field_lookup(model: type[BaseModel]) -> dict[str, str]:
 def _repair_object(obj: dict[str, Any], model: type[BaseModel], path: str, fixes: list[Fix]) -> dict[str, Any]:
     lookup = _field_lookup(model)
     expected = set(lookup.values())
+    nameless = [key for key in obj if key not in expected and _NAMELESS_KEY.match(key.strip())]
+    if nameless:
+        # Nothing says which field they meant; a required field they held is then asked for on its own.
+        fixes.append(Fix(NAMELESS_KEYS, f"{path or 'the object'}: dropped key(s) {', '.join(map(repr, nameless))}"))
+        obj = {key: value for key, value in obj.items() if key not in nameless}
     renamed: dict[str, Any] = {}
     for key, value in obj.items():
         target = key if key in expected else lookup.get(_squash(key), key)
@@ -268,6 +322,9 @@ def _repair_value(value: Any, annotation: Any, path: str, fixes: list[Fix]) -> A
 
 def _repair_list(value: Any, item: Any, path: str, fixes: list[Fix]) -> list[Any]:
     value = _decode_if_encoded(value, repr(path), fixes)
+    if isinstance(value, dict) and value and all(re.fullmatch(r"\s*\d+\s*", str(key)) for key in value):
+        fixes.append(Fix(NUMBERED_KEYS, f"{path}: an object numbered {', '.join(map(str, value))} -> a list"))
+        value = [value[key] for key in sorted(value, key=lambda key: int(key))]
     if not isinstance(value, list):
         fixes.append(Fix(WRAP_LIST, f"{path}: a single {type(value).__name__} where a list is expected"))
         value = [value]

@@ -435,6 +435,50 @@ MIXED = [
        {"estimate_hours": 1.0, "subtasks.0.title": "Repro on iPad"}, exact=True),
 ]
 
+# Shapes a 0.5B model writes (seen against llama-cpp-python), that the ladder recovers without losing data.
+WEAK_MODEL = [
+    ok("premature_close_then_keys", "premature_close",
+       '{"title": "Login button does nothing on Safari", "severity": "high"}, "tags": ["frontend", "safari"], '
+       '"estimate_hours": 3.5}', Ticket, {"repair_premature_close"},
+       {"tags": ["frontend", "safari"], "estimate_hours": 3.5}, exact=True),
+    ok("premature_close_no_comma", "premature_close",
+       dump(PRD_DATA, requirement_pool=None, ui_design_draft=None, anything_unclear=None)[:-2] + "\n}\n"
+       + '"requirement_pool": [{"requirement": "The snake moves", "priority": "P0"}],\n'
+       + '"ui_design_draft": "A bordered field.", "anything_unclear": ""\n}', PRD, {"repair_premature_close"},
+       {"requirement_pool.0.requirement": "The snake moves", "ui_design_draft": "A bordered field."}, exact=True),
+    ok("escaped_quotes_no_outer", "escaped_quotes", json.dumps(dump(TICKET_DATA, indent=None))[1:-1], Ticket,
+       {"repair_escaped_quotes"}, {"title": "Login button does nothing on Safari", "tags": ["frontend", "safari"]},
+       exact=True),
+    ok("escaped_quotes_in_prose", "escaped_quotes",
+       "Here is the JSON: " + json.dumps(dump(DESIGN_DATA, indent=None))[1:-1], SystemDesign,
+       {"repair_escaped_quotes", "repair_strip_prose"}, {"file_list.1.path": "game.py"}, exact=True),
+    ok("numbered_keys_for_a_list", "odd_keys",
+       dump(PRD_DATA, product_goals={"1": "Be fun", "2": "Be simple", "10": "Be fast"}).replace('"1":', "1:")
+       .replace('"2":', "2:"), PRD, {"repair_json_syntax", "repair_numbered_keys"},
+       {"product_goals": ["Be fun", "Be simple", "Be fast"]}, exact=True),
+    ok("null_and_number_keys", "odd_keys",
+       '{"title": "Login button does nothing on Safari", "severity": "high", null: "", 3: "x"}', Ticket,
+       {"repair_json_syntax", "repair_nameless_keys"}, {"severity": "high"}, exact=True),
+    ok("single_quoted_value_with_double_quote", "json_syntax",
+       "{'title': 'The \"Save\" button is grey', 'severity': 'low', 'tags': ['ui']}", Ticket,
+       {"repair_json_syntax"}, {"title": 'The "Save" button is grey'}, exact=True),
+    ok("python_triple_quoted_value", "triple_quotes",
+       '{"title": """Crash on start""", "severity": "high", "version": """1.0\nbeta"""}', Ticket,
+       {"repair_triple_quotes"}, {"title": "Crash on start", "version": "1.0\nbeta"}, exact=True),
+    ok("python_triple_single_quoted_code", "triple_quotes",
+       dump(DESIGN_DATA, data_structures_and_interfaces="__CODE__").replace(
+           '"__CODE__"', "'''classDiagram\n    class Game {\n        +run()\n    }'''"),
+       SystemDesign, {"repair_triple_quotes"},
+       {"data_structures_and_interfaces": "classDiagram\n    class Game {\n        +run()\n    }"}, exact=True),
+    ok("markdown_underscore_escape", "invalid_escape",
+       dump(DESIGN_DATA, implementation_approach="Route send_message through the queue").replace(
+           "send_message", "send\\_message"),
+       SystemDesign, {"repair_invalid_escape"}, {"implementation_approach": "Route send_message through the queue"},
+       exact=True),
+    ok("missing_final_brace_after_value", "json_syntax", TICKET_JSON.rstrip()[:-1], Ticket,
+       {"repair_json_syntax"}, {"estimate_hours": 3.5}, exact=True),
+]
+
 REFUSED = [
     refused("empty", "", PRD, "empty"),
     refused("whitespace_only", "  \n\n\t ", Ticket, "empty"),
@@ -451,9 +495,20 @@ REFUSED = [
     refused("truncated_file_list", DESIGN_JSON[: DESIGN_JSON.rindex("{", 0, DESIGN_JSON.index('"game.py"'))],
             SystemDesign, "truncated"),
     refused("truncated_in_fence", "```json\n" + TICKET_JSON[:40], Ticket, "truncated"),
+    # Cut-off answers are not data: never closed into fewer items.
+    refused("truncated_after_comma", TICKET_JSON[: TICKET_JSON.index('"estimate_hours"')].rstrip(), Ticket,
+            "truncated"),
+    refused("truncated_after_colon", TICKET_JSON[: TICKET_JSON.index('"estimate_hours"') + 17], Ticket, "truncated"),
+    refused("truncated_inside_list", TICKET_JSON[: TICKET_JSON.index('"safari"') - 1].rstrip().rstrip(","),
+            Ticket, "truncated"),
+    refused("truncated_list_of_goals", PRD_JSON[: PRD_JSON.index('"Show the score')].rstrip(), PRD, "truncated"),
+    refused("truncated_inside_string", TICKET_JSON[: TICKET_JSON.index("Safari")], Ticket, "truncated"),
+    refused("truncated_after_key", TICKET_JSON[: TICKET_JSON.index('"estimate_hours"') + 16], Ticket, "truncated"),
     refused("missing_required_fields", dump(PRD_DATA, product_goals=None, user_stories=None), PRD, "validation"),
     refused("unknown_field", dump(TICKET_DATA, assignee="bob"), Ticket, "validation"),
     refused("enum_value_unknown", dump(TICKET_DATA, severity="urgent"), Ticket, "validation"),
 ]
 
-CASES: list[Case] = [*CLEAN, *WRAPPING, *FENCES, *CONTENT_TAGS, *PROSE, *SYNTAX, *SHAPE, *MIXED, *REFUSED]
+CASES: list[Case] = [
+    *CLEAN, *WRAPPING, *FENCES, *CONTENT_TAGS, *PROSE, *SYNTAX, *SHAPE, *MIXED, *WEAK_MODEL, *REFUSED
+]
