@@ -273,7 +273,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"Error:    {summary['error']}")
     lines.append(f"Calls:    {summary.get('calls', 0)}, {summary.get('prompt_tokens', 0):,} prompt + "
                  f"{summary.get('completion_tokens', 0):,} completion tokens, {_cost_text(summary)}")
-    lines.append(f"Retries:  {summary.get('retries', 0)}, re-asks: {summary.get('reasks', 0)}")
+    lines.append(f"Retries:  {summary.get('retries', 0)}, re-asks: {summary.get('reasks', 0)}, "
+                 f"field follow-ups: {summary.get('field_followups', 0)}")
     repairs = summary.get("repairs") or {}
     lines.append("Repairs:  " + (", ".join(f"{kind} x{count}" for kind, count in repairs.items()) or "none"))
     qa = summary.get("qa") or {}

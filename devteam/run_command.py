@@ -126,8 +126,10 @@ def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyp
              if run.files_kept else "")
           + (f", {len(run.files_not_compiling)} not compiling ({', '.join(run.files_not_compiling)})"
              if run.files_not_compiling else ""), file=stream)
-    print(f"LLM:      {len(ledger.calls)} calls, {ledger.prompt_tokens:,} prompt + {ledger.completion_tokens:,} "
-          f"completion tokens, {ledger.cost_text()}, {ledger.retries} retries, {ledger.reasks} re-asks", file=stream)
+    failed = f" ({ledger.failed_calls} without an answer)" if ledger.failed_calls else ""
+    print(f"LLM:      {ledger.call_count} calls{failed}, {ledger.prompt_tokens:,} prompt + "
+          f"{ledger.completion_tokens:,} completion tokens, {ledger.cost_text()}, {ledger.retries} retries, "
+          f"{ledger.reasks} re-asks, {ledger.field_followups} field follow-ups", file=stream)
     repairs = Counter(ledger.repairs)
     if repairs:
         print("Repairs:  " + ", ".join(f"{kind} x{count}" for kind, count in sorted(repairs.items())), file=stream)

@@ -99,7 +99,8 @@ def build_summary(
         },
         "stages": clock.snapshot(),
         "notes": list(clock.notes),
-        "calls": len(ledger.calls),
+        "calls": ledger.call_count,
+        "failed_calls": ledger.failed_calls,
         "prompt_tokens": ledger.prompt_tokens,
         "completion_tokens": ledger.completion_tokens,
         "cost": round(ledger.cost, 6),
@@ -108,6 +109,7 @@ def build_summary(
         "retries": ledger.retries,
         "reasks": ledger.reasks,
         "qa": _qa_summary(options, run),
+        "field_followups": ledger.field_followups,
         "files": {
             "written": list(run.files_written),
             "refused": list(run.files_refused),

@@ -7,6 +7,7 @@ truncated answer is asked again with twice the token budget, a refusal is not as
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
@@ -14,7 +15,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from devteam.config import Config
-from devteam.errors import StructuredOutputError
+from devteam.errors import ProviderError, StructuredOutputError
 from devteam.llm.client import LLM
 from devteam.llm.factory import build_llm
 from devteam.llm.types import ChatMessage
@@ -105,28 +106,55 @@ def raw_completion(**message: Any) -> Error:
 # -- re-asks ------------------------------------------------------------------------------------------------
 
 
-def test_a_validation_failure_is_reasked_with_the_error_and_the_answer_quoted(openai_server: OpenAIServer) -> None:
-    openai_server.enqueue(Text(BAD_PRIORITY), Text(GOOD))
+def test_a_field_failure_is_followed_up_for_that_field_alone(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text(BAD_PRIORITY), Text('{"priority": "high"}'))
     ledger = Ledger()
 
     answer = ticket(openai_server, ledger=ledger)
 
     assert answer.value == Ticket(title="Snake", priority="high", estimate_hours=3)
-    assert (answer.calls, answer.reasks) == (2, 1)
+    assert (answer.calls, answer.reasks, answer.field_followups) == (2, 0, 1)
+    assert answer.repairs == ["repair_field_followup"]
+    first, second = (request.json for request in openai_server.chat_requests)
+    assert first["messages"] == [m.as_dict() for m in MESSAGES]
+    assert second["messages"][:2] == first["messages"]
+    assert second["messages"][2] == {"role": "assistant", "content": BAD_PRIORITY}
+    followup = second["messages"][3]["content"]
+    assert "priority" in followup and "'low' or 'high'" in followup
+    assert "title" not in followup and "estimate_hours" not in followup
+    # A small schema of just that field, constrained like the first request.
+    small = second["response_format"]["json_schema"]["schema"]
+    assert list(small["properties"]) == ["priority"]
+    assert (ledger.reasks, ledger.field_followups, len(ledger.calls)) == (0, 1, 2)
+    assert ledger.repairs["repair_field_followup"] == 1
+
+
+def test_a_missing_field_is_followed_up_and_merged(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text('{"title": "Snake", "estimate_hours": 3}'), Text('{"priority": "low"}'))
+
+    answer = ticket(openai_server)
+
+    assert answer.value == Ticket(title="Snake", priority="low", estimate_hours=3)
+    assert "Field required" in openai_server.chat_requests[1].json["messages"][3]["content"]
+
+
+def test_an_answer_that_is_not_json_is_reasked_whole(openai_server: OpenAIServer) -> None:
+    prose = "The ticket is about a snake game with high priority."
+    openai_server.enqueue(Text(prose), Text(GOOD))
+    ledger = Ledger()
+
+    answer = ticket(openai_server, ledger=ledger)
+
+    assert answer.value == Ticket(title="Snake", priority="high", estimate_hours=3)
+    assert (answer.calls, answer.reasks, answer.field_followups) == (2, 1, 0)
     first, second = messages_sent(openai_server)
-    assert first == [m.as_dict() for m in MESSAGES]
     assert second[:2] == first
-    assert second[2] == {"role": "assistant", "content": BAD_PRIORITY}
-    assert second[3]["role"] == "user"
-    feedback = second[3]["content"]
-    assert "validation" in feedback
-    assert "priority" in feedback and "'low' or 'high'" in feedback
-    assert len(second) == 4
-    assert ledger.reasks == 1
-    assert len(ledger.calls) == 2
+    assert second[2] == {"role": "assistant", "content": prose}
+    assert "no_json" in second[3]["content"]
+    assert (ledger.reasks, ledger.field_followups) == (1, 0)
 
 
-def test_reasks_stop_after_two_with_a_structured_output_error(openai_server: OpenAIServer) -> None:
+def test_field_follow_ups_stop_after_two_with_a_structured_output_error(openai_server: OpenAIServer) -> None:
     openai_server.set_handler(always(BAD_PRIORITY))
     ledger = Ledger()
 
@@ -135,19 +163,59 @@ def test_reasks_stop_after_two_with_a_structured_output_error(openai_server: Ope
 
     error = caught.value
     assert error.attempts == 3
-    assert error.last_text == BAD_PRIORITY
-    assert len(error.errors) == 3
-    assert all(e.startswith("validation: ") and "priority" in e for e in error.errors)
+    assert "field follow-up" in str(error) and "priority" in str(error)
     assert "PM WriteTicket" in str(error)
     assert len(openai_server.chat_requests) == 3
-    # Each re-ask is built on the original messages, not on the previous re-ask.
+    # Each follow-up is built on the original messages, not on the previous follow-up ...
+    assert [len(m) for m in messages_sent(openai_server)] == [2, 4, 4]
+    # ... and the second, which would have been identical to the first, was sent warmer.
+    assert [request.json.get("temperature") for request in openai_server.chat_requests] == [0.0, 0.0, 0.3]
+    assert (ledger.reasks, ledger.field_followups, len(ledger.calls)) == (0, 2, 3)
+
+
+def test_reasks_stop_after_two_with_a_structured_output_error(openai_server: OpenAIServer) -> None:
+    openai_server.set_handler(always("Sure! The ticket is about snakes."))
+    ledger = Ledger()
+
+    with pytest.raises(StructuredOutputError) as caught:
+        ticket(openai_server, ledger=ledger)
+
+    error = caught.value
+    assert error.attempts == 3
+    assert len(error.errors) == 3
+    assert all(e.startswith("no_json: ") for e in error.errors)
+    assert len(openai_server.chat_requests) == 3
     assert [len(m) for m in messages_sent(openai_server)] == [2, 4, 4]
     assert ledger.reasks == 2
     assert len(ledger.calls) == 3
 
 
+def test_a_reask_never_repeats_an_identical_request(openai_server: OpenAIServer) -> None:
+    """The same answer twice would make the second re-ask byte-identical to the first: it goes out warmer."""
+    openai_server.set_handler(always("Sure! The ticket is about snakes."))
+
+    with pytest.raises(StructuredOutputError):
+        ticket(openai_server)
+
+    sent = [request.json for request in openai_server.chat_requests]
+    bodies = [json.dumps(body, sort_keys=True) for body in sent]
+    assert len(set(bodies)) == len(bodies) == 3
+    assert [body.get("temperature") for body in sent] == [0.0, 0.0, 0.3]
+    assert sent[1]["messages"] == sent[2]["messages"]
+
+
+def test_when_nothing_can_change_the_question_stops_early(openai_server: OpenAIServer) -> None:
+    openai_server.set_handler(always("Sure! The ticket is about snakes."))
+
+    with pytest.raises(StructuredOutputError, match="could not change anything") as caught:
+        ticket(openai_server, temperature=1.0)  # no warmer step left
+
+    assert caught.value.attempts == 2
+    assert len(openai_server.chat_requests) == 2
+
+
 def test_reasks_are_counted_apart_from_transport_retries(openai_server: OpenAIServer) -> None:
-    openai_server.enqueue(Error(503), Text(BAD_PRIORITY), Text(GOOD))
+    openai_server.enqueue(Error(503), Text("no json here"), Text(GOOD))
     ledger = Ledger()
 
     answer = ticket(openai_server, ledger=ledger)
@@ -157,6 +225,18 @@ def test_reasks_are_counted_apart_from_transport_retries(openai_server: OpenAISe
     assert ledger.reasks == 1
     assert ledger.retries == 1
     assert [call.retries for call in ledger.calls] == [1, 0]
+
+
+def test_retries_of_a_call_that_gave_up_are_counted(openai_server: OpenAIServer) -> None:
+    """The summary's retries are the log's: a call that ran out of retries still spent them."""
+    openai_server.set_handler(lambda _request: Error(503))
+    ledger = Ledger()
+
+    with pytest.raises(ProviderError, match="gave up after 3 attempts"):
+        ticket(openai_server, ledger=ledger)
+
+    assert ledger.retries == 2
+    assert (len(ledger.calls), ledger.failed_calls, ledger.call_count) == (0, 1, 1)
 
 
 # -- truncation -------------------------------------------------------------------------------------------
@@ -186,6 +266,41 @@ def test_a_second_truncation_is_a_structured_output_error(openai_server: OpenAIS
     assert caught.value.attempts == 2
     assert [request.json["max_tokens"] for request in openai_server.chat_requests] == [MAX_TOKEN, 2 * MAX_TOKEN]
     assert all("finish_reason=length" in e for e in caught.value.errors)
+
+
+def test_json_cut_off_after_a_comma_is_asked_again_not_closed_into_fewer_items(openai_server: OpenAIServer) -> None:
+    # The model stopped on its own (finish_reason=stop) in the middle of the object: that is not data.
+    openai_server.enqueue(Text('{"title": "Snake", "priority": "high",'), Text(GOOD))
+    ledger = Ledger()
+
+    answer = ticket(openai_server, ledger=ledger)
+
+    assert answer.value == Ticket(title="Snake", priority="high", estimate_hours=3)
+    assert (answer.calls, answer.reasks, answer.field_followups) == (2, 0, 0)
+    first, second = (request.json for request in openai_server.chat_requests)
+    assert second["max_tokens"] == 2 * MAX_TOKEN
+    assert second["messages"] == first["messages"]
+
+
+def test_json_cut_again_is_reasked_with_the_reason_quoted(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text('{"title": "Snake", "priority": ['), Text('{"title": "Snake", "priority":'),
+                          Text(GOOD))
+
+    answer = ticket(openai_server)
+
+    assert (answer.calls, answer.reasks) == (3, 1)
+    third = openai_server.chat_requests[2].json["messages"]
+    assert "truncated" in third[-1]["content"] and "it ends right after a colon" in third[-1]["content"]
+
+
+def test_a_missing_final_brace_after_a_complete_value_is_a_logged_repair(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text(GOOD[:-1]))
+
+    answer = ticket(openai_server)
+
+    assert answer.value == Ticket(title="Snake", priority="high", estimate_hours=3)
+    assert answer.calls == 1
+    assert answer.repairs == ["repair_json_syntax"]
 
 
 def test_empty_content_with_reasoning_is_a_truncation(openai_server: OpenAIServer) -> None:

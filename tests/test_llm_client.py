@@ -473,7 +473,7 @@ def test_ledger_totals_after_a_few_calls(openai_server: OpenAIServer) -> None:
 
 def test_observers_receive_each_exchange(openai_server: OpenAIServer) -> None:
     openai_server.enqueue(
-        Text('{"name": "Snake"}', usage=(40, 5)),  # no field called title: re-asked
+        Text('{"name": "Snake"}', usage=(40, 5)),  # no field called title: asked for that field
         Text('{"Title": "Snake"}', usage=(60, 5)),  # repaired: key case
     )
     recorder = Recorder()
@@ -498,12 +498,12 @@ def test_observers_receive_each_exchange(openai_server: OpenAIServer) -> None:
     assert failed.repairs == []
     assert failed.answer == '{"name": "Snake"}'
     assert accepted.outcome == "ok"
-    assert accepted.repairs == ["repair_key_case"]
+    assert accepted.repairs == ["repair_key_case", "repair_field_followup"]
     assert accepted.prompt_tokens == 60
     assert accepted.messages[-2] == {"role": "assistant", "content": '{"name": "Snake"}'}
-    assert accepted.to_json()["repairs"] == ["repair_key_case"]
+    assert accepted.to_json()["repairs"] == ["repair_key_case", "repair_field_followup"]
     assert ledger.repairs["repair_key_case"] == 1
-    assert ledger.reasks == 1
+    assert (ledger.reasks, ledger.field_followups) == (0, 1)
 
 
 @pytest.mark.parametrize("stream", [False, True])

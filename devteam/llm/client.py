@@ -67,6 +67,7 @@ class LLM:
         max_tokens: int = 4096,
         observers: list[ExchangeObserver] | None = None,
         levels: OutputLevels | None = None,
+        temperature: float | None = None,
     ) -> None:
         self.provider = provider
         self.api_type = api_type
@@ -75,6 +76,8 @@ class LLM:
         self.ledger = ledger
         self.structured_output = structured_output
         self.max_tokens = max_tokens
+        # The configured sampling temperature, which a varied re-ask steps up from.
+        self.temperature = temperature
         self.observers = observers if observers is not None else []
         # Whether the server has answered yet: a refused first connection fails at once instead of retrying.
         self.reached = False
@@ -129,10 +132,12 @@ class LLM:
             response, retries = await call_with_retries(
                 lambda: self.gate.attempt(lambda: self.provider.complete(request)),
                 policy=self.retry, describe=self.describe(), first_contact=not self.reached,
+                on_retry=lambda *_: self.ledger.count_retry(),
             )
         except SchemaRejectedError:
-            raise
+            raise  # not a failed call: the same request goes out again at the next level
         except ProviderError as error:
+            self.ledger.count_failed_call()
             explained = self.gate.explain(error)
             if explained is error:
                 raise

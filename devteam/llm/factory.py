@@ -51,6 +51,7 @@ def build_llm(
         max_tokens=config.max_token,
         observers=observers,
         levels=levels,
+        temperature=config.temperature,
     )
     if not llm.price.known:
         ledger.note_unpriced(llm.model)

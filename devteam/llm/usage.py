@@ -124,6 +124,11 @@ class Ledger:
         self.reasks = 0
         # Hosted models with no known price: their calls cost something we cannot say.
         self.unpriced_models: set[str] = set()
+        self.field_followups = 0
+        # Counted as they happen, so a call that gave up after its retries still shows them: the summary's
+        # retries are the log's `retry` lines, and its calls include the calls that got no answer.
+        self.retries = 0
+        self.failed_calls = 0
         self._lock = threading.Lock()
 
     @property
@@ -159,8 +164,9 @@ class Ledger:
         return sum(call.usage.completion_tokens for call in self.calls)
 
     @property
-    def retries(self) -> int:
-        return sum(call.retries for call in self.calls)
+    def call_count(self) -> int:
+        """Every call made: answered ones (in `calls`) and those that ended in an error after their retries."""
+        return len(self.calls) + self.failed_calls
 
     def check_budget(self, *, price: Price, prompt_tokens: int, describe: str) -> None:
         """Refuse the call that would exceed the investment; its prompt cost is known before sending."""
@@ -187,3 +193,15 @@ class Ledger:
     def count_reask(self) -> None:
         with self._lock:
             self.reasks += 1
+
+    def count_field_followup(self) -> None:
+        with self._lock:
+            self.field_followups += 1
+
+    def count_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    def count_failed_call(self) -> None:
+        with self._lock:
+            self.failed_calls += 1

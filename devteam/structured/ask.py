@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Generic, TypeVar
+from typing import Awaitable, Callable, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -17,7 +17,10 @@ from devteam.errors import StructuredOutputError
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse, OutputMode
 from devteam.prompting import render_prompt
+from devteam.structured.echo import echoed_fields, field_references
+from devteam.structured.field_followup import MAX_FIELD_FOLLOWUPS, FollowUpResult, follow_up_fields
 from devteam.structured.parse import ParseFailure, extract_code, parse_structured
+from devteam.structured.repeat_guard import RepeatGuard
 from devteam.structured.schema import to_strict_schema
 
 log = logging.getLogger("devteam.structured")
@@ -39,9 +42,12 @@ class Answer(Generic[T]):
     native_schema: bool
     # The structured-output level of the request that produced the accepted answer.
     output_mode: OutputMode = "prompt"
+    field_followups: int = 0
 
 
 Parser = Callable[[str], tuple[T, list[str]]]
+# Given the request, its answer and a failure naming some fields, ask for those fields and merge.
+FollowUp = Callable[[ChatRequest, str, ParseFailure, RepeatGuard], Awaitable[FollowUpResult]]
 
 
 async def ask_structured(
@@ -54,8 +60,13 @@ async def ask_structured(
     repair: bool,
     subject: str = "",
     max_reasks: int = MAX_REASKS,
+    max_followups: int = MAX_FIELD_FOLLOWUPS,
 ) -> Answer[M]:
-    """Return a validated `model` instance from the LLM, or raise `StructuredOutputError`."""
+    """Return a validated `model` instance from the LLM, or raise `StructuredOutputError`.
+
+    An object that fails on some fields only (missing, wrong type, an echoed description or placeholder)
+    gets a field follow-up for those fields; an answer that is not usable JSON is re-asked whole.
+    """
     request = ChatRequest(
         messages=messages,
         json_schema=to_strict_schema(model),
@@ -65,12 +76,24 @@ async def ask_structured(
         action=action,
         subject=subject,
     )
+    references = field_references(model, messages)
 
     def parse(text: str) -> tuple[M, list[str]]:
         result = parse_structured(text, model, repair=repair)
+        echoes = echoed_fields(result.value, references)
+        if echoes:
+            raise ParseFailure(
+                "validation", "; ".join(f"field {key!r}: {problem}" for key, problem in echoes.items()),
+                partial=result.value.model_dump(by_alias=True), fields=echoes,
+            )
         return result.value, result.repairs
 
-    return await ask_parsed(llm, request, parse, max_reasks=max_reasks)
+    async def follow_up(followed: ChatRequest, answer: str, failure: ParseFailure,
+                        guard: RepeatGuard) -> FollowUpResult:
+        return await follow_up_fields(llm, followed, answer, failure, model, repair=repair, references=references,
+                                      guard=guard, max_followups=max_followups)
+
+    return await ask_parsed(llm, request, parse, max_reasks=max_reasks, follow_up=follow_up if max_followups else None)
 
 
 async def ask_code(
@@ -97,14 +120,28 @@ async def ask_code(
 
 
 async def ask_parsed(
-    llm: LLM, request: ChatRequest, parse: Parser[T], *, max_reasks: int = MAX_REASKS
+    llm: LLM, request: ChatRequest, parse: Parser[T], *, max_reasks: int = MAX_REASKS,
+    follow_up: FollowUp | None = None,
 ) -> Answer[T]:
-    """Ask until `parse` accepts an answer; `parse` raises `ParseFailure` with feedback for the re-ask."""
+    """Ask until `parse` accepts an answer; `parse` raises `ParseFailure` with feedback for the re-ask.
+
+    No request is sent twice (`RepeatGuard`): a re-ask that would repeat one is sent warmer, or not at all.
+    """
     base_messages = list(request.messages)
+    guard = RepeatGuard(base_temperature=llm.temperature)
     errors: list[str] = []
     reasks = calls = 0
     enlarged = False
     while True:
+        admitted = guard.admit(request)
+        if admitted is None:
+            raise StructuredOutputError(
+                f"{request.role} {request.action}: {llm.describe()} gave the same answer to the same question "
+                f"even at temperature {request.temperature}; asking again could not change anything. "
+                f"Last problem: {errors[-1] if errors else 'none'}",
+                attempts=calls, last_text="", errors=errors,
+            )
+        request = admitted
         started_at = time.time()
         response = await llm.complete(request)
         calls += 1
@@ -123,12 +160,30 @@ async def ask_parsed(
         try:
             value, repairs = parse(response.text)
         except ParseFailure as failure:
+            errors.append(f"{failure.kind}: {failure.feedback}")
+            if follow_up is not None and failure.partial is not None and failure.fields:
+                # Some fields only: ask for those, keep the rest. A whole re-ask would mostly bring the same gap.
+                llm.settle(request, response, repairs=[], started_at=started_at,
+                           outcome=f"{failure.kind}: {failure.feedback} (fields asked for again)")
+                result = await follow_up(request, response.text, failure, guard)
+                calls += result.calls
+                if result.value is None:
+                    errors.append(f"field follow-up: {result.last_problem}")
+                    raise StructuredOutputError(
+                        f"{request.role} {request.action}: no usable answer from {llm.describe()} after {calls} "
+                        f"call(s) ({result.calls} field follow-up(s) for {', '.join(failure.fields)}); last "
+                        f"problem: {result.last_problem}",
+                        attempts=calls, last_text=response.text, errors=errors,
+                    )
+                return Answer(value=result.value, repairs=result.repairs, reasks=reasks, calls=calls,
+                              native_schema=result.native_schema, output_mode=result.output_mode,  # type: ignore[arg-type]
+                              field_followups=result.calls)
             llm.settle(request, response, repairs=[], outcome=f"{failure.kind}: {failure.feedback}",
                        started_at=started_at)
-            errors.append(f"{failure.kind}: {failure.feedback}")
-            if failure.kind == "truncated":
+            if failure.kind == "truncated" and not enlarged:
                 request, enlarged = _enlarge_or_fail(llm, request, enlarged, failure.feedback, response, errors, calls)
                 continue
+            # A cut-off answer gets a larger budget once; cut again, it is re-asked with the problem quoted.
             if failure.kind == "refusal" or reasks >= max_reasks:
                 raise StructuredOutputError(
                     f"{request.role} {request.action}: no usable answer from {llm.describe()} after {calls} "

@@ -1,0 +1,89 @@
+"""Echoed placeholders: a value that repeats the schema's description of its field, or the prompt's example.
+
+Weak models fill a field with what they were told it should contain ("A class diagram with classes, their
+fields and methods.") or with the skeleton's placeholder ("<text>"). The value has the right type, so
+validation passes; this check turns it into a validation problem for that field alone, so the field is asked
+for again (a field follow-up) instead of becoming content.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from devteam.llm.types import ChatMessage
+
+# The skeleton's placeholders (structured/skeleton.py) and what models make of them.
+PLACEHOLDERS = frozenset({"<text>", "<number>", "<true or false>", "...", "…", "text", "string", "<string>"})
+# Shorter values are too common to call an echo ("Python" is in "e.g. Python").
+MIN_ECHO_WORDS = 4
+# The share of the value's words that must come from one reference for the value to be its echo.
+ECHO_SHARE = 0.8
+# A value may add this many words to a reference and still be a copy of it.
+ECHO_SLACK_WORDS = 3
+
+_WORD = re.compile(r"[a-z0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, with camelCase and snake_case split (`classDiagram` -> class, diagram)."""
+    return _WORD.findall(_CAMEL.sub(" ", text).replace("_", " ").lower())
+
+
+def field_references(model: type[BaseModel], messages: Iterable[ChatMessage]) -> dict[str, list[str]]:
+    """For each field: its description, and what the prompt says about it (`- name: what to write`)."""
+    prompt = "\n".join(message.content for message in messages if message.role != "assistant")
+    references: dict[str, list[str]] = {}
+    for name, field in model.model_fields.items():
+        texts = [field.description] if field.description else []
+        key = field.alias or name
+        texts += [m.group(1) for m in re.finditer(rf"^\W*{re.escape(key)}\s*:\s*(.+)$", prompt, re.M)]
+        references[key] = texts
+    return references
+
+
+def echoed_fields(value: BaseModel, references: dict[str, list[str]]) -> dict[str, str]:
+    """Top-level fields whose value (or one of its items) is a placeholder or repeats its reference text."""
+    found: dict[str, str] = {}
+    data = value.model_dump(by_alias=True, mode="json")
+    for key, texts in references.items():
+        for text in _strings(data.get(key)):
+            problem = _echo_problem(text, texts)
+            if problem:
+                found[key] = problem
+                break
+    return found
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def _echo_problem(text: str, references: list[str]) -> str | None:
+    stripped = text.strip()
+    if stripped.lower() in PLACEHOLDERS or re.fullmatch(r"<[^<>]{1,30}>", stripped):
+        return f"{stripped!r} is the format's placeholder, not content"
+    said = words(stripped)
+    if len(said) < MIN_ECHO_WORDS:
+        return None
+    for reference in references:
+        known = words(reference)
+        if len(said) > len(known) + ECHO_SLACK_WORDS:
+            continue
+        vocabulary = set(known)
+        if sum(word in vocabulary for word in said) >= ECHO_SHARE * len(said):
+            return f"{_short(stripped)} repeats the description of the field instead of giving its content"
+    return None
+
+
+def _short(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 3] + "...")

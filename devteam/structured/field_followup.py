@@ -1,0 +1,165 @@
+"""Field follow-ups: when an object answer fails on some fields only, ask for those fields alone and merge.
+
+A weak model that leaves out `requirement_analysis` will, asked for the whole document again, mostly send the
+same document with the same gap — and every re-ask costs a full answer. A follow-up keeps what was right,
+asks only for the fields that were missing, of the wrong type, or echoed the field's description, with a
+small schema of just those fields (constrained by the server's grammar where it has one), and merges.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from devteam.llm.client import LLM
+from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
+from devteam.prompting import render_prompt
+from devteam.structured.echo import echoed_fields
+from devteam.structured.extract import ParseFailure
+from devteam.structured.parse import emit_fixes, parse_structured
+from devteam.structured.repeat_guard import RepeatGuard
+from devteam.structured.schema import schema_for_prompt, to_strict_schema
+
+log = logging.getLogger("devteam.repair")
+
+FIELD_FOLLOWUP = "repair_field_followup"
+MAX_FIELD_FOLLOWUPS = 2
+# The answer the follow-up refers to is quoted; a huge one is cut to keep the prompt small.
+QUOTED_ANSWER_LIMIT = 6000
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class FollowUpResult:
+    value: Any  # the merged, validated object; None when the follow-ups ran out
+    repairs: list[str]
+    calls: int
+    native_schema: bool = False
+    output_mode: str = "prompt"
+    last_problem: str = ""
+
+
+def fields_model(model: type[BaseModel], keys: list[str]) -> type[BaseModel]:
+    """A model of just these top-level fields of `model`, all required (they are what is asked for); other
+    keys in the answer (a model that sends the whole object again) are ignored: the kept values stand."""
+    definitions: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key in keys:
+            definitions[name] = (field.annotation, Field(description=field.description, alias=field.alias))
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{model.__name__}Fields", __config__=ConfigDict(extra="ignore", populate_by_name=True), **definitions
+    )
+
+
+async def follow_up_fields(
+    llm: LLM,
+    request: ChatRequest,
+    answer: str,
+    failure: ParseFailure,
+    model: type[M],
+    *,
+    repair: bool,
+    references: dict[str, list[str]],
+    guard: RepeatGuard,
+    max_followups: int = MAX_FIELD_FOLLOWUPS,
+) -> FollowUpResult:
+    """Ask for `failure.fields` until the merged object validates, or `max_followups` calls were made."""
+    assert failure.partial is not None
+    known = {field.alias or name for name, field in model.model_fields.items()}
+    problems = dict(failure.fields)
+    kept = {key: value for key, value in failure.partial.items() if key in known and key not in problems}
+    dropped = [key for key in failure.partial if key not in known]
+    result = FollowUpResult(value=None, repairs=[], calls=0)
+    for attempt in range(1, max_followups + 1):
+        small = fields_model(model, list(problems))
+        followup = _followup_request(llm, request, answer, problems, small, model)
+        admitted = guard.admit(followup)
+        if admitted is None:
+            result.last_problem = "the follow-up would repeat an identical request; nothing could change"
+            return result
+        llm.ledger.count_field_followup()
+        log.info("%s: %s %s: asking for %s only (attempt %d/%d)%s", FIELD_FOLLOWUP, request.role, request.action,
+                 ", ".join(f"{key} ({problem})" for key, problem in problems.items()), attempt, max_followups,
+                 f"; dropped unknown key(s) {', '.join(map(repr, dropped))}" if dropped and attempt == 1 else "")
+        started_at = time.time()
+        response = await llm.complete(admitted)
+        result.calls += 1
+        outcome = _problem_with(response)
+        if outcome is None:
+            try:
+                value, repairs = _merge(response.text, small, model, kept, problems, repair=repair,
+                                        references=references)
+            except ParseFailure as again:
+                outcome = f"{again.kind}: {again.feedback}"
+                problems, kept = _next_problems(again, problems, kept)
+            else:
+                repairs = [*emit_fixes(list(failure.fixes)), *repairs, FIELD_FOLLOWUP]
+                llm.settle(admitted, response, repairs=repairs, started_at=started_at)
+                result.value, result.repairs = value, list(dict.fromkeys(repairs))
+                result.native_schema, result.output_mode = response.native_schema, response.output_mode
+                return result
+        llm.settle(admitted, response, repairs=[], outcome=f"field follow-up: {outcome}", started_at=started_at)
+        result.last_problem = outcome
+        answer = response.text
+    return result
+
+
+def _followup_request(
+    llm: LLM, request: ChatRequest, answer: str, problems: dict[str, str], small: type[BaseModel],
+    model: type[BaseModel],
+) -> ChatRequest:
+    descriptions = {
+        field.alias or name: field.description
+        for name, field in model.model_fields.items()
+        if (field.alias or name) in problems and field.description
+    }
+    prompt = render_prompt("field_followup.j2", problems=problems, descriptions=descriptions,
+                           schema=schema_for_prompt(small))
+    quoted = answer if len(answer) <= QUOTED_ANSWER_LIMIT else answer[:QUOTED_ANSWER_LIMIT] + "\n[...]"
+    messages = [*request.messages, ChatMessage("assistant", quoted), ChatMessage("user", prompt)]
+    return replace(request, messages=messages, json_schema=to_strict_schema(small), schema_name=small.__name__,
+                   output_mode=llm.output_mode(wants_json=True), max_tokens=None)
+
+
+def _problem_with(response: ChatResponse) -> str | None:
+    if response.finish_reason == "length":
+        return "truncated: the answer was cut off at the token limit"
+    if response.refusal:
+        return f"refused: {response.refusal}"
+    return None
+
+
+def _merge(
+    text: str, small: type[BaseModel], model: type[M], kept: dict[str, Any], problems: dict[str, str], *,
+    repair: bool, references: dict[str, list[str]],
+) -> tuple[M, list[str]]:
+    """The follow-up's fields merged into what was kept, validated as the whole `model`."""
+    parsed = parse_structured(text, small, repair=repair)
+    echoes = echoed_fields(parsed.value, {key: references.get(key, []) for key in problems})
+    asked = parsed.value.model_dump(by_alias=True)
+    if echoes:
+        raise ParseFailure("validation", "; ".join(f"field {k!r}: {v}" for k, v in echoes.items()),
+                           partial=asked, fields=echoes)
+    try:
+        return model.model_validate({**kept, **asked}), parsed.repairs
+    except ValidationError as error:
+        fields = {str(item["loc"][0]): str(item["msg"]) for item in error.errors() if item["loc"]}
+        raise ParseFailure("validation", str(error).splitlines()[0], partial={**kept, **asked},
+                           fields=fields) from None
+
+
+def _next_problems(
+    failure: ParseFailure, problems: dict[str, str], kept: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """What to ask for next: the fields still wrong (quoting the new error), keeping any that came right."""
+    if failure.partial is None or not failure.fields:
+        return {key: failure.feedback for key in problems}, kept
+    now_right = {key: value for key, value in failure.partial.items() if key in problems and key not in failure.fields}
+    still = {key: failure.fields.get(key, problem) for key, problem in problems.items() if key not in now_right}
+    return still or {key: failure.feedback for key in problems}, {**kept, **now_right}
