@@ -1,4 +1,4 @@
-"""Field follow-ups and echoed placeholders, with what a real 0.5B model said (tests/data/real_model).
+"""Field follow-ups and echoed placeholders, with what a real 0.5B model said (tests/data/real_model_records).
 
 The records are answers of a 0.5B instruct model served by llama-cpp-python: a PRD without
 `requirement_analysis` (three times the same), a design whose diagrams are the prompt's own descriptions.
@@ -25,7 +25,7 @@ from devteam.llm.types import ChatMessage
 from devteam.llm.usage import Ledger
 from devteam.structured.ask import Answer, ask_structured
 
-RECORDS = Path(__file__).parent / "data" / "real_model"
+RECORDS = Path(__file__).parent / "data" / "real_model_records"
 TODO_IDEA = "write a command-line todo list app that stores tasks in a JSON file"
 ANALYSIS = "Tasks live in one JSON file; add, edit, delete and list are commands of one small CLI."
 
@@ -135,3 +135,28 @@ def test_a_placeholder_copied_from_the_format_is_asked_for_again(openai_server: 
 
     assert answer.value.program_call_flow.startswith("sequenceDiagram")
     assert "placeholder" in openai_server.chat_requests[-1].json["messages"][-1]["content"]
+
+
+def test_an_echo_the_follow_ups_cannot_fix_is_cleared_if_optional_not_fatal(openai_server: OpenAIServer) -> None:
+    """The same echo after every follow-up: the optional field falls back to its default, the run goes on."""
+    from devteam.artifacts import PRD
+
+    exchange = recorded("snake_auto_qwen05.jsonl", "WritePRD")[0]
+    openai_server.set_handler(lambda _request: Text(exchange["answer"]))
+    config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": openai_server.base_url,
+                                            "model": "qwen05", "stream": False, "timeout": 5, "num_retries": 0}})
+
+    async def go() -> Answer[PRD]:
+        llm = build_llm(config.llm, ledger=Ledger())
+        try:
+            messages = [ChatMessage(m["role"], m["content"]) for m in exchange["messages"]]
+            return await ask_structured(llm, messages, PRD, role="ProductManager", action="WritePRD", repair=True)
+        finally:
+            await llm.aclose()
+
+    answer = asyncio.run(go())
+
+    assert answer.value.competitive_quadrant_chart == ""  # the echo is not kept as content
+    assert answer.value.product_goals == json.loads(exchange["answer"])["product_goals"]
+    assert answer.repairs[-2:] == ["repair_field_followup", "repair_echo_unresolved"]
+    assert answer.field_followups == 2

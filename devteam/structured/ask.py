@@ -17,7 +17,7 @@ from devteam.errors import StructuredOutputError
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse, OutputMode
 from devteam.prompting import render_prompt
-from devteam.structured.echo import echoed_fields, field_references
+from devteam.structured.echo import EchoFailure, echoed_fields, field_references
 from devteam.structured.field_followup import MAX_FIELD_FOLLOWUPS, FollowUpResult, follow_up_fields
 from devteam.structured.parse import ParseFailure, extract_code, parse_structured
 from devteam.structured.repeat_guard import RepeatGuard
@@ -82,10 +82,7 @@ async def ask_structured(
         result = parse_structured(text, model, repair=repair)
         echoes = echoed_fields(result.value, references)
         if echoes:
-            raise ParseFailure(
-                "validation", "; ".join(f"field {key!r}: {problem}" for key, problem in echoes.items()),
-                partial=result.value.model_dump(by_alias=True), fields=echoes,
-            )
+            raise EchoFailure(result.value, echoes, repairs=result.repairs)
         return result.value, result.repairs
 
     async def follow_up(followed: ChatRequest, answer: str, failure: ParseFailure,

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from devteam.llm.types import ChatMessage
+from devteam.structured.extract import ParseFailure
 
 # The skeleton's placeholders (structured/skeleton.py) and what models make of them.
 PLACEHOLDERS = frozenset({"<text>", "<number>", "<true or false>", "...", "…", "text", "string", "<string>"})
@@ -27,6 +28,16 @@ ECHO_SLACK_WORDS = 3
 
 _WORD = re.compile(r"[a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+class EchoFailure(ParseFailure):
+    """A valid object whose `fields` echo their descriptions: worth a follow-up, but `value` is usable."""
+
+    def __init__(self, value: BaseModel, fields: dict[str, str], *, repairs: list[str] | None = None) -> None:
+        feedback = "; ".join(f"field {key!r}: {problem}" for key, problem in fields.items())
+        super().__init__("validation", feedback, partial=value.model_dump(by_alias=True), fields=fields)
+        self.value = value
+        self.repairs = list(repairs or [])
 
 
 def words(text: str) -> list[str]:

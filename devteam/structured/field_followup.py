@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 from devteam.prompting import render_prompt
-from devteam.structured.echo import echoed_fields
+from devteam.structured.echo import EchoFailure, echoed_fields
 from devteam.structured.extract import ParseFailure
 from devteam.structured.parse import emit_fixes, parse_structured
 from devteam.structured.repeat_guard import RepeatGuard
@@ -27,6 +27,8 @@ from devteam.structured.schema import schema_for_prompt, to_strict_schema
 log = logging.getLogger("devteam.repair")
 
 FIELD_FOLLOWUP = "repair_field_followup"
+# Follow-ups could not get real content for an echoed field: optional ones are cleared, required ones kept.
+ECHO_UNRESOLVED = "repair_echo_unresolved"
 MAX_FIELD_FOLLOWUPS = 2
 # The answer the follow-up refers to is quoted; a huge one is cut to keep the prompt small.
 QUOTED_ANSWER_LIMIT = 6000
@@ -76,13 +78,16 @@ async def follow_up_fields(
     kept = {key: value for key, value in failure.partial.items() if key in known and key not in problems}
     dropped = [key for key in failure.partial if key not in known]
     result = FollowUpResult(value=None, repairs=[], calls=0)
+    earlier = [*emit_fixes(list(failure.fixes)), *getattr(failure, "repairs", [])]
+    # The best object so far when only echoes are wrong with it: what stands if the follow-ups cannot help.
+    fallback: BaseModel | None = failure.value if isinstance(failure, EchoFailure) else None
     for attempt in range(1, max_followups + 1):
         small = fields_model(model, list(problems))
         followup = _followup_request(llm, request, answer, problems, small, model)
         admitted = guard.admit(followup)
         if admitted is None:
             result.last_problem = "the follow-up would repeat an identical request; nothing could change"
-            return result
+            break
         llm.ledger.count_field_followup()
         log.info("%s: %s %s: asking for %s only (attempt %d/%d)%s", FIELD_FOLLOWUP, request.role, request.action,
                  ", ".join(f"{key} ({problem})" for key, problem in problems.items()), attempt, max_followups,
@@ -97,9 +102,10 @@ async def follow_up_fields(
                                         references=references)
             except ParseFailure as again:
                 outcome = f"{again.kind}: {again.feedback}"
+                fallback = again.value if isinstance(again, EchoFailure) else None
                 problems, kept = _next_problems(again, problems, kept)
             else:
-                repairs = [*emit_fixes(list(failure.fixes)), *repairs, FIELD_FOLLOWUP]
+                repairs = [*earlier, *repairs, FIELD_FOLLOWUP]
                 llm.settle(admitted, response, repairs=repairs, started_at=started_at)
                 result.value, result.repairs = value, list(dict.fromkeys(repairs))
                 result.native_schema, result.output_mode = response.native_schema, response.output_mode
@@ -107,7 +113,28 @@ async def follow_up_fields(
         llm.settle(admitted, response, repairs=[], outcome=f"field follow-up: {outcome}", started_at=started_at)
         result.last_problem = outcome
         answer = response.text
+    if fallback is not None:
+        result.value = _settle_for_echoes(fallback, model, problems, request)
+        result.repairs = list(dict.fromkeys([*earlier, FIELD_FOLLOWUP, ECHO_UNRESOLVED]))
     return result
+
+
+def _settle_for_echoes(value: BaseModel, model: type[M], echoes: dict[str, str], request: ChatRequest) -> M:
+    """The object with its still-echoed optional fields cleared to their defaults (the required ones stay:
+    an echo is poor content, but no reason to lose the whole document)."""
+    data = value.model_dump(by_alias=True)
+    cleared: list[str] = []
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key in echoes and not field.is_required():
+            data[key] = field.get_default(call_default_factory=True)
+            cleared.append(key)
+    kept = [key for key in echoes if key not in cleared]
+    log.info("%s: %s %s: %s still repeat their descriptions after the follow-ups; %s", ECHO_UNRESOLVED,
+             request.role, request.action, ", ".join(echoes),
+             "; ".join(part for part in (f"cleared {', '.join(cleared)}" if cleared else "",
+                                         f"kept {', '.join(kept)}" if kept else "") if part))
+    return model.model_validate(data)
 
 
 def _followup_request(
@@ -141,17 +168,19 @@ def _merge(
 ) -> tuple[M, list[str]]:
     """The follow-up's fields merged into what was kept, validated as the whole `model`."""
     parsed = parse_structured(text, small, repair=repair)
-    echoes = echoed_fields(parsed.value, {key: references.get(key, []) for key in problems})
     asked = parsed.value.model_dump(by_alias=True)
-    if echoes:
-        raise ParseFailure("validation", "; ".join(f"field {k!r}: {v}" for k, v in echoes.items()),
-                           partial=asked, fields=echoes)
     try:
-        return model.model_validate({**kept, **asked}), parsed.repairs
+        merged = model.model_validate({**kept, **asked})
     except ValidationError as error:
         fields = {str(item["loc"][0]): str(item["msg"]) for item in error.errors() if item["loc"]}
         raise ParseFailure("validation", str(error).splitlines()[0], partial={**kept, **asked},
                            fields=fields) from None
+    echoes = echoed_fields(parsed.value, {key: references.get(key, []) for key in problems})
+    if echoes:
+        failure = EchoFailure(merged, echoes)
+        failure.partial = asked  # the fields asked for, for the next round
+        raise failure
+    return merged, parsed.repairs
 
 
 def _next_problems(
