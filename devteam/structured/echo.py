@@ -19,10 +19,15 @@ from devteam.structured.extract import ParseFailure
 
 # The skeleton's placeholders (structured/skeleton.py) and what models make of them.
 PLACEHOLDERS = frozenset({"<text>", "<number>", "<true or false>", "...", "…", "text", "string", "<string>"})
-# Shorter values are too common to call an echo ("Python" is in "e.g. Python").
-MIN_ECHO_WORDS = 4
-# The share of the value's words that must come from one reference for the value to be its echo.
-ECHO_SHARE = 0.8
+# Shorter values are too common to call an echo ("Python" is in "e.g. Python"); counted in content words.
+MIN_ECHO_WORDS = 3
+# The share of the value's content words that must come from one reference for the value to be its echo.
+ECHO_SHARE = 0.75
+# Words every sentence has: they say nothing about where a value came from.
+_FUNCTION_WORDS = frozenset(
+    "a an the of to and or in on at by for with from as so that this these those it its their his her our your "
+    "my i we you they he she is are be was were been can will should would e g eg".split()
+)
 # A value may add this many words to a reference and still be a copy of it.
 ECHO_SLACK_WORDS = 3
 
@@ -41,8 +46,8 @@ class EchoFailure(ParseFailure):
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words, with camelCase and snake_case split (`classDiagram` -> class, diagram)."""
-    return _WORD.findall(_CAMEL.sub(" ", text).replace("_", " ").lower())
+    """Lower-case content words, camelCase and snake_case split (`classDiagram` -> class, diagram)."""
+    return [w for w in _WORD.findall(_CAMEL.sub(" ", text).replace("_", " ").lower()) if w not in _FUNCTION_WORDS]
 
 
 def field_references(model: type[BaseModel], messages: Iterable[ChatMessage]) -> dict[str, list[str]]:
