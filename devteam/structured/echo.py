@@ -87,7 +87,9 @@ def _echo_problem(text: str, references: list[str]) -> str | None:
     stripped = text.strip()
     if stripped.lower() in PLACEHOLDERS or re.fullmatch(r"<[^<>]{1,30}>", stripped):
         return f"{stripped!r} is the format's placeholder, not content"
-    said = words(stripped)
+    if "\n" in stripped:
+        return None  # a diagram, code, a list of lines: content, whatever words it shares with the description
+    said = set(words(stripped))
     if len(said) < MIN_ECHO_WORDS:
         return None
     for reference in references:
