@@ -1,7 +1,7 @@
 """`metagpt` / `devteam`: argument parsing, logging set-up, messages and exit codes; no business logic.
 
-Exit codes: 0 done, 1 a run that could not finish, 2 a config or usage error, 130 interrupted,
-141 the reader of the output went away (`| head`).
+Exit codes: 0 done, 1 a run that could not finish, 2 a config or usage error, 130 interrupted (Ctrl-C),
+141 the reader of the output went away (`| head`), 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
