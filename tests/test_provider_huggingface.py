@@ -67,6 +67,20 @@ def test_a_prompt_format_replaces_the_chat_template(tiny_model: Path) -> None:
 
 
 @pytest.mark.local_model
+def test_a_model_without_a_chat_template_takes_its_presets_format(tmp_path: Path) -> None:
+    from tiny_hf_model import build_tiny_model
+
+    bare = build_tiny_model(tmp_path / "bare", CHECK_ANSWER, chat_template=False)
+    without = PROVIDER_FACTORIES["huggingface"](**OPTIONS, model=str(bare), context_length=None, max_tokens=32)
+    with pytest.raises(ConfigError, match="has no chat template; set llm.prompt_format"):
+        complete(without, ChatRequest(messages=MESSAGES))
+    options = {**OPTIONS, "preset_prompt_format": "chatml"}
+    with_preset = PROVIDER_FACTORIES["huggingface"](**options, model=str(bare), context_length=None, max_tokens=32)
+    response = complete(with_preset, ChatRequest(messages=MESSAGES))
+    assert json.loads(response.text)["greeting"] == "hello"  # the ChatML prompt ends in "assistant", as trained
+
+
+@pytest.mark.local_model
 def test_a_missing_model_folder_is_a_config_error(tmp_path: Path) -> None:
     provider = PROVIDER_FACTORIES["huggingface"](**OPTIONS, model=str(tmp_path / "nowhere"), context_length=None,
                                                  max_tokens=8)

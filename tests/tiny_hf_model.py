@@ -18,7 +18,7 @@ SPECIAL = ["<unk>", "<|im_start|>", "<|im_end|>"]
 WORDS = ["system", "user", "assistant", "hello", "write", "json"]
 
 
-def build_tiny_model(folder: Path, answer: list[str], *, context_length: int = 512) -> Path:
+def build_tiny_model(folder: Path, answer: list[str], *, context_length: int = 512, chat_template: bool = True) -> Path:
     """Save a tokenizer (word level, ChatML template) and a Llama model that answers `answer` (distinct words)."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
@@ -32,7 +32,8 @@ def build_tiny_model(folder: Path, answer: list[str], *, context_length: int = 5
         tokenizer_object=backend, unk_token="<unk>", eos_token="<|im_end|>", pad_token="<unk>",
         additional_special_tokens=["<|im_start|>"],
     )
-    tokenizer.chat_template = CHATML_TEMPLATE
+    if chat_template:
+        tokenizer.chat_template = CHATML_TEMPLATE
     tokenizer.save_pretrained(folder)
 
     hidden = 64
