@@ -108,7 +108,9 @@ def test_a_runnable_program_without_an_entry_point_is_sent_back_then_gets_main_p
     (["snake_game.py", "game_state.py"], ["The main file of the snake game.", "state"], "python snake_game.py"),
     (["logic.py", "board.py"], ["rules", "board"], None),
 ])
-def test_the_entry_point_is_found_by_name_or_purpose(paths: list[str], purposes: list[str], command: str | None) -> None:
+def test_the_entry_point_is_found_by_name_or_purpose(
+    paths: list[str], purposes: list[str], command: str | None
+) -> None:
     files = [PlannedFile(path=path, purpose=purpose) for path, purpose in zip(paths, purposes)]
     assert run_command_for(find_entry_point(files)) == command
 
