@@ -45,6 +45,10 @@ class BudgetExceededError(DevteamError):
     """The next LLM call would cost more than the investment left; it was not made."""
 
 
+class ContextWindowError(DevteamError):
+    """A prompt does not fit the model's context window with room for the answer; it was not sent."""
+
+
 class StructuredOutputError(DevteamError):
     """The model's answers could not be turned into the requested structure, even after re-asking."""
 

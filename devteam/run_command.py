@@ -17,6 +17,7 @@ from devteam.config import Config, ConfigNotFoundError, LLMConfig, load_config
 from devteam.errors import (
     BudgetExceededError,
     ConfigError,
+    ContextWindowError,
     ProviderError,
     ReplayMismatchError,
     RunInterruptedError,
@@ -169,6 +170,7 @@ def failure_paragraph(
     else:
         reason = {
             BudgetExceededError: "The budget stopped the run.",
+            ContextWindowError: "A prompt does not fit the model's context window.",
             WorkspaceError: "The project folder could not be used.",
         }.get(type(error), "The run could not finish.")
     text = f"metagpt: {reason} {error}"

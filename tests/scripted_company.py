@@ -109,6 +109,7 @@ class ScriptedCompany:
             {"name": "the standard library", "why": "Nothing to install; a terminal game needs no more."}
         ]
         self.framework_choice = ""
+        self.prompts: dict[str, str] = {}  # key as in `calls` -> the first user message of its last request
 
     def prd_text(self) -> str:
         return json.dumps(prd_answer(self.project_name), indent=2)
@@ -142,6 +143,7 @@ class ScriptedCompany:
         else:
             raise AssertionError(f"unscripted prompt: {prompt[:200]}")
         self.calls.append(key)
+        self.prompts[key] = first_user
         mangle = self.mangle.pop(key, None)
         if mangle is not None:
             text = mangle(text)

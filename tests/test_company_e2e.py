@@ -57,10 +57,13 @@ def test_openai_protocol_run_builds_a_committed_repo(tmp_path: Path, openai_serv
     assert len([m for m in messages if m.startswith("Write ")]) == 3
     assert "git -C" in result.stdout and "log --oneline" in result.stdout
     assert "LLM:      8 calls" in result.stdout  # PRD, framework proposal, design, 5 files
-    # Each WriteCode prompt carries only the files it depends on.
-    main_prompt = company.prompt_chars["tictactoe/__main__.py"]
-    test_prompt = company.prompt_chars["tests/test_board.py"]
-    assert test_prompt < main_prompt
+    # Each WriteCode prompt carries only the files it depends on (the test file their code, the others their
+    # interfaces), not every file written before it.
+    main_prompt = company.prompts["tictactoe/__main__.py"]
+    test_prompt = company.prompts["tests/test_board.py"]
+    assert "### `tictactoe/ai.py`" in main_prompt and "def choose(board: Board) -> int:" in main_prompt
+    assert "tests/test_board.py" not in main_prompt
+    assert "return self.cells[a]" in test_prompt and "tictactoe/ai.py" not in test_prompt
     requests = [r.json for r in openai_server.requests if r.path.endswith("/chat/completions")]
     assert requests[0]["response_format"]["type"] == "json_schema"
 

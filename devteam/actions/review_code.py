@@ -8,11 +8,14 @@ advice, a cut-off block) is asked again and never replaces the code; the same co
 
 from __future__ import annotations
 
+import logging
 import re
 
+from devteam.actions.code_context import CodeContext, fit_prompt
 from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import WrittenFile, compile_error
 from devteam.artifacts import PlannedFile, SystemDesign
+from devteam.errors import ContextWindowError
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage, ChatRequest
 from devteam.prompting import render_prompt
@@ -20,6 +23,8 @@ from devteam.structured.ask import ask_parsed
 from devteam.structured.choose import choose_from_options
 from devteam.structured.extract import find_fences, strip_wrapping
 from devteam.structured.parse import ParseFailure, extract_code
+
+log = logging.getLogger("devteam.engineer")
 
 NAME = "ReviewCode"
 LGTM, NEEDS_CHANGES = "LGTM", "needs changes"
@@ -52,14 +57,28 @@ async def review_code(
     design: SystemDesign,
     planned: PlannedFile,
     written: WrittenFile,
-    dependencies: dict[str, str],
+    contexts: list[CodeContext],
     repair: bool,
 ) -> WrittenFile:
-    prompt = render_prompt(
-        "review_code.j2", idea=idea, design=design, file=planned, code=written.code, dependencies=dependencies,
-        language_of=language_of, options=VERDICTS,
-    )
-    messages = [persona.system_message(), ChatMessage("user", prompt)]
+    """`contexts` as for WriteCode; the fix may be the whole file again, so that much room is kept for it."""
+
+    def render(context: CodeContext) -> list[ChatMessage]:
+        prompt = render_prompt(
+            "review_code.j2", idea=idea, design=design, file=planned, code=written.code, context=context,
+            for_review=True, language_of=language_of, options=VERDICTS,
+        )
+        return [persona.system_message(), ChatMessage("user", prompt)]
+
+    try:
+        fitted = await fit_prompt(
+            llm, contexts, render, expected_answer=written.code, describe=f"{NAME} {planned.path}"
+        )
+    except ContextWindowError as too_big:
+        # The review is optional; a file that cannot be reviewed inside the window is kept as written.
+        log.warning("review skipped: %s", too_big)
+        written.review = "skipped (window)"
+        return written
+    messages = fitted.messages
     verdict = await choose_from_options(
         llm, messages, VERDICTS, role=persona.role, action=NAME, subject=planned.path, repair=repair
     )

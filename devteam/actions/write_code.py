@@ -1,7 +1,8 @@
-"""WriteCode: one planned file, written from the design and the code of the files it depends on only.
+"""WriteCode: one planned file, written from its spec, its part of the design and the files it depends on.
 
-Unlike MetaGPT, the prompt does not grow with every file written so far: its size is bounded by the file's
-own dependencies, which is what lets independent files be written at the same time.
+Unlike MetaGPT, the prompt does not grow with every file written so far, nor repeat the whole design: it
+carries what this file needs (see `code_context`), which is what lets independent files be written at the
+same time and keeps each prompt inside a small model's window.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from devteam.actions.code_context import CodeContext, fit_prompt
 from devteam.actions.persona import Persona, language_of
 from devteam.artifact_checks import code_problem
 from devteam.artifacts import PRD, PlannedFile, SystemDesign
@@ -32,11 +34,11 @@ class WrittenFile:
 
 
 def code_prompt(
-    prd: PRD, design: SystemDesign, planned: PlannedFile, dependencies: dict[str, str], *, idea: str = ""
+    prd: PRD, design: SystemDesign, planned: PlannedFile, context: CodeContext, *, idea: str = ""
 ) -> str:
     return render_prompt(
         "write_code.j2", idea=idea or prd.original_requirements, prd=prd, design=design, file=planned,
-        dependencies=dependencies, language_of=language_of,
+        context=context, language_of=language_of,
     )
 
 
@@ -60,15 +62,23 @@ async def write_code(
     prd: PRD,
     design: SystemDesign,
     planned: PlannedFile,
-    dependencies: dict[str, str],
+    contexts: list[CodeContext],
     repair: bool,
     idea: str = "",
 ) -> WrittenFile:
-    prompt = code_prompt(prd, design, planned, dependencies, idea=idea)
-    messages = [persona.system_message(), ChatMessage("user", prompt)]
+    """`contexts` are the candidates from `code_context.code_contexts`, richest first; the first that fits is sent."""
+    fitted = await fit_prompt(
+        llm, contexts,
+        lambda context: [
+            persona.system_message(), ChatMessage("user", code_prompt(prd, design, planned, context, idea=idea))
+        ],
+        describe=f"{NAME} {planned.path}",
+    )
+    messages = fitted.messages
     language = language_of(planned.path)
     answer = await ask_code(
-        llm, messages, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair
+        llm, messages, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair,
+        max_tokens=fitted.max_tokens,
     )
     written = WrittenFile(path=planned.path, code=answer.value, repairs=list(answer.repairs))
     problem = code_problem(planned.path, written.code)
@@ -87,7 +97,8 @@ async def write_code(
         ChatMessage("user", render_prompt("fix_syntax.j2", path=planned.path, error=error)),
     ]
     fixed = await ask_code(
-        llm, fix_messages, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair
+        llm, fix_messages, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair,
+        max_tokens=fitted.max_tokens,
     )
     written.code = fixed.value
     written.repairs.extend(fixed.repairs)

@@ -6,18 +6,27 @@ Roles never build clients: the team builds one `LLM` per distinct role config an
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from devteam.errors import ProviderError, SchemaRejectedError
+from devteam.errors import ContextWindowError, ProviderError, SchemaRejectedError
 from devteam.llm.concurrency import ServerGate
 from devteam.llm.output_levels import OutputLevels
 from devteam.llm.retry import RetryPolicy, call_with_retries
-from devteam.llm.types import ChatProvider, ChatRequest, ChatResponse, OutputMode
+from devteam.llm.types import ChatMessage, ChatProvider, ChatRequest, ChatResponse, OutputMode, TokenCount
 from devteam.llm.usage import CallStats, Ledger, Price, estimate_prompt_tokens
 
 log = logging.getLogger("devteam.llm")
+
+# An estimate (4 characters a token) undercounts code, which tokenizes nearer 3 characters a token: scaled so a
+# prompt judged to fit really does. Chat templates add a few tokens per message.
+ESTIMATE_SAFETY = 4 / 3
+TOKENS_PER_MESSAGE = 8
+# Below this much room for the answer a call is not worth making (and a server would cut or refuse it).
+MIN_ANSWER_ROOM = 128
+_COUNT_CACHE_SIZE = 256
 
 StructuredOutputSetting = str  # "auto" or one of OUTPUT_LEVELS
 
@@ -84,6 +93,7 @@ class LLM:
         self.levels = levels if levels is not None else OutputLevels(provider.capabilities, structured_output)
         self.gate = ServerGate(provider.describe())
         self._slots_asked = False
+        self._token_counts: dict[int, TokenCount] = {}
 
     @property
     def model(self) -> str:
@@ -101,10 +111,43 @@ class LLM:
         """How to ask this server for JSON now (see `OutputLevels`)."""
         return self.levels.current if wants_json else "prompt"
 
+    async def prompt_tokens(self, messages: list[ChatMessage]) -> TokenCount:
+        """The prompt's size as the server counts it, or a deliberately generous estimate (remembered per text)."""
+        text = "\n".join(message.content for message in messages)
+        key = hash(text)
+        if key not in self._token_counts:
+            counted = await self.provider.count_tokens(text)
+            overhead = TOKENS_PER_MESSAGE * len(messages)
+            n = counted.n if counted.exact else math.ceil(counted.n * ESTIMATE_SAFETY)
+            if len(self._token_counts) >= _COUNT_CACHE_SIZE:
+                self._token_counts.clear()
+            self._token_counts[key] = TokenCount(n + overhead, exact=counted.exact)
+        return self._token_counts[key]
+
+    async def fit_to_window(self, request: ChatRequest) -> ChatRequest:
+        """Never send a prompt the server would cut: refuse one that leaves no room for the answer, and lower
+        `max_tokens` to what the window has left (servers cut the prompt's start, or refuse, otherwise)."""
+        window = await self.provider.context_window()
+        if window is None:
+            return request
+        counted = await self.prompt_tokens(request.messages)
+        room = window - counted.n
+        if room < MIN_ANSWER_ROOM:
+            how = "counted by the server" if counted.exact else "estimated"
+            raise ContextWindowError(
+                f"{request.role} {request.action} {request.subject}".strip() + f": the prompt is {counted.n} tokens "
+                f"({how}) and the model's window {window}, leaving {max(room, 0)} for the answer; it was not sent. "
+                "Give the model a larger window (llm.context_length in config2.yaml, and the server's own setting: "
+                "llama.cpp --ctx-size, vLLM --max-model-len, an ollama model with a larger context)."
+            )
+        wanted = request.max_tokens if request.max_tokens is not None else self.max_tokens
+        return replace(request, max_tokens=room) if wanted > room else request
+
     async def complete(self, request: ChatRequest) -> ChatResponse:
         """One answer, with retries for transient faults and the level fallback; not yet in the ledger."""
         # A re-ask or a larger-budget retry reuses its first request; the server's "no" still holds.
         request = replace(request, output_mode=self.levels.clamp(request.output_mode))
+        request = await self.fit_to_window(request)
         self.ledger.check_budget(
             price=self.price, prompt_tokens=estimate_prompt_tokens(request.messages), describe=f"{request.role} {request.action}".strip()
         )

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from pathlib import PurePosixPath
 
+from devteam.actions.code_context import CodeContext, code_contexts
 from devteam.actions.review_code import review_code
 from devteam.actions.write_code import NAME as WRITE_CODE, WrittenFile, write_code
 from devteam.artifact_checks import find_entry_point, run_command_for
@@ -126,17 +127,17 @@ class Engineer(Role):
         answered: dict[str, WrittenFile],
     ) -> WrittenFile:
         """Write (and review) one file; `answered` holds it from its first answer on, for an interrupted level."""
+        contexts = code_contexts(design, planned, sources, plan.dependencies)
         key = run.project("").relative(planned.path)
-        dependencies = {path: sources[path] for path in plan.dependencies.get(key, []) if path in sources}
         async with semaphore:
             run.progress.start(self.name, f"{WRITE_CODE} {key}")
             written = await write_code(
-                self.llm, self.persona, prd=prd, design=design, planned=planned, dependencies=dependencies,
+                self.llm, self.persona, prd=prd, design=design, planned=planned, contexts=contexts,
                 repair=run.repair, idea=run.idea,
             )
             answered[planned.path] = written
             if run.code_review:
-                written = await self._review(planned, design, written, dependencies, run)
+                written = await self._review(planned, design, written, contexts, run)
             review = f", review: {written.review}" if run.code_review else ""
             run.progress.done(
                 self.name, f"{WRITE_CODE} {key}", detail=f"{len(written.code.splitlines())} lines{review}"
@@ -144,14 +145,14 @@ class Engineer(Role):
         return written
 
     async def _review(
-        self, planned: PlannedFile, design: SystemDesign, written: WrittenFile, dependencies: dict[str, str],
+        self, planned: PlannedFile, design: SystemDesign, written: WrittenFile, contexts: list[CodeContext],
         run: RunContext,
     ) -> WrittenFile:
         """The reviewed file; a review that fails (no usable answer, a server error) keeps the written one."""
         try:
             return await review_code(
                 self.llm, self.persona, idea=run.idea, design=design, planned=planned, written=written,
-                dependencies=dependencies, repair=run.repair,
+                contexts=contexts, repair=run.repair,
             )
         except DevteamError as error:
             log.warning("review of %s failed (%s); the file is kept as written", planned.path, error)

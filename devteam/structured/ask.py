@@ -103,10 +103,11 @@ async def ask_code(
     language: str | None,
     repair: bool,
     max_reasks: int = MAX_REASKS,
+    max_tokens: int | None = None,
 ) -> Answer[str]:
-    """Return the code of one file, taken from the answer's fenced block."""
+    """Return the code of one file, taken from the answer's fenced block; `max_tokens` None: the configured one."""
     request = ChatRequest(
-        messages=messages, output_mode="prompt", role=role, action=action, subject=subject
+        messages=messages, output_mode="prompt", role=role, action=action, subject=subject, max_tokens=max_tokens
     )
 
     def parse(text: str) -> tuple[str, list[str]]:
