@@ -11,8 +11,7 @@ from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
 from devteam.prompting import render_prompt
 from devteam.structured.ask import Answer
-from devteam.structured.schema import schema_for_prompt
-from devteam.structured.skeleton import skeleton
+from devteam.structured.schema import answer_format
 
 NAME = "WriteDesign"
 
@@ -27,8 +26,7 @@ async def write_design(
         existing_design=existing.model_dump_json(indent=1) if existing else "",
         framework=framework,
         prd_json=prd.model_dump_json(indent=1, exclude={"competitive_quadrant_chart", "competitive_analysis"}),
-        schema=schema_for_prompt(SystemDesign),
-        skeleton=skeleton(SystemDesign),
+        **answer_format(SystemDesign, output_mode=llm.output_mode(wants_json=True)),
     )
     messages = [persona.system_message(), ChatMessage("user", prompt)]
     return await ask_checked(

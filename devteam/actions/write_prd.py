@@ -10,8 +10,7 @@ from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
 from devteam.prompting import render_prompt
 from devteam.structured.ask import Answer
-from devteam.structured.schema import schema_for_prompt
-from devteam.structured.skeleton import skeleton
+from devteam.structured.schema import answer_format
 
 NAME = "WritePRD"
 
@@ -22,7 +21,7 @@ async def write_prd(
     prompt = render_prompt(
         "write_prd.j2", idea=idea, programming_language="Python",
         existing_prd=existing.model_dump_json(indent=1) if existing else "",
-        schema=schema_for_prompt(PRD), skeleton=skeleton(PRD),
+        **answer_format(PRD, output_mode=llm.output_mode(wants_json=True)),
     )
     messages = [persona.system_message(), ChatMessage("user", prompt)]
     # A PRD about another product (the model wrote a snake game for "2048") is sent back with the idea quoted.

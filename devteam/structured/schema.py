@@ -13,6 +13,8 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from devteam.structured.skeleton import skeleton
+
 # Keywords strict mode rejects or that only cost tokens; `title` repeats the property name.
 _DROPPED = frozenset({"default", "title", "discriminator"})
 _NULL = {"type": "null"}
@@ -71,6 +73,48 @@ def accepts_none(annotation: Any) -> bool:
 def schema_for_prompt(model: type[BaseModel]) -> str:
     """The model's JSON schema as indented text to embed in a prompt (titles dropped, defaults kept)."""
     return json.dumps(_without_titles(model.model_json_schema()), indent=2, ensure_ascii=False)
+
+
+# The output modes in which the server itself holds the answer to the schema (constrained decoding).
+SCHEMA_ENFORCING_MODES = frozenset({"json_schema", "json_object_schema"})
+
+
+def answer_format(model: type[BaseModel], *, output_mode: str) -> dict[str, Any]:
+    """The `json_answer.j2` variables: when the server enforces the schema, a compact list of the fields
+    (what each means; the server already knows the exact shape); otherwise the full schema and a skeleton,
+    which are all a prompt-only model has to go on."""
+    if output_mode in SCHEMA_ENFORCING_MODES:
+        return {"enforced": True, "fields": describe_fields(model), "schema": "", "skeleton": ""}
+    return {"enforced": False, "fields": "", "schema": schema_for_prompt(model), "skeleton": skeleton(model)}
+
+
+def describe_fields(model: type[BaseModel]) -> str:
+    """One line per field: `- name (type): description`, nested objects inline (`list of {a: text, ...}`)."""
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    lines = []
+    for name, prop in schema.get("properties", {}).items():
+        description = prop.get("description", "")
+        lines.append(f"- {name} ({_type_words(prop, defs)})" + (f": {description}" if description else ""))
+    return "\n".join(lines)
+
+
+def _type_words(node: dict[str, Any], defs: dict[str, Any]) -> str:
+    node = _inline(_merge_all_of(node), defs)
+    if isinstance(node.get("$ref"), str):
+        node = {**defs.get(node["$ref"].removeprefix("#/$defs/"), {}), **{k: v for k, v in node.items() if k != "$ref"}}
+    if "enum" in node:
+        return "|".join(str(value) for value in node["enum"])
+    if "anyOf" in node:
+        kinds = [_type_words(option, defs) for option in node["anyOf"] if option != _NULL]
+        return " or ".join(kinds) + (" or null" if _NULL in node["anyOf"] else "")
+    kind = node.get("type")
+    if kind == "array":
+        return f"list of {_type_words(node.get('items', {}), defs)}"
+    if kind == "object" or "properties" in node:
+        inner = ", ".join(f"{key}: {_type_words(value, defs)}" for key, value in node.get("properties", {}).items())
+        return "{" + inner + "}" if inner else "object"
+    return {"string": "text", "integer": "integer", "number": "number", "boolean": "true/false"}.get(str(kind), "any")
 
 
 def _strict(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
