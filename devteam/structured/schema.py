@@ -13,6 +13,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from devteam.llm.types import SCHEMA_LEVELS
 from devteam.structured.skeleton import skeleton
 
 # Keywords strict mode rejects or that only cost tokens; `title` repeats the property name.
@@ -75,15 +76,11 @@ def schema_for_prompt(model: type[BaseModel]) -> str:
     return json.dumps(_without_titles(model.model_json_schema()), indent=2, ensure_ascii=False)
 
 
-# The output modes in which the server itself holds the answer to the schema (constrained decoding).
-SCHEMA_ENFORCING_MODES = frozenset({"json_schema", "json_object_schema"})
-
-
 def answer_format(model: type[BaseModel], *, output_mode: str) -> dict[str, Any]:
     """The `json_answer.j2` variables: when the server enforces the schema, a compact list of the fields
     (what each means; the server already knows the exact shape); otherwise the full schema and a skeleton,
     which are all a prompt-only model has to go on."""
-    if output_mode in SCHEMA_ENFORCING_MODES:
+    if output_mode in SCHEMA_LEVELS:  # the server holds the answer to the schema (constrained decoding)
         return {"enforced": True, "fields": describe_fields(model), "schema": "", "skeleton": ""}
     return {"enforced": False, "fields": "", "schema": schema_for_prompt(model), "skeleton": skeleton(model)}
 
