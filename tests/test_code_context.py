@@ -276,7 +276,7 @@ def test_a_run_against_a_small_window_fits_every_prompt(tmp_path: Path) -> None:
     rules = big_module(24)
     files = [
         ScriptedFile("game/rules.py", rules, [], "rule_0() ... rule_23(): the game's rules"),
-        ScriptedFile("game/main.py", "from game.rules import rule_0\n\nprint(rule_0([], 1))\n", ["game/rules.py"],
+        ScriptedFile("game/__main__.py", "from game.rules import rule_0\n\nprint(rule_0([], 1))\n", ["game/rules.py"],
                      "entry point"),
         ScriptedFile("tests/test_rules.py", "from game.rules import rule_1\n\n\ndef test_rule() -> None:\n"
                      "    assert rule_1([], 1)\n", ["game/rules.py"], "tests of the rules"),
@@ -287,7 +287,7 @@ def test_a_run_against_a_small_window_fits_every_prompt(tmp_path: Path) -> None:
         server.set_handler(company)
         config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": server.base_url, "model": "m",
                                                 "max_token": 1024, "timeout": 10, "num_retries": 0}})
-        options = RunOptions(idea="a rules game", workspace=tmp_path, code_review=True)
+        options = RunOptions(idea="write a tic-tac-toe game", workspace=tmp_path, code_review=True)
         outcome = asyncio.run(run_company(config, options, progress_stream=io.StringIO()))
         if outcome.run.repo is not None:
             outcome.run.repo.close()
@@ -300,4 +300,4 @@ def test_a_run_against_a_small_window_fits_every_prompt(tmp_path: Path) -> None:
     assert "def rule_11(board: list[int], move: int) -> bool:" in test_prompt
     assert "return total %" not in test_prompt  # its code did not fit: the interface was sent instead
     assert "review:game/rules.py" not in company.calls  # the review of a file this big cannot fit: skipped
-    assert "review:game/main.py" in company.calls
+    assert "review:game/__main__.py" in company.calls
