@@ -33,6 +33,16 @@ def python_interface(source: str) -> str | None:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def top_level_names(source: str) -> set[str]:
+    """The classes and functions a Python file defines at its top level (empty when it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    kinds = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    return {node.name for node in tree.body if isinstance(node, kinds)}
+
+
 def _is_block(line: str) -> bool:
     return line.startswith((" ", "\t"))
 

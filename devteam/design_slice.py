@@ -37,9 +37,10 @@ def _norm(word: str) -> str:
     return word.replace("_", "").lower()
 
 
-def own_names(planned: PlannedFile, design: SystemDesign) -> set[str]:
+def own_names(planned: PlannedFile, design: SystemDesign, *, shown: frozenset[str] = frozenset()) -> set[str]:
     """The (normalised) diagram names this file stands for: classes and participants its path or purpose names,
-    and the functions its purpose lists with parentheses."""
+    and the functions its purpose lists with parentheses — less the names `shown` (defined by its dependencies,
+    whose code or interface the prompt carries already)."""
     declared = {_norm(m.group(1)) for line in design.data_structures_and_interfaces.splitlines()
                 if (m := _CLASS.match(line))}
     declared |= {_norm(m.group(1)) for line in design.program_call_flow.splitlines()
@@ -49,7 +50,7 @@ def own_names(planned: PlannedFile, design: SystemDesign) -> set[str]:
     if path.stem in ("__main__", "main"):
         mentioned |= {"main", _norm(path.parent.name)}
     functions = {_norm(name) for name in _CALL.findall(planned.purpose) if len(name) > 2}
-    return (declared & mentioned) | functions
+    return ((declared & mentioned) | functions) - {_norm(name) for name in shown}
 
 
 def names_any(line: str, names: set[str]) -> bool:
@@ -102,10 +103,14 @@ def call_flow_slice(flow: str, names: set[str]) -> str:
     return "\n".join(kept) if any(line.strip() != "sequenceDiagram" for line in kept) else ""
 
 
-def design_slice(design: SystemDesign, planned: PlannedFile, *, dependencies: dict[str, list[str]]) -> DesignSlice:
+def design_slice(
+    design: SystemDesign, planned: PlannedFile, *, dependencies: dict[str, list[str]],
+    shown: frozenset[str] = frozenset(),
+) -> DesignSlice:
     """What `planned` needs of `design`. `dependencies` is the cleaned plan (path -> the paths it depends on,
-    as `file_plan.build_levels` resolves them); the file's own dependencies are shown elsewhere, as code."""
-    names = own_names(planned, design)
+    as `file_plan.build_levels` resolves them); the file's own dependencies are shown elsewhere, as code or
+    interfaces, and `shown` are the names they define."""
+    names = own_names(planned, design, shown=shown)
     key = plan_key(planned.path)
     others = [item for item in design.file_list if plan_key(item.path) != key]
     used_by = [item for item in others if key in dependencies.get(plan_key(item.path), [])]

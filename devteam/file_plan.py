@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from devteam.artifacts import PlannedFile
 from devteam.errors import WorkspaceError
 from devteam.safe_paths import normalise_relative_path
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger("devteam.plan")
 
@@ -45,6 +47,8 @@ def build_levels(plan: list[PlannedFile]) -> FileLevels:
             log.info("plan: %s is listed twice; keeping the first entry", key)
             continue
         by_path[key] = planned
+    import networkx as nx  # here, not at the top: a run's start (and its first request) does not need it
+
     graph: nx.DiGraph = nx.DiGraph()
     graph.add_nodes_from(by_path)
     resolved: dict[str, str | None] = {}  # the same few names recur across a plan's dependency lists
@@ -93,6 +97,8 @@ def _break_cycles(graph: nx.DiGraph) -> None:
     at a time and dropping one edge is quadratic in the dependencies: 231 s for 300 files that all depend on
     each other.)
     """
+    import networkx as nx
+
     order = {node: index for index, node in enumerate(graph.nodes)}
     dropped: list[tuple[str, str, list[str]]] = []
     components = [part for part in nx.strongly_connected_components(graph) if len(part) > 1]

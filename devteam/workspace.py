@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Iterator, Sequence
-
-import git
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from devteam.errors import WorkspaceError
 from devteam.project_lock import ProjectBusyError, ProjectLock
+if TYPE_CHECKING:
+    import git
+
 from devteam.safe_paths import (
     UnsafePathError,
     is_git_dir_name,
@@ -126,8 +127,12 @@ class ProjectRepo:
         except OSError as exc:
             raise WorkspaceError(f"cannot create the project folder {root}: {exc}") from exc
         lock = ProjectLock.acquire(root / ".git", root)
+        import git
+
+        from devteam.git_session import DetachedRepo
+
         try:
-            repo = _DetachedRepo.init(root)
+            repo = DetachedRepo.init(root)
         except (OSError, git.GitError) as exc:
             lock.release()
             raise WorkspaceError(f"cannot create the project repository at {root}: {exc}") from exc
@@ -296,6 +301,8 @@ class ProjectRepo:
         head = self._head_commit()
         if (head is None and not index.entries) or (head is not None and head.tree.hexsha == tree.hexsha):
             return None
+        import git
+
         actor = git.Actor(author, f"{_email_slug(author)}@{EMAIL_DOMAIN}")
         try:
             # Hooks are skipped: nothing the project contains should run on our machine at commit time.
@@ -364,6 +371,8 @@ class ProjectRepo:
 
     def _git(self, command: str, *args: str) -> str:
         """Run one git command, translating its failure into a WorkspaceError."""
+        import git
+
         try:
             return getattr(self._repo.git, command)(*args, env=_LITERAL)
         except git.GitCommandError as exc:
@@ -381,21 +390,6 @@ class ProjectRepo:
             return None
         roots: Iterator[git.Commit] = self._repo.iter_commits("HEAD", max_parents=0)
         return next(roots, None)
-
-
-class _DetachedGit(git.Git):
-    """git children in a session of their own: the terminal's Ctrl-C (sent to the whole foreground process
-    group) reaches devteam only, which finishes the commit in progress before it stops, instead of killing
-    a `git add` half-way or the `cat-file` helpers gitpython keeps open."""
-
-    def execute(self, command, **kwargs):  # type: ignore[no-untyped-def, override]
-        if os.name == "posix":
-            kwargs.setdefault("start_new_session", True)
-        return super().execute(command, **kwargs)
-
-
-class _DetachedRepo(git.Repo):
-    GitCommandWrapperType = _DetachedGit
 
 
 class ProjectExistsError(WorkspaceError):
@@ -420,8 +414,12 @@ def _refuse_existing(root: Path) -> None:
 
 
 def _open_repo(root: Path) -> git.Repo:
+    import git
+
+    from devteam.git_session import DetachedRepo
+
     try:
-        return _DetachedRepo(root)
+        return DetachedRepo(root)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
         raise WorkspaceError(
             f"{root} is not a devteam project (it has no git repository); it is left untouched. "

@@ -21,7 +21,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from devteam.artifacts import PlannedFile, SystemDesign
-from devteam.code_interface import python_interface
+from devteam.code_interface import python_interface, top_level_names
 from devteam.design_slice import DesignSlice, design_slice
 from devteam.errors import ContextWindowError
 from devteam.file_plan import plan_key
@@ -33,7 +33,7 @@ log = logging.getLogger("devteam.context")
 Level = Literal["code", "interfaces", "trimmed", "minimal"]
 LEVELS: tuple[Level, ...] = ("code", "interfaces", "trimmed", "minimal")
 # An interface is worth sending instead of the code only when it is clearly smaller.
-INTERFACE_WORTH = 0.7
+INTERFACE_WORTH = 0.8
 # The least room a code answer needs; a review answer needs room for the whole file again.
 MIN_ANSWER_TOKENS = 512
 
@@ -66,7 +66,7 @@ def code_contexts(
         if interface is not None and len(interface) <= INTERFACE_WORTH * len(text):
             shown[path] = interface
             as_interfaces.add(path)
-    full = design_slice(design, planned, dependencies=plan_dependencies)
+    full = design_slice(design, planned, dependencies=plan_dependencies, shown=defined_names(code))
     trimmed = replace(full, call_flow="", siblings=[])
     minimal = replace(trimmed, class_diagram="", used_by=[])
     candidates = [
@@ -77,6 +77,15 @@ def code_contexts(
     ]
     start = 0 if is_test_file(key) or not as_interfaces else 1
     return candidates[start:]
+
+
+def defined_names(sources: dict[str, str]) -> frozenset[str]:
+    """The top-level classes and functions the Python files among `sources` define."""
+    names: set[str] = set()
+    for path, text in sources.items():
+        if path.endswith(".py"):
+            names |= top_level_names(text)
+    return frozenset(names)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def code_prompt(
     prd: PRD, design: SystemDesign, planned: PlannedFile, context: CodeContext, *, idea: str = ""
 ) -> str:
     return render_prompt(
-        "write_code.j2", idea=idea or prd.original_requirements, prd=prd, design=design, file=planned,
+        "write_code.j2", idea=idea or prd.original_requirements, prd=prd, design=design, file=planned, for_review=False,
         context=context, language_of=language_of,
     )
 

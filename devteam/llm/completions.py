@@ -15,7 +15,7 @@ from typing import Any, Literal
 import httpx
 
 from devteam.errors import ProviderError, SchemaRejectedError
-from devteam.llm.openai_compat import error_reason, mentions_schema
+from devteam.llm.server_errors import error_reason, mentions_schema
 from devteam.llm.prompt_formats import PromptFormat, stop_strings
 from devteam.llm.retry import is_transient_status, retry_after_seconds
 from devteam.llm.server_limits import (
@@ -24,6 +24,7 @@ from devteam.llm.server_limits import (
     window_from_llamacpp_props,
     window_from_model_list,
 )
+from devteam.llm.http_options import tls_options
 from devteam.llm.server_probe import ServerProbe
 from devteam.llm.types import Capabilities, ChatRequest, ChatResponse, TokenCount, Usage
 from devteam.llm.usage import estimate_tokens, estimated_count
@@ -137,7 +138,9 @@ class CompletionsProvider:
         self.capabilities = Capabilities(json_schema=dialect == "llama_server", lists_models=True)
         self._defaults = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(base_url=self.root, timeout=httpx.Timeout(timeout), headers=headers)
+        self._client = httpx.AsyncClient(
+            base_url=self.root, timeout=httpx.Timeout(timeout), headers=headers, **tls_options(self.root)
+        )
         self._probe = ServerProbe(client=self._client)
 
     def describe(self) -> str:

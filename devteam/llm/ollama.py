@@ -17,9 +17,10 @@ import httpx
 
 from devteam.errors import ProviderError, SchemaRejectedError
 from devteam.llm.answer_shape import optional_text, require, token_count
-from devteam.llm.openai_compat import deadline_error, error_reason, malformed_error, mentions_schema
+from devteam.llm.server_errors import deadline_error, error_reason, malformed_error, mentions_schema
 from devteam.llm.retry import is_transient_status
 from devteam.llm.server_limits import window_from_ollama_show
+from devteam.llm.http_options import tls_options
 from devteam.llm.server_probe import ServerProbe
 from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
 from devteam.llm.usage import estimate_prompt_tokens, estimated_count, plausible_usage
@@ -244,7 +245,9 @@ class OllamaProvider:
         }
         # ollama itself needs no key; one is sent when given, for ollama behind an authenticating proxy.
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(base_url=self.root, timeout=httpx.Timeout(timeout), headers=headers)
+        self._client = httpx.AsyncClient(
+            base_url=self.root, timeout=httpx.Timeout(timeout), headers=headers, **tls_options(self.root)
+        )
         self._probe = ServerProbe(client=self._client)
 
     def describe(self) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from devteam.llm.http_options import tls_options
+
 log = logging.getLogger("devteam.llm")
 
 PROBE_TIMEOUT = 10.0
@@ -20,14 +22,20 @@ PROBE_TIMEOUT = 10.0
 class ServerProbe:
     """GET/POST JSON with a short timeout; owns its `httpx.AsyncClient` unless one is lent to it."""
 
-    def __init__(self, *, headers: dict[str, str] | None = None, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, *, headers: dict[str, str] | None = None, client: httpx.AsyncClient | None = None, url: str = ""
+    ) -> None:
+        """`url`: where the probes go, for the client's TLS options (see `http_options`)."""
         self._headers = headers or {}
+        self._url = url
         self._client = client
         self._owns_client = client is None
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(PROBE_TIMEOUT), headers=self._headers)
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(PROBE_TIMEOUT), headers=self._headers, **tls_options(self._url)
+            )
         return self._client
 
     async def get_json(self, url: str) -> Any:

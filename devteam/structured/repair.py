@@ -14,7 +14,6 @@ from enum import Enum
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from json_repair import repair_json
 from pydantic import BaseModel
 
 from devteam.structured.extract import JSON_SYNTAX, Fix, ParseFailure, preview
@@ -82,6 +81,8 @@ def decode_json(text: str) -> tuple[Any, list[Fix]]:
 
 
 def _json_repair(text: str) -> Any:
+    from json_repair import repair_json  # only an answer that needs repair pays for the import
+
     try:
         return repair_json(text, return_objects=True, skip_json_loads=True)
     except Exception:  # a third-party heuristic parser; whatever breaks in it, the answer is unusable
