@@ -30,7 +30,6 @@ from devteam.roles.architect import Architect
 from devteam.roles.base import Role, RunContext
 from devteam.roles.engineer import Engineer
 from devteam.roles.product_manager import ProductManager
-from devteam.roles.qa_engineer import QaEngineer
 from devteam.stop_signals import StopRequest
 from devteam.run_summary import StageClock, build_summary
 from devteam.team import Team
@@ -243,7 +242,11 @@ def _uncancel() -> None:
 
 
 def _qa_roles(options: RunOptions) -> list[type[Role]]:
-    return [QaEngineer] if options.run_tests else []
+    if not options.run_tests:
+        return []
+    from devteam.roles.qa_engineer import QaEngineer  # its sandbox and test actions load only for --run-tests
+
+    return [QaEngineer]
 
 
 class _Recording:
