@@ -22,6 +22,7 @@ from devteam.errors import ConfigError, DevteamError, ProviderError, StructuredO
 from devteam.exit_codes import EXIT_FAILED, EXIT_OK
 from devteam.diagnosis import hint_for
 from devteam.first_run import no_config_help
+from devteam.model_setup import load_user_config, terminal_ask
 from devteam.llm.client import LLM
 from devteam.llm.factory import build_llm
 from devteam.llm.pricing import describe_price, price_for
@@ -164,7 +165,8 @@ def _honoured(report: CheckReport) -> str:
 
 def run_check_command(args: argparse.Namespace, *, verbose: bool = False) -> int:
     try:
-        config = load_config(args.config, cwd=Path.cwd(), home=Path.home(), env=os.environ)
+        config = load_user_config(args.config, model=getattr(args, "model", None), env=os.environ, cwd=Path.cwd(),
+                                  home=Path.home(), ask=terminal_ask())
     except ConfigNotFoundError as missing:
         raise ConfigError(no_config_help(missing.looked_at)) from None
     report = asyncio.run(run_check(config))

@@ -89,6 +89,8 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("idea", nargs="?", help='what to build, e.g. "write a snake game"')
     parser.add_argument("--config", type=Path, help="config2.yaml to use (merged over the default locations)")
+    parser.add_argument("-m", "--model", help="the model to use (over the config's llm.model); with --init-config, "
+                                              "the model to write a config for")
     parser.add_argument("--workspace", type=Path, help="folder for projects (default: config 'workspace')")
     parser.add_argument("--project-name", help="project folder name (default: from the PRD)")
     parser.add_argument("--project-path", type=Path, help="exact project folder (for --inc / --resume)")
@@ -147,7 +149,8 @@ def given_options(parser: argparse.ArgumentParser, args: argparse.Namespace, *, 
 
 def _check_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="metagpt check", description="Check the configured LLM with one structured round trip.")
-    parser.add_argument("--config", type=Path)
+    parser.add_argument("--config", type=Path, help="config2.yaml to use (merged over the default locations)")
+    parser.add_argument("-m", "--model", help="the model to check (over the config's llm.model)")
     return parser
 
 
@@ -254,7 +257,7 @@ def _main(argv: Sequence[str] | None) -> int:
         _apply_metagpt_flags(args)
         args.given_options = given_options(parser, args, verbose=verbose)
         if args.init_config:
-            return _init_config()
+            return _init_config(args.model)
         if not args.idea or not args.idea.strip():
             raise UsageError('give an idea, e.g. metagpt "write a snake game" (or --help)')
         from devteam.run_command import run_idea_command
@@ -289,10 +292,17 @@ def _apply_metagpt_flags(args: argparse.Namespace) -> None:
         args.project_path, args.resume = args.recover_path, True
 
 
-def _init_config() -> int:
+def _init_config(model: str | None) -> int:
+    home = Path(os.path.expanduser("~"))
+    if model is not None:
+        from devteam.model_setup import init_config_for_model
+
+        path, server = init_config_for_model(model, env=os.environ, home=home)
+        print(f"Wrote {path} for {model} on {server.label}. Next: metagpt check")
+        return EXIT_OK
     from devteam.config import init_config
 
-    path = init_config(Path(os.path.expanduser("~")))
+    path = init_config(home)
     print(f"Wrote {path}. Edit the llm: block (api_type, base_url, model), then run: metagpt check")
     return EXIT_OK
 

@@ -239,6 +239,8 @@ class Config(BaseModel):
     presets: dict[str, PresetEntry] = Field(default_factory=dict)
     sources: list[Path] = Field(default_factory=list)
     _role_llms: dict[str, LLMConfig] = PrivateAttr(default_factory=dict)
+    # Where each value came from (file and line, environment variable, command line), for the run's header.
+    _origins: Origins = PrivateAttr(default_factory=Origins)
 
     @field_validator("workspace", mode="before")
     @classmethod
@@ -271,6 +273,44 @@ class Config(BaseModel):
         """The config's own presets first (they win a tie), then the shipped ones."""
         own = parse_presets({name: entry.model_dump(exclude_none=True) for name, entry in self.presets.items()})
         return own + list(shipped_presets())
+
+    def origin(self, key: str) -> str:
+        """`in FILE:LINE`, `from environment variable X`, `--model`, ... or `default` for a value nobody set."""
+        return self._origins.recorded(key) or "default"
+
+    def note_origins(self, origins: Mapping[str, str]) -> None:
+        for key, origin in origins.items():
+            self._origins.set(key, origin)
+
+    def with_model(self, model: str) -> Config:
+        """This config with the base model replaced (`--model NAME`); roles that name their own model keep it."""
+        # The old model's preset values go; the new model's preset (if any) fills what the config leaves out.
+        dropped = set(self.llm._preset_filled)
+        if self._origins.recorded("llm.preset") is None:
+            dropped.add("preset")
+        data = {k: v for k, v in self.llm.model_dump(exclude_unset=True).items() if k not in dropped}
+        data["model"] = model
+        self.note_origins({"llm.model": "from --model"})
+        filled = apply_preset(data, self.all_presets(), prefix="llm", where=self._origins.where, origins=self._origins)
+        llm = LLMConfig.model_validate(data)
+        llm._preset_filled = tuple(filled)
+        changed = self.model_copy(update={"llm": llm})
+        changed._role_llms = {}
+        changed._origins = self._origins
+        return changed
+
+    @classmethod
+    def from_llm_block(cls, llm: dict[str, Any], origins: Mapping[str, str]) -> Config:
+        """A config with no file (the environment's), presets applied as for a file's `llm:` block."""
+        tracked = Origins()
+        for key, origin in origins.items():
+            tracked.set(key, origin)
+        data = dict(llm)
+        filled = apply_preset(data, list(shipped_presets()), prefix="llm", where=tracked.where, origins=tracked)
+        config = _validate({"llm": data}, tracked)
+        config.llm._preset_filled = tuple(filled)
+        config._origins = tracked
+        return config
 
     def with_replay(self, record: Path) -> Config:
         """This config with every role answered from a recorded run (`--replay`): no server, no key."""
@@ -461,6 +501,7 @@ def load_config(explicit: Path | None = None, *, cwd: Path, home: Path, env: Map
     filled = apply_preset(base, presets, prefix="llm", where=origins.where, origins=origins)
     config = _validate({**merged, "sources": paths}, origins)
     config.llm._preset_filled = tuple(filled)
+    config._origins = origins
     for index, entry in enumerate(config.roles):
         config._role_llms[entry.role.casefold()] = resolve_role(
             config.llm, entry, index=index, env=env, origins=origins, presets=presets

@@ -269,6 +269,13 @@ class Origins:
         if source in self._where:
             self._where[target] = self._where[source]
 
+    def recorded(self, key: str) -> str | None:
+        """Where the key (or its nearest parent) was set; None for a value nobody set (a default)."""
+        for candidate in key_and_parents(key):
+            if candidate in self._where:
+                return self._where[candidate]
+        return None
+
     def where(self, key: str) -> str:
         """`in FILE:LINE` or `from environment variable X` for the key or its nearest recorded parent."""
         for candidate in key_and_parents(key):

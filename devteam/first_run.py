@@ -27,13 +27,27 @@ def no_config_help(looked_at: list[Path]) -> str:
     lines.append("Looked for a local model server:")
     for label, host, port, snippet in LOCAL_SERVERS:
         if port_open(host, port):
-            lines.append(f"  - {host}:{port} answers ({label}). Point config2.yaml at it:\n"
+            models = _models_at(label, host, port)
+            served = f"; it serves: {', '.join(models[:8])}" if models else ""
+            lines.append(f"  - {host}:{port} answers ({label}{served}). Point config2.yaml at it:\n"
                          f"      llm:\n        {snippet.replace(chr(10) + '    ', chr(10) + '        ')}\n"
-                         "        model: <model name>")
+                         f"        model: {models[0] if models else '<model name>'}")
+            if models:
+                lines.append(f"    or let metagpt write that file: metagpt --init-config --model {models[0]}")
         else:
             lines.append(f"  - nothing answers at {host}:{port} ({label})")
+    lines.append("Or name a server in the environment (no file needed): OPENAI_API_KEY (+ OPENAI_BASE_URL), "
+                 "OLLAMA_HOST, or OPENAI_BASE_URL for a local OpenAI-compatible server.")
     lines.append("Next steps:")
     lines.append("  metagpt --init-config        writes a commented ~/.metagpt/config2.yaml to edit")
     lines.append(f"  {DEMO_COMMAND}")
     lines.append("                               the offline demo: replays a recorded run, no model server needed")
     return "\n".join(lines)
+
+
+def _models_at(label: str, host: str, port: int) -> list[str]:
+    from devteam.model_setup import Server, list_models
+
+    server = Server("ollama", f"http://{host}:{port}") if label == "ollama" else Server(
+        "open_llm", f"http://{host}:{port}/v1")
+    return list_models(server) or []

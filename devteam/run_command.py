@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from devteam.company import RunOptions, RunOutcome, run_company
-from devteam.config import Config, ConfigNotFoundError, LLMConfig, load_config
+from devteam.config import Config, ConfigNotFoundError, LLMConfig
 from devteam.errors import (
     BudgetExceededError,
     ConfigError,
@@ -27,14 +27,17 @@ from devteam.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 from devteam.demos import shipped_record
 from devteam.diagnosis import hint_for
 from devteam.first_run import no_config_help
+from devteam.model_setup import load_user_config, terminal_ask
 from devteam.redaction import Redactor
 from devteam.stop_signals import StopRequest, install_stop_signals
 from devteam.sandbox import probe_isolation
 
 
 def load_run_config(args: argparse.Namespace) -> Config:
+    model = getattr(args, "model", None)
     try:
-        config = load_config(args.config, cwd=Path.cwd(), home=Path.home(), env=os.environ)
+        config = load_user_config(args.config, model=model, env=os.environ, cwd=Path.cwd(), home=Path.home(),
+                                  ask=terminal_ask())
     except ConfigNotFoundError as missing:
         if getattr(args, "replay", None) is None:
             raise ConfigError(no_config_help(missing.looked_at)) from None

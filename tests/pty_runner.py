@@ -16,8 +16,9 @@ from cli_runner import CliResult, clean_env, metagpt_command
 
 
 def run_metagpt_on_pty(args: list[str], *, cwd: Path, env: dict[str, str] | None = None, columns: int = 100,
-                       rows: int = 30, timeout: float = 120) -> CliResult:
-    """stdin, stdout and stderr are one terminal `columns` wide; the output is everything written to it."""
+                       rows: int = 30, timeout: float = 120, typed: str = "") -> CliResult:
+    """stdin, stdout and stderr are one terminal `columns` wide; the output is everything written to it.
+    `typed` is what the user types, sent at once (the terminal holds it until the program reads a line)."""
     home = cwd / "home"
     home.mkdir(exist_ok=True)
     environment = dict(env or clean_env(home))
@@ -29,6 +30,8 @@ def run_metagpt_on_pty(args: list[str], *, cwd: Path, env: dict[str, str] | None
     process = subprocess.Popen([*metagpt_command(), *args], cwd=cwd, env=environment, stdin=child_fd,
                                stdout=child_fd, stderr=child_fd, close_fds=True, start_new_session=True)
     os.close(child_fd)
+    if typed:
+        os.write(main_fd, typed.encode())
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
     try:
