@@ -108,6 +108,8 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--qa-rounds", type=int, default=2, help="fix rounds QA may ask for (default 2)")
     parser.add_argument("--qa-install", action="store_true",
                         help="QA installs requirements.txt into a virtualenv in the project (.venv) first")
+    parser.add_argument("--plain", action="store_true",
+                        help="one line per event, no live view (the default when stderr is not a terminal)")
     parser.add_argument("--replay", type=Path, help="answer every LLM call from a recorded run (no network)")
     parser.add_argument("--init-config", action="store_true", help="write a commented ~/.metagpt/config2.yaml")
     parser.add_argument("--recover-path", type=Path, metavar="PROJECT",

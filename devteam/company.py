@@ -54,6 +54,8 @@ class RunOptions:
     incremental: bool = False
     # MetaGPT's --no-implement: stop after the PRD and the design, hire no Engineer.
     implement: bool = True
+    # A live terminal view (spinners, streamed tokens) instead of one line per event.
+    live_progress: bool = False
     # Write the run record to <project>/.devteam/ (exchanges, summary, log lines).
     record: bool = True
     # QA (`--run-tests`): hire the QaEngineer; at most `qa_rounds` fix rounds; `--qa-install` first.
@@ -185,7 +187,7 @@ async def run_company(
     run = RunContext(
         idea=options.idea,
         ledger=ledger,
-        progress=Progress(ledger, stream=progress_stream),
+        progress=Progress(ledger, stream=progress_stream, live=options.live_progress),
         repair=config.repair_llm_output,
         open_project=opener,
         code_review=options.code_review,
@@ -225,6 +227,7 @@ async def run_company(
         outcome.error = crash
         raise
     finally:
+        run.progress.close()
         for llm in outcome.llms:
             await llm.aclose()
         if recording is not None:

@@ -276,7 +276,7 @@ class Config(BaseModel):
 
     def origin(self, key: str) -> str:
         """`in FILE:LINE`, `from environment variable X`, `--model`, ... or `default` for a value nobody set."""
-        return self._origins.recorded(key) or "default"
+        return self._origins.exactly(key) or "default"
 
     def note_origins(self, origins: Mapping[str, str]) -> None:
         for key, origin in origins.items():

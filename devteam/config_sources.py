@@ -269,6 +269,10 @@ class Origins:
         if source in self._where:
             self._where[target] = self._where[source]
 
+    def exactly(self, key: str) -> str | None:
+        """Where this very key was set; None when nobody set it (its value is a default)."""
+        return self._where.get(key)
+
     def recorded(self, key: str) -> str | None:
         """Where the key (or its nearest parent) was set; None for a value nobody set (a default)."""
         for candidate in key_and_parents(key):

@@ -29,6 +29,7 @@ from devteam.diagnosis import hint_for
 from devteam.first_run import no_config_help
 from devteam.model_setup import load_user_config, terminal_ask
 from devteam.redaction import Redactor
+from devteam.run_header import run_header
 from devteam.stop_signals import StopRequest, install_stop_signals
 from devteam.sandbox import probe_isolation
 
@@ -45,6 +46,16 @@ def load_run_config(args: argparse.Namespace) -> Config:
     if getattr(args, "replay", None) is not None:
         config = config.with_replay(replay_path(args.replay))
     return config
+
+
+def wants_live_view(args: argparse.Namespace) -> bool:
+    """Spinners and redraws only for a person at a terminal; a pipe, a file, CI or `--plain` get lines."""
+    if getattr(args, "plain", False) or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def replay_path(given: Path) -> Path:
@@ -74,9 +85,13 @@ def run_idea_command(args: argparse.Namespace) -> int:
         qa_rounds=args.qa_rounds,
         qa_install=args.qa_install,
         implement=args.implement,
+        live_progress=wants_live_view(args),
     )
     redactor = Redactor.for_config(config)
     _redact_console(redactor)
+    header = run_header(config, workspace=options.workspace,
+                        workspace_origin="from --workspace" if args.workspace else config.origin("workspace"))
+    print(redactor.text("\n".join(header)), file=sys.stderr, flush=True)
     stop = StopRequest()
     outcome = asyncio.run(_run_stoppable(config, options, stop))
     if isinstance(outcome.error, ConfigError) and outcome.repo_root is None:

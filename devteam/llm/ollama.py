@@ -22,6 +22,7 @@ from devteam.llm.retry import is_transient_status
 from devteam.llm.server_limits import window_from_ollama_show
 from devteam.llm.http_options import tls_options
 from devteam.llm.server_probe import ServerProbe
+from devteam.llm.stream_meter import count_streamed
 from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
 from devteam.llm.usage import estimate_prompt_tokens, estimated_count, plausible_usage
 
@@ -123,7 +124,9 @@ class ChatAssembly:
         message = line.get("message")
         if message is not None:
             require(message, dict, "message")
-            self._text.append(optional_text(message.get("content"), "message.content"))
+            piece = optional_text(message.get("content"), "message.content")
+            self._text.append(piece)
+            count_streamed(piece)
             self._thinking.append(optional_text(message.get("thinking"), "message.thinking"))
         model = line.get("model")
         self.model = model if isinstance(model, str) and model else self.model

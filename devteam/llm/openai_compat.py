@@ -39,6 +39,7 @@ from devteam.llm.server_limits import (
 )
 from devteam.llm.http_options import tls_options
 from devteam.llm.server_probe import ServerProbe
+from devteam.llm.stream_meter import count_streamed
 from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
 from devteam.llm.usage import estimated_count, plausible_usage
 
@@ -196,6 +197,7 @@ class StreamAssembly:
             text, reasoning, refusal = _text_fields(getattr(choice, "delta", None), ChoiceDelta,
                                                     "a stream chunk's delta")
             self._text.append(text)
+            count_streamed(text)
             self._reasoning.append(reasoning)
             self._refusal.append(refusal or "")
             self.finish_reason = _finish_reason(choice) or self.finish_reason

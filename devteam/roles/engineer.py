@@ -37,6 +37,7 @@ class Engineer(Role):
         repo = run.project(prd.project_name)
         plan = build_levels(design.file_list)
         refused = self._refuse_unwritable(plan, run)
+        run.progress.expect_files(len(plan.files) - len(refused))
         sources: dict[str, str] = {}
         semaphore = asyncio.Semaphore(run.max_concurrency)
         for number, level in enumerate(plan.levels, 1):
