@@ -24,13 +24,6 @@ class Requirement(BaseModel):
     requirement: str = Field(description="One requirement, as a sentence.")
     priority: Priority = Field(description="P0 must have, P1 should have, P2 nice to have.")
 
-    @classmethod
-    def _from_pair(cls, value: Any) -> Any:
-        # MetaGPT's own format is [["requirement", "P0"], ...]; accept it as data, not as a repair.
-        if isinstance(value, (list, tuple)) and len(value) == 2:
-            return {"requirement": value[0], "priority": value[1]}
-        return value
-
 
 class PRD(BaseModel):
     """Product requirement document, the ProductManager's output."""
@@ -52,12 +45,8 @@ class PRD(BaseModel):
     ui_design_draft: str = Field(default="", description="The user interface: elements, layout, style.")
     anything_unclear: str = Field(default="", description="Open questions, or an empty string.")
 
-    @field_validator("requirement_pool", mode="before")
-    @classmethod
-    def _pairs_to_requirements(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [Requirement._from_pair(item) for item in value]
-        return value
+    # MetaGPT's [["requirement", "P0"], ...] rows are turned into objects by the structured-output repair, with
+    # a repair_positional_object line, like every other fix.
 
 
 class PlannedFile(BaseModel):

@@ -7,6 +7,7 @@ the CLI calls `load_config` and passes the result down.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -136,10 +137,14 @@ class LLMConfig(BaseModel):
     def _check_base_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
+        given = value
         if info.data.get("api_type") == "ollama" and "://" not in value:
             value = ollama_host_url(value)
         if not is_http_url(value):
             raise ValueError(f"must be an http(s) URL such as http://127.0.0.1:8000/v1, got {value!r}")
+        value = _client_url(value)
+        if value != given and "://" in given:
+            _notice_once(f"base_url {_without_password(given)} is used as {_without_password(value)}")
         return value
 
     @model_validator(mode="after")
@@ -341,6 +346,41 @@ def is_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+
+
+# The endpoint paths users paste from server docs; the clients add them themselves.
+_ENDPOINT_SUFFIXES = ("/chat/completions", "/completions", "/api/chat", "/api/generate")
+_noticed: set[str] = set()
+
+
+def _client_url(url: str) -> str:
+    """What a client should call: a bind-all address means this machine, and a pasted endpoint path is the
+    client's to add (`.../v1/chat/completions` would become `.../v1/chat/completions/chat/completions`)."""
+    parts = urlsplit(url)
+    if parts.hostname == "0.0.0.0":
+        url = url.replace("0.0.0.0", "127.0.0.1", 1)
+    stripped = url.rstrip("/")
+    for suffix in _ENDPOINT_SUFFIXES:
+        if stripped.endswith(suffix):
+            stripped = stripped[: -len(suffix)]
+            if suffix.startswith("/api/"):
+                stripped += "/api"
+            return stripped
+    return url
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def _notice_once(text: str) -> None:
+    """A value devteam changed is said once per process, not once per role that reuses it."""
+    if text not in _noticed:
+        _noticed.add(text)
+        logging.getLogger("devteam.config").warning("%s", text)
 
 
 def ollama_host_url(host: str) -> str:

@@ -30,6 +30,8 @@ from devteam.first_run import no_config_help
 from devteam.model_setup import load_user_config, terminal_ask
 from devteam.redaction import Redactor
 from devteam.run_header import run_header
+from devteam.run_notices import head_commit, notice_project_name, notice_replayed_idea, notice_unchanged
+from devteam.workspace import project_name_from
 from devteam.stop_signals import StopRequest, install_stop_signals
 from devteam.sandbox import probe_isolation
 
@@ -89,6 +91,12 @@ def run_idea_command(args: argparse.Namespace) -> int:
     )
     redactor = Redactor.for_config(config)
     _redact_console(redactor)
+    notice_project_name(args.project_name)
+    if getattr(args, "replay", None) is not None and config.llm.replay_file:
+        notice_replayed_idea(Path(config.llm.replay_file), args.idea)
+    inc_root = (options.project_path or (options.workspace / project_name_from(options.project_name))
+                if options.incremental and (options.project_path or options.project_name) else None)
+    inc_head = head_commit(inc_root)
     header = run_header(config, workspace=options.workspace,
                         workspace_origin="from --workspace" if args.workspace else config.origin("workspace"))
     print(redactor.text("\n".join(header)), file=sys.stderr, flush=True)
@@ -96,7 +104,10 @@ def run_idea_command(args: argparse.Namespace) -> int:
     outcome = asyncio.run(_run_stoppable(config, options, stop))
     if isinstance(outcome.error, ConfigError) and outcome.repo_root is None:
         raise outcome.error  # nothing ran (e.g. an unreadable --replay record): a config error, exit 2
-    print_summary(outcome, sys.stdout)
+    if outcome.repo_root is not None or outcome.ledger.calls:
+        print_summary(outcome, sys.stdout)  # nothing ran (a usage error): just the message, no empty summary
+    if options.incremental and outcome.error is None:
+        notice_unchanged(outcome.repo_root, inc_head)
     if outcome.error is None:
         return EXIT_OK
     print(redactor.text(failure_paragraph(outcome, options, getattr(args, "given_options", []),
@@ -146,7 +157,7 @@ def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyp
           + (f", {len(run.files_not_compiling)} not compiling ({', '.join(run.files_not_compiling)})"
              if run.files_not_compiling else ""), file=stream)
     failed = f" ({ledger.failed_calls} without an answer)" if ledger.failed_calls else ""
-    print(f"LLM:      {ledger.call_count} calls{failed}, {ledger.prompt_tokens:,} prompt + "
+    print(f"LLM:      {ledger.call_count} call{'s' if ledger.call_count != 1 else ''}{failed}, {ledger.prompt_tokens:,} prompt + "
           f"{ledger.completion_tokens:,} completion tokens, {ledger.cost_text()}, {ledger.retries} retries, "
           f"{ledger.reasks} re-asks, {ledger.field_followups} field follow-ups", file=stream)
     repairs = Counter(ledger.repairs)
@@ -157,7 +168,8 @@ def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyp
     if outcome.record_dir is not None:
         print(f"Record:   {outcome.record_dir} (metagpt logs {outcome.repo_root or outcome.record_dir})",
               file=stream)
-    if outcome.repo_root is not None:
+    if outcome.repo_root is not None and outcome.error is None:
+        # After a stop the failure paragraph gives the one next step: the resume command.
         print(f"Next:     git -C {outcome.repo_root} log --oneline", file=stream)
 
 
@@ -181,22 +193,22 @@ def failure_paragraph(
     error = outcome.error
     root = outcome.repo_root
     if isinstance(error, ReplayMismatchError):
-        kept = f" What was made before the mismatch is committed in {root}." if root is not None else ""
-        return f"metagpt: The replay does not match the record. {error}{kept}"
+        kept = f"\nWhat was made before the mismatch is committed in {root}." if root is not None else ""
+        return f"metagpt: the replay does not match the record: {error}{kept}"
     if isinstance(error, RunInterruptedError):
-        reason = f"Stopped by {'SIGTERM' if error.exit_code == EXIT_TERMINATED else 'Ctrl-C'}."
+        text = f"metagpt: stopped by {'SIGTERM' if error.exit_code == EXIT_TERMINATED else 'Ctrl-C'}."
     else:
         reason = {
-            BudgetExceededError: "The budget stopped the run.",
-            ContextWindowError: "A prompt does not fit the model's context window.",
-            WorkspaceError: "The project folder could not be used.",
-        }.get(type(error), "The run could not finish.")
-    text = f"metagpt: {reason} {error}"
+            BudgetExceededError: "the budget stopped the run",
+            ContextWindowError: "a prompt does not fit the model's context window",
+            WorkspaceError: "the project folder could not be used",
+        }.get(type(error), "the run could not finish")
+        text = f"metagpt: {reason}: {error}"
     if isinstance(error, ProviderError) and config_llm is not None:
         text += f"\n{hint_for(error, config_llm)}"
     if root is not None:
-        text += (f"\nEverything finished before the failure is committed in {root}. "
-                 f"Resume with: {resume_command(options, root, given_options)}")
+        text += (f"\nEverything finished before the {'stop' if isinstance(error, RunInterruptedError) else 'failure'}"
+                 f" is committed in {root}.\nResume with: {resume_command(options, root, given_options)}")
     return text
 
 

@@ -139,7 +139,7 @@ def test_ctrl_c_mid_level_commits_the_answered_files_and_resume_finishes(
     running = _stopped_mid_level(tmp_path, slow, "terminal Ctrl-C")
 
     assert running.process.returncode == 130, running.error_text
-    assert "Stopped by Ctrl-C" in running.error_text
+    assert "stopped by Ctrl-C." in running.error_text and "interrupted (Ctrl-C)" not in running.error_text
     root = tmp_path / "workspace" / "ttt"
     _assert_answered_file_committed(root, running)
 
@@ -158,7 +158,7 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path, slow_run: tuple[SlowFile
     running = _stopped_mid_level(tmp_path, slow, "SIGTERM")
 
     assert running.process.returncode == 143, running.error_text
-    assert "Stopped by SIGTERM" in running.error_text and "--resume" in running.error_text
+    assert "stopped by SIGTERM." in running.error_text and "--resume" in running.error_text
     _assert_answered_file_committed(tmp_path / "workspace" / "ttt", running)
 
 

@@ -32,6 +32,7 @@ TRIPLE_QUOTES = "repair_triple_quotes"
 INVALID_ESCAPE = "repair_invalid_escape"
 NUMBERED_KEYS = "repair_numbered_keys"
 NAMELESS_KEYS = "repair_nameless_keys"
+POSITIONAL_OBJECT = "repair_positional_object"
 
 _SMART_DOUBLE = "“”„"
 _SMART_SINGLE = "‘’‚"
@@ -308,6 +309,7 @@ def _repair_value(value: Any, annotation: Any, path: str, fixes: list[Fix]) -> A
         return None
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         value = _decode_if_encoded(value, repr(path), fixes)
+        value = _positional_to_object(value, annotation, path, fixes)
         return _repair_object(value, annotation, f"{path}.", fixes) if isinstance(value, dict) else value
     item = _list_item(annotation)
     if item is not None:
@@ -318,6 +320,17 @@ def _repair_value(value: Any, annotation: Any, path: str, fixes: list[Fix]) -> A
         return _match_choice(value, list(get_args(annotation)), path, fixes)
     if annotation is str:
         return _coerce_to_str(value, path, fixes)
+    return value
+
+
+def _positional_to_object(value: Any, model: type[BaseModel], path: str, fixes: list[Fix]) -> Any:
+    """MetaGPT's own PRD format writes objects as rows: `["Eat food to grow", "P0"]` for
+    `{"requirement": ..., "priority": ...}`. A row of plain values, one per field in order, becomes the object."""
+    names = [field.alias or name for name, field in model.model_fields.items()]
+    if (isinstance(value, (list, tuple)) and len(value) == len(names)
+            and all(isinstance(item, (str, int, float, bool)) for item in value)):
+        fixes.append(Fix(POSITIONAL_OBJECT, f"{path}: a row of {len(names)} values read as {{{', '.join(names)}}}"))
+        return dict(zip(names, value))
     return value
 
 

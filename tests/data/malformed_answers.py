@@ -426,7 +426,7 @@ MIXED = [
        "so priorities: movement p0, scores p1.\n</think>\n" + '{"PRD": '
        + dump(PRD_DATA, requirement_pool=[["The snake moves", "P0"], {"requirement": "Scores", "priority": "p1"}])
        + "}",
-       PRD, {"repair_strip_think", "repair_unwrap", "repair_enum_case"},
+       PRD, {"repair_strip_think", "repair_unwrap", "repair_enum_case", "repair_positional_object"},
        {"requirement_pool.0.requirement": "The snake moves", "requirement_pool.1.priority": "P1"}, exact=True),
     ok("mixed_phi_prose_python_repr", "mixed",
        "Output:\n{'Title': 'Cannot scroll on iPad', 'Severity': 'medium', 'Tags': ['ios'], 'Estimate Hours': 1, "
