@@ -104,7 +104,7 @@ def run_idea_command(args: argparse.Namespace) -> int:
     outcome = asyncio.run(_run_stoppable(config, options, stop))
     if isinstance(outcome.error, ConfigError) and outcome.repo_root is None:
         raise outcome.error  # nothing ran (e.g. an unreadable --replay record): a config error, exit 2
-    if outcome.repo_root is not None or outcome.ledger.calls:
+    if outcome.repo_root is not None or outcome.ledger.calls or outcome.record_dir is not None:
         print_summary(outcome, sys.stdout)  # nothing ran (a usage error): just the message, no empty summary
     if options.incremental and outcome.error is None:
         notice_unchanged(outcome.repo_root, inc_head)

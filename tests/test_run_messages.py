@@ -28,7 +28,9 @@ def test_a_failed_run_says_resume_not_next_and_counts_one_call(tmp_path: Path, o
 
     assert result.code == 1, result.output
     assert "Next:" not in result.stdout and "Resume with: " in result.stderr
-    assert "LLM:      1 call," in result.stdout
+    assert "LLM:      2 calls," in result.stdout  # the PRD, and the design call that was refused
+    assert "WritePRD done   [1 call, " in result.stderr  # one call is "1 call", not "1 calls"
+
     failure = [line for line in result.stderr.splitlines() if line.startswith("metagpt: ")]
     assert failure == [failure[0]] and failure[0].startswith("metagpt: the run could not finish: ")
 
