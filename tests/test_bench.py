@@ -127,3 +127,43 @@ def test_field_follow_ups_are_read_from_their_repair_marker() -> None:
     summary = {"repairs": {"repair_field_followup": 3, "repair_key_case": 1}, "reasks": 2}
     row = project_row("m", Idea(1, "write a game"), None, summary, None)
     assert (row["follow_ups"], row["reasks"], sum(row["repairs"].values())) == (3, 2, 4)
+
+
+def test_ctrl_c_stops_the_bench_and_the_next_one_continues(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from cli_runner import clean_env, metagpt_command
+
+    model = ScriptedBenchModel()
+
+    def slow(request):  # type: ignore[no-untyped-def]
+        time.sleep(0.3)  # each project takes a few seconds: time to stop the bench in the middle
+        return model(request)
+
+    openai_server.set_handler(slow)
+    ideas = tmp_path / "ideas.txt"
+    ideas.write_text("write a word counter\nwrite a line counter\nwrite a char counter\n")
+    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m"})
+    (tmp_path / "home").mkdir()
+    args = [*metagpt_command(), "bench", str(ideas), "--concurrency", "1", "--no-code-review",
+            "--workspace", str(tmp_path / "out")]
+    process = subprocess.Popen(args, cwd=tmp_path, env=clean_env(tmp_path / "home"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    state = tmp_path / "out" / "bench.json"
+    deadline = time.monotonic() + 120
+    while not state.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 130, stderr
+    assert "Run the same command again to continue" in stderr and "Traceback" not in stderr
+    done = json.loads(state.read_text())["projects"]
+    assert 1 <= len(done) < 3
+
+    again = run_metagpt(args[len(metagpt_command()):], cwd=tmp_path, timeout=300)
+    assert again.code == 0, again.output
+    rows = json.loads(state.read_text())["projects"]
+    assert len(rows) == 3 and all(row["status"] == "ok" and row["starts"] for row in rows)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from devteam.bench.report import format_tables, write_chart, write_csv, write_json
-from devteam.bench.runner import STATE, BenchSettings, Contender, run_bench
+from devteam.bench.runner import STATE, BenchSettings, Contender, load_results, run_bench_stoppable
 from devteam.bench.suite import load_ideas
 from devteam.config import ConfigNotFoundError, load_config
 from devteam.errors import ConfigError
@@ -68,7 +68,12 @@ def run_bench_command(args: argparse.Namespace, *, stream: TextIO | None = None)
     def announce(line: str) -> None:
         print(f"bench: {line}", file=out, flush=True)
 
-    rows = asyncio.run(run_bench(contenders, ideas, settings, save=save, announce=announce))
+    rows, stop = asyncio.run(run_bench_stoppable(contenders, ideas, settings, save=save, announce=announce))
+    if rows is None:
+        done = len(load_results(workspace))
+        print(f"\nbench: stopped by {stop.describe()}; the {done} finished projects are kept in "
+              f"{workspace / STATE}. Run the same command again to continue.", file=sys.stderr)
+        return stop.exit_code
     save(rows)
     write_csv(workspace / "bench.csv", rows)
     print("", file=out)

@@ -21,6 +21,7 @@ from devteam.config import Config
 from devteam.errors import RunInterruptedError
 from devteam.llm.record_file import RECORD_DIR, SUMMARY
 from devteam.roles.qa_engineer import REPORTS
+from devteam.stop_signals import StopRequest, install_stop_signals
 from devteam.workspace import resolve_project_root
 
 STATE = "bench.json"
@@ -67,8 +68,12 @@ async def run_bench(
     *,
     save: Callable[[list[dict[str, Any]]], None],
     announce: Callable[[str], None] = lambda line: None,
+    stop: StopRequest | None = None,
 ) -> list[dict[str, Any]]:
-    """Run what is not finished yet; `save` gets every row (old and new) each time a project ends."""
+    """Run what is not finished yet; `save` gets every row (old and new) each time a project ends.
+
+    On Ctrl-C / SIGTERM (noted in `stop`) the running projects stop as interrupted runs and are not saved:
+    the next bench continues them with `resume`."""
     done = load_results(settings.workspace)
     rows: dict[str, dict[str, Any]] = dict(done)
     pending = [(c, idea) for c in contenders for idea in ideas if result_key(c.label, idea) not in done]
@@ -79,7 +84,9 @@ async def run_bench(
     async def one(contender: Contender, idea: Idea) -> None:
         async with semaphore:
             announce(f"{contender.label}: {idea.project_name} ...")
-            row = await run_project(contender, idea, settings)
+            row = await run_project(contender, idea, settings, stop)
+            if row is None:
+                return
             rows[result_key(contender.label, idea)] = row
             save(_in_order(rows, contenders, ideas))
             announce(f"{contender.label}: {idea.project_name} {row['status']} in {row['seconds']:.1f}s, "
@@ -94,7 +101,9 @@ def _in_order(rows: dict[str, dict[str, Any]], contenders: list[Contender], idea
     return ordered + [row for key, row in rows.items() if row not in ordered]
 
 
-async def run_project(contender: Contender, idea: Idea, settings: BenchSettings) -> dict[str, Any]:
+async def run_project(
+    contender: Contender, idea: Idea, settings: BenchSettings, stop: StopRequest | None = None
+) -> dict[str, Any] | None:
     """One ordinary run (the CLI's path) into `<workspace>/<label>/<project>`; its progress goes to a log file."""
     model_workspace = settings.workspace / contender.label
     root = resolve_project_root(model_workspace, idea.project_name)
@@ -107,9 +116,9 @@ async def run_project(contender: Contender, idea: Idea, settings: BenchSettings)
     logs = model_workspace / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with (logs / f"{idea.project_name}.log").open("a", encoding="utf-8") as progress:
-        outcome = await run_company(contender.config, options, progress_stream=progress)
+        outcome = await run_company(contender.config, options, progress_stream=progress, stop=stop)
     if isinstance(outcome.error, RunInterruptedError):
-        raise asyncio.CancelledError  # not a result: the next bench continues this project
+        return None  # not a result: the next bench continues this project
     summary = _read_summary(outcome.record_dir)
     return project_row(contender.label, idea, outcome.repo_root, summary, outcome.error)
 
@@ -185,3 +194,28 @@ def code_size(root: Path | None) -> tuple[int, int]:
             continue
         lines += sum(1 for line in text.splitlines() if line.strip())
     return len(paths), lines
+
+
+async def run_bench_stoppable(
+    contenders: list[Contender],
+    ideas: list[Idea],
+    settings: BenchSettings,
+    *,
+    save: Callable[[list[dict[str, Any]]], None],
+    announce: Callable[[str], None] = lambda line: None,
+) -> tuple[list[dict[str, Any]] | None, StopRequest]:
+    """`run_bench` with Ctrl-C and SIGTERM turned into a stop; the rows are None when it was stopped."""
+    stop = StopRequest()
+    task = asyncio.current_task()
+    assert task is not None
+    uninstall = install_stop_signals(stop, task)
+    try:
+        return await run_bench(contenders, ideas, settings, save=save, announce=announce, stop=stop), stop
+    except asyncio.CancelledError:
+        if not stop.requested:
+            raise
+        if hasattr(task, "uncancel"):
+            task.uncancel()
+        return None, stop
+    finally:
+        uninstall()
