@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -94,7 +95,7 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workspace", type=Path, help="folder for projects (default: config 'workspace')")
     parser.add_argument("--project-name", help="project folder name (default: from the PRD)")
     parser.add_argument("--project-path", type=Path, help="exact project folder (for --inc / --resume)")
-    parser.add_argument("--investment", type=float, default=3.0, help="budget in USD (default 3.0)")
+    parser.add_argument("--investment", type=investment_usd, default=3.0, help="budget in USD (default 3.0)")
     parser.add_argument("--code-review", "--code_review", action=argparse.BooleanOptionalAction, default=True,
                         help="review each file after writing it (default on)")
     parser.add_argument("--implement", action=argparse.BooleanOptionalAction, default=True,
@@ -188,8 +189,20 @@ def _bench_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=2, help="projects run at once (default 2)")
     parser.add_argument("--qa-rounds", type=int, default=2, help="QA fix rounds per project (default 2)")
     parser.add_argument("--code-review", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--investment", type=float, default=3.0, help="budget in USD per project (default 3.0)")
+    parser.add_argument("--investment", type=investment_usd, default=3.0,
+                        help="budget in USD per project (default 3.0)")
     return parser
+
+
+def investment_usd(text: str) -> float:
+    """`--investment`: a finite amount of USD, 0 or more (a negative or NaN budget would stop nothing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be an amount of USD, 0 or more (got {text!r})")
+    return value
 
 
 def _split_verbose(argv: Sequence[str]) -> tuple[list[str], bool]:

@@ -409,7 +409,7 @@ def test_a_call_over_the_budget_is_refused_before_it_is_sent(openai_server: Open
 
 
 def test_the_budget_counts_what_was_spent_already(openai_server: OpenAIServer) -> None:
-    # Prompt of 40 characters ~ 10 tokens ~ $0.01; the first answer costs (10 + 35) tokens = $0.045.
+    # Prompt of 40 characters ~ 10 tokens, max_token 30: each call holds $0.04; the first costs (10 + 35) = $0.045.
     openai_server.enqueue(Text(ANSWER, usage=(10, 35)), Text(ANSWER, usage=(10, 35)))
     ledger = Ledger(investment=0.05)
     request = ChatRequest(messages=[ChatMessage("user", "x" * 40)], role="Engineer", action="WriteCode")
@@ -420,7 +420,7 @@ def test_the_budget_counts_what_was_spent_already(openai_server: OpenAIServer) -
             await llm.complete(request)
         assert "Engineer WriteCode" in str(caught.value)
 
-    with_llm(openai_server, body, ledger=ledger, pricing=EXPENSIVE)
+    with_llm(openai_server, body, ledger=ledger, pricing=EXPENSIVE, max_token=30)
 
     assert len(openai_server.chat_requests) == 1
     assert ledger.cost == pytest.approx(0.045)

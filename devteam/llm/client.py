@@ -148,9 +148,20 @@ class LLM:
         # A re-ask or a larger-budget retry reuses its first request; the server's "no" still holds.
         request = replace(request, output_mode=self.levels.clamp(request.output_mode))
         request = await self.fit_to_window(request)
-        self.ledger.check_budget(
-            price=self.price, prompt_tokens=estimate_prompt_tokens(request.messages), describe=f"{request.role} {request.action}".strip()
+        hold = self.ledger.reserve(
+            price=self.price, prompt_tokens=estimate_prompt_tokens(request.messages),
+            max_tokens=request.max_tokens or self.max_tokens, describe=f"{request.role} {request.action}".strip(),
         )
+        try:
+            response = await self._complete_at_some_level(request)
+        except BaseException:
+            self.ledger.release(hold)
+            raise
+        # Held until `settle` puts the real cost in the ledger, so calls in flight never overspend together.
+        response.budget_hold = hold
+        return response
+
+    async def _complete_at_some_level(self, request: ChatRequest) -> ChatResponse:
         while True:
             try:
                 response = await self._complete_with_retries(request)
@@ -212,6 +223,7 @@ class LLM:
     ) -> Exchange:
         """Put a finished exchange in the ledger and tell the observers (the run record)."""
         cost = self.price.cost(response.usage)
+        hold, response.budget_hold = response.budget_hold, 0.0
         self.ledger.add(
             CallStats(
                 role=request.role,
@@ -222,7 +234,8 @@ class LLM:
                 latency_s=response.latency_s,
                 retries=response.retries,
                 repairs=list(repairs),
-            )
+            ),
+            release=hold,
         )
         exchange = Exchange(
             role=request.role,

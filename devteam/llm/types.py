@@ -75,6 +75,8 @@ class ChatResponse:
     output_mode: OutputMode = "prompt"
     latency_s: float = 0.0
     retries: int = 0
+    # USD the ledger holds for this answer (its prompt estimate plus max_tokens) until the exchange is settled.
+    budget_hold: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Usage, cost and the budget: the run's ledger of LLM calls.
 
-The budget is checked *before* a call: a call is refused when the money already spent plus the estimated
-cost of this call's prompt would pass the investment. Local models cost 0, so only their token counts grow.
+The budget is a hard ceiling, also under concurrency: before a call, the ledger holds the most it can cost
+(the prompt estimate plus max_tokens at the completion price) and refuses it when what is spent plus what
+calls in flight hold would pass the investment; the unused part is given back when the call settles.
+Local models cost 0, so only their token counts grow.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ class Ledger:
         # retries are the log's `retry` lines, and its calls include the calls that got no answer.
         self.retries = 0
         self.failed_calls = 0
+        self._held = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -168,22 +171,41 @@ class Ledger:
         """Every call made: answered ones (in `calls`) and those that ended in an error after their retries."""
         return len(self.calls) + self.failed_calls
 
-    def check_budget(self, *, price: Price, prompt_tokens: int, describe: str) -> None:
-        """Refuse the call that would exceed the investment; its prompt cost is known before sending."""
-        if self.investment is None or price.is_free:
-            return
-        upcoming = price.cost(Usage(prompt_tokens=prompt_tokens))
-        spent = self.cost
-        if spent + upcoming > self.investment:
-            raise BudgetExceededError(
-                f"budget reached: ${spent:.4f} spent of the ${self.investment:.2f} investment, and {describe} "
-                f"would cost at least ${upcoming:.4f} more; the call was not made. Raise it with --investment."
-            )
+    @property
+    def held(self) -> float:
+        """USD held for calls in flight (see `reserve`)."""
+        return self._held
 
-    def add(self, stats: CallStats) -> None:
+    def reserve(self, *, price: Price, prompt_tokens: int, max_tokens: int, describe: str) -> float:
+        """Hold the most a call can cost — its prompt estimate plus `max_tokens` at the completion price — or
+        refuse it. Calls in flight hold their share, so concurrent calls can never spend past the investment
+        together; `add` (or `release`) gives back what the call did not use. Returns the USD held."""
+        if self.investment is None or price.is_free:
+            return 0.0
+        upcoming = price.cost(Usage(prompt_tokens=prompt_tokens, completion_tokens=max_tokens))
+        with self._lock:
+            spent, held = self.cost, self._held
+            if spent + held + upcoming > self.investment:
+                in_flight = f", ${held:.4f} held by calls in flight" if held else ""
+                raise BudgetExceededError(
+                    f"budget reached: ${spent:.4f} spent of the ${self.investment:.2f} investment{in_flight}, and "
+                    f"{describe} may cost up to ${upcoming:.4f} (prompt plus max_tokens={max_tokens}); the call "
+                    "was not made. Raise it with --investment."
+                )
+            self._held += upcoming
+        return upcoming
+
+    def release(self, hold: float) -> None:
+        """Give back a hold whose call was not made or failed (nothing was spent)."""
+        with self._lock:
+            self._held = max(self._held - hold, 0.0)
+
+    def add(self, stats: CallStats, *, release: float = 0.0) -> None:
+        """Record a finished call, and give back the hold it was made under in the same step."""
         with self._lock:
             self.calls.append(stats)
             self.repairs.update(stats.repairs)
+            self._held = max(self._held - release, 0.0)
 
     def add_repairs(self, markers: list[str]) -> None:
         """Repairs found outside one exchange (e.g. a syntax fix of written code)."""
