@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import sys
 import time
@@ -29,6 +30,7 @@ from devteam.llm.pricing import describe_price, price_for
 from devteam.llm.types import ChatMessage
 from devteam.llm.usage import Ledger
 from devteam.prompting import render_prompt
+from devteam.redaction import Redactor, redact_console
 from devteam.structured.ask import ask_structured
 from devteam.structured.schema import schema_for_prompt
 from devteam.structured.skeleton import skeleton
@@ -115,7 +117,7 @@ async def _list_models(llm: LLM, report: CheckReport) -> None:
     if not llm.provider.capabilities.lists_models:
         return
     try:
-        report.models = await llm.provider.list_models()
+        report.models = await llm.list_models()
     except ProviderError as error:
         report.models_error = str(error)
 
@@ -169,10 +171,15 @@ def run_check_command(args: argparse.Namespace, *, verbose: bool = False) -> int
                                   home=Path.home(), ask=terminal_ask())
     except ConfigNotFoundError as missing:
         raise ConfigError(no_config_help(missing.looked_at)) from None
+    redactor = Redactor.for_config(config)
+    redact_console(redactor)
     report = asyncio.run(run_check(config))
-    print_report(report, config, sys.stdout)
+    shown = io.StringIO()
+    print_report(report, config, shown)
+    # A server may name its models after the key or echo it in an error: nothing it sent is printed unscrubbed.
+    sys.stdout.write(redactor.text(shown.getvalue()))
     if report.error is not None:
-        print(diagnosis(report.error, config), file=sys.stderr)
+        print(redactor.text(diagnosis(report.error, config)), file=sys.stderr)
         if not verbose:
             print("(run with -v to see retries and repairs as they happen)", file=sys.stderr)
         return EXIT_FAILED

@@ -159,7 +159,9 @@ def hire_roles(
 
     def llm_for(role_name: str) -> LLM:
         llm_config = config.llm_for(role_name)
-        key = llm_config.model_dump_json()
+        # The dump shows a SecretStr as stars: roles that differ only by api_key must not share a client.
+        secret = llm_config.api_key.get_secret_value() if llm_config.api_key is not None else ""
+        key = llm_config.model_dump_json() + "\0" + secret
         if key not in llms:
             llms[key] = build_llm(llm_config, ledger=ledger, observers=observers)
         return llms[key]

@@ -45,6 +45,7 @@ from devteam.config_sources import (
 )
 from devteam.errors import ConfigError
 from devteam.presets import NO_PRESET, Preset, fill_from_preset, find_preset, named_preset, parse_presets, shipped_presets
+from devteam.redaction import url_without_password
 
 ApiType = Literal["openai", "open_llm", "llama_server", "ollama", "huggingface", "llama_cpp", "human", "replay"]
 StructuredOutput = Literal["auto", "json_schema", "json_object_schema", "json_object", "prompt"]
@@ -330,7 +331,7 @@ class Config(BaseModel):
         return {
             "provider": self.llm.api_type,
             "model": self.llm.model,
-            "base_url": self.llm.base_url,
+            "base_url": url_without_password(self.llm.base_url) if self.llm.base_url else None,
             "structured_output": self.llm.structured_output,
             "preset": self.llm.preset,
             "repair": self.repair_llm_output,

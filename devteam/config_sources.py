@@ -320,8 +320,7 @@ def env_overrides(llm: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, t
     found: dict[str, tuple[Any, str]] = {}
     api_type = llm.get("api_type", "openai")
     if api_type in ("openai", "open_llm"):
-        _take(found, env, "api_key", "OPENAI_API_KEY")
-        _take(found, env, "base_url", "OPENAI_BASE_URL", "OPENAI_API_BASE")
+        _openai_variables(found, llm, env, api_type)
     elif api_type == "ollama":
         _take(found, env, "base_url", "OLLAMA_HOST")
     for variable, (key, kind) in _RETRY_VARIABLES.items():
@@ -329,6 +328,27 @@ def env_overrides(llm: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, t
         if text:
             found[key] = (_number(variable, text, kind), variable)
     return found
+
+
+_BASE_URL_VARIABLES = ("OPENAI_BASE_URL", "OPENAI_API_BASE")
+
+
+def _openai_variables(found: dict[str, tuple[Any, str]], llm: Mapping[str, Any], env: Mapping[str, str],
+                      api_type: str) -> None:
+    """OpenAI's variables are for OpenAI. They never move a server the config names (a local server is not
+    silently redirected to OpenAI) and OpenAI's key is never sent to an open_llm server the config names: for
+    open_llm they only fill a base_url the file leaves empty, and then the key the file leaves empty."""
+    named_server = bool(llm.get("base_url"))
+    if not named_server:
+        _take(found, env, "base_url", *_BASE_URL_VARIABLES)
+    elif any(env.get(variable, "").strip() for variable in _BASE_URL_VARIABLES):
+        logger.info("OPENAI_BASE_URL is set, but the config names its server (%s); the config's is used",
+                    llm.get("base_url"))
+    if api_type == "openai" or ("base_url" in found and not llm.get("api_key")):
+        _take(found, env, "api_key", "OPENAI_API_KEY")
+    elif env.get("OPENAI_API_KEY", "").strip():
+        logger.info("OPENAI_API_KEY is set, but it is OpenAI's key: it is not sent to the open_llm server the "
+                    "config names")
 
 
 def _take(found: dict[str, tuple[Any, str]], env: Mapping[str, str], key: str, *variables: str) -> None:

@@ -6,11 +6,12 @@ from urllib.parse import urlsplit
 
 from devteam.config import LLMConfig
 from devteam.errors import DevteamError, ProviderError, StructuredOutputError
+from devteam.redaction import url_without_password
 
 
 def hint_for(error: DevteamError, llm: LLMConfig) -> str:
     status = getattr(error, "status", None)
-    base_url = llm.base_url or "the default URL"
+    base_url = url_without_password(llm.base_url) if llm.base_url else "the default URL"
     if isinstance(error, StructuredOutputError):
         return ("The server answered, but not with usable JSON even after re-asking. Try a larger or "
                 "instruction-tuned model, keep repair_llm_output: true, or set structured_output: json_schema "

@@ -1,17 +1,23 @@
-"""Keep secrets out of the run record: configured API keys and anything shaped like a credential.
+"""Keep secrets out of every output: configured API keys, passwords inside a base_url, and anything shaped
+like a credential.
 
-The record holds every prompt, answer and log line of a run, and a user may paste it into an issue. Keys
-reach it by accident (an idea that quotes one, a server error that echoes a header), so every string is
-scrubbed on its way to disk.
+The record holds every prompt, answer and log line of a run, and a user may paste it into an issue; the
+console, the generated files and the git history are published even more readily. Keys reach them by
+accident (an idea that quotes one, a server that echoes a header into an error or an answer), so what a
+server sends is scrubbed of the known secrets as it arrives (`devteam.llm.client`), and every string on its
+way to the record or the console is scrubbed again.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
-from devteam.config import Config
+if TYPE_CHECKING:
+    from devteam.config import Config, LLMConfig
 
 REDACTED = "[REDACTED]"
 
@@ -46,14 +52,19 @@ class Redactor:
 
     @classmethod
     def for_config(cls, config: Config) -> Redactor:
-        """Every api_key the config holds: the base one and each role's."""
+        """Every secret the config holds: the base llm's and each role's api_key and base_url password."""
         llms = [config.llm, *(config.llm_for(entry.role) for entry in config.roles)]
-        keys = [llm.api_key.get_secret_value() for llm in llms if llm.api_key is not None]
-        return cls(keys)
+        return cls(secret for llm in llms for secret in secrets_of(llm))
 
-    def text(self, value: str) -> str:
+    def secrets_only(self, value: str) -> str:
+        """Only the known secrets replaced: for a model's answer, where credential-*shaped* text (a placeholder
+        `sk-your-key-here` in generated code) is content, not a leak."""
         for secret in self.secrets:
             value = value.replace(secret, REDACTED)
+        return value
+
+    def text(self, value: str) -> str:
+        value = self.secrets_only(value)
         for pattern, replacement in _PATTERNS:
             value = pattern.sub(replacement, value)
         return value
@@ -67,3 +78,49 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return [self.data(item) for item in value]
         return value
+
+
+def secrets_of(llm: LLMConfig) -> list[str]:
+    """The secrets one llm block holds: its api_key and the password of its base_url."""
+    found = [llm.api_key.get_secret_value()] if llm.api_key is not None else []
+    password = url_password(llm.base_url)
+    return [*found, password] if password else found
+
+
+def url_password(url: str | None) -> str | None:
+    try:
+        return urlsplit(url).password if url else None
+    except ValueError:
+        return None
+
+
+def url_without_password(url: str) -> str:
+    """`http://user:secret@host/v1` → `http://user:[REDACTED]@host/v1`, for anything shown or recorded."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not password:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{REDACTED}@{netloc[1]}"))
+
+
+class RedactingFilter(logging.Filter):
+    """Server errors can echo a request's headers or the key; the console gets the record's scrubbing."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redactor.text(record.getMessage()), None
+        return True
+
+
+def redact_console(redactor: Redactor, logger_name: str = "devteam") -> None:
+    """Scrub every line the console handlers of `logger_name` print."""
+    for handler in logging.getLogger(logger_name).handlers:
+        handler.addFilter(RedactingFilter(redactor))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import shlex
 import sys
@@ -28,10 +27,10 @@ from devteam.demos import shipped_record
 from devteam.diagnosis import hint_for
 from devteam.first_run import no_config_help
 from devteam.model_setup import load_user_config, terminal_ask
-from devteam.redaction import Redactor
 from devteam.run_header import run_header
 from devteam.run_notices import head_commit, notice_project_name, notice_replayed_idea, notice_unchanged
 from devteam.workspace import project_name_from
+from devteam.redaction import Redactor, redact_console
 from devteam.stop_signals import StopRequest, install_stop_signals
 from devteam.sandbox import probe_isolation
 
@@ -90,7 +89,7 @@ def run_idea_command(args: argparse.Namespace) -> int:
         live_progress=wants_live_view(args),
     )
     redactor = Redactor.for_config(config)
-    _redact_console(redactor)
+    redact_console(redactor)
     notice_project_name(args.project_name)
     if getattr(args, "replay", None) is not None and config.llm.replay_file:
         notice_replayed_idea(Path(config.llm.replay_file), args.idea)
@@ -126,23 +125,6 @@ async def _run_stoppable(config: Config, options: RunOptions, stop: StopRequest)
         return await run_company(config, options, stop=stop)
     finally:
         uninstall()
-
-
-class _RedactingFilter(logging.Filter):
-    """Server errors can echo a request's headers; the console gets the same scrubbing as the record."""
-
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self.redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = self.redactor.text(record.getMessage()), None
-        return True
-
-
-def _redact_console(redactor: Redactor) -> None:
-    for handler in logging.getLogger("devteam").handlers:
-        handler.addFilter(_RedactingFilter(redactor))
 
 
 def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyped-def]

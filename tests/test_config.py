@@ -238,12 +238,33 @@ OPENAI_CONFIG = "llm:\n  api_type: openai\n  model: gpt-4o\n  api_key: sk-from-f
 
 
 @pytest.mark.parametrize("api_type", ["openai", "open_llm"])
-def test_openai_api_key_and_base_url_from_env(dirs: Dirs, api_type: str) -> None:
-    write(dirs.cwd_file, f"llm:\n  api_type: {api_type}\n  model: m\n  base_url: http://file:8000/v1\n")
+def test_openai_api_key_and_base_url_from_env_fill_what_the_file_leaves_empty(dirs: Dirs, api_type: str) -> None:
+    write(dirs.cwd_file, f"llm:\n  api_type: {api_type}\n  model: m\n")
     env = {"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": "http://env-host:9000/v1"}
     llm = load(dirs, env=env).llm
     assert llm.api_key is not None and llm.api_key.get_secret_value() == SECRET
     assert llm.base_url == "http://env-host:9000/v1"
+
+
+def test_openai_key_from_env_wins_for_openai(dirs: Dirs) -> None:
+    write(dirs.cwd_file, OPENAI_CONFIG)
+    llm = load(dirs, env={"OPENAI_API_KEY": SECRET}).llm
+    assert llm.api_key is not None and llm.api_key.get_secret_value() == SECRET
+
+
+@pytest.mark.parametrize("api_type", ["openai", "open_llm"])
+def test_openai_base_url_from_env_never_moves_a_server_the_config_names(dirs: Dirs, api_type: str) -> None:
+    write(dirs.cwd_file, f"llm:\n  api_type: {api_type}\n  model: m\n  base_url: http://127.0.0.1:8000/v1\n")
+    llm = load(dirs, env={"OPENAI_BASE_URL": "https://api.openai.com/v1"}).llm
+    assert llm.base_url == "http://127.0.0.1:8000/v1"
+
+
+@pytest.mark.parametrize("file_key", ["", "  api_key: local-server-key\n"])
+def test_openai_key_from_env_is_never_given_to_an_open_llm_server_the_config_names(dirs: Dirs, file_key: str) -> None:
+    write(dirs.cwd_file, "llm:\n  api_type: open_llm\n  model: m\n  base_url: http://127.0.0.1:8000/v1\n" + file_key)
+    llm = load(dirs, env={"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": "http://env-host:9000/v1"}).llm
+    assert llm.base_url == "http://127.0.0.1:8000/v1"
+    assert llm.api_key is None or llm.api_key.get_secret_value() == "local-server-key"
 
 
 def test_older_openai_api_base_is_honoured_and_base_url_wins(dirs: Dirs) -> None:

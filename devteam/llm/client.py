@@ -11,12 +11,13 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from devteam.errors import ContextWindowError, ProviderError, SchemaRejectedError
+from devteam.errors import ContextWindowError, DevteamError, ProviderError, SchemaRejectedError
 from devteam.llm.concurrency import ServerGate
 from devteam.llm.output_levels import OutputLevels
 from devteam.llm.retry import RetryPolicy, call_with_retries
 from devteam.llm.types import ChatMessage, ChatProvider, ChatRequest, ChatResponse, OutputMode, TokenCount
 from devteam.llm.usage import CallStats, Ledger, Price, estimate_prompt_tokens
+from devteam.redaction import Redactor
 
 log = logging.getLogger("devteam.llm")
 
@@ -77,6 +78,7 @@ class LLM:
         observers: list[ExchangeObserver] | None = None,
         levels: OutputLevels | None = None,
         temperature: float | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.provider = provider
         self.api_type = api_type
@@ -94,6 +96,9 @@ class LLM:
         self.gate = ServerGate(provider.describe())
         self._slots_asked = False
         self._token_counts: dict[int, TokenCount] = {}
+        # This server's own secrets (its key, its URL's password): a server that echoes them gets them scrubbed
+        # from its answers and errors before anything — a file, a commit, a log line — can carry them on.
+        self.redactor = redactor if redactor is not None else Redactor()
 
     @property
     def model(self) -> str:
@@ -105,7 +110,7 @@ class LLM:
         return self.levels.rejection
 
     def describe(self) -> str:
-        return self.provider.describe()
+        return self.redactor.text(self.provider.describe())
 
     def output_mode(self, *, wants_json: bool) -> OutputMode:
         """How to ask this server for JSON now (see `OutputLevels`)."""
@@ -184,7 +189,7 @@ class LLM:
         started = time.monotonic()
         try:
             response, retries = await call_with_retries(
-                lambda: self.gate.attempt(lambda: self.provider.complete(request)),
+                lambda: self.gate.attempt(lambda: self._scrubbed_attempt(request)),
                 policy=self.retry, describe=self.describe(), first_contact=not self.reached,
                 on_retry=lambda *_: self.ledger.count_retry(),
             )
@@ -211,6 +216,21 @@ class LLM:
         parallel_slots = getattr(self.provider, "parallel_slots", None)
         if parallel_slots is not None:
             self.gate.note_slots(await parallel_slots())
+
+    async def _scrubbed_attempt(self, request: ChatRequest) -> ChatResponse:
+        """One attempt, with this server's secrets scrubbed from what it sent — inside the retry loop, so the
+        retry warnings are scrubbed too."""
+        try:
+            response = await self.provider.complete(request)
+        except DevteamError as error:
+            scrub_error(error, self.redactor)
+            raise
+        scrub = self.redactor.secrets_only
+        response.text, response.reasoning, response.model = (
+            scrub(response.text), scrub(response.reasoning), scrub(response.model))
+        if response.refusal is not None:
+            response.refusal = scrub(response.refusal)
+        return response
 
     def settle(
         self,
@@ -262,8 +282,25 @@ class LLM:
             observer.on_exchange(exchange)
         return exchange
 
+    async def list_models(self) -> list[str]:
+        """The server's model names, scrubbed of its secrets (a hostile server may name a model after the key)."""
+        try:
+            models = await self.provider.list_models()
+        except DevteamError as error:
+            scrub_error(error, self.redactor)
+            raise
+        return [self.redactor.secrets_only(name) for name in models]
+
     async def aclose(self) -> None:
         await self.provider.aclose()
+
+
+def scrub_error(error: DevteamError, redactor: Redactor) -> None:
+    """Scrub an error's message (and a server error's body) in place, keeping its type for the callers."""
+    if error.args and isinstance(error.args[0], str):
+        error.args = (redactor.text(error.args[0]), *error.args[1:])
+    if isinstance(error, ProviderError) and error.body is not None:
+        error.body = redactor.text(error.body)
 
 
 def _level_words(level: OutputMode) -> str:

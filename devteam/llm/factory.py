@@ -12,6 +12,7 @@ from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.retry import RetryPolicy
 from devteam.llm.pricing import price_for
 from devteam.llm.usage import Ledger
+from devteam.redaction import Redactor, secrets_of, url_without_password
 
 if TYPE_CHECKING:
     from devteam.config import LLMConfig
@@ -33,7 +34,8 @@ def build_llm(
         provider.capabilities,
         config.structured_output,
         cache=cache,
-        cache_key=server_key(config.api_type, config.base_url, config.model),
+        # The cache is a file on disk: the key names the server without the password of its URL.
+        cache_key=server_key(config.api_type, url_without_password(config.base_url or ""), config.model),
         use_cached=use_cached_level,
     )
     llm = LLM(
@@ -52,6 +54,7 @@ def build_llm(
         observers=observers,
         levels=levels,
         temperature=config.temperature,
+        redactor=Redactor(secrets_of(config)),
     )
     if not llm.price.known:
         ledger.note_unpriced(llm.model)

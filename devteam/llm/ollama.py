@@ -25,6 +25,7 @@ from devteam.llm.server_probe import ServerProbe
 from devteam.llm.stream_meter import count_streamed
 from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
 from devteam.llm.usage import estimate_prompt_tokens, estimated_count, plausible_usage
+from devteam.redaction import url_without_password
 
 DEFAULT_ROOT = "http://127.0.0.1:11434"
 DEFAULT_TIMEOUT = 600.0
@@ -254,7 +255,7 @@ class OllamaProvider:
         self._probe = ServerProbe(client=self._client)
 
     def describe(self) -> str:
-        return f"ollama {self.root} (model {self.model})"
+        return f"ollama {url_without_password(self.root)} (model {self.model})"
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         body = build_chat_body(request, model=self.model, stream=self._stream, **self._options)

@@ -42,6 +42,7 @@ from devteam.llm.server_probe import ServerProbe
 from devteam.llm.stream_meter import count_streamed
 from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
 from devteam.llm.usage import estimated_count, plausible_usage
+from devteam.redaction import url_without_password
 
 ApiType = Literal["openai", "open_llm"]
 
@@ -333,7 +334,7 @@ class OpenAICompatProvider:
             raise ConfigError(f"{self.describe()} needs an api_key ({hint}): {exc}") from exc
 
     def describe(self) -> str:
-        return f"{self.name} {self.base_url} (model {self.model})"
+        return f"{self.name} {url_without_password(self.base_url)} (model {self.model})"
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         kwargs = build_chat_kwargs(
