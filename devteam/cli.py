@@ -17,6 +17,7 @@ from typing import Sequence
 from devteam import __version__
 from devteam.errors import ConfigError, DevteamError
 from devteam.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from devteam.untrusted_text import EscapingStream
 
 SUBCOMMANDS = ("check", "logs", "demo", "help", "bench")
 
@@ -224,6 +225,10 @@ def _configure_logging(verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; output cut short by its reader (`metagpt logs | head`) ends quietly, not in a traceback."""
+    # Model text reaches the console in progress lines, log lines, errors and `metagpt logs`: whatever is
+    # printed has its control and bidi characters escaped, so an answer cannot drive the terminal.
+    console = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingStream(sys.stdout), EscapingStream(sys.stderr)  # type: ignore[assignment]
     try:
         code = _main(argv)
         sys.stdout.flush()  # inside the try: a pipe closed by the reader fails here, not at interpreter exit
@@ -231,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _stop_writing_to_closed_pipes()
         return EXIT_BROKEN_PIPE
+    finally:
+        sys.stdout, sys.stderr = console
 
 
 def _stop_writing_to_closed_pipes() -> None:

@@ -22,6 +22,7 @@ from devteam.config import ConfigNotFoundError, load_config
 from devteam.errors import ConfigError, DevteamError
 from devteam.exit_codes import EXIT_FAILED as EXIT_NO_RECORD, EXIT_OK, EXIT_USAGE
 from devteam.llm.record_file import EXCHANGES, FAILED_RUNS_DIR, RECORD_DIR, SUMMARY, read_exchanges
+from devteam.untrusted_text import escape_unsafe
 
 DEFAULT_WORKSPACE = Path("workspace")
 _COLUMNS = ("#", "role", "action", "subject", "model", "tokens in/out", "latency s", "retries", "repairs",
@@ -126,7 +127,7 @@ def _isatty(out: TextIO) -> bool:
 def _page(text: str, out: TextIO) -> None:
     """The full view of a call can be thousands of lines: page it on a terminal, as `git log` does."""
     if out is sys.stdout and _isatty(out) and _isatty(sys.stdin):
-        pydoc.pager(text)
+        pydoc.pager(escape_unsafe(text))  # the pager writes to the terminal itself, past the console's escaping
     else:
         print(text, file=out)
 

@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 from devteam.errors import WorkspaceError
+from devteam.untrusted_text import escape_unsafe, has_unsafe_characters, visible_text
 
 PROJECT_NAME_MAX = 40
 _FALLBACK_NAME = "project"
@@ -26,7 +27,7 @@ class UnsafePathError(WorkspaceError):
     """A proposed path would land outside the project or inside its `.git`; nothing was written."""
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"refused path {path!r}: {reason}")
+        super().__init__(f"refused path {escape_unsafe(repr(path))}: {reason}")
         self.path = path
         self.reason = reason
 
@@ -37,7 +38,7 @@ def project_name_from(text: str) -> str:
     The name comes from the user's idea or the PRD, so it may be a sentence, non-Latin text or an attack
     (`../../etc`); the result is always a single harmless path segment.
     """
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    ascii_text = unicodedata.normalize("NFKD", visible_text(text)).encode("ascii", "ignore").decode("ascii")
     name = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
     name = _shorten(name)
     if not name:
@@ -92,8 +93,8 @@ def _strip_surrounding(text: str) -> str:
 def _refuse_bad_characters(proposed: str, text: str) -> None:
     if "\x00" in text:
         raise UnsafePathError(proposed, "it contains a NUL byte")
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
-        raise UnsafePathError(proposed, "it contains a control character")
+    if has_unsafe_characters(text):
+        raise UnsafePathError(proposed, "it contains a control or text-direction character")
 
 
 def _refuse_absolute(proposed: str, text: str) -> None:

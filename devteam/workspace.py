@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from devteam.errors import WorkspaceError
+from devteam.untrusted_text import escape_unsafe
 from devteam.project_lock import ProjectBusyError, ProjectLock
 if TYPE_CHECKING:
     import git
@@ -306,7 +307,8 @@ class ProjectRepo:
         actor = git.Actor(author, f"{_email_slug(author)}@{EMAIL_DOMAIN}")
         try:
             # Hooks are skipped: nothing the project contains should run on our machine at commit time.
-            created = index.commit(message, author=actor, committer=actor, skip_hooks=True)
+            # Messages carry model-chosen names: no control or bidi character reaches `git log` unescaped.
+            created = index.commit(escape_unsafe(message), author=actor, committer=actor, skip_hooks=True)
         except (OSError, git.GitError) as exc:
             raise WorkspaceError(f"cannot commit in {self._root}: {exc}") from exc
         return created.hexsha

@@ -40,7 +40,7 @@ class Architect(Role):
         design = answer.value
         repo.write_text(DESIGN_JSON, design.model_dump_json(indent=2))
         repo.write_text(
-            "docs/system_design.md", render_document("system_design.md.j2", design=design, project_name=prd.project_name)
+            "docs/system_design.md", render_document("system_design.md.j2", design=design, project_name=repo.root.name)
         )
         repo.write_text("docs/diagrams/data_structures.mmd", design.data_structures_and_interfaces)
         repo.write_text("docs/diagrams/program_call_flow.mmd", design.program_call_flow)

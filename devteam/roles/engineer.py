@@ -198,7 +198,7 @@ class Engineer(Role):
             repo.write_text(
                 "README.md",
                 render_document(
-                    "project_readme.md.j2", prd=prd, design=design,
+                    "project_readme.md.j2", prd=prd, design=design, project_name=repo.root.name,
                     run_command=run_command_for(find_entry_point(design.file_list)),
                     test_command=_test_command(planned),
                 ),

@@ -29,9 +29,10 @@ class ProductManager(Role):
         prd = answer.value
         repo = run.project(prd.project_name)
         repo.write_text(PRD_JSON, prd.model_dump_json(indent=2))
-        repo.write_text("docs/prd.md", render_document("prd.md.j2", prd=prd))
+        # Titles and the message use the project's folder name: the model's own spelling may hold anything.
+        repo.write_text("docs/prd.md", render_document("prd.md.j2", prd=prd, project_name=repo.root.name))
         if prd.competitive_quadrant_chart.strip():
             repo.write_text("docs/diagrams/competitive_quadrant_chart.mmd", prd.competitive_quadrant_chart)
-        repo.commit(f"Add PRD for {prd.project_name}: {len(prd.requirement_pool)} requirements", author=self.name)
+        repo.commit(f"Add PRD for {repo.root.name}: {len(prd.requirement_pool)} requirements", author=self.name)
         run.progress.done(self.name, WRITE_PRD)
         return [Message("prd", prd, self.name)]
