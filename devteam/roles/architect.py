@@ -8,6 +8,7 @@ from devteam.artifacts import PRD, SystemDesign
 from devteam.prompting import render_document
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.committed_docs import read_committed
+from devteam.safe_paths import project_name_from
 
 DESIGN_JSON = "docs/system_design.json"
 
@@ -40,7 +41,9 @@ class Architect(Role):
         design = answer.value
         repo.write_text(DESIGN_JSON, design.model_dump_json(indent=2))
         repo.write_text(
-            "docs/system_design.md", render_document("system_design.md.j2", design=design, project_name=repo.root.name)
+            "docs/system_design.md", render_document(
+                "system_design.md.j2", design=design, project_name=project_name_from(prd.project_name)
+            )
         )
         repo.write_text("docs/diagrams/data_structures.mmd", design.data_structures_and_interfaces)
         repo.write_text("docs/diagrams/program_call_flow.mmd", design.program_call_flow)

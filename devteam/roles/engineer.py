@@ -20,6 +20,7 @@ from devteam.file_plan import FileLevels, build_levels, folder_conflicts, plan_k
 from devteam.prompting import render_document
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.engineer_fixes import fix_reported_files
+from devteam.safe_paths import project_name_from
 
 log = logging.getLogger("devteam.engineer")
 
@@ -198,7 +199,7 @@ class Engineer(Role):
             repo.write_text(
                 "README.md",
                 render_document(
-                    "project_readme.md.j2", prd=prd, design=design, project_name=repo.root.name,
+                    "project_readme.md.j2", prd=prd, design=design, project_name=project_name_from(prd.project_name),
                     run_command=run_command_for(find_entry_point(design.file_list)),
                     test_command=_test_command(planned),
                 ),

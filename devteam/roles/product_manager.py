@@ -7,6 +7,7 @@ from devteam.artifacts import PRD
 from devteam.prompting import render_document
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.committed_docs import read_committed
+from devteam.safe_paths import project_name_from
 
 PRD_JSON = "docs/prd.json"
 
@@ -29,10 +30,11 @@ class ProductManager(Role):
         prd = answer.value
         repo = run.project(prd.project_name)
         repo.write_text(PRD_JSON, prd.model_dump_json(indent=2))
-        # Titles and the message use the project's folder name: the model's own spelling may hold anything.
-        repo.write_text("docs/prd.md", render_document("prd.md.j2", prd=prd, project_name=repo.root.name))
+        # Titles and the message use the sanitised name: the model's own spelling may hold anything.
+        name = project_name_from(prd.project_name)
+        repo.write_text("docs/prd.md", render_document("prd.md.j2", prd=prd, project_name=name))
         if prd.competitive_quadrant_chart.strip():
             repo.write_text("docs/diagrams/competitive_quadrant_chart.mmd", prd.competitive_quadrant_chart)
-        repo.commit(f"Add PRD for {repo.root.name}: {len(prd.requirement_pool)} requirements", author=self.name)
+        repo.commit(f"Add PRD for {name}: {len(prd.requirement_pool)} requirements", author=self.name)
         run.progress.done(self.name, WRITE_PRD)
         return [Message("prd", prd, self.name)]
