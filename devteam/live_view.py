@@ -18,6 +18,8 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from devteam.untrusted_text import escape_unsafe
+
 if TYPE_CHECKING:
     from devteam.progress import Progress
 
@@ -27,7 +29,9 @@ REFRESHES_PER_SECOND = 8
 class LiveView:
     def __init__(self, progress: Progress, stream: TextIO) -> None:
         self.progress = progress
-        self.console = Console(file=stream, highlight=False, soft_wrap=False)
+        # The console's streams escape every control character (model text must not drive the terminal); the
+        # live view's own cursor moves go to the terminal itself, and the text it shows is escaped here instead.
+        self.console = Console(file=getattr(stream, "wrapped", stream), highlight=False, soft_wrap=False)
         self._spinners: dict[int, Spinner] = {}
         self._live = Live(
             _Renderable(self), console=self.console, refresh_per_second=REFRESHES_PER_SECOND, transient=True,
@@ -38,7 +42,7 @@ class LiveView:
 
     def line(self, text: str) -> None:
         self._ensure_started()
-        self.console.print(Text(text), soft_wrap=True)
+        self.console.print(Text(escape_unsafe(text)), soft_wrap=True)
 
     def changed(self) -> None:
         self._ensure_started()
@@ -74,11 +78,12 @@ class LiveView:
                 figures += f"  {streamed:,} tokens" + (f"  {rate:.1f} tok/s" if rate is not None else "")
             else:
                 figures += "  waiting for the first token"
-            rows.add_row(spinner, Text(f"{activity.role:<15} {activity.what}", overflow="ellipsis", no_wrap=True),
+            rows.add_row(spinner, Text(escape_unsafe(f"{activity.role:<15} {activity.what}"), overflow="ellipsis",
+                                       no_wrap=True),
                          Text(figures, style="dim"))
         tally = self.progress.tally
         files = f" · files {tally.files_done}/{tally.files_planned}" if tally.files_planned is not None else ""
-        footer = Text(f"{self.progress.elapsed:7.1f}s  {tally.stage}{files} · {self.progress.so_far()}",
+        footer = Text(escape_unsafe(f"{self.progress.elapsed:7.1f}s  {tally.stage}{files} · {self.progress.so_far()}"),
                       style="bold", overflow="ellipsis", no_wrap=True)
         return Group(rows, footer)
 
@@ -101,7 +106,7 @@ class _ConsoleWriter:
 
     def write(self, text: str) -> int:
         if text.strip():
-            self.console.print(Text(text.rstrip("\n")), soft_wrap=True)
+            self.console.print(Text(escape_unsafe(text.rstrip("\n"))), soft_wrap=True)
         return len(text)
 
     def flush(self) -> None:

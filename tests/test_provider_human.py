@@ -183,4 +183,4 @@ def test_ctrl_c_at_a_prompt_stops_the_run_without_waiting_for_enter(tmp_path: Pa
 
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "Fatal Python error" not in stderr
-    assert "Stopped by Ctrl-C" in stderr
+    assert "stopped by Ctrl-C." in stderr
