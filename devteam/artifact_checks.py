@@ -164,9 +164,57 @@ def run_command_for(entry_point: str | None) -> str | None:
     return f"python {entry_point}"
 
 
+_NOT_IDENTIFIER = re.compile(r"[^0-9A-Za-z_]+")
+
+
+def importable_path(path: str) -> str:
+    """`a-small-game.py` → `a_small_game.py`, `my game/board.py` → `my_game/board.py`: a Python file whose
+    name or folder is not an identifier cannot be imported by the others (`import a-small-game` is a syntax
+    error), so each part becomes one."""
+    parts = PurePosixPath(path).parts
+    fixed = []
+    for index, part in enumerate(parts):
+        stem = part.removesuffix(".py") if index == len(parts) - 1 else part
+        name = _NOT_IDENTIFIER.sub("_", stem) or "module"
+        if name[0].isdigit():
+            name = "_" + name
+        fixed.append(name + (".py" if index == len(parts) - 1 else ""))
+    return "/".join(fixed)
+
+
+def _importable_files(files: list[PlannedFile], repairs: list[str]) -> list[PlannedFile]:
+    """Rename the Python files that cannot be imported, and the dependencies that name them."""
+    keys = {plan_key(planned.path) for planned in files}
+    renamed: dict[str, str] = {}
+    for planned in files:
+        key = plan_key(planned.path)
+        if not key.endswith(".py") or key.startswith(("../", "/")):
+            continue
+        fixed = importable_path(key)
+        if fixed != key and fixed not in keys and fixed not in renamed.values():
+            renamed[key] = fixed
+            _repair(repairs, "repair_module_name",
+                    f"{planned.path} cannot be imported under that name; planned as {fixed}")
+    if not renamed:
+        return files
+    by_path = {plan_key(planned.path): planned for planned in files}
+    out = []
+    for planned in files:
+        depends_on = []
+        for raw in planned.depends_on:
+            target = resolve_dependency(raw, by_path)
+            depends_on.append(renamed.get(target, raw) if target is not None else raw)
+        out.append(planned.model_copy(update={
+            "path": renamed.get(plan_key(planned.path), planned.path), "depends_on": depends_on,
+        }))
+    return out
+
+
 def check_design(design: SystemDesign, *, idea: str) -> Checked[SystemDesign]:
-    """Fix the packages and the non-file dependencies; report unplanned files and a missing entry point."""
+    """Fix the packages, the module names and the non-file dependencies; report unplanned files and a missing
+    entry point."""
     repairs: list[str] = []
+    design = design.model_copy(update={"file_list": _importable_files(design.file_list, repairs)})
     own = own_modules(design.file_list)
     packages = _checked_packages(design.required_packages, own, repairs)
     installed = {package_name(item) for item in packages}

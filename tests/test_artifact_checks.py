@@ -19,6 +19,7 @@ from devteam.artifact_checks import (
     code_problem,
     find_entry_point,
     idea_subject_words,
+    importable_path,
     run_command_for,
     settle_design,
 )
@@ -76,6 +77,44 @@ def test_a_dependency_on_an_unplanned_file_is_a_problem_and_a_module_name_is_dro
     settled = settle_design(checked.value, idea="write a snake game")
     assert {f.path: f.depends_on for f in settled.value.file_list}["game.py"] == []
     assert settled.repairs == ["repair_unplanned_dependency"]
+
+
+# -- module names --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "fixed"), [
+    ("a-small-product-game.py", "a_small_product_game.py"),
+    ("my game/board.py", "my_game/board.py"),
+    ("2048.py", "_2048.py"),
+    ("python3.7.1.py", "python3_7_1.py"),
+    ("game/__init__.py", "game/__init__.py"),
+    ("snake/__main__.py", "snake/__main__.py"),
+])
+def test_a_python_file_gets_a_name_that_can_be_imported(path: str, fixed: str) -> None:
+    assert importable_path(path) == fixed
+
+
+def test_a_python_file_that_cannot_be_imported_is_renamed_with_its_dependents(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # What SmolLM2-135M planned for a snake game: main.py then wrote `import a-small-product-game`.
+    design = design_of([
+        PlannedFile(path="a-small-product-game.py", purpose="the game"),
+        PlannedFile(path="main.py", purpose="entry point", depends_on=["a-small-product-game.py"]),
+        PlannedFile(path="notes-2.md", purpose="notes"),
+        PlannedFile(path="snake-board.py", purpose="the board"),
+        PlannedFile(path="snake_board.py", purpose="the same board, already importable"),
+    ])
+    with caplog.at_level(logging.INFO, logger="devteam"):
+        checked = check_design(design, idea="write a snake game")
+
+    files = {f.path: f.depends_on for f in checked.value.file_list}
+    assert files == {"a_small_product_game.py": [], "main.py": ["a_small_product_game.py"], "notes-2.md": [],
+                     "snake-board.py": [], "snake_board.py": []}  # a rename never takes a planned path
+    assert checked.repairs == ["repair_module_name"]
+    assert checked.problems == []
+    assert any(r.getMessage() == "repair_module_name: a-small-product-game.py cannot be imported under that name; "
+               "planned as a_small_product_game.py" for r in caplog.records)
 
 
 # -- the entry point -----------------------------------------------------------------------------------------

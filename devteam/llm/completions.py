@@ -15,6 +15,7 @@ from typing import Any, Literal
 import httpx
 
 from devteam.errors import ProviderError, SchemaRejectedError
+from devteam.llm.grammar_bounds import schema_for_grammar
 from devteam.llm.server_errors import error_reason, mentions_schema
 from devteam.llm.prompt_formats import PromptFormat, stop_strings
 from devteam.llm.retry import is_transient_status, retry_after_seconds
@@ -69,7 +70,7 @@ def build_completion_body(
         if limit is not None:
             body["n_predict"] = limit
         if request.output_mode == "json_schema" and request.json_schema is not None:
-            body["json_schema"] = request.json_schema
+            body["json_schema"] = schema_for_grammar(request, limit)
     if stop:
         body["stop"] = stop
     if temperature is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from devteam.errors import ConfigError, ProviderError
 from devteam.llm.extras import require
+from devteam.llm.grammar_bounds import schema_for_grammar
 from devteam.llm.prompt_formats import PromptFormat, stop_strings
 from devteam.llm.types import Capabilities, ChatRequest, ChatResponse, TokenCount, Usage
 from devteam.llm.usage import estimate_tokens
@@ -118,7 +119,7 @@ class LlamaCppProvider:
         }
         if self._stop:
             options["stop"] = self._stop
-        schema = request.json_schema if request.output_mode == "json_schema" else None
+        schema = schema_for_grammar(request, options["max_tokens"]) if request.output_mode == "json_schema" else None
         with self._generate_lock:
             try:
                 if self._prompt_format is not None:

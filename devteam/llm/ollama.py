@@ -17,6 +17,7 @@ import httpx
 
 from devteam.errors import ProviderError, SchemaRejectedError
 from devteam.llm.answer_shape import optional_text, require, token_count
+from devteam.llm.grammar_bounds import schema_for_grammar
 from devteam.llm.server_errors import deadline_error, error_reason, malformed_error, mentions_schema
 from devteam.llm.retry import is_transient_status
 from devteam.llm.server_limits import window_from_ollama_show
@@ -49,9 +50,10 @@ def ollama_root(base_url: str | None) -> str:
 # -- request ------------------------------------------------------------------------------------------------
 
 
-def format_for(request: ChatRequest) -> dict[str, Any] | str | None:
+def format_for(request: ChatRequest, num_predict: int | None = None) -> dict[str, Any] | str | None:
     if request.output_mode in SCHEMA_LEVELS and request.json_schema is not None:
-        return request.json_schema  # ollama's `format` takes the schema itself
+        # ollama's `format` takes the schema itself, and makes llama.cpp's grammar of it.
+        return schema_for_grammar(request, num_predict)
     if request.output_mode in ("json_object", "json_object_schema"):
         return "json"
     return None
@@ -87,10 +89,10 @@ def build_chat_body(
         "messages": [m.as_dict() for m in request.messages],
         "stream": stream,
     }
-    output_format = format_for(request)
+    num_predict = request.max_tokens if request.max_tokens is not None else max_tokens
+    output_format = format_for(request, num_predict)
     if output_format is not None:
         body["format"] = output_format
-    num_predict = request.max_tokens if request.max_tokens is not None else max_tokens
     options = {
         "temperature": request.temperature if request.temperature is not None else temperature,
         "num_ctx": context_length or context_window_for(request, num_predict),

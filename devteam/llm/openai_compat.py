@@ -22,6 +22,7 @@ from openai.types.completion_usage import CompletionUsage
 
 from devteam.errors import ConfigError, ProviderError, SchemaRejectedError
 from devteam.llm.answer_shape import MalformedAnswer, describe_value, optional_text, require, token_count
+from devteam.llm.grammar_bounds import schema_for_grammar
 from devteam.llm.retry import is_transient_status, retry_after_seconds
 from devteam.llm.server_errors import (
     deadline_error,
@@ -59,14 +60,15 @@ DEFAULT_TIMEOUT = 600.0
 # -- request ------------------------------------------------------------------------------------------------
 
 
-def response_format_for(request: ChatRequest) -> dict[str, Any] | None:
-    """The `response_format` that asks the server to honour the schema (see DESIGN.md section 3)."""
+def response_format_for(request: ChatRequest, max_tokens: int | None = None) -> dict[str, Any] | None:
+    """The `response_format` that asks the server to honour the schema (see DESIGN.md section 3);
+    `max_tokens` is the request's budget, which a bounded grammar is sized to."""
     if request.output_mode == "json_schema" and request.json_schema is not None:
         schema = {"name": request.schema_name, "schema": request.json_schema, "strict": True}
         return {"type": "json_schema", "json_schema": schema}
     if request.output_mode == "json_object_schema" and request.json_schema is not None:
         # llama.cpp's servers turn this schema into the grammar that constrains decoding.
-        return {"type": "json_object", "schema": request.json_schema}
+        return {"type": "json_object", "schema": schema_for_grammar(request, max_tokens)}
     if request.output_mode in ("json_object", "json_object_schema"):
         return {"type": "json_object"}
     return None
@@ -84,13 +86,13 @@ def build_chat_kwargs(
 ) -> dict[str, Any]:
     """Keyword arguments for `chat.completions.create`; the request's own settings win over the provider's."""
     kwargs: dict[str, Any] = {"model": model, "messages": [m.as_dict() for m in request.messages]}
-    response_format = response_format_for(request)
+    max_tokens = request.max_tokens if request.max_tokens is not None else max_tokens
+    response_format = response_format_for(request, max_tokens)
     if response_format is not None:
         kwargs["response_format"] = response_format
     temperature = request.temperature if request.temperature is not None else temperature
     if temperature is not None:
         kwargs["temperature"] = temperature
-    max_tokens = request.max_tokens if request.max_tokens is not None else max_tokens
     if max_tokens is not None:
         # OpenAI's reasoning models reject `max_tokens`; open servers mostly know only `max_tokens`.
         kwargs["max_completion_tokens" if api_type == "openai" else "max_tokens"] = max_tokens

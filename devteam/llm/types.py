@@ -43,6 +43,9 @@ class ChatRequest:
     action: str = ""
     # What the call is about within the action (the file path for WriteCode): replay matches on it too.
     subject: str = ""
+    # Asked again after a cut-off answer: a server that turns the schema into a grammar gets every string and
+    # list bounded to fit `max_tokens` (see grammar_bounds.py), so a model that loops must close its values.
+    bound_grammar: bool = False
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from devteam.errors import StructuredOutputError
 from devteam.llm.client import LLM
-from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse, OutputMode
+from devteam.llm.types import SCHEMA_LEVELS, ChatMessage, ChatRequest, ChatResponse, OutputMode
 from devteam.prompting import render_prompt
 from devteam.structured.echo import EchoFailure, echoed_fields, field_references
 from devteam.structured.field_followup import MAX_FIELD_FOLLOWUPS, FollowUpResult, follow_up_fields
@@ -220,8 +220,13 @@ def _enlarge_or_fail(
             attempts=calls, last_text=response.text, errors=errors,
         )
     larger = current * 2
-    log.warning("%s %s: %s; asking again with max_tokens=%d", request.role, request.action, reason, larger)
-    return replace(request, max_tokens=larger), True
+    # A grammar keeps the answer JSON but lets a small model repeat one value to the limit; bounding every
+    # string and list to fit the new budget makes it close them (only where the server makes a grammar).
+    bounded = request.json_schema is not None and request.output_mode in SCHEMA_LEVELS
+    log.warning("%s %s: %s; asking again with max_tokens=%d%s", request.role, request.action, reason, larger,
+                " (a server that makes a grammar of the schema gets its strings and lists bounded to fit)"
+                if bounded else "")
+    return replace(request, max_tokens=larger, bound_grammar=bounded), True
 
 
 def _reask_messages(base: list[ChatMessage], answer: str, failure: ParseFailure) -> list[ChatMessage]:
