@@ -58,6 +58,8 @@ _CHECK_REPAIR_STAGE = {
     "repair_dependency_not_a_file": "WriteDesign",
     "repair_unplanned_dependency": "WriteDesign",
     "repair_entry_point": "WriteDesign",
+    "repair_program_planned": "WriteDesign",
+    "repair_module_name": "WriteDesign",
     "repair_syntax": "WriteCode",
 }
 _SENT_BACK = re.compile(r"sent_back: (?:\w+ )?(WritePRD|WriteDesign|WriteCode)\b")

@@ -234,7 +234,10 @@ def check_design(design: SystemDesign, *, idea: str) -> Checked[SystemDesign]:
                 problems.append(f"`{planned.path}` depends on `{raw}`, which is not in file_list: add `{raw}` to "
                                 "file_list (with its purpose and depends_on) or remove it from depends_on.")
         files.append(planned.model_copy(update={"depends_on": kept}))
-    if wants_runnable_program(idea) and _has_python(files) and find_entry_point(files) is None:
+    if wants_runnable_program(idea) and not _has_code(files):
+        problems.append("file_list plans no code file: plan the Python files that implement the idea, with "
+                        "`main.py` as the entry point that starts the program.")
+    elif wants_runnable_program(idea) and _has_python(files) and find_entry_point(files) is None:
         problems.append("file_list has no entry point: add `main.py` (or `<package>/__main__.py`) whose purpose "
                         "is to start the program, depending on the files it uses.")
     value = design.model_copy(update={"required_packages": packages, "file_list": files})
@@ -253,7 +256,13 @@ def settle_design(design: SystemDesign, *, idea: str) -> Checked[SystemDesign]:
                 _repair(repairs, "repair_unplanned_dependency",
                         f"{planned.path} depends on {raw!r}, which is not in the file plan; dropped")
         files.append(planned.model_copy(update={"depends_on": kept}))
-    if wants_runnable_program(idea) and _has_python(files) and find_entry_point(files) is None:
+    if wants_runnable_program(idea) and not _has_code(files) and "main.py" not in by_path:
+        files.append(PlannedFile(
+            path="main.py",
+            purpose=f"The whole program (the user's idea: {idea}), in one file; runs with `python main.py`.",
+        ))
+        _repair(repairs, "repair_program_planned", "the plan has no code file; planned main.py to hold the program")
+    elif wants_runnable_program(idea) and _has_python(files) and find_entry_point(files) is None:
         sources = [plan_key(f.path) for f in files if f.path.endswith(".py") and not _is_test(f.path)]
         files.append(PlannedFile(
             path="main.py", depends_on=sources,
@@ -283,6 +292,10 @@ def _checked_packages(packages: list[str], own: set[str], repairs: list[str]) ->
 
 def _has_python(files: list[PlannedFile]) -> bool:
     return any(planned.path.endswith(".py") for planned in files)
+
+
+def _has_code(files: list[PlannedFile]) -> bool:
+    return any(PurePosixPath(plan_key(planned.path)).suffix.lower() in _CODE_SUFFIXES for planned in files)
 
 
 def _is_test(path: str) -> bool:

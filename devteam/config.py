@@ -145,7 +145,7 @@ class LLMConfig(BaseModel):
             raise ValueError(f"must be an http(s) URL such as http://127.0.0.1:8000/v1, got {value!r}")
         value = _client_url(value)
         if value != given and "://" in given:
-            _notice_once(f"base_url {_without_password(given)} is used as {_without_password(value)}")
+            _notice_once(f"base_url {url_without_password(given)} is used as {url_without_password(value)}")
         return value
 
     @model_validator(mode="after")
@@ -368,13 +368,6 @@ def _client_url(url: str) -> str:
                 stripped += "/api"
             return stripped
     return url
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
 
 
 def _notice_once(text: str) -> None:

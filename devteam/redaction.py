@@ -108,6 +108,23 @@ def url_without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:{REDACTED}@{netloc[1]}"))
 
 
+def url_without_credentials(url: str | None) -> str | None:
+    """The URL without a user name or password (`https://user:secret@host/v1` → `https://host/v1`), for the
+    run's header, where the server is named, not its login."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+        netloc = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return url_without_password(url)
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 class RedactingFilter(logging.Filter):
     """Server errors can echo a request's headers or the key; the console gets the record's scrubbing."""
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from devteam import __version__
 from devteam.config import Config, describe_preset
 from devteam.llm.output_levels import LevelCache, default_cache_path, server_key
+from devteam.redaction import url_without_credentials
 
 
 def run_header(config: Config, *, workspace: Path, workspace_origin: str) -> list[str]:
@@ -20,7 +20,7 @@ def run_header(config: Config, *, workspace: Path, workspace_origin: str) -> lis
     rows = [
         ("provider", llm.api_type, config.origin("llm.api_type")),
         ("model", llm.model or "-", config.origin("llm.model")),
-        ("base_url", public_url(llm.base_url) or "-", config.origin("llm.base_url")),
+        ("base_url", url_without_credentials(llm.base_url) or "-", config.origin("llm.base_url")),
         ("output", _output_level(config), config.origin("llm.structured_output")),
         ("repair", "on" if config.repair_llm_output else "off", config.origin("repair_llm_output")),
         ("workspace", str(workspace), workspace_origin),
@@ -34,18 +34,6 @@ def run_header(config: Config, *, workspace: Path, workspace_origin: str) -> lis
     if preset and llm.api_type != "replay":
         lines.append(f"  {'preset':<10} {preset}")
     return lines
-
-
-def public_url(url: str | None) -> str | None:
-    """The URL without a user name or password (`https://user:secret@host/v1` → `https://host/v1`)."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _output_level(config: Config) -> str:

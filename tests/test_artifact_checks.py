@@ -120,24 +120,48 @@ def test_a_python_file_that_cannot_be_imported_is_renamed_with_its_dependents(
 # -- the entry point -----------------------------------------------------------------------------------------
 
 
+def sent_back_then_settled(
+    files: list[PlannedFile], idea: str, *, problem: str,
+) -> tuple[PlannedFile, list[str], list[PlannedFile]]:
+    """Check a plan (it must have exactly `problem`), settle it: (the file added last, the repairs, the plan)."""
+    checked = check_design(design_of(files), idea=idea)
+    assert checked.problems == [problem]
+    settled = settle_design(checked.value, idea=idea)
+    return settled.value.file_list[-1], settled.repairs, settled.value.file_list
+
+
 def test_a_runnable_program_without_an_entry_point_is_sent_back_then_gets_main_py() -> None:
     files = [PlannedFile(path="todo/store.py", purpose="load and save tasks"),
              PlannedFile(path="todo/tasks.py", purpose="Task", depends_on=["todo/store.py"]),
              PlannedFile(path="tests/test_tasks.py", purpose="tests", depends_on=["todo/tasks.py"])]
     idea = "write a todo list app"
 
-    checked = check_design(design_of(files), idea=idea)
-    assert checked.problems == [
+    main, repairs, settled = sent_back_then_settled(files, idea, problem=(
         "file_list has no entry point: add `main.py` (or `<package>/__main__.py`) whose purpose is to start the "
-        "program, depending on the files it uses."
-    ]
-    settled = settle_design(checked.value, idea=idea)
-    main = settled.value.file_list[-1]
+        "program, depending on the files it uses."))
     assert main.path == "main.py" and main.depends_on == ["todo/store.py", "todo/tasks.py"]
-    assert settled.repairs == ["repair_entry_point"]
-    assert run_command_for(find_entry_point(settled.value.file_list)) == "python main.py"
+    assert repairs == ["repair_entry_point"]
+    assert run_command_for(find_entry_point(settled)) == "python main.py"
 
     # A library has no entry point to look for.
+    assert check_design(design_of(files), idea="write a python library for parsing dates").problems == []
+
+
+def test_a_program_planned_without_code_is_sent_back_then_gets_main_py_for_the_whole_program() -> None:
+    # SmolLM2-135M's plans for "write a snake game": notes and an env file, no code to run.
+    files = [PlannedFile(path="README.md", purpose="how to play"), PlannedFile(path="python3.7.1.env", purpose="")]
+    idea = "write a snake game"
+
+    main, repairs, _ = sent_back_then_settled(files, idea, problem=(
+        "file_list plans no code file: plan the Python files that implement the idea, with `main.py` as the entry "
+        "point that starts the program."))
+    assert main.path == "main.py" and main.depends_on == [] and idea in main.purpose
+    assert repairs == ["repair_program_planned"]
+
+    # A plan with code of another kind (a web page) is left as it is, and so is a library.
+    web = [PlannedFile(path="index.html", purpose="the page"), PlannedFile(path="style.css", purpose="style")]
+    assert check_design(design_of(web), idea="write a landing page").problems == []
+    assert settle_design(design_of(web), idea="write a landing page").repairs == []
     assert check_design(design_of(files), idea="write a python library for parsing dates").problems == []
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -179,3 +181,34 @@ def test_llama_server_completion_json_schema_is_bounded_after_a_cut_off_answer(
     first, second = (request.json for request in completions_server.prompt_requests)
     assert not has_bounds(first["json_schema"])
     assert second["n_predict"] == 1536 and has_bounds(second["json_schema"])
+
+
+# -- in real llama.cpp ---------------------------------------------------------------------------------------
+
+# Run in a child process: llama.cpp aborts the whole process on a grammar it refuses.
+GRAMMAR_CHECK = """
+import json, sys
+from llama_cpp import Llama
+llama = Llama(model_path=sys.argv[1], n_ctx=512, verbose=False)
+for schema in json.load(sys.stdin):
+    llama.create_chat_completion(messages=[{"role": "user", "content": "hi"}], max_tokens=2,
+                                 response_format={"type": "json_object", "schema": schema})
+    print("parsed", flush=True)
+"""
+
+
+@pytest.mark.local_model
+def test_the_largest_bounds_are_grammars_llama_cpp_accepts() -> None:
+    from llama_server import smollm2_gguf
+
+    one_string = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
+                  "additionalProperties": False}
+    schemas = [bound_for_grammar(schema, budget)
+               for schema in [one_string, *(to_strict_schema(model) for model in MODELS)]
+               for budget in (768, 8192, 131072)]
+
+    result = subprocess.run([sys.executable, "-c", GRAMMAR_CHECK, str(smollm2_gguf())], input=json.dumps(schemas),
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.stdout.count("parsed") == len(schemas), result.stderr[-2000:]
+    assert bound_for_grammar(one_string, 131072)["properties"]["text"]["maxLength"] == 800  # the cap

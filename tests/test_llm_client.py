@@ -168,6 +168,28 @@ def test_a_server_refusing_every_level_ends_prompt_only(
     assert len([r for r in caplog.records if r.getMessage().startswith("schema_fallback")]) == 3
 
 
+def test_a_prompt_written_for_a_checked_schema_gets_the_schema_when_nothing_checks_it(
+    openai_server: OpenAIServer,
+) -> None:
+    # The prompt was written for json_schema (fields listed, "the server checks the schema"); when the server
+    # takes neither schema level, the request that goes out without one carries the schema in the prompt.
+    openai_server.set_handler(rejecting("json_schema", "json_object_schema"))
+
+    async def body(llm: LLM) -> ChatResponse:
+        return await llm.complete(structured_request(llm))
+
+    response = with_llm(openai_server, body, num_retries=0)
+
+    assert response.output_mode == "json_object"
+    first, second, third = bodies(openai_server)
+    assert second["messages"] == first["messages"]  # json_object_schema: the server still has the schema
+    assert third["messages"][:-1] == first["messages"]
+    added = third["messages"][-1]
+    assert added["role"] == "user" and "does not check" in added["content"]
+    assert json.loads(added["content"].split("(use exactly these keys, spelled as written, all of them):\n", 1)[1]) \
+        == first["response_format"]["json_schema"]["schema"]
+
+
 def test_an_error_not_about_the_format_does_not_step_down(openai_server: OpenAIServer) -> None:
     openai_server.enqueue(Error(400, message="context length exceeded"))
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from devteam.errors import ContextWindowError, DevteamError, ProviderError, SchemaRejectedError
 from devteam.llm.concurrency import ServerGate
-from devteam.llm.output_levels import OutputLevels
+from devteam.llm.output_levels import OutputLevels, request_at_level
 from devteam.llm.retry import RetryPolicy, call_with_retries
 from devteam.llm.types import ChatMessage, ChatProvider, ChatRequest, ChatResponse, OutputMode, TokenCount
 from devteam.llm.usage import CallStats, Ledger, Price, estimate_prompt_tokens
@@ -151,7 +151,7 @@ class LLM:
     async def complete(self, request: ChatRequest) -> ChatResponse:
         """One answer, with retries for transient faults and the level fallback; not yet in the ledger."""
         # A re-ask or a larger-budget retry reuses its first request; the server's "no" still holds.
-        request = replace(request, output_mode=self.levels.clamp(request.output_mode))
+        request = request_at_level(request, self.levels.clamp(request.output_mode))
         request = await self.fit_to_window(request)
         hold = self.ledger.reserve(
             price=self.price, prompt_tokens=estimate_prompt_tokens(request.messages),
@@ -179,7 +179,7 @@ class LLM:
                     self.describe(), request.output_mode, _first_line(str(rejected)), _level_words(lower),
                 )
                 # Not a retry: the rejected request cost nothing, and the next level gets the full retry budget.
-                request = replace(request, output_mode=lower)
+                request = request_at_level(request, lower)
                 continue
             self.levels.confirm(request.output_mode)
             return response

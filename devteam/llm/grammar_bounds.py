@@ -16,6 +16,7 @@ a bound; and the bounds go only into a schema sent to such a grammar, never into
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from devteam.llm.types import ChatRequest
@@ -28,8 +29,10 @@ CHARS_PER_ITEM = 1000
 MIN_ITEMS, MAX_ITEMS, MIN_INNER_ITEMS = 3, 10, 2
 # A string outside any list (a summary, a diagram) may be this many times longer than one inside a list.
 TOP_LEVEL_WEIGHT = 3
-# Never shorter than a useful phrase, never so long that the grammar itself grows huge.
-MIN_LENGTH, MAX_LENGTH = 24, 4000
+# Never shorter than a useful phrase. Never longer than 800: llama.cpp's grammar parser refuses a string bounded
+# past 1000 characters by llama-cpp-python's converter ("number of rules ... exceeds sane defaults"), and
+# llama-cpp-python's server dies of it.
+MIN_LENGTH, MAX_LENGTH = 24, 800
 # Quotes, a comma and a space around each value.
 VALUE_OVERHEAD = 4
 _DEPTH_LIMIT = 32  # our schemas are a few levels deep; a recursive one is not followed past this
@@ -46,6 +49,7 @@ def bound_for_grammar(schema: dict[str, Any], max_tokens: int | None) -> dict[st
     """A copy of a strict-form `schema` whose every free string has `maxLength` and every list `maxItems`.
 
     With no `max_tokens` (the server's own limit) the schema is returned as it is: there is no budget to fit.
+    Below a few hundred tokens the floor (`MIN_LENGTH`, `MIN_ITEMS`) wins over the fit.
     """
     if not max_tokens or max_tokens <= 0:
         return schema
@@ -58,11 +62,11 @@ def bound_for_grammar(schema: dict[str, Any], max_tokens: int | None) -> dict[st
     return _bounded(schema, bounds, in_list=False)
 
 
+@dataclass
 class _Bounds:
-    def __init__(self, *, items: int, inner_items: int, unit: int) -> None:
-        self.items = items
-        self.inner_items = inner_items
-        self.unit = unit  # the maxLength of a string inside a list
+    items: int
+    inner_items: int
+    unit: int  # the maxLength of a string inside a list
 
     def max_items(self, in_list: bool) -> int:
         return self.inner_items if in_list else self.items

@@ -15,10 +15,12 @@ import logging
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import get_args
 
-from devteam.llm.types import OUTPUT_LEVELS, Capabilities, OutputMode
+from devteam.llm.types import OUTPUT_LEVELS, SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, OutputMode
+from devteam.prompting import render_prompt
 
 log = logging.getLogger("devteam.llm")
 
@@ -141,3 +143,16 @@ class OutputLevels:
             return
         self._confirmed = level
         self._cache.put(self._cache_key, level)
+
+
+def request_at_level(request: ChatRequest, level: OutputMode) -> ChatRequest:
+    """`request` asked at `level`. A prompt written for a server that checks the schema lists the fields only
+    (the server knew the shape); asked at a level where nothing checks it, the schema itself goes along."""
+    if level == request.output_mode:
+        return request
+    moved = replace(request, output_mode=level)
+    if request.output_mode in SCHEMA_LEVELS and level not in SCHEMA_LEVELS and request.json_schema is not None:
+        schema = json.dumps(request.json_schema, indent=1, ensure_ascii=False)
+        moved = replace(moved, messages=[*request.messages,
+                                         ChatMessage("user", render_prompt("schema_after_fallback.j2", schema=schema))])
+    return moved
