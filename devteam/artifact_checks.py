@@ -18,7 +18,9 @@ from pathlib import PurePosixPath
 from typing import Generic, TypeVar
 
 from devteam.artifacts import PRD, PlannedFile, SystemDesign
+from devteam.errors import WorkspaceError
 from devteam.file_plan import plan_key, resolve_dependency
+from devteam.safe_paths import normalise_relative_path
 
 log = logging.getLogger("devteam.repair")
 
@@ -164,21 +166,19 @@ def run_command_for(entry_point: str | None) -> str | None:
     return f"python {entry_point}"
 
 
-_NOT_IDENTIFIER = re.compile(r"[^0-9A-Za-z_]+")
-
-
 def importable_path(path: str) -> str:
     """`a-small-game.py` → `a_small_game.py`, `my game/board.py` → `my_game/board.py`: a Python file whose
     name or folder is not an identifier cannot be imported by the others (`import a-small-game` is a syntax
-    error), so each part becomes one."""
+    error), so each part becomes one (letters of any script stay: `échecs.py` is importable)."""
     parts = PurePosixPath(path).parts
     fixed = []
     for index, part in enumerate(parts):
-        stem = part.removesuffix(".py") if index == len(parts) - 1 else part
-        name = _NOT_IDENTIFIER.sub("_", stem) or "module"
-        if name[0].isdigit():
-            name = "_" + name
-        fixed.append(name + (".py" if index == len(parts) - 1 else ""))
+        last = index == len(parts) - 1
+        stem = part.removesuffix(".py") if last else part
+        if not stem.isidentifier():
+            stem = "".join(char if f"a{char}".isidentifier() else "_" for char in stem) or "module"
+            stem = f"_{stem}" if stem[0].isdigit() else stem
+        fixed.append(stem + (".py" if last else ""))
     return "/".join(fixed)
 
 
@@ -187,8 +187,11 @@ def _importable_files(files: list[PlannedFile], repairs: list[str]) -> list[Plan
     keys = {plan_key(planned.path) for planned in files}
     renamed: dict[str, str] = {}
     for planned in files:
-        key = plan_key(planned.path)
-        if not key.endswith(".py") or key.startswith(("../", "/")):
+        try:
+            key = normalise_relative_path(planned.path)
+        except WorkspaceError:
+            continue  # an unsafe path is refused as it is, never made acceptable by a rename
+        if not key.endswith(".py"):
             continue
         fixed = importable_path(key)
         if fixed != key and fixed not in keys and fixed not in renamed.values():

@@ -89,6 +89,7 @@ def test_a_dependency_on_an_unplanned_file_is_a_problem_and_a_module_name_is_dro
     ("python3.7.1.py", "python3_7_1.py"),
     ("game/__init__.py", "game/__init__.py"),
     ("snake/__main__.py", "snake/__main__.py"),
+    ("jeu_échecs.py", "jeu_échecs.py"),
 ])
 def test_a_python_file_gets_a_name_that_can_be_imported(path: str, fixed: str) -> None:
     assert importable_path(path) == fixed
@@ -104,13 +105,15 @@ def test_a_python_file_that_cannot_be_imported_is_renamed_with_its_dependents(
         PlannedFile(path="notes-2.md", purpose="notes"),
         PlannedFile(path="snake-board.py", purpose="the board"),
         PlannedFile(path="snake_board.py", purpose="the same board, already importable"),
+        PlannedFile(path="notes/\u202egpj.py", purpose="a hostile name: refused later as it is, not renamed"),
     ])
     with caplog.at_level(logging.INFO, logger="devteam"):
         checked = check_design(design, idea="write a snake game")
 
     files = {f.path: f.depends_on for f in checked.value.file_list}
     assert files == {"a_small_product_game.py": [], "main.py": ["a_small_product_game.py"], "notes-2.md": [],
-                     "snake-board.py": [], "snake_board.py": []}  # a rename never takes a planned path
+                     "snake-board.py": [], "snake_board.py": [],  # a rename never takes a planned path
+                     "notes/\u202egpj.py": []}
     assert checked.repairs == ["repair_module_name"]
     assert checked.problems == []
     assert any(r.getMessage() == "repair_module_name: a-small-product-game.py cannot be imported under that name; "
