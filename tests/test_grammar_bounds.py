@@ -12,6 +12,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from devteam.llm.types import ChatMessage
 from devteam.llm.usage import Ledger
 from devteam.structured.ask import ask_structured
 from devteam.structured.schema import to_strict_schema
-from fakes import CompletionsServer, OllamaServer, OpenAIServer, Text
+from fakes import CompletionsServer, OllamaServer, OpenAIServer, RecordedRequest, Text
 
 MESSAGES = [ChatMessage("system", "You write PRDs."), ChatMessage("user", "Write the PRD for a snake game.")]
 GOOD_PRD = json.dumps({
@@ -212,3 +213,48 @@ def test_the_largest_bounds_are_grammars_llama_cpp_accepts() -> None:
 
     assert result.stdout.count("parsed") == len(schemas), result.stderr[-2000:]
     assert bound_for_grammar(one_string, 131072)["properties"]["text"]["maxLength"] == 800  # the cap
+
+
+# -- the real loop, replayed ---------------------------------------------------------------------------------
+
+RECORD = Path(__file__).parent / "data" / "real_model_records" / "snake_prd_loop_smollm2.jsonl"
+
+
+def test_the_real_smollm2_loop_is_closed_by_the_bounded_grammar_and_its_echoes_asked_for_again(
+    llama_cpp_server: OpenAIServer,
+) -> None:
+    looping, bounded = (json.loads(line) for line in RECORD.read_text(encoding="utf-8").splitlines())
+    fixed = {"original_requirements": "A classic snake game for the terminal.",
+             "product_goals": ["Playable with the arrow keys"], "user_stories": ["As a player, I want to eat food"],
+             "competitive_analysis": ["Nokia Snake: simple, addictive"], "requirement_analysis": "A grid, a snake.",
+             "anything_unclear": ""}
+
+    def answer(request: RecordedRequest) -> Text:
+        schema = request.json["response_format"]["schema"]
+        if set(schema["properties"]) < set(PRD.model_fields):  # a field follow-up
+            return Text(json.dumps({key: fixed[key] for key in schema["properties"] if key in fixed}))
+        return Text(looping["answer"], finish_reason="length") if not has_bounds(schema) else Text(bounded["answer"])
+
+    llama_cpp_server.set_handler(answer)
+    messages = [ChatMessage(m["role"], m["content"]) for m in looping["messages"]]
+    config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": llama_cpp_server.base_url,
+                                            "model": "smollm2", "stream": False, "timeout": 5, "max_token": 768,
+                                            "num_retries": 0, "structured_output": "json_object_schema"}})
+
+    async def go() -> Any:
+        llm = build_llm(config.llm, ledger=Ledger())
+        try:
+            return await ask_structured(llm, messages, PRD, role="ProductManager", action="WritePRD", repair=True)
+        finally:
+            await llm.aclose()
+
+    answer_ = asyncio.run(go())
+
+    first, second, *follow_ups = llama_cpp_server.chat_requests
+    assert second.json["max_tokens"] == 1536 and has_bounds(second.json["response_format"]["schema"])
+    assert len(follow_ups) == answer_.field_followups >= 1
+    asked = set(follow_ups[0].json["response_format"]["schema"]["properties"])
+    # Each of these holds another field's description ("The user's idea, restated.", project_name's).
+    assert {"original_requirements", "product_goals", "requirement_analysis"} <= asked
+    assert answer_.value.original_requirements == fixed["original_requirements"]
+    assert "The user's idea, restated." not in answer_.value.product_goals

@@ -1,6 +1,7 @@
 """Bounds on strings and lists for a schema that a server turns into a grammar, so a looping model must close.
 
-A grammar (llama.cpp's, from `{"type": "json_object", "schema": ...}` or its `/completion` `json_schema`) keeps
+A grammar (llama.cpp's, from `{"type": "json_object", "schema": ...}` or its `/completion` `json_schema`; ollama
+builds one from `format` the same way) keeps
 every token valid JSON but does not stop a small model from repeating one list item or one sentence until the
 token limit. The answer is then cut, and asking again with a larger budget alone brings the same loop, longer
 (SmolLM2-135M filled 768, then 1536 tokens with one `product_goals` list). llama.cpp's schema converter honours

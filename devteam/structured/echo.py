@@ -63,16 +63,25 @@ def field_references(model: type[BaseModel], messages: Iterable[ChatMessage]) ->
 
 
 def echoed_fields(value: BaseModel, references: dict[str, list[str]]) -> dict[str, str]:
-    """Top-level fields whose value (or one of its items) is a placeholder or repeats its reference text."""
+    """Top-level fields whose value (or one of its items) is a placeholder or repeats a reference text: its
+    own, or another field's (SmolLM2-135M filled `product_goals` with "The user's idea, restated.")."""
     found: dict[str, str] = {}
     data = value.model_dump(by_alias=True, mode="json")
     for key, texts in references.items():
+        others = [(other, text) for other, other_texts in references.items() if other != key for text in other_texts]
         for text in _strings(data.get(key)):
-            problem = _echo_problem(text, texts)
+            problem = _echo_problem(text, texts) or _echo_of_another(text, others)
             if problem:
                 found[key] = problem
                 break
     return found
+
+
+def _echo_of_another(text: str, others: list[tuple[str, str]]) -> str | None:
+    for other, reference in others:
+        if _echo_problem(text, [reference]):
+            return f"{_short(text.strip())} repeats the description of the field {other!r} instead of giving content"
+    return None
 
 
 def _strings(value: Any) -> list[str]:
