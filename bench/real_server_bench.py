@@ -53,6 +53,7 @@ STAGES = ("WritePRD", "WriteDesign", "WriteCode", "ReviewCode")
 # Repairs made by the artifact checks: logged in run.log, not tied to one exchange.
 _CHECK_REPAIR_STAGE = {
     "repair_idea_restored": "WritePRD",
+    "repair_original_requirements": "WritePRD",
     "repair_stdlib_requirement": "WriteDesign",
     "repair_own_module_requirement": "WriteDesign",
     "repair_dependency_not_a_file": "WriteDesign",

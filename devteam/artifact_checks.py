@@ -83,16 +83,29 @@ def missing_idea_words(idea: str, prd: PRD) -> list[str]:
 
 
 def check_prd(prd: PRD, *, idea: str) -> Checked[PRD]:
-    """A PRD that mentions fewer than half of the idea's subject words has drifted to another product."""
+    """A PRD that mentions fewer than half of the idea's subject words has drifted to another product; one that
+    is about the idea but whose `original_requirements` (the idea, restated) names none of them gets the idea
+    itself there."""
     words = idea_subject_words(idea)
     missing = missing_idea_words(idea, prd)
     if not words or (len(words) - len(missing)) * 2 >= len(words):
+        restated = prd.original_requirements.lower()
+        if words and not any(_stem(word) in restated for word in words):
+            log.info("repair_original_requirements: %r does not restate the idea; set to the idea %r",
+                     _shortened(prd.original_requirements), idea)
+            return Checked(prd.model_copy(update={"original_requirements": idea}),
+                           repairs=["repair_original_requirements"])
         return Checked(prd)
     quoted = ", ".join(f"'{word}'" for word in missing)
     return Checked(prd, problems=[
         f"The PRD is not about the user's idea: it never mentions {quoted}. The idea is: \"{idea}\". "
         "Write the PRD for exactly this idea, not for another product."
     ])
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def settle_prd(prd: PRD, *, idea: str) -> Checked[PRD]:

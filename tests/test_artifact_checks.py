@@ -236,6 +236,25 @@ def test_a_prd_that_mentions_the_idea_passes_and_one_that_drifted_does_not() -> 
     assert len(problems) == 1 and "never mentions '2048'" in problems[0]
 
 
+def test_original_requirements_that_do_not_restate_the_idea_become_the_idea(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # SmolLM2-135M's snake PRD: about a snake game elsewhere, but original_requirements is project_name's
+    # description, which the field follow-ups could not get out of it.
+    prd = PRD.model_validate({**prd_answer(), "project_name": "snake_game", "original_requirements":
+                              "A short identifier for the idea: lowercase words joined by underscores."})
+    with caplog.at_level(logging.INFO, logger="devteam"):
+        checked = check_prd(prd, idea="write a snake game")
+
+    assert checked.problems == []
+    assert checked.value.original_requirements == "write a snake game"
+    assert checked.repairs == ["repair_original_requirements"]
+    assert any(r.getMessage().startswith("repair_original_requirements: 'A short identifier") for r in caplog.records)
+    # A restatement that names the subject stays as the model wrote it.
+    kept = prd.model_copy(update={"original_requirements": "A classic Snake game for the terminal."})
+    assert check_prd(kept, idea="write a snake game").value.original_requirements == kept.original_requirements
+
+
 IDEA_2048 = "write the 2048 game for the terminal"
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import pytest
@@ -266,6 +268,35 @@ def test_a_second_truncation_is_a_structured_output_error(openai_server: OpenAIS
     assert caught.value.attempts == 2
     assert [request.json["max_tokens"] for request in openai_server.chat_requests] == [MAX_TOKEN, 2 * MAX_TOKEN]
     assert all("finish_reason=length" in e for e in caught.value.errors)
+
+
+LOOPING_CODE = "```python\n" + "def test_snake():\n    return 'This is a test of the snake game'\n\n" * 40
+# Real code cut off mid-file: long, but not a loop.
+WORDY_CODE = "```python\n" + (Path(__file__).parents[1] / "devteam" / "company.py").read_text()[:4000]
+
+
+def test_looping_code_cut_off_is_asked_again_with_a_repetition_penalty(
+    openai_server: OpenAIServer, caplog: pytest.LogCaptureFixture,
+) -> None:
+    openai_server.enqueue(Text(LOOPING_CODE, finish_reason="length"), Text("```python\nprint('snake')\n```"))
+
+    with caplog.at_level(logging.WARNING, logger="devteam"):
+        answer = code(openai_server)
+
+    assert answer.value == "print('snake')\n"
+    first, second = (request.json for request in openai_server.chat_requests)
+    assert "frequency_penalty" not in first
+    assert second["frequency_penalty"] == 0.5 and second["max_tokens"] == 2 * MAX_TOKEN
+    assert any("frequency_penalty=0.5 (the answer repeats itself)" in r.getMessage() for r in caplog.records)
+
+
+def test_code_cut_off_without_a_loop_only_gets_a_larger_budget(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(Text(WORDY_CODE, finish_reason="length"), Text("```python\nprint('snake')\n```"))
+
+    code(openai_server)
+
+    second = openai_server.chat_requests[1].json
+    assert second["max_tokens"] == 2 * MAX_TOKEN and "frequency_penalty" not in second
 
 
 def test_json_cut_off_after_a_comma_is_asked_again_not_closed_into_fewer_items(openai_server: OpenAIServer) -> None:

@@ -77,6 +77,8 @@ def build_completion_body(
         body["temperature"] = temperature
     if seed is not None:
         body["seed"] = seed
+    if request.frequency_penalty is not None:
+        body["frequency_penalty"] = request.frequency_penalty  # both dialects (llama-server and OpenAI's) take it
     return body
 
 

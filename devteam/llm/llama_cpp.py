@@ -119,6 +119,8 @@ class LlamaCppProvider:
         }
         if self._stop:
             options["stop"] = self._stop
+        if request.frequency_penalty is not None:
+            options["frequency_penalty"] = request.frequency_penalty
         schema = schema_for_grammar(request, options["max_tokens"]) if request.output_mode == "json_schema" else None
         with self._generate_lock:
             try:

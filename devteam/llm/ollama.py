@@ -98,6 +98,7 @@ def build_chat_body(
         "num_ctx": context_length or context_window_for(request, num_predict),
         "seed": seed,
         "num_predict": num_predict,
+        "frequency_penalty": request.frequency_penalty,
     }
     options = {name: value for name, value in options.items() if value is not None}
     if options:

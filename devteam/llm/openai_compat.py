@@ -98,6 +98,8 @@ def build_chat_kwargs(
         kwargs["max_completion_tokens" if api_type == "openai" else "max_tokens"] = max_tokens
     if seed is not None:
         kwargs["seed"] = seed
+    if request.frequency_penalty is not None:
+        kwargs["frequency_penalty"] = request.frequency_penalty
     if stream:
         kwargs["stream"] = True
         kwargs["stream_options"] = {"include_usage": True}

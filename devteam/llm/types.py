@@ -46,6 +46,9 @@ class ChatRequest:
     # Asked again after a cut-off answer: a server that turns the schema into a grammar gets every string and
     # list bounded to fit `max_tokens` (see grammar_bounds.py), so a model that loops must close its values.
     bound_grammar: bool = False
+    # Asked again after a cut-off answer that repeated itself, where no grammar can bound it (code, prompt-only
+    # JSON): the OpenAI-style `frequency_penalty` (llama.cpp, vLLM, ollama take it too); None: the server's own.
+    frequency_penalty: float | None = None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from devteam.llm.types import SCHEMA_LEVELS, ChatMessage, ChatRequest, ChatRespo
 from devteam.prompting import render_prompt
 from devteam.structured.echo import EchoFailure, echoed_fields, field_references
 from devteam.structured.field_followup import MAX_FIELD_FOLLOWUPS, FollowUpResult, follow_up_fields
+from devteam.structured.loops import repeats_itself
 from devteam.structured.parse import ParseFailure, extract_code, parse_structured
 from devteam.structured.repeat_guard import RepeatGuard
 from devteam.structured.schema import to_strict_schema
@@ -29,6 +30,10 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 MAX_REASKS = 2
+# The repetition penalty of a request asked again after a looping, cut-off answer: enough to make SmolLM2-135M
+# end its looping code (it then stopped after 178 tokens where it had filled 1536), little enough for code,
+# which repeats names by nature (at 1.0 the same model looped on other words).
+LOOP_PENALTY = 0.5
 # A re-ask quotes the previous answer so the model can fix it; a huge answer is cut to keep prompts small.
 QUOTED_ANSWER_LIMIT = 6000
 
@@ -223,10 +228,16 @@ def _enlarge_or_fail(
     # A grammar keeps the answer JSON but lets a small model repeat one value to the limit; bounding every
     # string and list to fit the new budget makes it close them (only where the server makes a grammar).
     bounded = request.json_schema is not None and request.output_mode in SCHEMA_LEVELS
-    log.warning("%s %s: %s; asking again with max_tokens=%d%s", request.role, request.action, reason, larger,
-                " (a server that makes a grammar of the schema gets its strings and lists bounded to fit)"
-                if bounded else "")
-    return replace(request, max_tokens=larger, bound_grammar=bounded), True
+    # Without a grammar (code, prompt-only JSON), a loop is broken by a repetition penalty instead.
+    penalty = LOOP_PENALTY if not bounded and repeats_itself(response.text) else request.frequency_penalty
+    if bounded:
+        how = " (a server that makes a grammar of the schema gets its strings and lists bounded to fit)"
+    elif penalty is not None:
+        how = f" and frequency_penalty={penalty} (the answer repeats itself)"
+    else:
+        how = ""
+    log.warning("%s %s: %s; asking again with max_tokens=%d%s", request.role, request.action, reason, larger, how)
+    return replace(request, max_tokens=larger, bound_grammar=bounded, frequency_penalty=penalty), True
 
 
 def _reask_messages(base: list[ChatMessage], answer: str, failure: ParseFailure) -> list[ChatMessage]:
