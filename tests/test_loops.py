@@ -54,3 +54,5 @@ def test_every_http_protocol_carries_the_repetition_penalty() -> None:
                   for dialect in ("llama_server", "openai")]
         assert [openai.get("frequency_penalty"), ollama.get("frequency_penalty"),
                 *(body.get("frequency_penalty") for body in bodies)] == [expected] * 4
+    # OpenAI's reasoning models reject the parameter: OpenAI itself never gets it.
+    assert "frequency_penalty" not in build_chat_kwargs(penalised, api_type="openai", model="o3", stream=False)

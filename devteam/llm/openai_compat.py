@@ -98,7 +98,8 @@ def build_chat_kwargs(
         kwargs["max_completion_tokens" if api_type == "openai" else "max_tokens"] = max_tokens
     if seed is not None:
         kwargs["seed"] = seed
-    if request.frequency_penalty is not None:
+    if request.frequency_penalty is not None and api_type != "openai":
+        # Open servers take it; OpenAI's reasoning models reject it, and OpenAI's models do not loop like this.
         kwargs["frequency_penalty"] = request.frequency_penalty
     if stream:
         kwargs["stream"] = True
