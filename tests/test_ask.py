@@ -299,6 +299,28 @@ def test_code_cut_off_without_a_loop_only_gets_a_larger_budget(openai_server: Op
     assert second["max_tokens"] == 2 * MAX_TOKEN and "frequency_penalty" not in second
 
 
+def test_a_looping_json_answer_where_the_server_took_no_schema_gets_the_penalty_not_bounds(
+    openai_server: OpenAIServer,
+) -> None:
+    # The request was written for json_schema; the server refuses both schema levels, so the answer comes at
+    # plain json_object, where no grammar exists to bound: the loop gets the repetition penalty.
+    looping = '{"title": "' + "Snake snake snake. " * 120
+    replies = iter([Text(looping, finish_reason="length"), Text(GOOD)])
+
+    def answer(request: RecordedRequest) -> Text | Error:
+        response_format = request.json.get("response_format") or {}
+        if response_format.get("type") == "json_schema" or "schema" in response_format:
+            return Error(400, message="response_format is not supported")
+        return next(replies)
+
+    openai_server.set_handler(answer)
+
+    assert ticket(openai_server).value.title == "Snake"
+    *_, cut, again = (request.json for request in openai_server.chat_requests)
+    assert cut["response_format"] == again["response_format"] == {"type": "json_object"}
+    assert again["frequency_penalty"] == 0.5 and again["max_tokens"] == 2 * MAX_TOKEN
+
+
 def test_json_cut_off_after_a_comma_is_asked_again_not_closed_into_fewer_items(openai_server: OpenAIServer) -> None:
     # The model stopped on its own (finish_reason=stop) in the middle of the object: that is not data.
     openai_server.enqueue(Text('{"title": "Snake", "priority": "high",'), Text(GOOD))

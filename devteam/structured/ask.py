@@ -227,7 +227,8 @@ def _enlarge_or_fail(
     larger = current * 2
     # A grammar keeps the answer JSON but lets a small model repeat one value to the limit; bounding every
     # string and list to fit the new budget makes it close them (only where the server makes a grammar).
-    bounded = request.json_schema is not None and request.output_mode in SCHEMA_LEVELS
+    # (The level the answer came at: the run may have stepped down from the one the request was written for.)
+    bounded = request.json_schema is not None and response.output_mode in SCHEMA_LEVELS
     # Without a grammar (code, prompt-only JSON), a loop is broken by a repetition penalty instead.
     penalty = LOOP_PENALTY if not bounded and repeats_itself(response.text) else request.frequency_penalty
     if bounded:
