@@ -21,6 +21,7 @@ from devteam.artifacts import PRD, PlannedFile, SystemDesign
 from devteam.errors import WorkspaceError
 from devteam.file_plan import plan_key, resolve_dependency
 from devteam.safe_paths import normalise_relative_path
+from devteam.structured.extract import preview
 
 log = logging.getLogger("devteam.repair")
 
@@ -91,8 +92,8 @@ def check_prd(prd: PRD, *, idea: str) -> Checked[PRD]:
     if not words or (len(words) - len(missing)) * 2 >= len(words):
         restated = prd.original_requirements.lower()
         if words and not any(_stem(word) in restated for word in words):
-            log.info("repair_original_requirements: %r does not restate the idea; set to the idea %r",
-                     _shortened(prd.original_requirements), idea)
+            log.info("repair_original_requirements: %s does not restate the idea; set to the idea %r",
+                     preview(prd.original_requirements, limit=80), idea)
             return Checked(prd.model_copy(update={"original_requirements": idea}),
                            repairs=["repair_original_requirements"])
         return Checked(prd)
@@ -101,11 +102,6 @@ def check_prd(prd: PRD, *, idea: str) -> Checked[PRD]:
         f"The PRD is not about the user's idea: it never mentions {quoted}. The idea is: \"{idea}\". "
         "Write the PRD for exactly this idea, not for another product."
     ])
-
-
-def _shortened(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def settle_prd(prd: PRD, *, idea: str) -> Checked[PRD]:
@@ -272,7 +268,7 @@ def settle_design(design: SystemDesign, *, idea: str) -> Checked[SystemDesign]:
                 _repair(repairs, "repair_unplanned_dependency",
                         f"{planned.path} depends on {raw!r}, which is not in the file plan; dropped")
         files.append(planned.model_copy(update={"depends_on": kept}))
-    if wants_runnable_program(idea) and not _has_code(files) and "main.py" not in by_path:
+    if wants_runnable_program(idea) and not _has_code(files):
         files.append(PlannedFile(
             path="main.py",
             purpose=f"The whole program (the user's idea: {idea}), in one file; runs with `python main.py`.",

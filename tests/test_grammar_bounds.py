@@ -229,13 +229,13 @@ def test_the_real_smollm2_loop_is_closed_by_the_bounded_grammar_and_its_echoes_a
              "competitive_analysis": ["Nokia Snake: simple, addictive"], "requirement_analysis": "A grid, a snake.",
              "anything_unclear": ""}
 
-    def answer(request: RecordedRequest) -> Text:
+    def serve(request: RecordedRequest) -> Text:
         schema = request.json["response_format"]["schema"]
         if set(schema["properties"]) < set(PRD.model_fields):  # a field follow-up
             return Text(json.dumps({key: fixed[key] for key in schema["properties"] if key in fixed}))
         return Text(looping["answer"], finish_reason="length") if not has_bounds(schema) else Text(bounded["answer"])
 
-    llama_cpp_server.set_handler(answer)
+    llama_cpp_server.set_handler(serve)
     messages = [ChatMessage(m["role"], m["content"]) for m in looping["messages"]]
     config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": llama_cpp_server.base_url,
                                             "model": "smollm2", "stream": False, "timeout": 5, "max_token": 768,
@@ -248,13 +248,13 @@ def test_the_real_smollm2_loop_is_closed_by_the_bounded_grammar_and_its_echoes_a
         finally:
             await llm.aclose()
 
-    answer_ = asyncio.run(go())
+    answer = asyncio.run(go())
 
     first, second, *follow_ups = llama_cpp_server.chat_requests
     assert second.json["max_tokens"] == 1536 and has_bounds(second.json["response_format"]["schema"])
-    assert len(follow_ups) == answer_.field_followups >= 1
+    assert len(follow_ups) == answer.field_followups >= 1
     asked = set(follow_ups[0].json["response_format"]["schema"]["properties"])
     # Each of these holds another field's description ("The user's idea, restated.", project_name's).
     assert {"original_requirements", "product_goals", "requirement_analysis"} <= asked
-    assert answer_.value.original_requirements == fixed["original_requirements"]
-    assert "The user's idea, restated." not in answer_.value.product_goals
+    assert answer.value.original_requirements == fixed["original_requirements"]
+    assert "The user's idea, restated." not in answer.value.product_goals

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from devteam.llm.types import ChatMessage
-from devteam.structured.extract import ParseFailure
+from devteam.structured.extract import ParseFailure, preview
 
 # The skeleton's placeholders (structured/skeleton.py) and what models make of them.
 PLACEHOLDERS = frozenset({"<text>", "<number>", "<true or false>", "...", "…", "text", "string", "<string>"})
@@ -80,7 +80,8 @@ def echoed_fields(value: BaseModel, references: dict[str, list[str]]) -> dict[st
 def _echo_of_another(text: str, others: list[tuple[str, str]]) -> str | None:
     for other, reference in others:
         if _echo_problem(text, [reference]):
-            return f"{_short(text.strip())} repeats the description of the field {other!r} instead of giving content"
+            return (f"{preview(text.strip(), limit=80)} repeats the description of the field {other!r} instead of "
+                    "giving content")
     return None
 
 
@@ -107,10 +108,5 @@ def _echo_problem(text: str, references: list[str]) -> str | None:
             continue
         vocabulary = set(known)
         if sum(word in vocabulary for word in said) >= ECHO_SHARE * len(said):
-            return f"{_short(stripped)} repeats the description of the field instead of giving its content"
+            return f"{preview(stripped, limit=80)} repeats the description of the field instead of giving its content"
     return None
-
-
-def _short(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split())
-    return repr(flat if len(flat) <= limit else flat[: limit - 3] + "...")
