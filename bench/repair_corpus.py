@@ -69,8 +69,10 @@ def main() -> int:
     if failures:
         print("\nfailed cases:", *failures, sep="\n")
     totals = Counter(outcome for counts in by_kind.values() for outcome in counts.elements())
-    print(f"\ncorpus: {totals['recovered']} recovered, {totals['refused']} refused, {totals['failed']} failed "
-          f"({len(CASES)} cases)")
+    print(
+        f"\ncorpus: {totals['recovered']} recovered, {totals['refused']} refused, {totals['failed']} failed "
+        f"({len(CASES)} cases)"
+    )
     return 1 if totals["failed"] else 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the scripted answers
 
-from scripted_company import ScriptedCompany, ScriptedFile, design_answer  # noqa: E402
+from scripted_company import ScriptedCompany, ScriptedFile, design_answer
 
 CONFIG = '''"""Settings of the shop: tax rate, currency and where the inventory is stored."""
 
@@ -403,20 +403,50 @@ def test_restock_stops_at_the_maximum() -> None:
 '''
 
 EIGHT_FILES = [
-    ScriptedFile("core/config.py", CONFIG, [], "Settings (tax_rate, currency, store_path, max_quantity) and "
-                 "load_settings(path, environ) from a JSON file and the environment"),
-    ScriptedFile("core/model.py", MODEL, [], "Item (sku, name, price_cents, quantity; with_quantity(), value_cents) "
-                 "and Inventory (get(), put(), remove(), total_value_cents())"),
-    ScriptedFile("core/rules.py", RULES, ["core/model.py"], "RuleError, validate_item(), can_add(), price_with_tax(), "
-                 "restock(): the business rules"),
-    ScriptedFile("core/storage.py", STORAGE, ["core/config.py"], "Storage(settings): load_records(), save_records() "
-                 "as JSON, atomically; StorageError"),
-    ScriptedFile("app/engine.py", ENGINE, ["core/config.py", "core/model.py", "core/rules.py", "core/storage.py"],
-                 "Engine(settings, storage): add_item(), restock(), sell(), remove_item(), items()"),
-    ScriptedFile("app/render.py", RENDER, ["core/model.py"], "money(), render_item(), render_inventory(): the "
-                 "inventory as a text table"),
-    ScriptedFile("app/__main__.py", MAIN, ["app/engine.py", "app/render.py", "core/config.py", "core/rules.py"],
-                 "the command line: build_parser(), main(argv) with add, sell, restock and list"),
+    ScriptedFile(
+        "core/config.py",
+        CONFIG,
+        [],
+        "Settings (tax_rate, currency, store_path, max_quantity) and "
+        "load_settings(path, environ) from a JSON file and the environment",
+    ),
+    ScriptedFile(
+        "core/model.py",
+        MODEL,
+        [],
+        "Item (sku, name, price_cents, quantity; with_quantity(), value_cents) "
+        "and Inventory (get(), put(), remove(), total_value_cents())",
+    ),
+    ScriptedFile(
+        "core/rules.py",
+        RULES,
+        ["core/model.py"],
+        "RuleError, validate_item(), can_add(), price_with_tax(), restock(): the business rules",
+    ),
+    ScriptedFile(
+        "core/storage.py",
+        STORAGE,
+        ["core/config.py"],
+        "Storage(settings): load_records(), save_records() as JSON, atomically; StorageError",
+    ),
+    ScriptedFile(
+        "app/engine.py",
+        ENGINE,
+        ["core/config.py", "core/model.py", "core/rules.py", "core/storage.py"],
+        "Engine(settings, storage): add_item(), restock(), sell(), remove_item(), items()",
+    ),
+    ScriptedFile(
+        "app/render.py",
+        RENDER,
+        ["core/model.py"],
+        "money(), render_item(), render_inventory(): the inventory as a text table",
+    ),
+    ScriptedFile(
+        "app/__main__.py",
+        MAIN,
+        ["app/engine.py", "app/render.py", "core/config.py", "core/rules.py"],
+        "the command line: build_parser(), main(argv) with add, sell, restock and list",
+    ),
     ScriptedFile("tests/test_rules.py", TESTS, ["core/model.py", "core/rules.py"], "pytest tests of the rules"),
 ]
 
@@ -547,13 +577,17 @@ class ShopCompany(ScriptedCompany):
         prd.update(
             original_requirements=IDEA,
             product_goals=["Keep a shop's stock and prices in one place", "Sell with the right tax"],
-            user_stories=["As a shopkeeper, I want to add products so that I can sell them",
-                          "As a shopkeeper, I want to see the stock's value so that I know what I hold"],
+            user_stories=[
+                "As a shopkeeper, I want to add products so that I can sell them",
+                "As a shopkeeper, I want to see the stock's value so that I know what I hold",
+            ],
             competitive_analysis=["A spreadsheet: flexible, no rules", "A cash register: rules, no overview"],
             requirement_analysis="Products with unique SKUs, stock counts, tax on sales, a saved inventory.",
-            requirement_pool=[{"requirement": "Add, restock, sell and remove products", "priority": "P0"},
-                              {"requirement": "Refuse invalid SKUs, prices and quantities", "priority": "P0"},
-                              {"requirement": "Show the inventory as a table with its value", "priority": "P1"}],
+            requirement_pool=[
+                {"requirement": "Add, restock, sell and remove products", "priority": "P0"},
+                {"requirement": "Refuse invalid SKUs, prices and quantities", "priority": "P0"},
+                {"requirement": "Show the inventory as a table with its value", "priority": "P1"},
+            ],
             ui_design_draft="A command line: add, sell, restock, list; a table after each command.",
         )
         return json.dumps(prd, indent=2)

@@ -11,13 +11,13 @@ import logging
 import math
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from devteam import __version__
-from devteam.errors import ConfigError, DevteamError
-from devteam.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from devteam.untrusted_text import EscapingStream
+from devteam.core.errors import ConfigError, DevteamError
+from devteam.core.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from devteam.core.untrusted_text import EscapingStream
 
 SUBCOMMANDS = ("check", "logs", "demo", "help", "bench")
 
@@ -91,31 +91,57 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("idea", nargs="?", help='what to build, e.g. "write a snake game"')
     parser.add_argument("--config", type=Path, help="config2.yaml to use (merged over the default locations)")
-    parser.add_argument("-m", "--model", help="the model to use (over the config's llm.model); with --init-config, "
-                                              "the model to write a config for")
+    parser.add_argument(
+        "-m",
+        "--model",
+        help="the model to use (over the config's llm.model); with --init-config, the model to write a config for",
+    )
     parser.add_argument("--workspace", type=Path, help="folder for projects (default: config 'workspace')")
     parser.add_argument("--project-name", help="project folder name (default: from the PRD)")
     parser.add_argument("--project-path", type=Path, help="exact project folder (for --inc / --resume)")
     parser.add_argument("--investment", type=investment_usd, default=3.0, help="budget in USD (default 3.0)")
-    parser.add_argument("--code-review", "--code_review", action=argparse.BooleanOptionalAction, default=True,
-                        help="review each file after writing it (default on)")
-    parser.add_argument("--implement", action=argparse.BooleanOptionalAction, default=True,
-                        help="write the code (--no-implement stops after the PRD and the design)")
+    parser.add_argument(
+        "--code-review",
+        "--code_review",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="review each file after writing it (default on)",
+    )
+    parser.add_argument(
+        "--implement",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write the code (--no-implement stops after the PRD and the design)",
+    )
     parser.add_argument("--max-concurrency", type=int, help="files written at once (default: config, 4)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run of --project-name")
     parser.add_argument("--inc", action="store_true", help="build on an existing project with new commits")
-    parser.add_argument("--run-tests", action="store_true", default=None,
-                        help="QA: write tests if the plan has none, run them and the program (sandboxed), "
-                        "hand failures to the Engineer (also `qa: true` in config2.yaml)")
+    parser.add_argument(
+        "--run-tests",
+        action="store_true",
+        default=None,
+        help="QA: write tests if the plan has none, run them and the program (sandboxed), "
+        "hand failures to the Engineer (also `qa: true` in config2.yaml)",
+    )
     parser.add_argument("--qa-rounds", type=int, default=2, help="fix rounds QA may ask for (default 2)")
-    parser.add_argument("--qa-install", action="store_true",
-                        help="QA installs requirements.txt into a virtualenv in the project (.venv) first")
-    parser.add_argument("--plain", action="store_true",
-                        help="one line per event, no live view (the default when stderr is not a terminal)")
+    parser.add_argument(
+        "--qa-install",
+        action="store_true",
+        help="QA installs requirements.txt into a virtualenv in the project (.venv) first",
+    )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="one line per event, no live view (the default when stderr is not a terminal)",
+    )
     parser.add_argument("--replay", type=Path, help="answer every LLM call from a recorded run (no network)")
     parser.add_argument("--init-config", action="store_true", help="write a commented ~/.metagpt/config2.yaml")
-    parser.add_argument("--recover-path", type=Path, metavar="PROJECT",
-                        help="MetaGPT's way to resume: the same as --project-path PROJECT --resume")
+    parser.add_argument(
+        "--recover-path",
+        type=Path,
+        metavar="PROJECT",
+        help="MetaGPT's way to resume: the same as --project-path PROJECT --resume",
+    )
     metagpt_only = parser.add_argument_group("MetaGPT flags with no meaning here (a warning, then ignored)")
     metagpt_only.add_argument("--n-round", type=int, help=argparse.SUPPRESS)
     metagpt_only.add_argument("--reqa-file", help=argparse.SUPPRESS)
@@ -125,8 +151,21 @@ def _run_parser() -> argparse.ArgumentParser:
 
 
 # Where the project is, and what kind of run, is said by the resume command itself.
-_NOT_REPEATED = frozenset({"idea", "project_name", "project_path", "recover_path", "workspace", "resume", "inc",
-                           "init_config", "help", "version", *IGNORED_METAGPT_FLAGS})
+_NOT_REPEATED = frozenset(
+    {
+        "idea",
+        "project_name",
+        "project_path",
+        "recover_path",
+        "workspace",
+        "resume",
+        "inc",
+        "init_config",
+        "help",
+        "version",
+        *IGNORED_METAGPT_FLAGS,
+    }
+)
 
 
 def given_options(parser: argparse.ArgumentParser, args: argparse.Namespace, *, verbose: bool) -> list[str]:
@@ -165,14 +204,23 @@ def _logs_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=LOGS_EXAMPLES,
     )
-    parser.add_argument("project", nargs="?", type=Path,
-                        help="project folder, its .devteam/ or the exchanges file (default: the most recent "
-                             "project in the workspace); 'path' prints where the record is")
+    parser.add_argument(
+        "project",
+        nargs="?",
+        type=Path,
+        help="project folder, its .devteam/ or the exchanges file (default: the most recent "
+        "project in the workspace); 'path' prints where the record is",
+    )
     parser.add_argument("--workspace", type=Path, help="where to look for the most recent project")
     parser.add_argument("--config", type=Path, help="config2.yaml whose workspace to use")
     parser.add_argument("-n", "--count", type=int, metavar="N", help="only the last N calls")
-    parser.add_argument("-q", "--query", action="append", metavar="TEXT",
-                        help="only calls whose prompt or answer contains TEXT (repeat to narrow)")
+    parser.add_argument(
+        "-q",
+        "--query",
+        action="append",
+        metavar="TEXT",
+        help="only calls whose prompt or answer contains TEXT (repeat to narrow)",
+    )
     parser.add_argument("-r", "--response", action="store_true", help="print just the answers")
     parser.add_argument("--call", type=int, metavar="N", help="show call N in full (paged on a terminal)")
     parser.add_argument("--full", action="store_true", help="show every selected call in full")
@@ -182,16 +230,21 @@ def _logs_parser() -> argparse.ArgumentParser:
 
 
 def _bench_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="metagpt bench",
-                     description="Run a suite of ideas through one or more model configs with QA on; compare them.")
-    parser.add_argument("ideas", nargs="?", type=Path, help="a file of ideas, one per line (default: the shipped suite)")
+    parser = _Parser(
+        prog="metagpt bench",
+        description="Run a suite of ideas through one or more model configs with QA on; compare them.",
+    )
+    parser.add_argument(
+        "ideas", nargs="?", type=Path, help="a file of ideas, one per line (default: the shipped suite)"
+    )
     parser.add_argument("--config", type=Path, action="append", help="a model config; repeat to compare models")
     parser.add_argument("--workspace", type=Path, help="bench folder (default: <config workspace>/bench)")
     parser.add_argument("--concurrency", type=int, default=2, help="projects run at once (default 2)")
     parser.add_argument("--qa-rounds", type=int, default=2, help="QA fix rounds per project (default 2)")
     parser.add_argument("--code-review", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--investment", type=investment_usd, default=3.0,
-                        help="budget in USD per project (default 3.0)")
+    parser.add_argument(
+        "--investment", type=investment_usd, default=3.0, help="budget in USD per project (default 3.0)"
+    )
     return parser
 
 
@@ -263,15 +316,15 @@ def _main(argv: Sequence[str] | None) -> int:
                 args_list = ["write a snake game", "--replay", "snake", *rest]
                 command = ""
             elif command == "check":
-                from devteam.check import run_check_command
+                from devteam.commands.check import run_check_command
 
                 return run_check_command(_check_parser().parse_args(rest), verbose=verbose)
             elif command == "bench":
-                from devteam.bench.command import run_bench_command
+                from devteam.commands.bench.command import run_bench_command
 
                 return run_bench_command(_bench_parser().parse_args(rest))
             else:
-                from devteam.logs_view import run_logs_command
+                from devteam.commands.logs import run_logs_command
 
                 return run_logs_command(_logs_parser().parse_args(rest))
         parser = _run_parser()
@@ -282,7 +335,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _init_config(args.model)
         if not args.idea or not args.idea.strip():
             raise UsageError('give an idea, e.g. metagpt "write a snake game" (or --help)')
-        from devteam.run_command import run_idea_command
+        from devteam.commands.run import run_idea_command
 
         return run_idea_command(args)
     except UsageError as error:
@@ -317,12 +370,12 @@ def _apply_metagpt_flags(args: argparse.Namespace) -> None:
 def _init_config(model: str | None) -> int:
     home = Path(os.path.expanduser("~"))
     if model is not None:
-        from devteam.model_setup import init_config_for_model
+        from devteam.commands.model_setup import init_config_for_model
 
         path, server = init_config_for_model(model, env=os.environ, home=home)
         print(f"Wrote {path} for {model} on {server.label}. Next: metagpt check")
         return EXIT_OK
-    from devteam.config import init_config
+    from devteam.config.settings import init_config
 
     path = init_config(home)
     print(f"Wrote {path}. Edit the llm: block (api_type, base_url, model), then run: metagpt check")

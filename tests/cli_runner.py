@@ -35,19 +35,31 @@ class CliResult:
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OLLAMA_", "LLM_"))}
     # The structured-output cache lives under the tmp home too, never in the user's cache.
-    env.update({"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "GIT_CONFIG_GLOBAL": os.devnull,
-                "GIT_CONFIG_NOSYSTEM": "1"})
+    env.update(
+        {
+            "HOME": str(home),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+    )
     env.update(extra)
     return env
 
 
-def run_metagpt(args: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120,
-                stdin: str | None = None) -> CliResult:
+def run_metagpt(
+    args: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120, stdin: str | None = None
+) -> CliResult:
     home = cwd / "home"
     home.mkdir(exist_ok=True)
     completed = subprocess.run(
-        [*metagpt_command(), *args], cwd=cwd, env=env or clean_env(home), capture_output=True, text=True,
-        timeout=timeout, input=stdin if stdin is not None else "",
+        [*metagpt_command(), *args],
+        cwd=cwd,
+        env=env or clean_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin if stdin is not None else "",
     )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
 

@@ -65,9 +65,21 @@ def llama_server(log_dir: Path) -> Iterator[LlamaServer]:
     port = free_port()
     log = log_dir / "llama_server.log"
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()), "--model_alias", MODEL_ALIAS,
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(CONTEXT),
-        "--n_threads", str(min(os.cpu_count() or 2, 4)),
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(smollm2_gguf()),
+        "--model_alias",
+        MODEL_ALIAS,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(CONTEXT),
+        "--n_threads",
+        str(min(os.cpu_count() or 2, 4)),
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)

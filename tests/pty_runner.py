@@ -15,8 +15,16 @@ from pathlib import Path
 from cli_runner import CliResult, clean_env, metagpt_command
 
 
-def run_metagpt_on_pty(args: list[str], *, cwd: Path, env: dict[str, str] | None = None, columns: int = 100,
-                       rows: int = 30, timeout: float = 120, typed: str = "") -> CliResult:
+def run_metagpt_on_pty(
+    args: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    columns: int = 100,
+    rows: int = 30,
+    timeout: float = 120,
+    typed: str = "",
+) -> CliResult:
     """stdin, stdout and stderr are one terminal `columns` wide; the output is everything written to it.
     `typed` is what the user types, sent at once (the terminal holds it until the program reads a line)."""
     home = cwd / "home"
@@ -27,8 +35,16 @@ def run_metagpt_on_pty(args: list[str], *, cwd: Path, env: dict[str, str] | None
     environment.pop("LINES", None)
     main_fd, child_fd = pty.openpty()
     fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    process = subprocess.Popen([*metagpt_command(), *args], cwd=cwd, env=environment, stdin=child_fd,
-                               stdout=child_fd, stderr=child_fd, close_fds=True, start_new_session=True)
+    process = subprocess.Popen(
+        [*metagpt_command(), *args],
+        cwd=cwd,
+        env=environment,
+        stdin=child_fd,
+        stdout=child_fd,
+        stderr=child_fd,
+        close_fds=True,
+        start_new_session=True,
+    )
     os.close(child_fd)
     if typed:
         os.write(main_fd, typed.encode())

@@ -58,5 +58,6 @@ class RecordedModel:
         """Every user message of every request for `action`, in order."""
         return [
             "\n".join(m["content"] for m in request.json["messages"] if m["role"] == "user")
-            for request in self.requests if key_of(request)[0] == action
+            for request in self.requests
+            if key_of(request)[0] == action
         ]

@@ -15,14 +15,25 @@ _FILE = re.compile(r"## Action: (?:WriteCode|ReviewCode)\n(?:Write|Review) the (
 
 FILES = [
     ScriptedFile("app/__init__.py", '"""The app."""\n', [], "package marker"),
-    ScriptedFile("app/core.py", "def words(text: str) -> list[str]:\n    return text.split()\n\n\n"
-                 "def count(text: str) -> int:\n    return len(words(text))\n", [], "words(), count()"),
-    ScriptedFile("app/__main__.py", "from app.core import count\n\nprint('words:', count('one two three'))\n",
-                 ["app/core.py"], "entry point"),
+    ScriptedFile(
+        "app/core.py",
+        "def words(text: str) -> list[str]:\n    return text.split()\n\n\n"
+        "def count(text: str) -> int:\n    return len(words(text))\n",
+        [],
+        "words(), count()",
+    ),
+    ScriptedFile(
+        "app/__main__.py",
+        "from app.core import count\n\nprint('words:', count('one two three'))\n",
+        ["app/core.py"],
+        "entry point",
+    ),
 ]
 BROKEN_MAIN = "from app.core import count\n\nraise SystemExit(count(None))\n"
-TESTS = ("from app.core import count, words\n\n\ndef test_count() -> None:\n    assert count('a b') == 2\n\n\n"
-         "def test_words() -> None:\n    assert words('a b') == ['a', 'b']\n")
+TESTS = (
+    "from app.core import count, words\n\n\ndef test_count() -> None:\n    assert count('a b') == 2\n\n\n"
+    "def test_words() -> None:\n    assert words('a b') == ['a', 'b']\n"
+)
 
 
 class ScriptedBenchModel:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from fakes.base import RecordedRequest, Reply, Text
 
@@ -39,26 +39,29 @@ TICTACTOE_FILES = [
         "            if self.cells[a] != ' ' and self.cells[a] == self.cells[b] == self.cells[c]:\n"
         "                return self.cells[a]\n        return None\n\n"
         "    def free(self) -> list[int]:\n        return [i for i, cell in enumerate(self.cells) if cell == ' ']\n",
-        [], "Board: cells, play(), winner(), free()",
+        [],
+        "Board: cells, play(), winner(), free()",
     ),
     ScriptedFile(
         "tictactoe/ai.py",
-        "from tictactoe.board import Board\n\n\ndef choose(board: Board) -> int:\n"
-        "    return board.free()[0]\n",
-        ["tictactoe/board.py"], "choose(board) picks a move",
+        "from tictactoe.board import Board\n\n\ndef choose(board: Board) -> int:\n    return board.free()[0]\n",
+        ["tictactoe/board.py"],
+        "choose(board) picks a move",
     ),
     ScriptedFile(
         "tests/test_board.py",
         "from tictactoe.board import Board\n\n\ndef test_row_wins() -> None:\n    board = Board()\n"
         "    for index in (0, 1, 2):\n        board.play(index, 'X')\n    assert board.winner() == 'X'\n",
-        ["tictactoe/board.py"], "tests of Board",
+        ["tictactoe/board.py"],
+        "tests of Board",
     ),
     ScriptedFile(
         "tictactoe/__main__.py",
         "from tictactoe.ai import choose\nfrom tictactoe.board import Board\n\n\ndef main() -> None:\n"
         "    board = Board()\n    board.play(choose(board), 'O')\n    print(board.cells)\n\n\n"
         "if __name__ == '__main__':\n    main()\n",
-        ["tictactoe/board.py", "tictactoe/ai.py"], "entry point",
+        ["tictactoe/board.py", "tictactoe/ai.py"],
+        "entry point",
     ),
 ]
 

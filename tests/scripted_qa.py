@@ -4,6 +4,7 @@ tests QA asks for catch it, and the FixCode answer — given only when the promp
 from __future__ import annotations
 
 import re
+
 from fakes.base import RecordedRequest, Reply, Text
 from scripted_company import ScriptedCompany, ScriptedFile
 
@@ -42,7 +43,7 @@ class Board:
 BUGGY_BOARD = BOARD_TEMPLATE.format(tail="")
 FIXED_BOARD = BOARD_TEMPLATE.format(tail="        else:\n            self.snake.pop()\n")
 
-MAIN = '''\
+MAIN = """\
 from snake.board import Board
 
 
@@ -55,9 +56,9 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-'''
+"""
 
-TESTS = '''\
+TESTS = """\
 from snake.board import Board
 
 
@@ -86,7 +87,7 @@ def test_hitting_the_wall_ends_the_game() -> None:
     for _ in range(6):
         board.step()
     assert board.over
-'''
+"""
 
 SNAKE_FILES = [
     ScriptedFile("snake/__init__.py", '"""Snake."""\n', [], "package marker"),
@@ -101,8 +102,14 @@ _FIX_TARGET = re.compile(r"## Action: FixCode\nFix the file `([^`]+)`")
 class ScriptedQaCompany(ScriptedCompany):
     """ScriptedCompany plus WriteTests and FixCode answers; `fixes` maps a path to the code FixCode returns."""
 
-    def __init__(self, files: list[ScriptedFile] | None = None, *, project_name: str = "snake",
-                 fixes: dict[str, str] | None = None, tests: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        files: list[ScriptedFile] | None = None,
+        *,
+        project_name: str = "snake",
+        fixes: dict[str, str] | None = None,
+        tests: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(files or SNAKE_FILES, project_name=project_name)
         self.fixes = dict(fixes if fixes is not None else {"snake/board.py": FIXED_BOARD})
         self.tests = dict(tests if tests is not None else {"snake/board.py": TESTS})

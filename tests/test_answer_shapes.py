@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from devteam.artifacts import PRD, SystemDesign
+from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.structured.parse import extract_code, parse_structured
 
 # What a strict-mode server sends for the schema we ask with: every key present, a null for each optional one.
@@ -24,11 +24,18 @@ STRICT_DESIGN = {
 }
 
 STRICT_PRD = {
-    "language": "en_us", "programming_language": "Python", "original_requirements": "a snake game",
-    "project_name": "snake", "product_goals": ["fun"], "user_stories": ["as a player I steer"],
-    "competitive_analysis": ["nokia snake"], "competitive_quadrant_chart": None,
-    "requirement_analysis": "small", "requirement_pool": [{"requirement": "steer", "priority": "P0"}],
-    "ui_design_draft": None, "anything_unclear": None,
+    "language": "en_us",
+    "programming_language": "Python",
+    "original_requirements": "a snake game",
+    "project_name": "snake",
+    "product_goals": ["fun"],
+    "user_stories": ["as a player I steer"],
+    "competitive_analysis": ["nokia snake"],
+    "competitive_quadrant_chart": None,
+    "requirement_analysis": "small",
+    "requirement_pool": [{"requirement": "steer", "priority": "P0"}],
+    "ui_design_draft": None,
+    "anything_unclear": None,
 }
 
 

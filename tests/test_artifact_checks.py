@@ -12,8 +12,12 @@ import logging
 from pathlib import Path
 
 import pytest
+from fakes import OpenAIServer
+from recorded_model import RECORDS, RecordedModel
+from scripted_company import ScriptedCompany, prd_answer
+from test_team import config_for, options_for, run
 
-from devteam.artifact_checks import (
+from devteam.artifacts.checks import (
     check_design,
     check_prd,
     code_problem,
@@ -23,17 +27,16 @@ from devteam.artifact_checks import (
     run_command_for,
     settle_design,
 )
-from devteam.artifacts import PRD, PlannedFile, SystemDesign
-from fakes import OpenAIServer
-from recorded_model import RECORDS, RecordedModel
-from scripted_company import ScriptedCompany, prd_answer
-from test_team import config_for, options_for, run
+from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign
 
 
 def design_of(files: list[PlannedFile], packages: list[str] | None = None) -> SystemDesign:
     return SystemDesign(
-        implementation_approach="standard library", file_list=files, data_structures_and_interfaces="classDiagram",
-        program_call_flow="sequenceDiagram", required_packages=packages or [],
+        implementation_approach="standard library",
+        file_list=files,
+        data_structures_and_interfaces="classDiagram",
+        program_call_flow="sequenceDiagram",
+        required_packages=packages or [],
     )
 
 
@@ -60,10 +63,13 @@ def test_standard_library_and_own_modules_are_dropped_from_required_packages(cap
 
 
 def test_a_dependency_on_an_unplanned_file_is_a_problem_and_a_module_name_is_dropped() -> None:
-    design = design_of([
-        PlannedFile(path="main.py", purpose="entry point", depends_on=["random", "pygame", "game.py"]),
-        PlannedFile(path="game.py", purpose="the rules", depends_on=["game_objects.py", "board"]),
-    ], packages=["pygame"])
+    design = design_of(
+        [
+            PlannedFile(path="main.py", purpose="entry point", depends_on=["random", "pygame", "game.py"]),
+            PlannedFile(path="game.py", purpose="the rules", depends_on=["game_objects.py", "board"]),
+        ],
+        packages=["pygame"],
+    )
 
     checked = check_design(design, idea="write a snake game")
 
@@ -82,15 +88,18 @@ def test_a_dependency_on_an_unplanned_file_is_a_problem_and_a_module_name_is_dro
 # -- module names --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("path", "fixed"), [
-    ("a-small-product-game.py", "a_small_product_game.py"),
-    ("my game/board.py", "my_game/board.py"),
-    ("2048.py", "_2048.py"),
-    ("python3.7.1.py", "python3_7_1.py"),
-    ("game/__init__.py", "game/__init__.py"),
-    ("snake/__main__.py", "snake/__main__.py"),
-    ("jeu_échecs.py", "jeu_échecs.py"),
-])
+@pytest.mark.parametrize(
+    ("path", "fixed"),
+    [
+        ("a-small-product-game.py", "a_small_product_game.py"),
+        ("my game/board.py", "my_game/board.py"),
+        ("2048.py", "_2048.py"),
+        ("python3.7.1.py", "python3_7_1.py"),
+        ("game/__init__.py", "game/__init__.py"),
+        ("snake/__main__.py", "snake/__main__.py"),
+        ("jeu_échecs.py", "jeu_échecs.py"),
+    ],
+)
 def test_a_python_file_gets_a_name_that_can_be_imported(path: str, fixed: str) -> None:
     assert importable_path(path) == fixed
 
@@ -99,32 +108,45 @@ def test_a_python_file_that_cannot_be_imported_is_renamed_with_its_dependents(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # What SmolLM2-135M planned for a snake game: main.py then wrote `import a-small-product-game`.
-    design = design_of([
-        PlannedFile(path="a-small-product-game.py", purpose="the game"),
-        PlannedFile(path="main.py", purpose="entry point", depends_on=["a-small-product-game.py"]),
-        PlannedFile(path="notes-2.md", purpose="notes"),
-        PlannedFile(path="snake-board.py", purpose="the board"),
-        PlannedFile(path="snake_board.py", purpose="the same board, already importable"),
-        PlannedFile(path="notes/\u202egpj.py", purpose="a hostile name: refused later as it is, not renamed"),
-    ])
+    design = design_of(
+        [
+            PlannedFile(path="a-small-product-game.py", purpose="the game"),
+            PlannedFile(path="main.py", purpose="entry point", depends_on=["a-small-product-game.py"]),
+            PlannedFile(path="notes-2.md", purpose="notes"),
+            PlannedFile(path="snake-board.py", purpose="the board"),
+            PlannedFile(path="snake_board.py", purpose="the same board, already importable"),
+            PlannedFile(path="notes/\u202egpj.py", purpose="a hostile name: refused later as it is, not renamed"),
+        ]
+    )
     with caplog.at_level(logging.INFO, logger="devteam"):
         checked = check_design(design, idea="write a snake game")
 
     files = {f.path: f.depends_on for f in checked.value.file_list}
-    assert files == {"a_small_product_game.py": [], "main.py": ["a_small_product_game.py"], "notes-2.md": [],
-                     "snake-board.py": [], "snake_board.py": [],  # a rename never takes a planned path
-                     "notes/\u202egpj.py": []}
+    assert files == {
+        "a_small_product_game.py": [],
+        "main.py": ["a_small_product_game.py"],
+        "notes-2.md": [],
+        "snake-board.py": [],
+        "snake_board.py": [],  # a rename never takes a planned path
+        "notes/\u202egpj.py": [],
+    }
     assert checked.repairs == ["repair_module_name"]
     assert checked.problems == []
-    assert any(r.getMessage() == "repair_module_name: a-small-product-game.py cannot be imported under that name; "
-               "planned as a_small_product_game.py" for r in caplog.records)
+    assert any(
+        r.getMessage() == "repair_module_name: a-small-product-game.py cannot be imported under that name; "
+        "planned as a_small_product_game.py"
+        for r in caplog.records
+    )
 
 
 # -- the entry point -----------------------------------------------------------------------------------------
 
 
 def sent_back_then_settled(
-    files: list[PlannedFile], idea: str, *, problem: str,
+    files: list[PlannedFile],
+    idea: str,
+    *,
+    problem: str,
 ) -> tuple[PlannedFile, list[str], list[PlannedFile]]:
     """Check a plan (it must have exactly `problem`), settle it: (the file added last, the repairs, the plan)."""
     checked = check_design(design_of(files), idea=idea)
@@ -134,14 +156,21 @@ def sent_back_then_settled(
 
 
 def test_a_runnable_program_without_an_entry_point_is_sent_back_then_gets_main_py() -> None:
-    files = [PlannedFile(path="todo/store.py", purpose="load and save tasks"),
-             PlannedFile(path="todo/tasks.py", purpose="Task", depends_on=["todo/store.py"]),
-             PlannedFile(path="tests/test_tasks.py", purpose="tests", depends_on=["todo/tasks.py"])]
+    files = [
+        PlannedFile(path="todo/store.py", purpose="load and save tasks"),
+        PlannedFile(path="todo/tasks.py", purpose="Task", depends_on=["todo/store.py"]),
+        PlannedFile(path="tests/test_tasks.py", purpose="tests", depends_on=["todo/tasks.py"]),
+    ]
     idea = "write a todo list app"
 
-    main, repairs, settled = sent_back_then_settled(files, idea, problem=(
-        "file_list has no entry point: add `main.py` (or `<package>/__main__.py`) whose purpose is to start the "
-        "program, depending on the files it uses."))
+    main, repairs, settled = sent_back_then_settled(
+        files,
+        idea,
+        problem=(
+            "file_list has no entry point: add `main.py` (or `<package>/__main__.py`) whose purpose is to start the "
+            "program, depending on the files it uses."
+        ),
+    )
     assert main.path == "main.py" and main.depends_on == ["todo/store.py", "todo/tasks.py"]
     assert repairs == ["repair_entry_point"]
     assert run_command_for(find_entry_point(settled)) == "python main.py"
@@ -155,9 +184,14 @@ def test_a_program_planned_without_code_is_sent_back_then_gets_main_py_for_the_w
     files = [PlannedFile(path="README.md", purpose="how to play"), PlannedFile(path="python3.7.1.env", purpose="")]
     idea = "write a snake game"
 
-    main, repairs, _ = sent_back_then_settled(files, idea, problem=(
-        "file_list plans no code file: plan the Python files that implement the idea, with `main.py` as the entry "
-        "point that starts the program."))
+    main, repairs, _ = sent_back_then_settled(
+        files,
+        idea,
+        problem=(
+            "file_list plans no code file: plan the Python files that implement the idea, with `main.py` as the entry "
+            "point that starts the program."
+        ),
+    )
     assert main.path == "main.py" and main.depends_on == [] and idea in main.purpose
     assert repairs == ["repair_program_planned"]
 
@@ -168,12 +202,15 @@ def test_a_program_planned_without_code_is_sent_back_then_gets_main_py_for_the_w
     assert check_design(design_of(files), idea="write a python library for parsing dates").problems == []
 
 
-@pytest.mark.parametrize(("paths", "purposes", "command"), [
-    (["game/__main__.py", "game/logic.py"], ["", ""], "python -m game"),
-    (["app.py"], [""], "python app.py"),
-    (["snake_game.py", "game_state.py"], ["The main file of the snake game.", "state"], "python snake_game.py"),
-    (["logic.py", "board.py"], ["rules", "board"], None),
-])
+@pytest.mark.parametrize(
+    ("paths", "purposes", "command"),
+    [
+        (["game/__main__.py", "game/logic.py"], ["", ""], "python -m game"),
+        (["app.py"], [""], "python app.py"),
+        (["snake_game.py", "game_state.py"], ["The main file of the snake game.", "state"], "python snake_game.py"),
+        (["logic.py", "board.py"], ["rules", "board"], None),
+    ],
+)
 def test_the_entry_point_is_found_by_name_or_purpose(
     paths: list[str], purposes: list[str], command: str | None
 ) -> None:
@@ -184,20 +221,30 @@ def test_the_entry_point_is_found_by_name_or_purpose(
 # -- code ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("path", "code", "problem"), [
-    ("game.py", "", "the file is empty"),
-    ("game.py", "pass\n", "the file has no code: only `pass`, `...` or a docstring"),
-    ("game.py", '"""The game."""\n...\n', "the file has no code: only `pass`, `...` or a docstring"),
-    ("game.py", "class Game:\n    def run(self):\n        pass\n\n    def step(self):\n        ...\n",
-     "every function in the file is a stub (`pass` or `...`): nothing is implemented"),
-    ("game.py", "This file implements the game loop.\nIt uses the Board class to draw the board.\n"
-                "The player moves with the arrow keys.\n", "the answer is prose, not Python code"),
-    ("static/app.js", "   \n", "the file is empty"),
-    ("game/__init__.py", "", None),
-    ("README.md", "This is a game. It is fun to play.\n", None),
-    ("game.py", "def main() -> None:\n    print('hi')\n", None),
-    ("game.py", "def broken(:\n    return 1\n", None),  # a syntax error is the syntax fix's business
-])
+@pytest.mark.parametrize(
+    ("path", "code", "problem"),
+    [
+        ("game.py", "", "the file is empty"),
+        ("game.py", "pass\n", "the file has no code: only `pass`, `...` or a docstring"),
+        ("game.py", '"""The game."""\n...\n', "the file has no code: only `pass`, `...` or a docstring"),
+        (
+            "game.py",
+            "class Game:\n    def run(self):\n        pass\n\n    def step(self):\n        ...\n",
+            "every function in the file is a stub (`pass` or `...`): nothing is implemented",
+        ),
+        (
+            "game.py",
+            "This file implements the game loop.\nIt uses the Board class to draw the board.\n"
+            "The player moves with the arrow keys.\n",
+            "the answer is prose, not Python code",
+        ),
+        ("static/app.js", "   \n", "the file is empty"),
+        ("game/__init__.py", "", None),
+        ("README.md", "This is a game. It is fun to play.\n", None),
+        ("game.py", "def main() -> None:\n    print('hi')\n", None),
+        ("game.py", "def broken(:\n    return 1\n", None),  # a syntax error is the syntax fix's business
+    ],
+)
 def test_code_that_is_not_code_is_named(path: str, code: str, problem: str | None) -> None:
     assert code_problem(path, code) == problem
 
@@ -211,8 +258,11 @@ def test_an_empty_file_is_sent_back_with_the_problem_named(tmp_path: Path, opena
 
     assert outcome.error is None, outcome.error
     assert company.calls.count("tictactoe/ai.py") == 2
-    sent_back = [r for r in openai_server.chat_requests if "`tictactoe/ai.py` you wrote cannot be used" in
-                 r.json["messages"][-1]["content"]]
+    sent_back = [
+        r
+        for r in openai_server.chat_requests
+        if "`tictactoe/ai.py` you wrote cannot be used" in r.json["messages"][-1]["content"]
+    ]
     assert len(sent_back) == 1
     assert "only `pass`" in sent_back[0].json["messages"][-1]["content"]
     assert (outcome.repo_root / "tictactoe" / "ai.py").read_text().startswith("from tictactoe.board import Board")
@@ -226,7 +276,12 @@ def test_the_subject_of_an_idea_is_what_is_not_generic() -> None:
     assert idea_subject_words("write the 2048 game for the terminal") == ["2048"]
     assert idea_subject_words("write a snake game") == ["snake"]
     assert idea_subject_words("write a command-line todo list app that stores tasks in a JSON file") == [
-        "todo", "list", "stores", "tasks", "json"]
+        "todo",
+        "list",
+        "stores",
+        "tasks",
+        "json",
+    ]
 
 
 def test_a_prd_that_mentions_the_idea_passes_and_one_that_drifted_does_not() -> None:
@@ -241,8 +296,13 @@ def test_original_requirements_that_do_not_restate_the_idea_become_the_idea(
 ) -> None:
     # SmolLM2-135M's snake PRD: about a snake game elsewhere, but original_requirements is project_name's
     # description, which the field follow-ups could not get out of it.
-    prd = PRD.model_validate({**prd_answer(), "project_name": "snake_game", "original_requirements":
-                              "A short identifier for the idea: lowercase words joined by underscores."})
+    prd = PRD.model_validate(
+        {
+            **prd_answer(),
+            "project_name": "snake_game",
+            "original_requirements": "A short identifier for the idea: lowercase words joined by underscores.",
+        }
+    )
     with caplog.at_level(logging.INFO, logger="devteam"):
         checked = check_prd(prd, idea="write a snake game")
 
@@ -304,7 +364,9 @@ def test_the_real_snake_design_loses_its_stdlib_packages_and_its_unplanned_file(
     assert (outcome.repo_root / "requirements.txt").read_text().split() == ["pygame"]
     design = json.loads((outcome.repo_root / "docs" / "system_design.json").read_text())
     assert {f["path"]: f["depends_on"] for f in design["file_list"]} == {
-        "snake_game.py": [], "game.py": ["snake_game.py"]}
+        "snake_game.py": [],
+        "game.py": ["snake_game.py"],
+    }
 
 
 def test_the_records_used_here_are_the_real_ones() -> None:

@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import pytest
+from fakes import Error, OpenAIServer, RecordedRequest, Text
+from fakes.openai_server import completion_body
 from pydantic import BaseModel, ConfigDict
 
-from devteam.config import Config
-from devteam.errors import ProviderError, StructuredOutputError
+from devteam.config.settings import Config
+from devteam.core.errors import ProviderError, StructuredOutputError
 from devteam.llm.client import LLM
 from devteam.llm.factory import build_llm
 from devteam.llm.types import ChatMessage
 from devteam.llm.usage import Ledger
 from devteam.structured.ask import Answer, ask_code, ask_structured
-from fakes import Error, OpenAIServer, RecordedRequest, Text
-from fakes.openai_server import completion_body
 
 T = TypeVar("T")
 
@@ -272,11 +272,12 @@ def test_a_second_truncation_is_a_structured_output_error(openai_server: OpenAIS
 
 LOOPING_CODE = "```python\n" + "def test_snake():\n    return 'This is a test of the snake game'\n\n" * 40
 # Real code cut off mid-file: long, but not a loop.
-WORDY_CODE = "```python\n" + (Path(__file__).parents[1] / "devteam" / "company.py").read_text()[:4000]
+WORDY_CODE = "```python\n" + (Path(__file__).parents[1] / "devteam" / "run" / "company.py").read_text()[:4000]
 
 
 def test_looping_code_cut_off_is_asked_again_with_a_repetition_penalty(
-    openai_server: OpenAIServer, caplog: pytest.LogCaptureFixture,
+    openai_server: OpenAIServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     openai_server.enqueue(Text(LOOPING_CODE, finish_reason="length"), Text("```python\nprint('snake')\n```"))
 
@@ -336,8 +337,7 @@ def test_json_cut_off_after_a_comma_is_asked_again_not_closed_into_fewer_items(o
 
 
 def test_json_cut_again_is_reasked_with_the_reason_quoted(openai_server: OpenAIServer) -> None:
-    openai_server.enqueue(Text('{"title": "Snake", "priority": ['), Text('{"title": "Snake", "priority":'),
-                          Text(GOOD))
+    openai_server.enqueue(Text('{"title": "Snake", "priority": ['), Text('{"title": "Snake", "priority":'), Text(GOOD))
 
     answer = ticket(openai_server)
 
@@ -357,8 +357,9 @@ def test_a_missing_final_brace_after_a_complete_value_is_a_logged_repair(openai_
 
 
 def test_empty_content_with_reasoning_is_a_truncation(openai_server: OpenAIServer) -> None:
-    openai_server.enqueue(Text("", reasoning="Let me think about the ticket at length...", finish_reason="stop"),
-                          Text(GOOD))
+    openai_server.enqueue(
+        Text("", reasoning="Let me think about the ticket at length...", finish_reason="stop"), Text(GOOD)
+    )
 
     answer = ticket(openai_server)
 

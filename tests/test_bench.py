@@ -9,22 +9,34 @@ from pathlib import Path
 
 import git
 import yaml
-
 from cli_runner import run_metagpt, write_config
 from fakes import OpenAIServer
 from scripted_bench import ScriptedBenchModel
 
-from devteam.bench.suite import load_ideas, parse_ideas
+from devteam.commands.bench.suite import load_ideas, parse_ideas
 
 
 def _config(tmp_path: Path, name: str, server: OpenAIServer, model: str) -> Path:
     path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({"llm": {"api_type": "open_llm", "base_url": server.base_url, "model": model,
-                                            "num_retries": 0, "timeout": 20}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "llm": {
+                    "api_type": "open_llm",
+                    "base_url": server.base_url,
+                    "model": model,
+                    "num_retries": 0,
+                    "timeout": 20,
+                }
+            }
+        )
+    )
     return path
 
 
-def test_the_shipped_suite_runs_offline_and_reports_table_1_columns(tmp_path: Path, openai_server: OpenAIServer) -> None:
+def test_the_shipped_suite_runs_offline_and_reports_table_1_columns(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
     openai_server.set_handler(ScriptedBenchModel())
     write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "scripted-7b"})
 
@@ -42,8 +54,19 @@ def test_the_shipped_suite_runs_offline_and_reports_table_1_columns(tmp_path: Pa
     totals = data["models"]["scripted-7b"]
     assert totals["starts"] == len(shipped) and totals["tests_passed"] == 2 * len(shipped)
     assert "model scripted-7b" in result.stdout
-    for column in ("starts", "tests", "time s", "cost $", "tokens in/out", "files", "LOC", "re-asks",
-                   "follow-ups", "repairs", "QA rounds"):
+    for column in (
+        "starts",
+        "tests",
+        "time s",
+        "cost $",
+        "tokens in/out",
+        "files",
+        "LOC",
+        "re-asks",
+        "follow-ups",
+        "repairs",
+        "QA rounds",
+    ):
         assert column in result.stdout
     assert f"executability {len(shipped)}/{len(shipped)} programs start" in result.stdout
     with (bench / "bench.csv").open() as handle:
@@ -62,8 +85,19 @@ def test_two_models_resume_and_a_program_that_does_not_start(tmp_path: Path, ope
     ideas.write_text("# two ideas\nwrite a word counter\n\nwrite a broken word counter\n")
     a = _config(tmp_path, "a", openai_server, "small-model")
     b = _config(tmp_path, "b", openai_server, "small-model")
-    args = ["bench", str(ideas), "--config", str(a), "--config", str(b), "--no-code-review",
-            "--qa-rounds", "1", "--workspace", str(tmp_path / "out")]
+    args = [
+        "bench",
+        str(ideas),
+        "--config",
+        str(a),
+        "--config",
+        str(b),
+        "--no-code-review",
+        "--qa-rounds",
+        "1",
+        "--workspace",
+        str(tmp_path / "out"),
+    ]
 
     first = run_metagpt(args, cwd=tmp_path, timeout=300)
 
@@ -108,9 +142,9 @@ def test_ideas_files_skip_comments_and_an_empty_one_is_refused(tmp_path: Path) -
 
 
 def test_the_chart_is_a_png_when_matplotlib_is_installed_else_a_hint(tmp_path: Path) -> None:
-    from devteam.bench.report import PLOT_HINT, write_chart
-    from devteam.bench.runner import project_row
-    from devteam.bench.suite import Idea
+    from devteam.commands.bench.report import PLOT_HINT, write_chart
+    from devteam.commands.bench.runner import project_row
+    from devteam.commands.bench.suite import Idea
 
     rows = [project_row("m", Idea(1, "write a game"), None, {"seconds": 2.0}, None)]
     why_not = write_chart(tmp_path / "bench.png", rows)
@@ -121,8 +155,8 @@ def test_the_chart_is_a_png_when_matplotlib_is_installed_else_a_hint(tmp_path: P
 
 
 def test_field_follow_ups_are_read_from_their_repair_marker() -> None:
-    from devteam.bench.runner import project_row
-    from devteam.bench.suite import Idea
+    from devteam.commands.bench.runner import project_row
+    from devteam.commands.bench.suite import Idea
 
     summary = {"repairs": {"repair_field_followup": 3, "repair_key_case": 1}, "reasks": 2}
     row = project_row("m", Idea(1, "write a game"), None, summary, None)
@@ -147,10 +181,19 @@ def test_ctrl_c_stops_the_bench_and_the_next_one_continues(tmp_path: Path, opena
     ideas.write_text("write a word counter\nwrite a line counter\nwrite a char counter\n")
     write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m"})
     (tmp_path / "home").mkdir()
-    args = [*metagpt_command(), "bench", str(ideas), "--concurrency", "1", "--no-code-review",
-            "--workspace", str(tmp_path / "out")]
-    process = subprocess.Popen(args, cwd=tmp_path, env=clean_env(tmp_path / "home"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    args = [
+        *metagpt_command(),
+        "bench",
+        str(ideas),
+        "--concurrency",
+        "1",
+        "--no-code-review",
+        "--workspace",
+        str(tmp_path / "out"),
+    ]
+    process = subprocess.Popen(
+        args, cwd=tmp_path, env=clean_env(tmp_path / "home"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     state = tmp_path / "out" / "bench.json"
     deadline = time.monotonic() + 120
     while not state.exists() and time.monotonic() < deadline and process.poll() is None:
@@ -163,7 +206,7 @@ def test_ctrl_c_stops_the_bench_and_the_next_one_continues(tmp_path: Path, opena
     done = json.loads(state.read_text())["projects"]
     assert 1 <= len(done) < 3
 
-    again = run_metagpt(args[len(metagpt_command()):], cwd=tmp_path, timeout=300)
+    again = run_metagpt(args[len(metagpt_command()) :], cwd=tmp_path, timeout=300)
     assert again.code == 0, again.output
     rows = json.loads(state.read_text())["projects"]
     assert len(rows) == 3 and all(row["status"] == "ok" and row["starts"] for row in rows)

@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cli_runner import run_metagpt, write_config
-from devteam.config import Config
-from devteam.errors import BudgetExceededError, ProviderError
+from fakes import Error, OllamaServer, OpenAIServer, Raw, RecordedRequest, Reply, Text
+from scripted_company import TICTACTOE_FILES, ScriptedCompany, ScriptedFile
+
+from devteam.config.settings import Config
+from devteam.core.errors import BudgetExceededError, ProviderError
 from devteam.llm.client import LLM
 from devteam.llm.factory import build_llm
 from devteam.llm.types import ChatMessage, ChatRequest
 from devteam.llm.usage import Ledger
-from fakes import Error, OllamaServer, OpenAIServer, Raw, RecordedRequest, Reply, Text
-from scripted_company import TICTACTOE_FILES, ScriptedCompany, ScriptedFile
 
 # $1000 per million tokens: a tenth of a cent per token. A 40-character prompt is ~10 tokens; with
 # max_token 30 each call holds (10 + 30) tokens = $0.04 until it settles.
@@ -37,8 +37,9 @@ def _llm(server: OpenAIServer | OllamaServer, ledger: Ledger, **overrides: Any) 
         settings = {"api_type": "open_llm", "base_url": server.base_url, "model": "test-model"}
     else:
         settings = {"api_type": "ollama", "base_url": server.url, "model": "test-model"}
-    settings.update({"stream": False, "timeout": 10, "num_retries": 0, "max_token": 30, "pricing": EXPENSIVE,
-                     **overrides})
+    settings.update(
+        {"stream": False, "timeout": 10, "num_retries": 0, "max_token": 30, "pricing": EXPENSIVE, **overrides}
+    )
     return build_llm(Config.model_validate({"llm": settings}).llm, ledger=ledger)
 
 
@@ -92,16 +93,29 @@ def test_a_failed_call_gives_its_hold_back(openai_server: OpenAIServer) -> None:
 
 
 def _completion_with_usage(prompt: object, completion: object) -> bytes:
-    body = {"id": "x", "object": "chat.completion", "created": 0, "model": "test-model",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}]}
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "test-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}],
+    }
     text = json.dumps(body)[:-1] + f', "usage": {{"prompt_tokens": {prompt}, "completion_tokens": {completion}}}}}'
     return text.encode()
 
 
-@pytest.mark.parametrize(("prompt", "completion"), [
-    ("-5000", "5"), ("10", "-1"), ("NaN", "5"), ("10", "Infinity"), ("1e15", "5"), ("10", "10000000000"),
-    ("10.5", "5"),
-])
+@pytest.mark.parametrize(
+    ("prompt", "completion"),
+    [
+        ("-5000", "5"),
+        ("10", "-1"),
+        ("NaN", "5"),
+        ("10", "Infinity"),
+        ("1e15", "5"),
+        ("10", "10000000000"),
+        ("10.5", "5"),
+    ],
+)
 def test_implausible_openai_usage_is_replaced_by_the_estimate(
     openai_server: OpenAIServer, caplog: pytest.LogCaptureFixture, prompt: str, completion: str
 ) -> None:
@@ -129,8 +143,14 @@ def test_implausible_openai_usage_is_replaced_by_the_estimate(
 def test_implausible_ollama_counts_are_replaced_by_the_estimate(
     ollama_server: OllamaServer, caplog: pytest.LogCaptureFixture, prompt: int, completion: int
 ) -> None:
-    body = {"model": "test-model", "message": {"role": "assistant", "content": ANSWER}, "done": True,
-            "done_reason": "stop", "prompt_eval_count": prompt, "eval_count": completion}
+    body = {
+        "model": "test-model",
+        "message": {"role": "assistant", "content": ANSWER},
+        "done": True,
+        "done_reason": "stop",
+        "prompt_eval_count": prompt,
+        "eval_count": completion,
+    }
     ollama_server.enqueue(Raw(json.dumps(body).encode()))
     ledger = Ledger(investment=10.0)
 
@@ -164,11 +184,30 @@ def test_sixteen_calls_in_flight_never_spend_past_the_investment(tmp_path: Path,
         return replace(reply, usage=(prompt, 1500))  # every answer bills 1,500 tokens: $0.015 at $10/M
 
     openai_server.set_handler(priced)
-    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m",
-                            "max_token": 2000, "pricing": {"prompt": 1.0, "completion": 10.0}})
+    write_config(
+        tmp_path,
+        {
+            "api_type": "open_llm",
+            "base_url": openai_server.base_url,
+            "model": "m",
+            "max_token": 2000,
+            "pricing": {"prompt": 1.0, "completion": 10.0},
+        },
+    )
 
-    result = run_metagpt(["write a tic-tac-toe game", "--no-code-review", "--max-concurrency", "16",
-                          "--investment", "0.12", "--project-name", "ttt"], cwd=tmp_path)
+    result = run_metagpt(
+        [
+            "write a tic-tac-toe game",
+            "--no-code-review",
+            "--max-concurrency",
+            "16",
+            "--investment",
+            "0.12",
+            "--project-name",
+            "ttt",
+        ],
+        cwd=tmp_path,
+    )
 
     assert result.code == 1, result.output
     assert "budget" in result.stderr.lower()
@@ -183,8 +222,15 @@ def test_an_investment_below_zero_is_a_usage_error(
     tmp_path: Path, openai_server: OpenAIServer, investment: str
 ) -> None:
     openai_server.set_handler(ScriptedCompany())
-    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m",
-                            "pricing": {"prompt": 1.0, "completion": 1.0}})
+    write_config(
+        tmp_path,
+        {
+            "api_type": "open_llm",
+            "base_url": openai_server.base_url,
+            "model": "m",
+            "pricing": {"prompt": 1.0, "completion": 1.0},
+        },
+    )
 
     result = run_metagpt(["write a tic-tac-toe game", f"--investment={investment}"], cwd=tmp_path)
 

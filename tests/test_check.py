@@ -15,8 +15,15 @@ GOOD = json.dumps({"greeting": "hello", "numbers": [1, 2, 3], "ok": True})
 
 def test_check_openai_server_native_schema(tmp_path: Path, openai_server: OpenAIServer) -> None:
     openai_server.enqueue(Text(GOOD, usage=(50, 10)))
-    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "test-model",
-                            "api_key": "sk-test-SECRET-1234"})
+    write_config(
+        tmp_path,
+        {
+            "api_type": "open_llm",
+            "base_url": openai_server.base_url,
+            "model": "test-model",
+            "api_key": "sk-test-SECRET-1234",
+        },
+    )
 
     result = run_metagpt(["check"], cwd=tmp_path)
 
@@ -32,8 +39,7 @@ def test_check_openai_server_native_schema(tmp_path: Path, openai_server: OpenAI
     assert chat["response_format"]["type"] == "json_schema"
 
 
-def test_check_reports_repairs_and_fallback_with_verbose_anywhere(tmp_path: Path,
-                                                                 openai_server: OpenAIServer) -> None:
+def test_check_reports_repairs_and_fallback_with_verbose_anywhere(tmp_path: Path, openai_server: OpenAIServer) -> None:
     openai_server.enqueue(
         Error(400, message="response_format is not supported"),
         Text("<think>easy {one}</think>\nSure:\n```json\n{'Greeting': 'hello', 'numbers': [1,2,3], 'ok': True}\n```"),
@@ -77,8 +83,10 @@ def test_check_llama_cpp_python_reports_its_grammar_level_and_caches_it(
 
 def test_check_json_mode_alone_is_not_honoured(tmp_path: Path, openai_server: OpenAIServer) -> None:
     openai_server.enqueue(Text(GOOD))
-    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m",
-                            "structured_output": "json_object"})
+    write_config(
+        tmp_path,
+        {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m", "structured_output": "json_object"},
+    )
 
     result = run_metagpt(["check"], cwd=tmp_path)
 
@@ -91,8 +99,9 @@ def test_check_json_mode_alone_is_not_honoured(tmp_path: Path, openai_server: Op
 def test_check_caps_the_answer_at_a_few_hundred_tokens(tmp_path: Path, openai_server: OpenAIServer) -> None:
     # A looping model: every answer runs to the token limit.
     openai_server.set_handler(lambda request: Text('{"greeting": "hello hello hello', finish_reason="length"))
-    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m",
-                            "max_token": 8192})
+    write_config(
+        tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m", "max_token": 8192}
+    )
 
     result = run_metagpt(["check"], cwd=tmp_path)
 

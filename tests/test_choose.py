@@ -6,20 +6,21 @@ import asyncio
 from typing import Any
 
 import pytest
+from fakes import OpenAIServer, Text
 
-from devteam.errors import StructuredOutputError
+from devteam.config.settings import LLMConfig
+from devteam.core.errors import StructuredOutputError
 from devteam.llm.factory import build_llm
 from devteam.llm.usage import Ledger
-from devteam.config import LLMConfig
 from devteam.structured.choose import bare_option, choice_model, choose_from_options
-from fakes import OpenAIServer, Text
 
 OPTIONS = ("LGTM", "needs changes")
 
 
 def choose(server: OpenAIServer, prompt: Any = "Is `x = 1` fine?", options: tuple[str, ...] = OPTIONS) -> Any:
-    config = LLMConfig.model_validate({"api_type": "open_llm", "base_url": server.base_url, "model": "m",
-                                       "num_retries": 0, "stream": False})
+    config = LLMConfig.model_validate(
+        {"api_type": "open_llm", "base_url": server.base_url, "model": "m", "num_retries": 0, "stream": False}
+    )
 
     async def go() -> Any:
         llm = build_llm(config, ledger=Ledger())

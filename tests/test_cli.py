@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import git
-
 from cli_runner import clean_env, metagpt_command, run_metagpt, write_config
 from fakes import OpenAIServer
 from scripted_company import ScriptedCompany
@@ -47,7 +46,11 @@ def test_ctrl_c_stops_cleanly_and_keeps_commits(tmp_path: Path, openai_server: O
     (tmp_path / "home").mkdir()
     process = subprocess.Popen(
         [*metagpt_command(), "write a tic-tac-toe game", "--project-name", "ttt", "--no-code-review"],
-        cwd=tmp_path, env=clean_env(tmp_path / "home"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env=clean_env(tmp_path / "home"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     root = tmp_path / "workspace" / "ttt"
     deadline = time.monotonic() + 30

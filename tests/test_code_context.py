@@ -10,22 +10,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from fakes import OllamaServer, OpenAIServer, Text
+from fakes.openai_server import fake_tokens
+from scripted_company import ScriptedCompany, ScriptedFile
 
 from devteam.actions.code_context import code_contexts, fit_prompt
-from devteam.artifacts import PlannedFile, SystemDesign
-from devteam.code_interface import python_interface
-from devteam.company import RunOptions, run_company
-from devteam.config import Config
-from devteam.design_slice import call_flow_slice, class_diagram_slice, design_slice
-from devteam.errors import ContextWindowError
-from devteam.file_plan import build_levels
+from devteam.artifacts.code_interface import python_interface
+from devteam.artifacts.design_slice import call_flow_slice, class_diagram_slice, design_slice
+from devteam.artifacts.documents import PlannedFile, SystemDesign
+from devteam.artifacts.file_plan import build_levels
+from devteam.config.settings import Config
+from devteam.core.errors import ContextWindowError
 from devteam.llm.client import LLM
 from devteam.llm.factory import build_llm
 from devteam.llm.types import ChatMessage, ChatRequest
 from devteam.llm.usage import Ledger
-from fakes import OllamaServer, OpenAIServer, Text
-from fakes.openai_server import fake_tokens
-from scripted_company import ScriptedCompany, ScriptedFile
+from devteam.run.company import run_company
+from devteam.run.options import RunOptions
 
 T = TypeVar("T")
 
@@ -73,10 +74,21 @@ def new_game(width: int = 10) -> Engine:
 def test_interface_keeps_the_contract_and_drops_the_bodies() -> None:
     interface = python_interface(ENGINE)
     assert interface is not None
-    for kept in ('"""The game engine."""', "SPEED = 3", "@dataclass", "class Point:", "    x: int", "    y: int = 0",
-                 "class Engine:", '"""Moves the snake."""', "def __init__(self, width: int) -> None:",
-                 "self.snake: list[Point] = [Point(1, 1)]", "def step(self, direction: str) -> bool:",
-                 '"""Advance one tick; False when the snake hits itself."""', "def new_game(width: int=10) -> Engine:"):
+    for kept in (
+        '"""The game engine."""',
+        "SPEED = 3",
+        "@dataclass",
+        "class Point:",
+        "    x: int",
+        "    y: int = 0",
+        "class Engine:",
+        '"""Moves the snake."""',
+        "def __init__(self, width: int) -> None:",
+        "self.snake: list[Point] = [Point(1, 1)]",
+        "def step(self, direction: str) -> bool:",
+        '"""Advance one tick; False when the snake hits itself."""',
+        "def new_game(width: int=10) -> Engine:",
+    ):
         assert kept in interface, kept
     for dropped in ("moved in self.snake", "_grow", "_ticks", "import"):
         assert dropped not in interface, dropped
@@ -119,8 +131,12 @@ FLOW = """sequenceDiagram
 
 
 def design(*files: PlannedFile) -> SystemDesign:
-    return SystemDesign(implementation_approach="Standard library only.", file_list=list(files),
-                        data_structures_and_interfaces=DIAGRAM, program_call_flow=FLOW)
+    return SystemDesign(
+        implementation_approach="Standard library only.",
+        file_list=list(files),
+        data_structures_and_interfaces=DIAGRAM,
+        program_call_flow=FLOW,
+    )
 
 
 def test_class_diagram_slice_keeps_the_files_own_classes_and_their_relations() -> None:
@@ -134,9 +150,16 @@ def test_class_diagram_slice_keeps_the_files_own_classes_and_their_relations() -
 
 def test_call_flow_slice_keeps_messages_and_the_blocks_around_them() -> None:
     sliced = call_flow_slice(FLOW, {"renderer"}).splitlines()
-    assert sliced == ["sequenceDiagram", "    participant Renderer", "    loop every tick", "        alt crashed",
-                      "            Game->>Renderer: draw_game_over()", "        end", "    end",
-                      "    Renderer->>Renderer: flush()"]
+    assert sliced == [
+        "sequenceDiagram",
+        "    participant Renderer",
+        "    loop every tick",
+        "        alt crashed",
+        "            Game->>Renderer: draw_game_over()",
+        "        end",
+        "    end",
+        "    Renderer->>Renderer: flush()",
+    ]
     assert "Main->>Game" not in "\n".join(call_flow_slice(FLOW, {"engine"}))
 
 
@@ -156,9 +179,11 @@ def test_design_slice_names_neighbours_not_the_whole_plan() -> None:
 
 
 def test_candidates_start_at_interfaces_except_for_tests() -> None:
-    files = [PlannedFile(path="snake/engine.py", purpose="Engine"),
-             PlannedFile(path="snake/game.py", purpose="Game", depends_on=["snake/engine.py"]),
-             PlannedFile(path="tests/test_engine.py", purpose="tests", depends_on=["snake/engine.py"])]
+    files = [
+        PlannedFile(path="snake/engine.py", purpose="Engine"),
+        PlannedFile(path="snake/game.py", purpose="Game", depends_on=["snake/engine.py"]),
+        PlannedFile(path="tests/test_engine.py", purpose="tests", depends_on=["snake/engine.py"]),
+    ]
     plan, sources = build_levels(files), {"snake/engine.py": ENGINE}
     game = code_contexts(design(*files), files[1], sources, plan.dependencies)
     tests = code_contexts(design(*files), files[2], sources, plan.dependencies)
@@ -276,17 +301,35 @@ def test_a_run_against_a_small_window_fits_every_prompt(tmp_path: Path) -> None:
     rules = big_module(24)
     files = [
         ScriptedFile("game/rules.py", rules, [], "rule_0() ... rule_23(): the game's rules"),
-        ScriptedFile("game/__main__.py", "from game.rules import rule_0\n\nprint(rule_0([], 1))\n", ["game/rules.py"],
-                     "entry point"),
-        ScriptedFile("tests/test_rules.py", "from game.rules import rule_1\n\n\ndef test_rule() -> None:\n"
-                     "    assert rule_1([], 1)\n", ["game/rules.py"], "tests of the rules"),
+        ScriptedFile(
+            "game/__main__.py",
+            "from game.rules import rule_0\n\nprint(rule_0([], 1))\n",
+            ["game/rules.py"],
+            "entry point",
+        ),
+        ScriptedFile(
+            "tests/test_rules.py",
+            "from game.rules import rule_1\n\n\ndef test_rule() -> None:\n    assert rule_1([], 1)\n",
+            ["game/rules.py"],
+            "tests of the rules",
+        ),
     ]
     company = ScriptedCompany(files, project_name="game")
     window = 2200
     with OpenAIServer(n_ctx=window, tokenize=True) as server:
         server.set_handler(company)
-        config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": server.base_url, "model": "m",
-                                                "max_token": 1024, "timeout": 10, "num_retries": 0}})
+        config = Config.model_validate(
+            {
+                "llm": {
+                    "api_type": "open_llm",
+                    "base_url": server.base_url,
+                    "model": "m",
+                    "max_token": 1024,
+                    "timeout": 10,
+                    "num_retries": 0,
+                }
+            }
+        )
         options = RunOptions(idea="write a tic-tac-toe game", workspace=tmp_path, code_review=True)
         outcome = asyncio.run(run_company(config, options, progress_stream=io.StringIO()))
         if outcome.run.repo is not None:

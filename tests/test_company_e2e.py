@@ -7,7 +7,6 @@ from pathlib import Path
 
 import git
 import pytest
-
 from cli_runner import run_metagpt, write_config
 from fakes import OllamaServer, OpenAIServer
 from fakes.base import Error, RecordedRequest, Reply
@@ -27,9 +26,16 @@ def _authors_and_messages(root: Path) -> list[tuple[str, str]]:
 
 
 def _assert_complete_project(root: Path) -> None:
-    for path in PLANNED + ["docs/prd.md", "docs/prd.json", "docs/system_design.md", "docs/system_design.json",
-                           "docs/diagrams/data_structures.mmd", "docs/diagrams/program_call_flow.mmd",
-                           "README.md", "requirements.txt"]:
+    for path in PLANNED + [
+        "docs/prd.md",
+        "docs/prd.json",
+        "docs/system_design.md",
+        "docs/system_design.json",
+        "docs/diagrams/data_structures.mmd",
+        "docs/diagrams/program_call_flow.mmd",
+        "README.md",
+        "requirements.txt",
+    ]:
         assert (root / path).is_file(), path
     for path in PLANNED:
         py_compile.compile(str(root / path), doraise=True)
@@ -88,8 +94,11 @@ def _think(text: str) -> str:
 
 
 def _metagpt_keys(text: str) -> str:
-    return (text.replace('"original_requirements"', '"Original Requirements"')
-            .replace('"product_goals"', '"Product Goals"').replace('"anything_unclear"', '"Anything UNCLEAR"'))
+    return (
+        text.replace('"original_requirements"', '"Original Requirements"')
+        .replace('"product_goals"', '"Product Goals"')
+        .replace('"anything_unclear"', '"Anything UNCLEAR"')
+    )
 
 
 def test_malformed_answers_at_every_stage_are_repaired(tmp_path: Path, openai_server: OpenAIServer) -> None:
@@ -98,8 +107,9 @@ def test_malformed_answers_at_every_stage_are_repaired(tmp_path: Path, openai_se
     company.mangle["WriteDesign"] = lambda text: "Here is the design:\n```json\n" + text.rstrip("}\n") + ",\n}\n```"
     company.mangle["tictactoe/ai.py"] = lambda text: _think(text)
     openai_server.set_handler(company)
-    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m"},
-                 repair_llm_output=True)
+    write_config(
+        tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m"}, repair_llm_output=True
+    )
 
     result = run_metagpt([IDEA, "--no-code-review", "-v"], cwd=tmp_path)
 
@@ -121,8 +131,9 @@ def test_syntax_error_is_sent_back_once(tmp_path: Path, openai_server: OpenAISer
     assert result.code == 0, result.output
     assert company.calls.count("tictactoe/ai.py") == 2
     assert "repair_syntax" in result.stdout
-    fix_request = [r.json for r in openai_server.requests if r.json and "does not compile" in
-                   r.json["messages"][-1]["content"]]
+    fix_request = [
+        r.json for r in openai_server.requests if r.json and "does not compile" in r.json["messages"][-1]["content"]
+    ]
     assert len(fix_request) == 1
     _assert_complete_project(tmp_path / "workspace" / "tictactoe")
 
@@ -182,8 +193,16 @@ def test_server_dying_mid_run_keeps_commits_and_resume_finishes(tmp_path: Path, 
 def test_budget_stops_before_the_call_that_would_exceed_it(tmp_path: Path, openai_server: OpenAIServer) -> None:
     company = ScriptedCompany()
     openai_server.set_handler(company)
-    write_config(tmp_path, {"api_type": "openai", "base_url": openai_server.base_url, "model": "m",
-                            "api_key": "sk-test", "pricing": {"prompt": 1000.0, "completion": 1000.0}})
+    write_config(
+        tmp_path,
+        {
+            "api_type": "openai",
+            "base_url": openai_server.base_url,
+            "model": "m",
+            "api_key": "sk-test",
+            "pricing": {"prompt": 1000.0, "completion": 1000.0},
+        },
+    )
 
     result = run_metagpt([IDEA, "--no-code-review", "--investment", "1.0"], cwd=tmp_path)
 

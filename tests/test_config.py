@@ -13,7 +13,7 @@ from textwrap import dedent
 import pytest
 import yaml
 
-from devteam.config import (
+from devteam.config.settings import (
     OLLAMA_URL,
     OPENAI_URL,
     Config,
@@ -24,7 +24,7 @@ from devteam.config import (
     load_config,
     template_text,
 )
-from devteam.errors import ConfigError
+from devteam.core.errors import ConfigError
 
 SECRET = "sk-test-SECRET-1234"
 REPO = Path(__file__).resolve().parents[1]
@@ -638,7 +638,13 @@ ERROR_CASES = {
     "llm not a mapping": ("llm: ollama\n", ["llm", ":1", "must be a mapping", "'ollama'"]),
     "unknown api_type": (
         "llm: {api_type: claude, model: x}\n",
-        ["llm.api_type", ":1", "'openai', 'open_llm', 'llama_server', 'ollama', 'huggingface', 'llama_cpp', 'human' or 'replay'", "'claude'", "open_llm"],
+        [
+            "llm.api_type",
+            ":1",
+            "'openai', 'open_llm', 'llama_server', 'ollama', 'huggingface', 'llama_cpp', 'human' or 'replay'",
+            "'claude'",
+            "open_llm",
+        ],
     ),
     "missing model": ("llm:\n  api_type: ollama\n", ["llm.model", ":1", "is missing", "model: llama2"]),
     "open_llm without base_url": (

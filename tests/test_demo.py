@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import git
-
 from cli_runner import clean_env, run_metagpt
 
-from devteam.first_run import DEMO_COMMAND
+from devteam.commands.first_run import DEMO_COMMAND
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_RECORD = REPO / "devteam" / "demos" / "snake_game.jsonl"
@@ -29,8 +28,15 @@ def test_the_shipped_demo_replays_into_a_game_whose_own_tests_pass(tmp_path: Pat
         assert marker in result.stderr, marker  # each repair line as it fires (-v)
         assert marker in result.stdout, marker  # and counted in the summary
     root = tmp_path / "workspace" / "snake_game"
-    for path in ("snake_game/logic.py", "snake_game/ui.py", "snake_game/__main__.py", "tests/test_logic.py",
-                 "README.md", "docs/prd.md", "docs/system_design.md"):
+    for path in (
+        "snake_game/logic.py",
+        "snake_game/ui.py",
+        "snake_game/__main__.py",
+        "tests/test_logic.py",
+        "README.md",
+        "docs/prd.md",
+        "docs/system_design.md",
+    ):
         assert (root / path).is_file(), path
     logic = (root / "snake_game" / "logic.py").read_text()
     assert "import curses" not in logic  # the rules are separate from the drawing
@@ -42,8 +48,12 @@ def test_the_shipped_demo_replays_into_a_game_whose_own_tests_pass(tmp_path: Pat
     assert summary["status"] == "ok" and summary["repairs"]["repair_strip_think"] == 2
 
     tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, capture_output=True,
-        text=True, timeout=120, env=clean_env(tmp_path / "home"),
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(tmp_path / "home"),
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert " passed" in tests.stdout

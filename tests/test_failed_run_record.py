@@ -33,7 +33,9 @@ def test_a_run_whose_prd_never_came_keeps_its_record_for_metagpt_logs(
     assert {e["action"] for e in exchanges} == {"WritePRD"} and exchanges[0]["answer"] == PROSE
     summary = json.loads((record / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["project"] is None
-    assert f"Record:   workspace/.devteam-failed/{record.name} (metagpt logs workspace/.devteam-failed/" in result.stdout
+    assert (
+        f"Record:   workspace/.devteam-failed/{record.name} (metagpt logs workspace/.devteam-failed/" in result.stdout
+    )
 
     logs = run_metagpt(["logs"], cwd=tmp_path)
     assert logs.code == 0, logs.output

@@ -18,8 +18,8 @@ from fakes import OpenAIServer
 from fakes.base import RecordedRequest, Reply, Text
 from scripted_company import ScriptedCompany
 
-from devteam.artifacts import SystemDesign
-from devteam.config import Config
+from devteam.artifacts.documents import SystemDesign
+from devteam.config.settings import Config
 from devteam.llm.factory import build_llm
 from devteam.llm.types import ChatMessage
 from devteam.llm.usage import Ledger
@@ -90,14 +90,25 @@ def test_the_recorded_prd_gap_costs_one_field_follow_up(tmp_path: Path, llama_cp
 
 
 def design_of(server: OpenAIServer, messages: list[ChatMessage]) -> Answer[SystemDesign]:
-    config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": server.base_url, "model": "qwen05",
-                                            "stream": False, "timeout": 5, "num_retries": 0}})
+    config = Config.model_validate(
+        {
+            "llm": {
+                "api_type": "open_llm",
+                "base_url": server.base_url,
+                "model": "qwen05",
+                "stream": False,
+                "timeout": 5,
+                "num_retries": 0,
+            }
+        }
+    )
 
     async def go() -> Answer[SystemDesign]:
         llm = build_llm(config.llm, ledger=Ledger())
         try:
-            return await ask_structured(llm, messages, SystemDesign, role="Architect", action="WriteDesign",
-                                        repair=True)
+            return await ask_structured(
+                llm, messages, SystemDesign, role="Architect", action="WriteDesign", repair=True
+            )
         finally:
             await llm.aclose()
 
@@ -106,8 +117,10 @@ def design_of(server: OpenAIServer, messages: list[ChatMessage]) -> Answer[Syste
 
 def test_echoed_field_descriptions_are_asked_for_again(llama_cpp_server: OpenAIServer) -> None:
     exchange = recorded("snake_auto_qwen05.jsonl", "WriteDesign")[0]
-    diagrams = {"data_structures_and_interfaces": "classDiagram\n    class Snake {\n        +move()\n    }",
-                "program_call_flow": "sequenceDiagram\n    participant M as main\n    M->>Snake: move()"}
+    diagrams = {
+        "data_structures_and_interfaces": "classDiagram\n    class Snake {\n        +move()\n    }",
+        "program_call_flow": "sequenceDiagram\n    participant M as main\n    M->>Snake: move()",
+    }
     llama_cpp_server.enqueue(Text(exchange["answer"]), Text(json.dumps(diagrams)))
     messages = [ChatMessage(m["role"], m["content"]) for m in exchange["messages"]]
 
@@ -128,8 +141,9 @@ def test_echoed_field_descriptions_are_asked_for_again(llama_cpp_server: OpenAIS
 def test_a_placeholder_copied_from_the_format_is_asked_for_again(openai_server: OpenAIServer) -> None:
     design = json.loads(recorded("snake_auto_qwen05.jsonl", "WriteDesign")[0]["answer"])
     design.update(data_structures_and_interfaces="classDiagram\n    class Snake", program_call_flow="<text>")
-    openai_server.enqueue(Text(json.dumps(design)),
-                          Text(json.dumps({"program_call_flow": "sequenceDiagram\n    main->>Snake: move()"})))
+    openai_server.enqueue(
+        Text(json.dumps(design)), Text(json.dumps({"program_call_flow": "sequenceDiagram\n    main->>Snake: move()"}))
+    )
 
     answer = design_of(openai_server, [ChatMessage("user", "Design the snake game.")])
 
@@ -139,12 +153,22 @@ def test_a_placeholder_copied_from_the_format_is_asked_for_again(openai_server: 
 
 def test_an_echo_the_follow_ups_cannot_fix_is_cleared_if_optional_not_fatal(openai_server: OpenAIServer) -> None:
     """The same echo after every follow-up: the optional field falls back to its default, the run goes on."""
-    from devteam.artifacts import PRD
+    from devteam.artifacts.documents import PRD
 
     exchange = recorded("snake_auto_qwen05.jsonl", "WritePRD")[0]
     openai_server.set_handler(lambda _request: Text(exchange["answer"]))
-    config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": openai_server.base_url,
-                                            "model": "qwen05", "stream": False, "timeout": 5, "num_retries": 0}})
+    config = Config.model_validate(
+        {
+            "llm": {
+                "api_type": "open_llm",
+                "base_url": openai_server.base_url,
+                "model": "qwen05",
+                "stream": False,
+                "timeout": 5,
+                "num_retries": 0,
+            }
+        }
+    )
 
     async def go() -> Answer[PRD]:
         llm = build_llm(config.llm, ledger=Ledger())

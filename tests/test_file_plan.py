@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from devteam.artifacts import PlannedFile
-from devteam.file_plan import FileLevels, build_levels
+from devteam.artifacts.documents import PlannedFile
+from devteam.artifacts.file_plan import FileLevels, build_levels
 
 
 def plan(*entries: tuple[str, list[str]]) -> list[PlannedFile]:
@@ -36,12 +36,14 @@ def plan_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_a_diamond_takes_three_levels() -> None:
-    levels = build_levels(plan(
-        ("main.py", ["left.py", "right.py"]),
-        ("left.py", ["base.py"]),
-        ("right.py", ["base.py"]),
-        ("base.py", []),
-    ))
+    levels = build_levels(
+        plan(
+            ("main.py", ["left.py", "right.py"]),
+            ("left.py", ["base.py"]),
+            ("right.py", ["base.py"]),
+            ("base.py", []),
+        )
+    )
 
     assert paths(levels) == [["base.py"], ["left.py", "right.py"], ["main.py"]]
     assert levels.dependencies == {
@@ -183,14 +185,16 @@ def test_cycle_breaking_is_deterministic_whatever_the_dependency_order() -> None
 
 
 def test_package_and_bare_file_names_resolve() -> None:
-    from devteam.artifacts import PlannedFile as Planned
-    from devteam.file_plan import build_levels as levels_of
+    from devteam.artifacts.documents import PlannedFile as Planned
+    from devteam.artifacts.file_plan import build_levels as levels_of
 
-    plan = levels_of([
-        Planned(path="game/__init__.py", purpose=""),
-        Planned(path="static/style.css", purpose=""),
-        Planned(path="app.py", purpose="", depends_on=["game", "style.css"]),
-    ])
+    plan = levels_of(
+        [
+            Planned(path="game/__init__.py", purpose=""),
+            Planned(path="static/style.css", purpose=""),
+            Planned(path="app.py", purpose="", depends_on=["game", "style.css"]),
+        ]
+    )
     assert plan.dependencies["app.py"] == ["game/__init__.py", "static/style.css"]
 
 
@@ -198,8 +202,8 @@ def test_package_and_bare_file_names_resolve() -> None:
 
 _COMPLETE_PLAN = """
 import json, logging, sys
-from devteam.artifacts import PlannedFile
-from devteam.file_plan import build_levels
+from devteam.artifacts.documents import PlannedFile
+from devteam.artifacts.file_plan import build_levels
 
 lines = []
 handler = logging.Handler()
@@ -244,9 +248,18 @@ def test_each_dropped_dependency_has_its_own_line_when_there_are_few(plan_log: p
 
 
 def test_separate_cycles_are_broken_separately(plan_log: pytest.LogCaptureFixture) -> None:
-    levels = build_levels(plan(
-        ("a.py", ["b.py"]), ("b.py", ["a.py"]), ("c.py", ["d.py", "a.py"]), ("d.py", ["c.py"]), ("e.py", ["d.py"]),
-    ))
+    levels = build_levels(
+        plan(
+            ("a.py", ["b.py"]),
+            ("b.py", ["a.py"]),
+            ("c.py", ["d.py", "a.py"]),
+            ("d.py", ["c.py"]),
+            ("e.py", ["d.py"]),
+        )
+    )
 
     assert levels.dependencies == {"a.py": [], "b.py": ["a.py"], "c.py": ["a.py"], "d.py": ["c.py"], "e.py": ["d.py"]}
-    assert [line.rsplit("; ", 1)[1] for line in plan_lines(plan_log)] == ["dropped b.py -> a.py", "dropped d.py -> c.py"]
+    assert [line.rsplit("; ", 1)[1] for line in plan_lines(plan_log)] == [
+        "dropped b.py -> a.py",
+        "dropped d.py -> c.py",
+    ]

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from cli_runner import run_metagpt, write_config
 from fakes import OpenAIServer, Text
 
-from devteam.config import Config
-from devteam.errors import ProviderError
+from devteam.config.settings import Config
+from devteam.core.errors import ProviderError
 from devteam.llm.factory import build_llm
 from devteam.llm.types import ChatMessage, ChatRequest
 from devteam.llm.usage import Ledger
@@ -50,9 +49,19 @@ def test_a_refused_first_connection_fails_in_about_a_second(tmp_path: Path, comm
 
 def test_a_server_that_answered_and_then_went_away_is_retried(openai_server: OpenAIServer) -> None:
     openai_server.enqueue(Text("first answer"))
-    config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": openai_server.base_url,
-                                            "model": "m", "stream": False, "num_retries": 2,
-                                            "retry_min_wait": 0.01, "retry_max_wait": 0.02}})
+    config = Config.model_validate(
+        {
+            "llm": {
+                "api_type": "open_llm",
+                "base_url": openai_server.base_url,
+                "model": "m",
+                "stream": False,
+                "num_retries": 2,
+                "retry_min_wait": 0.01,
+                "retry_max_wait": 0.02,
+            }
+        }
+    )
     request = ChatRequest(messages=[ChatMessage("user", "hi")], role="Tester", action="Ask")
 
     async def go() -> str:

@@ -6,11 +6,13 @@ import asyncio
 import io
 from pathlib import Path
 
-from devteam.actions.choose_framework import FrameworkOption, distinct_options
-from devteam.company import RunOptions, RunOutcome, run_company
-from devteam.config import Config
 from fakes import OpenAIServer
 from scripted_company import ScriptedCompany
+
+from devteam.actions.choose_framework import FrameworkOption, distinct_options
+from devteam.config.settings import Config
+from devteam.run.company import run_company
+from devteam.run.options import RunOptions, RunOutcome
 
 CANDIDATES = [
     {"name": "curses", "why": "Standard library, made for terminals."},
@@ -21,8 +23,9 @@ CANDIDATES = [
 
 def run(server: OpenAIServer, company: ScriptedCompany, tmp_path: Path) -> tuple[RunOutcome, str]:
     server.set_handler(company)
-    config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": server.base_url, "model": "m",
-                                            "num_retries": 0}})
+    config = Config.model_validate(
+        {"llm": {"api_type": "open_llm", "base_url": server.base_url, "model": "m", "num_retries": 0}}
+    )
     progress = io.StringIO()
     options = RunOptions(idea="write a tic-tac-toe game", workspace=tmp_path / "workspace", code_review=False)
     outcome = asyncio.run(run_company(config, options, progress_stream=progress))
@@ -32,8 +35,9 @@ def run(server: OpenAIServer, company: ScriptedCompany, tmp_path: Path) -> tuple
 
 
 def user_prompt(server: OpenAIServer, action: str) -> dict:
-    return next(r.json for r in server.chat_requests
-                if r.json["messages"][1]["content"].startswith(f"## Action: {action}"))
+    return next(
+        r.json for r in server.chat_requests if r.json["messages"][1]["content"].startswith(f"## Action: {action}")
+    )
 
 
 def test_the_architect_chooses_among_its_proposals_and_designs_for_the_choice(

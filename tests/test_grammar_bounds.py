@@ -16,28 +16,37 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import CompletionsServer, OllamaServer, OpenAIServer, RecordedRequest, Text
 from pydantic import BaseModel
 
 from devteam.actions.choose_framework import FrameworkProposal
-from devteam.artifacts import PRD, SystemDesign
-from devteam.check import CheckAnswer
-from devteam.config import Config
+from devteam.artifacts.documents import PRD, SystemDesign
+from devteam.commands.check import CheckAnswer
+from devteam.config.settings import Config
 from devteam.llm.factory import build_llm
 from devteam.llm.grammar_bounds import CHARS_PER_TOKEN, bound_for_grammar
 from devteam.llm.types import ChatMessage
 from devteam.llm.usage import Ledger
 from devteam.structured.ask import ask_structured
 from devteam.structured.schema import to_strict_schema
-from fakes import CompletionsServer, OllamaServer, OpenAIServer, RecordedRequest, Text
 
 MESSAGES = [ChatMessage("system", "You write PRDs."), ChatMessage("user", "Write the PRD for a snake game.")]
-GOOD_PRD = json.dumps({
-    "language": "en_us", "programming_language": "Python", "original_requirements": "a snake game",
-    "project_name": "snake_game", "product_goals": ["fun"], "user_stories": ["As a player, I want to play"],
-    "competitive_analysis": ["Nokia snake: simple"], "competitive_quadrant_chart": "",
-    "requirement_analysis": "a grid and a snake", "requirement_pool": [{"requirement": "move", "priority": "P0"}],
-    "ui_design_draft": "a grid", "anything_unclear": "",
-})
+GOOD_PRD = json.dumps(
+    {
+        "language": "en_us",
+        "programming_language": "Python",
+        "original_requirements": "a snake game",
+        "project_name": "snake_game",
+        "product_goals": ["fun"],
+        "user_stories": ["As a player, I want to play"],
+        "competitive_analysis": ["Nokia snake: simple"],
+        "competitive_quadrant_chart": "",
+        "requirement_analysis": "a grid and a snake",
+        "requirement_pool": [{"requirement": "move", "priority": "P0"}],
+        "ui_design_draft": "a grid",
+        "anything_unclear": "",
+    }
+)
 LOOPING_PRD = '{"language": "en_us", "product_goals": ["fun", "fun", "fun", "fun", "fun", "fun", "fun"'
 
 
@@ -119,10 +128,18 @@ def test_a_nullable_list_keeps_its_items_and_bounds_as_an_anyof_member() -> None
 
 
 def ask_prd(server_settings: dict[str, Any]) -> None:
-    config = Config.model_validate({"llm": {
-        "model": "test-model", "stream": False, "timeout": 5, "max_token": 768, "num_retries": 0,
-        **server_settings,
-    }})
+    config = Config.model_validate(
+        {
+            "llm": {
+                "model": "test-model",
+                "stream": False,
+                "timeout": 5,
+                "max_token": 768,
+                "num_retries": 0,
+                **server_settings,
+            }
+        }
+    )
 
     async def go() -> None:
         llm = build_llm(config.llm, ledger=Ledger())
@@ -202,14 +219,25 @@ for schema in json.load(sys.stdin):
 def test_the_largest_bounds_are_grammars_llama_cpp_accepts() -> None:
     from llama_server import smollm2_gguf
 
-    one_string = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
-                  "additionalProperties": False}
-    schemas = [bound_for_grammar(schema, budget)
-               for schema in [one_string, *(to_strict_schema(model) for model in MODELS)]
-               for budget in (768, 8192, 131072)]
+    one_string = {
+        "type": "object",
+        "properties": {"text": {"type": "string"}},
+        "required": ["text"],
+        "additionalProperties": False,
+    }
+    schemas = [
+        bound_for_grammar(schema, budget)
+        for schema in [one_string, *(to_strict_schema(model) for model in MODELS)]
+        for budget in (768, 8192, 131072)
+    ]
 
-    result = subprocess.run([sys.executable, "-c", GRAMMAR_CHECK, str(smollm2_gguf())], input=json.dumps(schemas),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", GRAMMAR_CHECK, str(smollm2_gguf())],
+        input=json.dumps(schemas),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
     assert result.stdout.count("parsed") == len(schemas), result.stderr[-2000:]
     assert bound_for_grammar(one_string, 131072)["properties"]["text"]["maxLength"] == 800  # the cap
@@ -224,10 +252,14 @@ def test_the_real_smollm2_loop_is_closed_by_the_bounded_grammar_and_its_echoes_a
     llama_cpp_server: OpenAIServer,
 ) -> None:
     looping, bounded = (json.loads(line) for line in RECORD.read_text(encoding="utf-8").splitlines())
-    fixed = {"original_requirements": "A classic snake game for the terminal.",
-             "product_goals": ["Playable with the arrow keys"], "user_stories": ["As a player, I want to eat food"],
-             "competitive_analysis": ["Nokia Snake: simple, addictive"], "requirement_analysis": "A grid, a snake.",
-             "anything_unclear": ""}
+    fixed = {
+        "original_requirements": "A classic snake game for the terminal.",
+        "product_goals": ["Playable with the arrow keys"],
+        "user_stories": ["As a player, I want to eat food"],
+        "competitive_analysis": ["Nokia Snake: simple, addictive"],
+        "requirement_analysis": "A grid, a snake.",
+        "anything_unclear": "",
+    }
 
     def serve(request: RecordedRequest) -> Text:
         schema = request.json["response_format"]["schema"]
@@ -237,9 +269,20 @@ def test_the_real_smollm2_loop_is_closed_by_the_bounded_grammar_and_its_echoes_a
 
     llama_cpp_server.set_handler(serve)
     messages = [ChatMessage(m["role"], m["content"]) for m in looping["messages"]]
-    config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": llama_cpp_server.base_url,
-                                            "model": "smollm2", "stream": False, "timeout": 5, "max_token": 768,
-                                            "num_retries": 0, "structured_output": "json_object_schema"}})
+    config = Config.model_validate(
+        {
+            "llm": {
+                "api_type": "open_llm",
+                "base_url": llama_cpp_server.base_url,
+                "model": "smollm2",
+                "stream": False,
+                "timeout": 5,
+                "max_token": 768,
+                "num_retries": 0,
+                "structured_output": "json_object_schema",
+            }
+        }
+    )
 
     async def go() -> Any:
         llm = build_llm(config.llm, ledger=Ledger())

@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from cli_runner import clean_env, metagpt_command, run_metagpt, write_config
 
 MEMORY_CEILING = 2 * 1024**3  # far more than a config needs; far less than the 3 GiB a bomb took
@@ -48,8 +47,14 @@ def test_a_hostile_config_file_is_a_usage_error_naming_the_file(tmp_path: Path, 
     (tmp_path / "home").mkdir()
 
     completed = subprocess.run(
-        [*metagpt_command(), "write a snake game"], cwd=tmp_path, env=clean_env(tmp_path / "home"),
-        capture_output=True, text=True, timeout=60, input="", preexec_fn=_limit_memory,
+        [*metagpt_command(), "write a snake game"],
+        cwd=tmp_path,
+        env=clean_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input="",
+        preexec_fn=_limit_memory,
     )
 
     assert completed.returncode == 2, completed.stderr[-2000:]
@@ -76,8 +81,7 @@ def test_a_config_using_anchors_the_ordinary_way_still_loads(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("idea", ["   ", "\t\n", " \u3000 "])
 def test_an_idea_of_only_whitespace_is_a_usage_error(tmp_path: Path, idea: str) -> None:
-    write_config(tmp_path, {"api_type": "ollama", "base_url": "http://127.0.0.1:9/api", "model": "m",
-                            "num_retries": 0})
+    write_config(tmp_path, {"api_type": "ollama", "base_url": "http://127.0.0.1:9/api", "model": "m", "num_retries": 0})
 
     result = run_metagpt([idea], cwd=tmp_path, timeout=60)
 

@@ -15,38 +15,53 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cli_runner import run_metagpt, write_config
-from devteam.company import RunOptions, run_company
-from devteam.config import Config
-from devteam.errors import ProviderError, SchemaRejectedError
-from devteam.llm.factory import build_llm
-from devteam.llm.ollama import OllamaProvider
-from devteam.llm.openai_compat import OpenAICompatProvider
-from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
-from devteam.llm.usage import Ledger
-from devteam.roles.base import Message, Role, RunContext
 from fakes import Error, OllamaServer, OpenAIServer, Raw, RawStream, Reply, Text, Trickle
 from scripted_company import ScriptedCompany
 
+from devteam.config.settings import Config
+from devteam.core.errors import ProviderError, SchemaRejectedError
+from devteam.llm.factory import build_llm
+from devteam.llm.providers.ollama import OllamaProvider
+from devteam.llm.providers.openai_compat import OpenAICompatProvider
+from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
+from devteam.llm.usage import Ledger
+from devteam.roles.base import Message, Role, RunContext
+from devteam.run.company import run_company
+from devteam.run.options import RunOptions
+
 MESSAGES = [ChatMessage("system", "You write tickets."), ChatMessage("user", "a snake game")]
 REQUEST = ChatRequest(messages=MESSAGES)
-SCHEMA = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"],
-          "additionalProperties": False}
+SCHEMA = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}},
+    "required": ["title"],
+    "additionalProperties": False,
+}
 DEEP = b"[" * 10_000 + b"]" * 10_000
 # A test that would hang on old code still ends: the whole attempt is capped here, far above any timeout used.
 TEST_CAP_S = 25.0
 
 
 def _completion(**override: Any) -> bytes:
-    body = {"id": "x", "object": "chat.completion", "created": 0, "model": "test-model",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "test-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+    }
     return json.dumps({**body, **override}).encode()
 
 
 def _chunk(**override: Any) -> bytes:
-    body = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "test-model",
-            "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]}
+    body = {
+        "id": "x",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "test-model",
+        "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}],
+    }
     return b"data: " + json.dumps({**body, **override}).encode() + b"\n\n"
 
 
@@ -66,14 +81,17 @@ OPENAI_HOSTILE: dict[str, tuple[bool, Reply]] = {
     "sse_choices_of_strings": (True, RawStream((_chunk(choices=["x"]), DONE))),
     "sse_invalid_utf8": (True, RawStream((_chunk()[:-3] + b', "x": "\xff"}\n\n', DONE))),
     "sse_nesting_10000_deep": (True, RawStream((b"data: " + DEEP + b"\n\n", DONE))),
-    "sse_usage_of_wrong_type": (True, RawStream((_chunk(usage={"prompt_tokens": "x", "completion_tokens": 1}),
-                                                 DONE))),
+    "sse_usage_of_wrong_type": (True, RawStream((_chunk(usage={"prompt_tokens": "x", "completion_tokens": 1}), DONE))),
 }
 
 
 def _ollama_line(**override: Any) -> bytes:
-    body = {"model": "test-model", "message": {"role": "assistant", "content": "hi"}, "done": True,
-            "done_reason": "stop"}
+    body = {
+        "model": "test-model",
+        "message": {"role": "assistant", "content": "hi"},
+        "done": True,
+        "done_reason": "stop",
+    }
     return json.dumps({**body, **override}).encode()
 
 
@@ -162,10 +180,19 @@ def test_a_hostile_answer_is_reported_once_and_a_transient_fault_is_still_retrie
     openai_server: OpenAIServer,
 ) -> None:
     openai_server.enqueue(Error(503), Raw(b"<html>login</html>", content_type="text/html"))
-    config = Config.model_validate({"llm": {
-        "api_type": "open_llm", "base_url": openai_server.base_url, "model": "test-model", "stream": False,
-        "num_retries": 3, "retry_min_wait": 0.01, "retry_max_wait": 0.02,
-    }})
+    config = Config.model_validate(
+        {
+            "llm": {
+                "api_type": "open_llm",
+                "base_url": openai_server.base_url,
+                "model": "test-model",
+                "stream": False,
+                "num_retries": 3,
+                "retry_min_wait": 0.01,
+                "retry_max_wait": 0.02,
+            }
+        }
+    )
 
     async def go() -> None:
         llm = build_llm(config.llm, ledger=Ledger())
@@ -179,11 +206,14 @@ def test_a_hostile_answer_is_reported_once_and_a_transient_fault_is_still_retrie
     assert len(openai_server.chat_requests) == 2  # the 503 retried, the HTML page not
 
 
-@pytest.mark.parametrize(("api_type", "reply"), [
-    ("open_llm", Raw(b"<html><body>Gateway login</body></html>", content_type="text/html")),
-    ("open_llm", RawStream((b"data: {broken\n\n", DONE))),
-    ("ollama", RawStream((_ollama_line(message="hello") + b"\n",))),
-])
+@pytest.mark.parametrize(
+    ("api_type", "reply"),
+    [
+        ("open_llm", Raw(b"<html><body>Gateway login</body></html>", content_type="text/html")),
+        ("open_llm", RawStream((b"data: {broken\n\n", DONE))),
+        ("ollama", RawStream((_ollama_line(message="hello") + b"\n",))),
+    ],
+)
 def test_the_cli_reports_a_hostile_server_without_a_traceback(tmp_path: Path, api_type: str, reply: Reply) -> None:
     server = OpenAIServer() if api_type == "open_llm" else OllamaServer()
     with server:
@@ -204,8 +234,7 @@ def test_the_cli_reports_a_hostile_server_without_a_traceback(tmp_path: Path, ap
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_an_answer_trickled_byte_by_byte_stops_at_the_timeout_openai(openai_server: OpenAIServer,
-                                                                    stream: bool) -> None:
+def test_an_answer_trickled_byte_by_byte_stops_at_the_timeout_openai(openai_server: OpenAIServer, stream: bool) -> None:
     openai_server.enqueue(Trickle(Text('{"title": "a snake game that never finishes"}'), interval=0.25))
     started = time.monotonic()
 
@@ -217,8 +246,7 @@ def test_an_answer_trickled_byte_by_byte_stops_at_the_timeout_openai(openai_serv
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_an_answer_trickled_byte_by_byte_stops_at_the_timeout_ollama(ollama_server: OllamaServer,
-                                                                    stream: bool) -> None:
+def test_an_answer_trickled_byte_by_byte_stops_at_the_timeout_ollama(ollama_server: OllamaServer, stream: bool) -> None:
     ollama_server.enqueue(Trickle(Text('{"title": "a snake game that never finishes"}'), interval=0.25))
     started = time.monotonic()
 
@@ -231,17 +259,28 @@ def test_an_answer_trickled_byte_by_byte_stops_at_the_timeout_ollama(ollama_serv
 
 # -- a 400 is a schema rejection only when it is about the schema --------------------------------------------
 
-CONTEXT_400 = ("This model's maximum context length is 8192 tokens. However, you requested 9500 tokens "
-               "(5404 in the messages, 4096 in the completion). Please reduce the length of the messages.")
+CONTEXT_400 = (
+    "This model's maximum context length is 8192 tokens. However, you requested 9500 tokens "
+    "(5404 in the messages, 4096 in the completion). Please reduce the length of the messages."
+)
 
 
 @pytest.mark.parametrize("message", [CONTEXT_400, "Bad Request", "'temperature' must be at most 2"])
 def test_a_400_not_about_the_schema_is_reported_as_what_it_is(openai_server: OpenAIServer, message: str) -> None:
     openai_server.enqueue(Error(400, message=message), Text('{"title": "Snake"}'))
-    config = Config.model_validate({"llm": {
-        "api_type": "open_llm", "base_url": openai_server.base_url, "model": "test-model", "stream": False,
-        "num_retries": 2, "retry_min_wait": 0.01, "retry_max_wait": 0.02,
-    }})
+    config = Config.model_validate(
+        {
+            "llm": {
+                "api_type": "open_llm",
+                "base_url": openai_server.base_url,
+                "model": "test-model",
+                "stream": False,
+                "num_retries": 2,
+                "retry_min_wait": 0.01,
+                "retry_max_wait": 0.02,
+            }
+        }
+    )
     request = ChatRequest(messages=MESSAGES, json_schema=SCHEMA, output_mode="json_schema")
 
     async def go() -> str | None:
@@ -292,12 +331,20 @@ class CrashingRole(Role):
 
 def test_a_crashed_run_is_recorded_as_crashed_with_exit_code_1(tmp_path: Path, openai_server: OpenAIServer) -> None:
     openai_server.set_handler(ScriptedCompany())
-    config = Config.model_validate({"llm": {
-        "api_type": "open_llm", "base_url": openai_server.base_url, "model": "test-model",
-        "num_retries": 0, "timeout": 10,
-    }})
-    options = RunOptions(idea="write a tic-tac-toe game", workspace=tmp_path / "workspace", code_review=False,
-                         project_name="crashed")
+    config = Config.model_validate(
+        {
+            "llm": {
+                "api_type": "open_llm",
+                "base_url": openai_server.base_url,
+                "model": "test-model",
+                "num_retries": 0,
+                "timeout": 10,
+            }
+        }
+    )
+    options = RunOptions(
+        idea="write a tic-tac-toe game", workspace=tmp_path / "workspace", code_review=False, project_name="crashed"
+    )
 
     with pytest.raises(RuntimeError, match="a bug in a user's role"):
         asyncio.run(run_company(config, options, progress_stream=io.StringIO(), extra_roles=[CrashingRole]))

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import git
 import pytest
-
 from cli_runner import clean_env, metagpt_command, run_metagpt, write_config
-from devteam.company import RunOptions, run_company
-from devteam.config import Config
 from fakes import Hang, OpenAIServer, RecordedRequest, Reply
 from scripted_company import ScriptedCompany
+
+from devteam.config.settings import Config
+from devteam.run.company import run_company
+from devteam.run.options import RunOptions
 
 IDEA = "write a tic-tac-toe game"
 FAST, SLOW = "tictactoe/__init__.py", "tictactoe/board.py"  # the first level of the plan
@@ -50,14 +51,22 @@ class Running:
         home = cwd / "home"
         home.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
-            [*metagpt_command(), *args], cwd=cwd, env=clean_env(home), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            [*metagpt_command(), *args],
+            cwd=cwd,
+            env=clean_env(home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         self.stderr: list[str] = []
         self.stdout = ""
         self._line = threading.Condition()
-        self._readers = [threading.Thread(target=self._read_stderr, daemon=True),
-                         threading.Thread(target=self._read_stdout, daemon=True)]
+        self._readers = [
+            threading.Thread(target=self._read_stderr, daemon=True),
+            threading.Thread(target=self._read_stdout, daemon=True),
+        ]
         for reader in self._readers:
             reader.start()
 
@@ -164,8 +173,17 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path, slow_run: tuple[SlowFile
 
 def test_a_callers_cancellation_is_not_swallowed(tmp_path: Path, openai_server: OpenAIServer) -> None:
     openai_server.enqueue(Hang(PATIENCE))
-    config = Config.model_validate({"llm": {"api_type": "open_llm", "base_url": openai_server.base_url,
-                                            "model": "m", "timeout": PATIENCE, "num_retries": 0}})
+    config = Config.model_validate(
+        {
+            "llm": {
+                "api_type": "open_llm",
+                "base_url": openai_server.base_url,
+                "model": "m",
+                "timeout": PATIENCE,
+                "num_retries": 0,
+            }
+        }
+    )
     options = RunOptions(idea=IDEA, workspace=tmp_path / "workspace", code_review=False)
 
     async def with_deadline() -> object:

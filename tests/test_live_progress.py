@@ -29,8 +29,10 @@ def _slow_streaming_company(server: OpenAIServer) -> None:
 
 def test_a_terminal_gets_spinners_streamed_tokens_and_a_footer(tmp_path: Path, openai_server: OpenAIServer) -> None:
     _slow_streaming_company(openai_server)
-    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m",
-                            "stream": True, "timeout": 60})
+    write_config(
+        tmp_path,
+        {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m", "stream": True, "timeout": 60},
+    )
 
     result = run_metagpt_on_pty([IDEA, "--no-code-review", "-v"], cwd=tmp_path, columns=120)
 
@@ -64,12 +66,14 @@ def test_a_pipe_and_plain_get_one_line_per_event(tmp_path: Path, openai_server: 
 def test_the_header_names_each_setting_and_where_it_came_from(tmp_path: Path, openai_server: OpenAIServer) -> None:
     openai_server.set_handler(ScriptedCompany())
     secret_url = openai_server.base_url.replace("http://", "http://user:hunter2secret@")
-    config = write_config(tmp_path, {"api_type": "open_llm", "base_url": secret_url, "model": "m"},
-                          repair_llm_output=True)
+    config = write_config(
+        tmp_path, {"api_type": "open_llm", "base_url": secret_url, "model": "m"}, repair_llm_output=True
+    )
     env = clean_env(tmp_path / "home", LLM_NUM_RETRIES="1")
 
-    result = run_metagpt([IDEA, "--no-code-review", "--model", "header-model", "--workspace", "ws"], cwd=tmp_path,
-                         env=env)
+    result = run_metagpt(
+        [IDEA, "--no-code-review", "--model", "header-model", "--workspace", "ws"], cwd=tmp_path, env=env
+    )
 
     assert result.code == 0, result.output
     header = result.stderr.split("ProductManager")[0]

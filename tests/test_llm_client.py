@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from fakes import Error, OpenAIServer, Text
 from pydantic import BaseModel, ConfigDict
 
-from devteam.config import Config
-from devteam.errors import BudgetExceededError, ProviderError, SchemaRejectedError
+from devteam.config.settings import Config
+from devteam.core.errors import BudgetExceededError, ProviderError, SchemaRejectedError
 from devteam.llm.client import LLM, Exchange
 from devteam.llm.factory import build_llm
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 from devteam.llm.usage import Ledger
 from devteam.structured.ask import Answer, ask_structured
 from devteam.structured.schema import to_strict_schema
-from fakes import Error, OpenAIServer, Text
 
 T = TypeVar("T")
 
@@ -143,7 +143,10 @@ def test_a_rejected_level_steps_down_one_level_without_a_retry(
     assert response.native_schema is True  # the server was still given the schema
     first, second = bodies(openai_server)  # exactly two: the rejection was not retried as a transient fault
     assert first["response_format"]["type"] == "json_schema"
-    assert second["response_format"] == {"type": "json_object", "schema": first["response_format"]["json_schema"]["schema"]}
+    assert second["response_format"] == {
+        "type": "json_object",
+        "schema": first["response_format"]["json_schema"]["schema"],
+    }
     assert second["messages"] == first["messages"]
     fallback_lines = [r for r in caplog.records if r.getMessage().startswith("schema_fallback")]
     assert len(fallback_lines) == 1
@@ -164,7 +167,12 @@ def test_a_server_refusing_every_level_ends_prompt_only(
 
     assert response.text == ANSWER
     assert response.native_schema is False
-    assert [level_of(b) for b in bodies(openai_server)] == ["json_schema", "json_object_schema", "json_object", "prompt"]
+    assert [level_of(b) for b in bodies(openai_server)] == [
+        "json_schema",
+        "json_object_schema",
+        "json_object",
+        "prompt",
+    ]
     assert len([r for r in caplog.records if r.getMessage().startswith("schema_fallback")]) == 3
 
 
@@ -186,8 +194,10 @@ def test_a_prompt_written_for_a_checked_schema_gets_the_schema_when_nothing_chec
     assert third["messages"][:-1] == first["messages"]
     added = third["messages"][-1]
     assert added["role"] == "user" and "does not check" in added["content"]
-    assert json.loads(added["content"].split("(use exactly these keys, spelled as written, all of them):\n", 1)[1]) \
+    assert (
+        json.loads(added["content"].split("(use exactly these keys, spelled as written, all of them):\n", 1)[1])
         == first["response_format"]["json_schema"]["schema"]
+    )
 
 
 def test_an_error_not_about_the_format_does_not_step_down(openai_server: OpenAIServer) -> None:
@@ -261,7 +271,12 @@ def test_fallback_is_remembered_for_the_next_request(openai_server: OpenAIServer
     assert mode == "prompt"
     assert reason is not None and "response_format" in reason
     assert [level_of(b) for b in bodies(openai_server)] == [
-        "json_schema", "json_object_schema", "json_object", "prompt", "prompt"]
+        "json_schema",
+        "json_object_schema",
+        "json_object",
+        "prompt",
+        "prompt",
+    ]
 
 
 def test_fallback_is_remembered_by_a_reask_of_the_same_question(openai_server: OpenAIServer) -> None:
@@ -299,7 +314,11 @@ def test_the_level_that_worked_is_cached_for_later_runs(
     with_llm(llama_cpp_server, ask)  # run 1: one refusal, then json_object+schema
     with_llm(llama_cpp_server, ask)  # run 2: straight to the level run 1 found
 
-    assert [level_of(b) for b in bodies(llama_cpp_server)] == ["json_schema", "json_object_schema", "json_object_schema"]
+    assert [level_of(b) for b in bodies(llama_cpp_server)] == [
+        "json_schema",
+        "json_object_schema",
+        "json_object_schema",
+    ]
     cached = json.loads(cache_file(private_cache_dir).read_text())
     assert cached == {f"open_llm {llama_cpp_server.base_url} test-model": "json_object_schema"}
 
@@ -314,7 +333,11 @@ def test_the_cache_is_per_model(llama_cpp_server: OpenAIServer) -> None:
     with_llm(llama_cpp_server, ask, model="other-model")
 
     assert [level_of(b) for b in bodies(llama_cpp_server)] == [
-        "json_schema", "json_object_schema", "json_schema", "json_object_schema"]
+        "json_schema",
+        "json_object_schema",
+        "json_schema",
+        "json_object_schema",
+    ]
 
 
 def test_a_broken_cache_file_is_ignored_and_rewritten(
@@ -333,7 +356,8 @@ def test_a_broken_cache_file_is_ignored_and_rewritten(
     assert [level_of(b) for b in bodies(openai_server)] == ["json_schema"]
     assert any("ignoring the structured-output cache" in r.getMessage() for r in caplog.records)
     assert json.loads(cache_file(private_cache_dir).read_text()) == {
-        f"open_llm {openai_server.base_url} test-model": "json_schema"}
+        f"open_llm {openai_server.base_url} test-model": "json_schema"
+    }
 
 
 def test_a_forced_setting_neither_reads_nor_writes_the_cache(
@@ -350,7 +374,8 @@ def test_a_forced_setting_neither_reads_nor_writes_the_cache(
 
     assert [level_of(b) for b in bodies(openai_server)] == ["json_object_schema"]
     assert json.loads(cache_file(private_cache_dir).read_text()) == {
-        f"open_llm {openai_server.base_url} test-model": "prompt"}
+        f"open_llm {openai_server.base_url} test-model": "prompt"
+    }
 
 
 def test_json_schema_setting_makes_a_rejection_an_error(openai_server: OpenAIServer) -> None:

@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cli_runner import clean_env, run_metagpt, write_config
 from fakes import OpenAIServer
 from scripted_company import ScriptedCompany
 
-from devteam.company import RunOptions, run_company
-from devteam.config import Config
+from devteam.config.settings import Config
+from devteam.run.company import run_company
+from devteam.run.options import RunOptions
 
 IDEA = "write a tic-tac-toe game"
 
@@ -40,8 +40,9 @@ def project(tmp_path: Path, openai_server: OpenAIServer) -> Path:
     return _run(tmp_path / "workspace", openai_server, project_name="first", company=company)
 
 
-def test_table_and_summary_of_the_most_recent_project(tmp_path: Path, project: Path,
-                                                      openai_server: OpenAIServer) -> None:
+def test_table_and_summary_of_the_most_recent_project(
+    tmp_path: Path, project: Path, openai_server: OpenAIServer
+) -> None:
     newer = _run(tmp_path / "workspace", openai_server, project_name="second", company=ScriptedCompany())
     old = time.time() - 60
     os.utime(project / ".devteam" / "exchanges.jsonl", (old, old))
@@ -51,15 +52,30 @@ def test_table_and_summary_of_the_most_recent_project(tmp_path: Path, project: P
     assert result.code == 0, result.output
     assert str(Path("workspace") / newer.name / ".devteam" / "exchanges.jsonl") in result.stdout
     header = result.stdout.splitlines()[1]
-    for column in ("#", "role", "action", "subject", "model", "tokens in/out", "latency s", "retries",
-                   "repairs", "outcome"):
+    for column in (
+        "#",
+        "role",
+        "action",
+        "subject",
+        "model",
+        "tokens in/out",
+        "latency s",
+        "retries",
+        "repairs",
+        "outcome",
+    ):
         assert column in header, column
     rows = [line for line in result.stdout.splitlines() if line[:1].isdigit()]
     assert len(rows) == 8
     assert rows[0].split()[:3] == ["1", "ProductManager", "WritePRD"]
     assert "tictactoe/board.py" in result.stdout and "logs-model" in result.stdout
-    for line in ("Idea:     write a tic-tac-toe game", "Calls:    8,", "Retries:  0, re-asks: 0",
-                 "Repairs:  none", "Stages:"):
+    for line in (
+        "Idea:     write a tic-tac-toe game",
+        "Calls:    8,",
+        "Retries:  0, re-asks: 0",
+        "Repairs:  none",
+        "Stages:",
+    ):
         assert line in result.stdout, line
     assert "ProductManager  WritePRD" in result.stdout
 
@@ -91,8 +107,16 @@ def test_call_shows_one_exchange_in_full(tmp_path: Path, project: Path) -> None:
     assert result.code == 0, result.output
     out = result.stdout
     assert out.startswith("Call 1 of run ") and "ProductManager WritePRD" in out.splitlines()[0]
-    for part in ("--- system ---", "--- user ---", "## Action: WritePRD", "--- answer (raw) ---",
-                 "<think>hmm</think>", "Finish:   stop", "Repairs:  repair_strip_think", "completion tokens"):
+    for part in (
+        "--- system ---",
+        "--- user ---",
+        "## Action: WritePRD",
+        "--- answer (raw) ---",
+        "<think>hmm</think>",
+        "Finish:   stop",
+        "Repairs:  repair_strip_think",
+        "completion tokens",
+    ):
         assert part in out, part
     as_json = run_metagpt(["logs", str(project), "--call", "3", "--json"], cwd=tmp_path)
     assert json.loads(as_json.stdout)["seq"] == 3
@@ -121,8 +145,11 @@ def test_no_record_is_a_clear_message_exit_1(tmp_path: Path) -> None:
 def test_the_workspace_comes_from_the_config_or_the_flag(tmp_path: Path, project: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    write_config(elsewhere, {"api_type": "open_llm", "base_url": "http://127.0.0.1:9/v1", "model": "m"},
-                 workspace=str(project.parent))
+    write_config(
+        elsewhere,
+        {"api_type": "open_llm", "base_url": "http://127.0.0.1:9/v1", "model": "m"},
+        workspace=str(project.parent),
+    )
     from_config = run_metagpt(["logs"], cwd=elsewhere)
     assert from_config.code == 0, from_config.output
     assert str(project / ".devteam") in from_config.stdout

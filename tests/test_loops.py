@@ -28,7 +28,9 @@ def test_a_real_answer_is_a_loop_only_when_it_was_cut_off_looping(name: str, fin
     assert repeats_itself(answer) == (finish_reason == "length"), name
 
 
-@pytest.mark.parametrize("module", ["company.py", "artifact_checks.py", "llm/openai_compat.py", "workspace.py"])
+@pytest.mark.parametrize(
+    "module", ["run/company.py", "artifacts/checks.py", "llm/providers/openai_compat.py", "workspace/project.py"]
+)
 def test_real_code_is_not_a_loop(module: str) -> None:
     assert not repeats_itself((PACKAGE / module).read_text(encoding="utf-8"))
 
@@ -39,9 +41,9 @@ def test_a_short_repetition_is_too_short_to_call() -> None:
 
 
 def test_every_http_protocol_carries_the_repetition_penalty() -> None:
-    from devteam.llm.completions import build_completion_body
-    from devteam.llm.ollama import build_chat_body
-    from devteam.llm.openai_compat import build_chat_kwargs
+    from devteam.llm.providers.completions import build_completion_body
+    from devteam.llm.providers.ollama import build_chat_body
+    from devteam.llm.providers.openai_compat import build_chat_kwargs
     from devteam.llm.types import ChatMessage, ChatRequest
 
     penalised = ChatRequest(messages=[ChatMessage("user", "write snake.py")], frequency_penalty=0.5)
@@ -50,9 +52,14 @@ def test_every_http_protocol_carries_the_repetition_penalty() -> None:
     for request, expected in ((penalised, 0.5), (plain, None)):
         openai = build_chat_kwargs(request, api_type="open_llm", model="m", stream=False)
         ollama = build_chat_body(request, model="m", stream=False)["options"]
-        bodies = [build_completion_body(request, dialect=dialect, prompt="p", stop=[], model="m")
-                  for dialect in ("llama_server", "openai")]
-        assert [openai.get("frequency_penalty"), ollama.get("frequency_penalty"),
-                *(body.get("frequency_penalty") for body in bodies)] == [expected] * 4
+        bodies = [
+            build_completion_body(request, dialect=dialect, prompt="p", stop=[], model="m")
+            for dialect in ("llama_server", "openai")
+        ]
+        assert [
+            openai.get("frequency_penalty"),
+            ollama.get("frequency_penalty"),
+            *(body.get("frequency_penalty") for body in bodies),
+        ] == [expected] * 4
     # OpenAI's reasoning models reject the parameter: OpenAI itself never gets it.
     assert "frequency_penalty" not in build_chat_kwargs(penalised, api_type="openai", model="o3", stream=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import git
-
 from cli_runner import run_metagpt, write_config
 from fakes import OpenAIServer
 from scripted_company import ScriptedCompany
@@ -24,9 +23,22 @@ def test_help_is_help_not_an_idea(tmp_path: Path) -> None:
 
 def test_help_teaches_examples_subcommands_config_environment_and_exit_codes(tmp_path: Path) -> None:
     out = run_metagpt(["--help"], cwd=tmp_path).stdout
-    for part in ('metagpt "write a snake game"', "check", "logs", "demo", "-v, --verbose", "~/.metagpt/config2.yaml",
-                 "./config/config2.yaml", "OPENAI_API_KEY", "OLLAMA_HOST", "LLM_NUM_RETRIES", "exit codes",
-                 "130", "--recover-path", "--n-round"):
+    for part in (
+        'metagpt "write a snake game"',
+        "check",
+        "logs",
+        "demo",
+        "-v, --verbose",
+        "~/.metagpt/config2.yaml",
+        "./config/config2.yaml",
+        "OPENAI_API_KEY",
+        "OLLAMA_HOST",
+        "LLM_NUM_RETRIES",
+        "exit codes",
+        "130",
+        "--recover-path",
+        "--n-round",
+    ):
         assert part in out, part
 
 
@@ -34,8 +46,20 @@ def test_metagpt_flags_without_meaning_warn_and_the_run_goes_on(tmp_path: Path, 
     openai_server.set_handler(ScriptedCompany())
     write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m"})
 
-    result = run_metagpt([IDEA, "--n-round", "5", "--max-auto-summarize-code", "0", "--code_review", "--no-implement",
-                          "--project-name", "plan_only"], cwd=tmp_path)
+    result = run_metagpt(
+        [
+            IDEA,
+            "--n-round",
+            "5",
+            "--max-auto-summarize-code",
+            "0",
+            "--code_review",
+            "--no-implement",
+            "--project-name",
+            "plan_only",
+        ],
+        cwd=tmp_path,
+    )
 
     assert result.code == 0, result.output
     assert result.stderr.count("--n-round is ignored") == 1
@@ -56,8 +80,9 @@ def test_recover_path_resumes_the_project(tmp_path: Path, openai_server: OpenAIS
     assert first.code == 0, first.output
     calls_before = len(openai_server.requests)
 
-    resumed = run_metagpt([IDEA, "--no-code-review", "--recover-path", str(tmp_path / "workspace" / "ttt")],
-                          cwd=tmp_path)
+    resumed = run_metagpt(
+        [IDEA, "--no-code-review", "--recover-path", str(tmp_path / "workspace" / "ttt")], cwd=tmp_path
+    )
 
     assert resumed.code == 0, resumed.output
     chat_calls = [r for r in openai_server.requests[calls_before:] if r.path == "/v1/chat/completions"]

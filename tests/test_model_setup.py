@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import yaml
-
 from cli_runner import clean_env, run_metagpt, write_config
 from fakes import OllamaServer, OpenAIServer, Text
 from pty_runner import run_metagpt_on_pty
@@ -45,8 +44,9 @@ def test_ollama_host_alone_uses_the_servers_only_model(tmp_path: Path) -> None:
 def test_several_models_without_a_terminal_ask_for_model(tmp_path: Path) -> None:
     with OllamaServer(models=["llama3.1:8b", "qwen2.5-coder:7b"]) as server:
         result = run_metagpt([IDEA], cwd=tmp_path, env=_env(tmp_path, OLLAMA_HOST=server.url))
-        named = run_metagpt(["check", "--model", "qwen2.5-coder:7b"], cwd=tmp_path,
-                            env=_env(tmp_path, OLLAMA_HOST=server.url))
+        named = run_metagpt(
+            ["check", "--model", "qwen2.5-coder:7b"], cwd=tmp_path, env=_env(tmp_path, OLLAMA_HOST=server.url)
+        )
     assert result.code == 2, result.output
     assert "llama3.1:8b" in result.stderr and "qwen2.5-coder:7b" in result.stderr
     assert "--model NAME" in result.stderr and "Traceback" not in result.output
@@ -56,8 +56,9 @@ def test_several_models_without_a_terminal_ask_for_model(tmp_path: Path) -> None
 def test_at_a_terminal_the_user_picks_a_model_and_may_save_it(tmp_path: Path) -> None:
     with OllamaServer(models=["llama3.1:8b", "qwen2.5-coder:7b"]) as server:
         server.set_handler(ScriptedCompany())
-        result = run_metagpt_on_pty([IDEA, "--no-code-review"], cwd=tmp_path, typed="2\ny\n",
-                                    env=_env(tmp_path, OLLAMA_HOST=server.url))
+        result = run_metagpt_on_pty(
+            [IDEA, "--no-code-review"], cwd=tmp_path, typed="2\ny\n", env=_env(tmp_path, OLLAMA_HOST=server.url)
+        )
         models = {r.json["model"] for r in server.requests if r.path == "/api/chat"}
     assert result.code == 0, result.stdout
     assert "1. llama3.1:8b" in result.stdout and "2. qwen2.5-coder:7b" in result.stdout

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from devteam.llm.human import HumanProvider
-from devteam.llm.ollama import OllamaProvider, format_for
-from devteam.llm.openai_compat import OpenAICompatProvider
 from devteam.llm.output_levels import LevelCache, OutputLevels, default_cache_path
+from devteam.llm.providers.human import HumanProvider
+from devteam.llm.providers.ollama import OllamaProvider, format_for
+from devteam.llm.providers.openai_compat import OpenAICompatProvider
 from devteam.llm.types import Capabilities, ChatMessage, ChatRequest
 
 OPENAI_LIKE = Capabilities(json_schema=True, json_object_schema=True, json_object=True)
@@ -17,7 +17,11 @@ OPENAI_LIKE = Capabilities(json_schema=True, json_object_schema=True, json_objec
 
 def test_each_provider_offers_its_levels_as_data() -> None:
     assert OpenAICompatProvider.capabilities.output_levels() == (
-        "json_schema", "json_object_schema", "json_object", "prompt")
+        "json_schema",
+        "json_object_schema",
+        "json_object",
+        "prompt",
+    )
     # ollama takes the schema itself as `format`; it has no json_object-with-schema form.
     assert OllamaProvider.capabilities.output_levels() == ("json_schema", "json_object", "prompt")
     assert HumanProvider.capabilities.output_levels() == ("prompt",)
@@ -77,7 +81,8 @@ def test_a_cached_level_the_provider_does_not_offer_is_ignored(tmp_path: Path) -
 
 def test_the_cache_lives_under_the_xdg_cache_dir(tmp_path: Path) -> None:
     assert default_cache_path({"XDG_CACHE_HOME": str(tmp_path)}, Path("/nohome")) == (
-        tmp_path / "devteam" / "structured_output.json")
+        tmp_path / "devteam" / "structured_output.json"
+    )
     assert default_cache_path({}, tmp_path) == tmp_path / ".cache" / "devteam" / "structured_output.json"
 
 

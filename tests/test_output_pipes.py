@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from cli_runner import clean_env, metagpt_command
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,8 +20,18 @@ def _big_record(project: Path, calls: int = 1000) -> None:
     record = project / ".devteam" / "exchanges.jsonl"
     record.parent.mkdir(parents=True)
     lines = [
-        json.dumps({"run": "r1", "seq": seq, "role": "Engineer", "action": "WriteCode", "subject": f"pkg/m{seq}.py",
-                    "model": "m", "answer": "x = 1\n" * (40_000 if seq == 3 else 20), "messages": [{"role": "user", "content": "go"}]})
+        json.dumps(
+            {
+                "run": "r1",
+                "seq": seq,
+                "role": "Engineer",
+                "action": "WriteCode",
+                "subject": f"pkg/m{seq}.py",
+                "model": "m",
+                "answer": "x = 1\n" * (40_000 if seq == 3 else 20),
+                "messages": [{"role": "user", "content": "go"}],
+            }
+        )
         for seq in range(1, calls + 1)
     ]
     record.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -32,8 +41,13 @@ def _read_one_line_then_hang_up(args: list[str], cwd: Path) -> tuple[int, str, s
     """`metagpt ARGS | head -n 1`, with the exit status and stderr of metagpt itself."""
     (cwd / "home").mkdir(exist_ok=True)
     with subprocess.Popen(
-        [*metagpt_command(), *args], cwd=cwd, env=clean_env(cwd / "home"), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*metagpt_command(), *args],
+        cwd=cwd,
+        env=clean_env(cwd / "home"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as process:
         assert process.stdout is not None and process.stderr is not None
         first = process.stdout.readline()
@@ -64,8 +78,13 @@ def test_a_run_whose_output_reader_is_gone_ends_quietly_with_its_work_kept(tmp_p
     try:
         completed = subprocess.run(
             [*metagpt_command(), "write a snake game", "--replay", str(DEMO_RECORD), "--project-name", "snake"],
-            cwd=tmp_path, env=clean_env(tmp_path / "home"), stdin=subprocess.DEVNULL, stdout=write_end,
-            stderr=subprocess.PIPE, text=True, timeout=120,
+            cwd=tmp_path,
+            env=clean_env(tmp_path / "home"),
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
         )
     finally:
         os.close(write_end)

@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 import git
-
 from cli_runner import run_metagpt, write_config
-from devteam.file_plan import folder_conflicts
-from devteam.safe_paths import protected_reason
-from devteam.workspace import GITIGNORE
 from fakes import Error, OpenAIServer, RecordedRequest, Reply
 from scripted_company import TICTACTOE_FILES, ScriptedCompany, ScriptedFile
+
+from devteam.artifacts.file_plan import folder_conflicts
+from devteam.core.safe_paths import protected_reason
+from devteam.workspace.project import GITIGNORE
 
 IDEA = "write a tic-tac-toe game"
 AIMED_AT_DEVTEAM = [
@@ -37,8 +37,9 @@ def _tracked(root: Path) -> list[str]:
         return repo.git.ls_files().splitlines()
 
 
-def test_a_fresh_plan_cannot_take_protected_ignored_or_clashing_paths(tmp_path: Path,
-                                                                      openai_server: OpenAIServer) -> None:
+def test_a_fresh_plan_cannot_take_protected_ignored_or_clashing_paths(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
     hostile = AIMED_AT_DEVTEAM + IGNORED + CLASHING
     company = ScriptedCompany(TICTACTOE_FILES + hostile)
     openai_server.set_handler(company)
@@ -116,8 +117,17 @@ def test_resume_never_overwrites_a_file_the_user_changed(tmp_path: Path, openai_
 
 
 def test_protected_reason_sees_through_case_and_trailing_dots() -> None:
-    for key in (".devteam/summary.json", ".DEVTEAM/runs/x.json", ".gitignore", "src/.GitIgnore", ".gitmodules",
-                ".git./config", "docs/prd.json", "DOCS/PRD.md", "docs/system_design.json"):
+    for key in (
+        ".devteam/summary.json",
+        ".DEVTEAM/runs/x.json",
+        ".gitignore",
+        "src/.GitIgnore",
+        ".gitmodules",
+        ".git./config",
+        "docs/prd.json",
+        "DOCS/PRD.md",
+        "docs/system_design.json",
+    ):
         assert protected_reason(key) is not None, key
     for key in (".github/workflows/ci.yml", "docs/usage.md", "docs/prd_notes.md", "src/devteam.py", "README.md"):
         assert protected_reason(key) is None, key

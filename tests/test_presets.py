@@ -6,12 +6,12 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
-
 from cli_runner import run_metagpt, write_config
-from devteam.config import Config, load_config
-from devteam.errors import ConfigError
-from devteam.presets import find_preset, model_key, shipped_presets
 from fakes import CompletionsServer, OpenAIServer, Text
+
+from devteam.config.presets import find_preset, model_key, shipped_presets
+from devteam.config.settings import Config, load_config
+from devteam.core.errors import ConfigError
 
 GOOD = '{"greeting": "hello", "numbers": [1, 2, 3], "ok": true}'
 
@@ -62,7 +62,7 @@ def test_unknown_models_match_nothing() -> None:
 
 
 def test_every_shipped_prompt_format_exists() -> None:
-    from devteam.llm.prompt_formats import builtin_formats
+    from devteam.llm.providers.prompt_formats import builtin_formats
 
     for preset in shipped_presets():
         if "prompt_format" in preset.values:
@@ -70,12 +70,15 @@ def test_every_shipped_prompt_format_exists() -> None:
 
 
 def test_preset_fills_only_what_the_config_leaves_out(tmp_path: Path) -> None:
-    config = load(tmp_path, """\
+    config = load(
+        tmp_path,
+        """\
         llm:
           api_type: ollama
           model: qwen2.5-coder:7b
           temperature: 0.7
-        """)
+        """,
+    )
     llm = config.llm
     assert llm.preset == "qwen2.5-coder"
     assert (llm.context_length, llm.prompt_format, llm.stop) == (32768, "chatml", ["<|im_end|>"])
@@ -84,26 +87,34 @@ def test_preset_fills_only_what_the_config_leaves_out(tmp_path: Path) -> None:
 
 
 def test_named_preset_applies_to_an_alias_and_none_turns_matching_off(tmp_path: Path) -> None:
-    named = load(tmp_path, """\
+    named = load(
+        tmp_path,
+        """\
         llm:
           api_type: open_llm
           base_url: http://127.0.0.1:9/v1
           model: my-gateway-alias
           preset: gpt-4o-mini
-        """)
+        """,
+    )
     assert named.llm.preset == "gpt-4o-mini" and named.llm.context_length == 128000
     assert named.llm.structured_output == "json_schema"
-    off = load(tmp_path, """\
+    off = load(
+        tmp_path,
+        """\
         llm:
           api_type: ollama
           model: qwen2.5-coder:7b
           preset: none
-        """)
+        """,
+    )
     assert off.llm.context_length is None and off.llm.temperature == 0.0
 
 
 def test_users_presets_come_first_and_roles_get_their_own(tmp_path: Path) -> None:
-    config = load(tmp_path, """\
+    config = load(
+        tmp_path,
+        """\
         llm:
           api_type: open_llm
           base_url: http://127.0.0.1:9/v1
@@ -121,7 +132,8 @@ def test_users_presets_come_first_and_roles_get_their_own(tmp_path: Path) -> Non
             llm: {model: 'qwen2.5-coder:32b'}
           - role: Engineer
             llm: {temperature: 0.5}
-        """)
+        """,
+    )
     assert (config.llm.preset, config.llm.context_length, config.llm.prompt_format) == ("house", 12000, "vicuna")
     architect = config.llm_for("Architect")
     # Another model, another family: the base's preset values are not inherited, the role's preset applies.
@@ -132,37 +144,52 @@ def test_users_presets_come_first_and_roles_get_their_own(tmp_path: Path) -> Non
 
 def test_unknown_preset_name_and_bad_entries_name_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as unknown:
-        load(tmp_path, """\
+        load(
+            tmp_path,
+            """\
             llm:
               api_type: ollama
               model: llama2
               preset: qwen-coder
-            """)
+            """,
+        )
     message = str(unknown.value)
     assert "llm.preset in" in message and "config2.yaml:4" in message and "qwen2.5-coder" in message
     with pytest.raises(ConfigError) as bad:
-        load(tmp_path, """\
+        load(
+            tmp_path,
+            """\
             llm:
               api_type: ollama
               model: llama2
             presets:
               mine:
                 temperature: hot
-            """)
+            """,
+        )
     assert "presets.mine.temperature" in str(bad.value) and "config2.yaml:6" in str(bad.value)
 
 
 def test_check_prints_the_preset_and_the_request_uses_it(tmp_path: Path, openai_server: OpenAIServer) -> None:
     openai_server.enqueue(Text(GOOD, usage=(50, 10)))
-    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "qwen2.5-coder:7b",
-                            "context_length": 16384})
+    write_config(
+        tmp_path,
+        {
+            "api_type": "open_llm",
+            "base_url": openai_server.base_url,
+            "model": "qwen2.5-coder:7b",
+            "context_length": 16384,
+        },
+    )
 
     result = run_metagpt(["check"], cwd=tmp_path)
 
     assert result.code == 0, result.output
     line = next(line for line in result.stdout.splitlines() if line.startswith("preset:"))
-    assert line == "preset:     qwen2.5-coder (prompt_format chatml, stop [<|im_end|>], structured_output auto, " \
-                   "temperature 0.2)"
+    assert (
+        line == "preset:     qwen2.5-coder (prompt_format chatml, stop [<|im_end|>], structured_output auto, "
+        "temperature 0.2)"
+    )
     assert openai_server.chat_requests[0].json["temperature"] == 0.2
 
 
@@ -170,8 +197,9 @@ def test_a_presets_format_serves_llama_server_but_never_moves_a_chat_api(
     tmp_path: Path, completions_server: CompletionsServer
 ) -> None:
     completions_server.enqueue(Text(GOOD + "<|im_end|>"))
-    write_config(tmp_path, {"api_type": "llama_server", "base_url": completions_server.url,
-                            "model": "qwen2.5-7b-instruct"})
+    write_config(
+        tmp_path, {"api_type": "llama_server", "base_url": completions_server.url, "model": "qwen2.5-7b-instruct"}
+    )
 
     result = run_metagpt(["check"], cwd=tmp_path)
 

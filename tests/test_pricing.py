@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-
 from cli_runner import run_metagpt, write_config
 from fakes import OpenAIServer
 from scripted_company import ScriptedCompany
 
-from devteam.config import LLMConfig
+from devteam.config.settings import LLMConfig
 from devteam.llm.pricing import is_local_url, price_for
 
 IDEA = "write a tic-tac-toe game"
@@ -25,18 +24,22 @@ def test_a_known_hosted_model_is_priced_from_the_table() -> None:
     # The server's URL names the provider; a gateway the table does not know still prices by the model's name.
     deepseek = price_for(LLMConfig(api_type="open_llm", base_url="https://api.deepseek.com/v1", model="deepseek-chat"))
     assert deepseek.known and deepseek.prompt > 0 and "deepseek" in deepseek.source.lower()
-    gateway = price_for(LLMConfig(api_type="openai", api_key="k", base_url="https://gateway.example.com/v1",
-                                  model="gpt-4o-mini"))
+    gateway = price_for(
+        LLMConfig(api_type="openai", api_key="k", base_url="https://gateway.example.com/v1", model="gpt-4o-mini")
+    )
     assert gateway.prompt == pytest.approx(0.15)
 
 
 def test_config_pricing_wins_and_local_servers_are_free() -> None:
-    configured = price_for(LLMConfig(api_type="openai", api_key="k", model="gpt-4o-mini",
-                                     pricing={"prompt": 1.0, "completion": 2.0}))
+    configured = price_for(
+        LLMConfig(api_type="openai", api_key="k", model="gpt-4o-mini", pricing={"prompt": 1.0, "completion": 2.0})
+    )
     assert (configured.prompt, configured.completion, configured.source) == (1.0, 2.0, "config")
-    for config in (LLMConfig(api_type="open_llm", base_url="http://127.0.0.1:8000/v1", model="gpt-4o"),
-                   LLMConfig(api_type="open_llm", base_url="http://192.168.1.20:8000/v1", model="llama3"),
-                   LLMConfig(api_type="ollama", model="qwen2.5-coder:7b")):
+    for config in (
+        LLMConfig(api_type="open_llm", base_url="http://127.0.0.1:8000/v1", model="gpt-4o"),
+        LLMConfig(api_type="open_llm", base_url="http://192.168.1.20:8000/v1", model="llama3"),
+        LLMConfig(api_type="ollama", model="qwen2.5-coder:7b"),
+    ):
         price = price_for(config)
         assert price.known and price.is_free and price.source == "local", config
     assert is_local_url("http://gpu-box:8000/v1") and not is_local_url("https://api.together.xyz/v1")
@@ -64,8 +67,9 @@ def test_a_run_on_a_known_model_reports_its_cost(tmp_path: Path, openai_server: 
     assert "$0.0000" not in result.stdout.split("LLM:")[1].splitlines()[0]
 
 
-def test_an_unknown_price_says_so_and_warns_that_the_budget_cannot_hold(tmp_path: Path,
-                                                                       openai_server: OpenAIServer) -> None:
+def test_an_unknown_price_says_so_and_warns_that_the_budget_cannot_hold(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
     openai_server.set_handler(ScriptedCompany())
     _hosted_config(tmp_path, openai_server, "my-private-finetune-7")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devteam.program_checks import entry_command, implicated_files, missing_packages, run_tests, smoke_run
+from devteam.qa.program_checks import entry_command, implicated_files, missing_packages, run_tests, smoke_run
 
 
 def _project(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -16,11 +16,14 @@ def _project(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_counts_come_from_a_real_pytest_run(tmp_path: Path) -> None:
-    root = _project(tmp_path, {
-        "calc.py": "def add(a, b):\n    return a - b\n",
-        "tests/test_calc.py": "from calc import add\n\ndef test_add():\n    assert add(2, 2) == 4\n\n"
-                              "def test_zero():\n    assert add(0, 0) == 0\n",
-    })
+    root = _project(
+        tmp_path,
+        {
+            "calc.py": "def add(a, b):\n    return a - b\n",
+            "tests/test_calc.py": "from calc import add\n\ndef test_add():\n    assert add(2, 2) == 4\n\n"
+            "def test_zero():\n    assert add(0, 0) == 0\n",
+        },
+    )
     run = run_tests(root)
     assert (run.passed, run.failed, run.errors) == (1, 1, 0)
     assert not run.ok
@@ -29,26 +32,35 @@ def test_counts_come_from_a_real_pytest_run(tmp_path: Path) -> None:
 
 def test_the_deepest_frame_comes_first_and_tests_last(tmp_path: Path) -> None:
     root = _project(tmp_path, {"a.py": "", "pkg/b.py": "", "tests/test_a.py": ""})
-    output = (f'  File "{root}/tests/test_a.py", line 3, in test_x\n'
-              f'  File "{root}/a.py", line 9, in run\n'
-              '  File "/usr/lib/python3/json/__init__.py", line 1, in loads\n'
-              "pkg/b.py:12: in merge_rows\n")
+    output = (
+        f'  File "{root}/tests/test_a.py", line 3, in test_x\n'
+        f'  File "{root}/a.py", line 9, in run\n'
+        '  File "/usr/lib/python3/json/__init__.py", line 1, in loads\n'
+        "pkg/b.py:12: in merge_rows\n"
+    )
     assert implicated_files(output, root, ["a.py", "pkg/b.py", "tests/test_a.py"]) == [
-        "pkg/b.py", "a.py", "tests/test_a.py"]
+        "pkg/b.py",
+        "a.py",
+        "tests/test_a.py",
+    ]
 
 
 def test_a_missing_package_is_told_apart_from_a_missing_project_module(tmp_path: Path) -> None:
     root = _project(tmp_path, {"game/__init__.py": ""})
-    output = ("ModuleNotFoundError: No module named 'pygame'\n"
-              "ModuleNotFoundError: No module named 'game.missing'\n"
-              "ImportError: No module named 'yaml.cyaml'\n")
+    output = (
+        "ModuleNotFoundError: No module named 'pygame'\n"
+        "ModuleNotFoundError: No module named 'game.missing'\n"
+        "ImportError: No module named 'yaml.cyaml'\n"
+    )
     assert missing_packages(output, root) == ["pygame", "yaml"]
 
 
 def test_the_entry_point_is_found_and_a_server_that_keeps_running_counts_as_a_clean_start(tmp_path: Path) -> None:
     assert entry_command(["tool/__init__.py", "tool/__main__.py", "main.py"]) == ["-m", "tool"]
     assert entry_command(["lib.py"]) is None
-    root = _project(tmp_path, {"app.py": "import time\nprint('serving', flush=True)\nwhile True:\n    time.sleep(0.1)\n"})
+    root = _project(
+        tmp_path, {"app.py": "import time\nprint('serving', flush=True)\nwhile True:\n    time.sleep(0.1)\n"}
+    )
     smoke = smoke_run(root, ["app.py"])
     assert smoke is not None and smoke.verdict == "clean start" and smoke.ok
 
@@ -61,9 +73,15 @@ def test_a_crashing_entry_point_is_a_code_failure(tmp_path: Path) -> None:
 
 
 def test_a_curses_program_gets_a_pseudo_terminal_for_its_smoke_run(tmp_path: Path) -> None:
-    root = _project(tmp_path, {"game.py": (
-        "import curses\n\n\ndef main(screen):\n    screen.addstr(0, 0, 'SNAKE READY')\n    screen.refresh()\n"
-        "    screen.nodelay(True)\n    screen.getch()\n\n\ncurses.wrapper(main)\nprint('bye')\n")})
+    root = _project(
+        tmp_path,
+        {
+            "game.py": (
+                "import curses\n\n\ndef main(screen):\n    screen.addstr(0, 0, 'SNAKE READY')\n    screen.refresh()\n"
+                "    screen.nodelay(True)\n    screen.getch()\n\n\ncurses.wrapper(main)\nprint('bye')\n"
+            )
+        },
+    )
     smoke = smoke_run(root, ["game.py"])
     assert smoke is not None and smoke.verdict == "clean exit", smoke.output
     assert "pseudo-terminal" in smoke.command and "SNAKE READY" in smoke.output

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import git
 import pytest
-
 from cli_runner import CliResult, clean_env, metagpt_command, run_metagpt, write_config
 from fakes import OpenAIServer, RecordedRequest, Reply
 from scripted_company import ScriptedCompany
@@ -22,10 +21,10 @@ def _config(tmp_path: Path, server: OpenAIServer) -> None:
     write_config(tmp_path, {"api_type": "open_llm", "base_url": server.base_url, "model": "m"})
 
 
-
 @pytest.mark.parametrize("extra", [[], ["--resume"], ["--inc"]])
-def test_a_file_where_the_named_project_should_be(tmp_path: Path, openai_server: OpenAIServer,
-                                                   extra: list[str]) -> None:
+def test_a_file_where_the_named_project_should_be(
+    tmp_path: Path, openai_server: OpenAIServer, extra: list[str]
+) -> None:
     openai_server.set_handler(ScriptedCompany())
     _config(tmp_path, openai_server)
     squatter = tmp_path / "workspace" / "ttt"
@@ -55,10 +54,13 @@ def test_a_file_where_the_derived_project_would_go(tmp_path: Path, openai_server
     assert (tmp_path / "workspace" / "tictactoe_2" / "tictactoe" / "board.py").is_file()
 
 
-@pytest.mark.parametrize(("doc", "mode"), [("docs/prd.json", "--resume"), ("docs/prd.json", "--inc"),
-                                           ("docs/system_design.json", "--resume")])
-def test_a_hand_edited_document_that_no_longer_validates(tmp_path: Path, openai_server: OpenAIServer,
-                                                        doc: str, mode: str) -> None:
+@pytest.mark.parametrize(
+    ("doc", "mode"),
+    [("docs/prd.json", "--resume"), ("docs/prd.json", "--inc"), ("docs/system_design.json", "--resume")],
+)
+def test_a_hand_edited_document_that_no_longer_validates(
+    tmp_path: Path, openai_server: OpenAIServer, doc: str, mode: str
+) -> None:
     openai_server.set_handler(ScriptedCompany())
     _config(tmp_path, openai_server)
     assert run_metagpt([IDEA, "--no-code-review", "--project-name", "ttt"], cwd=tmp_path).code == 0
@@ -103,8 +105,15 @@ def _start_together(tmp_path: Path, args: list[str], count: int = 2) -> list[Cli
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     processes = [
-        subprocess.Popen([*metagpt_command(), *args], cwd=tmp_path, env=clean_env(home), stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [*metagpt_command(), *args],
+            cwd=tmp_path,
+            env=clean_env(home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(count)
     ]
     results = []
@@ -138,7 +147,8 @@ def test_runs_of_one_idea_at_once_get_a_repository_each(tmp_path: Path, openai_s
         with git.Repo(root) as repo:
             assert not repo.is_dirty(untracked_files=True)
     assert sorted(result.stdout.split("Project:")[1].split()[0] for result in results) == sorted(
-        str(root.resolve()) for root in workspace.iterdir())
+        str(root.resolve()) for root in workspace.iterdir()
+    )
 
 
 def test_two_runs_naming_one_project_at_once(tmp_path: Path, openai_server: OpenAIServer) -> None:
@@ -151,7 +161,7 @@ def test_two_runs_naming_one_project_at_once(tmp_path: Path, openai_server: Open
     codes = sorted(result.code for result in results)
     assert codes == [0, 2], [result.output for result in results]
     loser = next(result for result in results if result.code == 2)
-    assert ("another" in loser.stderr or "already exists" in loser.stderr), loser.output
+    assert "another" in loser.stderr or "already exists" in loser.stderr, loser.output
     assert "Traceback" not in loser.output
     assert gate.asked == 1  # the second run stopped before paying for anything
     history = _history(tmp_path / "workspace" / "ttt")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from devteam.errors import ConfigError
-from devteam.llm.prompt_formats import (
+from devteam.core.errors import ConfigError
+from devteam.llm.providers.prompt_formats import (
     ChatTemplateFormat,
     builtin_formats,
     register_prompt_format,
@@ -99,8 +99,9 @@ def test_answer_is_cut_at_the_formats_own_end_of_turn(name: str) -> None:
     assert fmt.output_to_answer(raw) == "Rain taps the window"
 
 
-@pytest.mark.parametrize(("name", "default"), [("alpaca", "Below is an instruction"), ("vicuna", "A chat between"),
-                                                ("airoboros", "A chat.")])
+@pytest.mark.parametrize(
+    ("name", "default"), [("alpaca", "Below is an instruction"), ("vicuna", "A chat between"), ("airoboros", "A chat.")]
+)
 def test_formats_with_a_trained_system_prompt_use_it_when_none_is_given(name: str, default: str) -> None:
     prompt = resolve_prompt_format(name).messages_to_prompt([ChatMessage("user", "Hi")])
     assert prompt.startswith(default)
@@ -168,7 +169,8 @@ def test_a_registered_class_is_used_by_name() -> None:
 
 
 def test_module_colon_class_imports_a_users_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "my_formats.py").write_text(textwrap.dedent("""\
+    (tmp_path / "my_formats.py").write_text(
+        textwrap.dedent("""\
         class Plain:
             def messages_to_prompt(self, messages):
                 return " | ".join(m.content for m in messages)
@@ -180,7 +182,9 @@ def test_module_colon_class_imports_a_users_format(tmp_path: Path, monkeypatch: 
         class Half:
             def messages_to_prompt(self, messages):
                 return ""
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         fmt = resolve_prompt_format("my_formats:Plain")

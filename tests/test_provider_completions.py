@@ -9,21 +9,35 @@ from typing import Any
 
 import git
 import pytest
-
 from cli_runner import run_metagpt, write_config
-from devteam.errors import ConfigError, ProviderError, SchemaRejectedError
-from devteam.llm.completions import CompletionsProvider
-from devteam.llm.registry import PROVIDER_FACTORIES
-from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 from fakes import CompletionsServer, Error, Text
 from fakes.base import RecordedRequest, Reply
 from scripted_company import ScriptedCompany
 
+from devteam.core.errors import ConfigError, ProviderError, SchemaRejectedError
+from devteam.llm.providers.completions import CompletionsProvider
+from devteam.llm.registry import PROVIDER_FACTORIES
+from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
+
 MESSAGES = [ChatMessage("system", "You write PRDs."), ChatMessage("user", "a snake game")]
-SCHEMA = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"],
-          "additionalProperties": False}
-BASE = {"model": "test-model", "timeout": 5.0, "api_key": None, "stream": True, "context_length": None,
-        "temperature": 0.2, "max_tokens": 64, "seed": None, "replay_file": None, "stop": None}
+SCHEMA = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}},
+    "required": ["title"],
+    "additionalProperties": False,
+}
+BASE = {
+    "model": "test-model",
+    "timeout": 5.0,
+    "api_key": None,
+    "stream": True,
+    "context_length": None,
+    "temperature": 0.2,
+    "max_tokens": 64,
+    "seed": None,
+    "replay_file": None,
+    "stop": None,
+}
 
 
 def build(api_type: str, server: CompletionsServer, **options: Any) -> Any:
@@ -142,8 +156,9 @@ def chatml_company(company: ScriptedCompany, prompts: list[str]) -> Any:
     def handle(request: RecordedRequest) -> Reply:
         prompt = str(request.json["prompt"])
         prompts.append(prompt)
-        as_chat = RecordedRequest(request.method, request.path, request.headers,
-                                  {"messages": [{"role": "user", "content": prompt}]})
+        as_chat = RecordedRequest(
+            request.method, request.path, request.headers, {"messages": [{"role": "user", "content": prompt}]}
+        )
         reply = company(as_chat)
         assert isinstance(reply, Text)
         return Text(reply.content + "<|im_end|>\n<|im_start|>user\n", usage=reply.usage)
@@ -176,9 +191,13 @@ def test_metagpt_run_through_a_completion_endpoint(
         assert all("json_schema" not in body for body in bodies)
 
 
-def test_unknown_prompt_format_stops_the_run_with_the_fix(tmp_path: Path, completions_server: CompletionsServer) -> None:
-    write_config(tmp_path, {"api_type": "open_llm", "base_url": completions_server.base_url, "model": "m",
-                            "prompt_format": "chat-ml"})
+def test_unknown_prompt_format_stops_the_run_with_the_fix(
+    tmp_path: Path, completions_server: CompletionsServer
+) -> None:
+    write_config(
+        tmp_path,
+        {"api_type": "open_llm", "base_url": completions_server.base_url, "model": "m", "prompt_format": "chat-ml"},
+    )
     result = run_metagpt(["write a tic-tac-toe game"], cwd=tmp_path)
     assert result.code == 2, result.output
     assert "prompt_format 'chat-ml' is not known" in result.stderr and "chatml" in result.stderr

@@ -7,16 +7,26 @@ import json
 from pathlib import Path
 
 import pytest
-
 from cli_runner import clean_env, run_metagpt, write_config
-from devteam.errors import ConfigError
+
+from devteam.core.errors import ConfigError
 from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 
-CHECK_ANSWER = ['{"greeting":', '"hello",', '"numbers":', '[1,', '2],', '"ok":', 'true}']
+CHECK_ANSWER = ['{"greeting":', '"hello",', '"numbers":', "[1,", "2],", '"ok":', "true}"]
 MESSAGES = [ChatMessage("system", "You answer with JSON only."), ChatMessage("user", "write json")]
-OPTIONS = {"api_type": "huggingface", "base_url": None, "api_key": None, "timeout": 5.0, "stream": True,
-           "temperature": 0.0, "seed": 0, "replay_file": None, "stop": None, "prompt_format": None}
+OPTIONS = {
+    "api_type": "huggingface",
+    "base_url": None,
+    "api_key": None,
+    "timeout": 5.0,
+    "stream": True,
+    "temperature": 0.0,
+    "seed": 0,
+    "replay_file": None,
+    "stop": None,
+    "prompt_format": None,
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +42,7 @@ def complete(provider: object, request: ChatRequest) -> ChatResponse:
 
 @pytest.mark.local_model
 def test_answers_through_the_models_own_chat_template(tiny_model: Path) -> None:
-    provider = PROVIDER_FACTORIES["huggingface"](**OPTIONS, model=str(tiny_model), context_length=None,
-                                                 max_tokens=32)
+    provider = PROVIDER_FACTORIES["huggingface"](**OPTIONS, model=str(tiny_model), context_length=None, max_tokens=32)
     response = complete(provider, ChatRequest(messages=MESSAGES))
 
     assert json.loads(response.text) == {"greeting": "hello", "numbers": [1, 2], "ok": True}
@@ -49,8 +58,7 @@ def test_answers_through_the_models_own_chat_template(tiny_model: Path) -> None:
 
 @pytest.mark.local_model
 def test_a_small_budget_is_reported_as_truncation(tiny_model: Path) -> None:
-    provider = PROVIDER_FACTORIES["huggingface"](**OPTIONS, model=str(tiny_model), context_length=2048,
-                                                 max_tokens=3)
+    provider = PROVIDER_FACTORIES["huggingface"](**OPTIONS, model=str(tiny_model), context_length=2048, max_tokens=3)
     response = complete(provider, ChatRequest(messages=MESSAGES))
     assert response.text == '{"greeting": "hello", "numbers":'
     assert response.finish_reason == "length"
@@ -82,8 +90,9 @@ def test_a_model_without_a_chat_template_takes_its_presets_format(tmp_path: Path
 
 @pytest.mark.local_model
 def test_a_missing_model_folder_is_a_config_error(tmp_path: Path) -> None:
-    provider = PROVIDER_FACTORIES["huggingface"](**OPTIONS, model=str(tmp_path / "nowhere"), context_length=None,
-                                                 max_tokens=8)
+    provider = PROVIDER_FACTORIES["huggingface"](
+        **OPTIONS, model=str(tmp_path / "nowhere"), context_length=None, max_tokens=8
+    )
     with pytest.raises(ConfigError, match="is not a folder"):
         complete(provider, ChatRequest(messages=MESSAGES))
 

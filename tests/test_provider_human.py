@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cli_runner import clean_env, metagpt_command
-from devteam.errors import ProviderError
-from devteam.llm.human import HumanProvider, new_turn
+
+from devteam.core.errors import ProviderError
+from devteam.llm.providers.human import HumanProvider, new_turn
 from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 
@@ -72,8 +72,16 @@ def test_closed_input_is_an_error_not_an_empty_answer() -> None:
 
 def test_capabilities_are_all_off_and_registry_ignores_transport_options() -> None:
     provider = PROVIDER_FACTORIES["human"](
-        api_type="human", model="human", base_url=None, api_key=None, timeout=5.0, stream=False,
-        context_length=None, temperature=0.0, max_tokens=None, seed=None,
+        api_type="human",
+        model="human",
+        base_url=None,
+        api_key=None,
+        timeout=5.0,
+        stream=False,
+        context_length=None,
+        temperature=0.0,
+        max_tokens=None,
+        seed=None,
     )
     assert isinstance(provider, HumanProvider)
     assert not any(vars(provider.capabilities).values())
@@ -84,7 +92,7 @@ def test_reads_the_real_stdin_of_a_process() -> None:
     script = textwrap.dedent(
         """
         import asyncio
-        from devteam.llm.human import HumanProvider
+        from devteam.llm.providers.human import HumanProvider
         from devteam.llm.types import ChatMessage, ChatRequest
 
         request = ChatRequest(messages=[ChatMessage("user", "name a game")])
@@ -162,8 +170,13 @@ def test_ctrl_c_at_a_prompt_stops_the_run_without_waiting_for_enter(tmp_path: Pa
     config.parent.mkdir()
     config.write_text("llm:\n  api_type: human\n")
     with subprocess.Popen(
-        [*metagpt_command(), "write a snake game"], cwd=tmp_path, env=clean_env(tmp_path / "home"),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*metagpt_command(), "write a snake game"],
+        cwd=tmp_path,
+        env=clean_env(tmp_path / "home"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as process:
         assert process.stdout is not None and process.stdin is not None
         seen = ""

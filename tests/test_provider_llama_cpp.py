@@ -9,16 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cli_runner import clean_env, run_metagpt, write_config
-from devteam.errors import ConfigError
+
+from devteam.core.errors import ConfigError
 from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest
 
-VERDICT = {"type": "object", "properties": {"verdict": {"type": "string", "enum": ["LGTM", "needs changes"]}},
-           "required": ["verdict"], "additionalProperties": False}
-MESSAGES = [ChatMessage("system", "You review code."),
-            ChatMessage("user", "Is `def add(a, b): return a + b` correct? Answer with a JSON verdict.")]
+VERDICT = {
+    "type": "object",
+    "properties": {"verdict": {"type": "string", "enum": ["LGTM", "needs changes"]}},
+    "required": ["verdict"],
+    "additionalProperties": False,
+}
+MESSAGES = [
+    ChatMessage("system", "You review code."),
+    ChatMessage("user", "Is `def add(a, b): return a + b` correct? Answer with a JSON verdict."),
+]
 OPTIONS = {"temperature": 0.0, "seed": 0, "stop": None, "prompt_format": None, "preset_prompt_format": None}
 
 
@@ -31,8 +37,7 @@ def smollm2_gguf() -> Path:
 
 @pytest.fixture(scope="module")
 def smollm2() -> Any:
-    provider = PROVIDER_FACTORIES["llama_cpp"](**OPTIONS, model=str(smollm2_gguf()), context_length=2048,
-                                               max_tokens=48)
+    provider = PROVIDER_FACTORIES["llama_cpp"](**OPTIONS, model=str(smollm2_gguf()), context_length=2048, max_tokens=48)
     yield provider
     asyncio.run(provider.aclose())
 
@@ -55,11 +60,11 @@ def test_schema_constrains_the_answer_through_the_models_chat_template(smollm2: 
 @pytest.mark.local_model
 def test_a_prompt_format_goes_through_create_completion_with_a_grammar() -> None:
     options = {**OPTIONS, "prompt_format": "chatml"}
-    provider = PROVIDER_FACTORIES["llama_cpp"](**options, model=str(smollm2_gguf()), context_length=1024,
-                                               max_tokens=48)
+    provider = PROVIDER_FACTORIES["llama_cpp"](**options, model=str(smollm2_gguf()), context_length=1024, max_tokens=48)
     try:
-        response = asyncio.run(provider.complete(
-            ChatRequest(messages=MESSAGES, json_schema=VERDICT, output_mode="json_schema")))
+        response = asyncio.run(
+            provider.complete(ChatRequest(messages=MESSAGES, json_schema=VERDICT, output_mode="json_schema"))
+        )
     finally:
         asyncio.run(provider.aclose())
     assert json.loads(response.text)["verdict"] in ("LGTM", "needs changes")
@@ -68,8 +73,9 @@ def test_a_prompt_format_goes_through_create_completion_with_a_grammar() -> None
 
 @pytest.mark.local_model
 def test_a_missing_gguf_is_a_config_error(tmp_path: Path) -> None:
-    provider = PROVIDER_FACTORIES["llama_cpp"](**OPTIONS, model=str(tmp_path / "nope.gguf"), context_length=None,
-                                               max_tokens=8)
+    provider = PROVIDER_FACTORIES["llama_cpp"](
+        **OPTIONS, model=str(tmp_path / "nope.gguf"), context_length=None, max_tokens=8
+    )
     with pytest.raises(ConfigError, match="is not a file"):
         asyncio.run(provider.context_window())
 
@@ -79,14 +85,17 @@ def test_metagpt_check_runs_the_gguf_in_process(tmp_path: Path) -> None:
     # Greedy SmolLM2-135M counts 1, 2, 3, ... in the check's list past any budget. What the CLI must show is the
     # model loaded in process, its preset, a schema-constrained call, and the cut-off answer asked again once
     # with twice the budget and the grammar's list bounded — which the model must then close.
-    write_config(tmp_path, {"api_type": "llama_cpp", "model": str(smollm2_gguf()), "context_length": 1024,
-                            "max_token": 40})
+    write_config(
+        tmp_path, {"api_type": "llama_cpp", "model": str(smollm2_gguf()), "context_length": 1024, "max_token": 40}
+    )
     result = run_metagpt(["check"], cwd=tmp_path, timeout=300)
     assert result.code == 0, result.output
     assert "provider:   llama_cpp" in result.stdout and "preset:     smollm2" in result.stdout
     assert "level:      json_schema" in result.stdout
-    assert "asking again with max_tokens=80 (a server that makes a grammar of the schema gets its strings and " \
-           "lists bounded to fit)" in result.stderr
+    assert (
+        "asking again with max_tokens=80 (a server that makes a grammar of the schema gets its strings and "
+        "lists bounded to fit)" in result.stderr
+    )
     assert "Traceback" not in result.output
 
 

@@ -6,12 +6,12 @@ import asyncio
 from typing import Any
 
 import pytest
+from fakes import CutStream, Error, ErrorLine, Hang, OllamaServer, Text
 
-from devteam.errors import ProviderError, SchemaRejectedError
-from devteam.llm.ollama import OllamaProvider, ollama_root
+from devteam.core.errors import ProviderError, SchemaRejectedError
+from devteam.llm.providers.ollama import OllamaProvider, ollama_root
 from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
-from fakes import CutStream, Error, ErrorLine, Hang, OllamaServer, Text
 
 MESSAGES = [ChatMessage("system", "You are an architect."), ChatMessage("user", "design a snake game")]
 REQUEST = ChatRequest(messages=MESSAGES)
@@ -213,7 +213,7 @@ def test_a_404_from_something_else_says_so(ollama_server: OllamaServer) -> None:
     [
         ("server busy, please try again. maximum pending requests exceeded", True),
         ("model runner has unexpectedly stopped, this may be due to resource limitations", True),
-        ("template: :1:12: executing \"\" at <.Messages>: nil pointer", False),
+        ('template: :1:12: executing "" at <.Messages>: nil pointer', False),
     ],
 )
 def test_an_error_line_inside_a_200_stream(ollama_server: OllamaServer, message: str, transient: bool) -> None:
@@ -312,8 +312,16 @@ def test_list_models(ollama_server: OllamaServer) -> None:
 
 def test_registry_builds_an_ollama_provider(ollama_server: OllamaServer) -> None:
     provider = PROVIDER_FACTORIES["ollama"](
-        api_type="ollama", model="test-model", base_url=ollama_server.url + "/api", api_key=None,
-        timeout=5.0, stream=True, context_length=8192, temperature=0.0, max_tokens=256, seed=None,
+        api_type="ollama",
+        model="test-model",
+        base_url=ollama_server.url + "/api",
+        api_key=None,
+        timeout=5.0,
+        stream=True,
+        context_length=8192,
+        temperature=0.0,
+        max_tokens=256,
+        seed=None,
     )
     try:
         assert isinstance(provider, OllamaProvider)

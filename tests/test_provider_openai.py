@@ -7,9 +7,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fakes import CutStream, Error, ErrorLine, Hang, OpenAIServer, Text
 
-from devteam.errors import ConfigError, ProviderError, SchemaRejectedError
-from devteam.llm.openai_compat import (
+from devteam.core.errors import ConfigError, ProviderError, SchemaRejectedError
+from devteam.llm.providers.openai_compat import (
     PLACEHOLDER_KEY,
     OpenAICompatProvider,
     error_reason,
@@ -18,7 +19,6 @@ from devteam.llm.openai_compat import (
 )
 from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
-from fakes import CutStream, Error, ErrorLine, Hang, OpenAIServer, Text
 
 MESSAGES = [ChatMessage("system", "You write PRDs."), ChatMessage("user", "a snake game")]
 REQUEST = ChatRequest(messages=MESSAGES)
@@ -390,8 +390,16 @@ def test_list_models(openai_server: OpenAIServer) -> None:
 @pytest.mark.parametrize("api_type", ["openai", "open_llm"])
 def test_registry_builds_openai_compatible_providers(openai_server: OpenAIServer, api_type: str) -> None:
     provider = PROVIDER_FACTORIES[api_type](
-        api_type=api_type, model="m", base_url=openai_server.base_url, api_key="k", timeout=5.0, stream=True,
-        context_length=32768, temperature=0.0, max_tokens=256, seed=1,
+        api_type=api_type,
+        model="m",
+        base_url=openai_server.base_url,
+        api_key="k",
+        timeout=5.0,
+        stream=True,
+        context_length=32768,
+        temperature=0.0,
+        max_tokens=256,
+        seed=1,
     )
     try:
         assert isinstance(provider, OpenAICompatProvider)

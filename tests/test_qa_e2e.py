@@ -8,7 +8,6 @@ from pathlib import Path
 
 import git
 import yaml
-
 from cli_runner import run_metagpt, write_config
 from fakes import OpenAIServer
 from fakes.base import Error, RecordedRequest, Reply
@@ -48,14 +47,19 @@ def test_run_tests_catches_the_bug_and_the_engineer_fixes_it(tmp_path: Path, ope
     fix_prompt = company.prompts["FixCode"][0]
     assert "test_length_stays_the_same_without_food" in fix_prompt and "self.snake.insert(0, head)" in fix_prompt
     # WriteTests was scoped to the module (and not the entry point).
-    assert company.calls.count("tests:snake/board.py") == 1 and "## The module under test: `snake/board.py`" \
-        in company.prompts["WriteTests"][0]
+    assert (
+        company.calls.count("tests:snake/board.py") == 1
+        and "## The module under test: `snake/board.py`" in company.prompts["WriteTests"][0]
+    )
     assert (root / "snake" / "board.py").read_text().count("self.snake.pop()") == 1
     assert "QA:       round 1: 3 passed, 1 failed, entry point: clean exit" in result.stdout
     assert "QA:       round 2: 4 passed, 0 failed" in result.stdout
     assert "Sandbox:" in result.stdout
     summary = json.loads((root / ".devteam" / "summary.json").read_text())
-    assert [(r["round"], r["tests_passed"], r["tests_failed"]) for r in summary["qa"]["rounds"]] == [(1, 3, 1), (2, 4, 0)]
+    assert [(r["round"], r["tests_passed"], r["tests_failed"]) for r in summary["qa"]["rounds"]] == [
+        (1, 3, 1),
+        (2, 4, 0),
+    ]
     assert "## Tests: 3 passed, 1 failed, 0 errors" in (root / "docs" / "qa" / "round_1.md").read_text()
 
     logs = run_metagpt(["logs", str(root)], cwd=tmp_path)
@@ -85,7 +89,9 @@ def test_qa_rounds_bound_the_fixes_and_qa_true_in_the_config_turns_qa_on(
 def test_a_missing_third_party_package_is_reported_not_fixed(tmp_path: Path, openai_server: OpenAIServer) -> None:
     main = "import zz_absent_engine\n\nzz_absent_engine.run()\n"
     files = [*SNAKE_FILES[:2], ScriptedFile("snake/__main__.py", main, ["snake/board.py"], "entry point")]
-    company = ScriptedQaCompany(files, fixes={}, tests={"snake/board.py": "def test_nothing() -> None:\n    assert True\n"})
+    company = ScriptedQaCompany(
+        files, fixes={}, tests={"snake/board.py": "def test_nothing() -> None:\n    assert True\n"}
+    )
     openai_server.set_handler(company)
     _configure(tmp_path, openai_server)
 
@@ -110,16 +116,16 @@ def test_interrupted_qa_keeps_its_rounds_and_resume_continues(tmp_path: Path, op
 
     openai_server.set_handler(handler)
     _configure(tmp_path, openai_server)
-    first = run_metagpt([IDEA, "--no-code-review", "--run-tests", "--project-name", "snake"], cwd=tmp_path,
-                        timeout=240)
+    first = run_metagpt([IDEA, "--no-code-review", "--run-tests", "--project-name", "snake"], cwd=tmp_path, timeout=240)
     assert first.code == 1, first.output
     root = tmp_path / "workspace" / "snake"
     assert _log(root)[-1] == ("QaEngineer", "1 of 4 tests fail, python -m snake: clean exit (round 1)")
     assert "--resume" in first.stderr
 
     fail_fixes["on"] = False
-    second = run_metagpt([IDEA, "--no-code-review", "--run-tests", "--project-name", "snake", "--resume"],
-                         cwd=tmp_path, timeout=240)
+    second = run_metagpt(
+        [IDEA, "--no-code-review", "--run-tests", "--project-name", "snake", "--resume"], cwd=tmp_path, timeout=240
+    )
 
     assert second.code == 0, second.output
     log = _log(root)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import git
 import pytest
-
 from cli_runner import run_metagpt, write_config
 from llama_server import LlamaServer, llama_server
 
@@ -34,10 +33,18 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServe
 
 
 def configure(folder: Path, server: LlamaServer, **llm: object) -> None:
-    write_config(folder, {
-        "api_type": "open_llm", "base_url": server.base_url, "model": server.model, "temperature": 0,
-        "max_token": MAX_TOKEN, "timeout": 300, **llm,
-    })
+    write_config(
+        folder,
+        {
+            "api_type": "open_llm",
+            "base_url": server.base_url,
+            "model": server.model,
+            "temperature": 0,
+            "max_token": MAX_TOKEN,
+            "timeout": 300,
+            **llm,
+        },
+    )
 
 
 def test_check_passes_against_the_real_server_using_its_grammar(tmp_path: Path, real_server: LlamaServer) -> None:
@@ -54,8 +61,9 @@ def test_check_passes_against_the_real_server_using_its_grammar(tmp_path: Path, 
 def test_a_snake_game_completes_every_stage_into_a_repo(tmp_path: Path, real_server: LlamaServer) -> None:
     configure(tmp_path, real_server)
 
-    result = run_metagpt(["write a snake game", "--no-code-review", "--max-concurrency", "1"], cwd=tmp_path,
-                         timeout=RUN_TIMEOUT)
+    result = run_metagpt(
+        ["write a snake game", "--no-code-review", "--max-concurrency", "1"], cwd=tmp_path, timeout=RUN_TIMEOUT
+    )
 
     assert result.code == 0, result.output
     assert "Traceback" not in result.output
@@ -78,8 +86,9 @@ def test_a_snake_game_completes_every_stage_into_a_repo(tmp_path: Path, real_ser
 def test_prompt_only_json_completes_or_ends_clearly(tmp_path: Path, real_server: LlamaServer) -> None:
     configure(tmp_path, real_server, structured_output="prompt")
 
-    result = run_metagpt(["write a snake game", "--no-code-review", "--max-concurrency", "1"], cwd=tmp_path,
-                         timeout=RUN_TIMEOUT)
+    result = run_metagpt(
+        ["write a snake game", "--no-code-review", "--max-concurrency", "1"], cwd=tmp_path, timeout=RUN_TIMEOUT
+    )
 
     assert "Traceback" not in result.output
     assert result.code in (0, 1), result.output

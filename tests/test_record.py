@@ -7,16 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import git
-
 from cli_runner import run_metagpt, write_config
 from fakes import OpenAIServer
 from fakes.base import Error, RecordedRequest, Reply
 from scripted_company import ScriptedCompany
 
-from devteam.config import Config
-from devteam.progress import StageEvent
-from devteam.redaction import REDACTED, Redactor
-from devteam.run_summary import StageClock
+from devteam.config.settings import Config
+from devteam.console.progress import StageEvent
+from devteam.core.redaction import REDACTED, Redactor
+from devteam.run.summary import StageClock
 
 IDEA = "write a tic-tac-toe game"
 FAKE_KEY = "sk-devteamFAKEkey-0123456789abcdef"
@@ -47,9 +46,11 @@ def test_a_run_records_every_exchange_the_summary_and_the_log(tmp_path: Path, op
     root = tmp_path / "workspace" / "tictactoe"
     exchanges = _exchanges(root)
     assert [e["seq"] for e in exchanges] == list(range(1, 9))
-    assert [(e["role"], e["action"]) for e in exchanges[:3]] == [("ProductManager", "WritePRD"),
-                                                                  ("Architect", "ProposeFrameworks"),
-                                                                  ("Architect", "WriteDesign")]
+    assert [(e["role"], e["action"]) for e in exchanges[:3]] == [
+        ("ProductManager", "WritePRD"),
+        ("Architect", "ProposeFrameworks"),
+        ("Architect", "WriteDesign"),
+    ]
     assert {e["subject"] for e in exchanges[3:]} == set(company.files)
     first = exchanges[0]
     assert first["provider"] == "open_llm" and first["model"] == "m" and first["finish_reason"] == "stop"
@@ -61,18 +62,21 @@ def test_a_run_records_every_exchange_the_summary_and_the_log(tmp_path: Path, op
     assert len({e["run"] for e in exchanges}) == 1
 
     summary = _summary(root)
-    assert (summary["run"], summary["idea"], summary["status"], summary["exit_code"]) == (
-        first["run"], IDEA, "ok", 0)
+    assert (summary["run"], summary["idea"], summary["status"], summary["exit_code"]) == (first["run"], IDEA, "ok", 0)
     assert summary["calls"] == 8 and summary["repairs"] == {"repair_strip_think": 1}
     assert summary["prompt_tokens"] == sum(e["prompt_tokens"] for e in exchanges)
     assert (summary["retries"], summary["reasks"], summary["cost"]) == (0, 0, 0)
     assert summary["config"]["provider"] == "open_llm" and summary["config"]["model"] == "m"
     stages = [(s["role"], s["stage"], s["status"]) for s in summary["stages"]]
-    assert stages[:3] == [("ProductManager", "WritePRD", "done"), ("Architect", "ChooseFramework", "done"),
-                          ("Architect", "WriteDesign", "done")]
+    assert stages[:3] == [
+        ("ProductManager", "WritePRD", "done"),
+        ("Architect", "ChooseFramework", "done"),
+        ("Architect", "WriteDesign", "done"),
+    ]
     assert len(stages) == 8 and all(isinstance(s["seconds"], float) for s in summary["stages"])
-    assert (root / ".devteam" / "runs" / f"{summary['run']}.json").read_text() == \
-        (root / ".devteam" / "summary.json").read_text()
+    assert (root / ".devteam" / "runs" / f"{summary['run']}.json").read_text() == (
+        root / ".devteam" / "summary.json"
+    ).read_text()
     assert "repair_strip_think" in (root / ".devteam" / "run.log").read_text()
     assert "repair_strip_think" not in result.stderr  # the console stays at warnings without -v
 
@@ -94,9 +98,11 @@ def test_secrets_are_redacted_everywhere_in_the_record(tmp_path: Path, openai_se
         return company(request)
 
     openai_server.set_handler(first_call_echoes_the_header)
-    write_config(tmp_path, {"api_type": "openai", "base_url": openai_server.base_url, "model": "m",
-                            "api_key": FAKE_KEY},
-                 roles=[{"role": "Architect", "llm": {"api_key": ROLE_KEY}}])
+    write_config(
+        tmp_path,
+        {"api_type": "openai", "base_url": openai_server.base_url, "model": "m", "api_key": FAKE_KEY},
+        roles=[{"role": "Architect", "llm": {"api_key": ROLE_KEY}}],
+    )
     idea = f"{IDEA}; my key is {FAKE_KEY} and the other is {ROLE_KEY}"
 
     result = run_metagpt([idea, "--no-code-review"], cwd=tmp_path)
@@ -147,8 +153,7 @@ def test_a_resumed_run_appends_to_the_same_record(tmp_path: Path, openai_server:
     assert (root / ".devteam" / "run.log").read_text().count("=== run ") == 2
 
 
-def test_a_run_that_fails_before_any_project_exists_writes_nothing(tmp_path: Path,
-                                                                     openai_server: OpenAIServer) -> None:
+def test_a_run_that_fails_before_any_project_exists_writes_nothing(tmp_path: Path, openai_server: OpenAIServer) -> None:
     openai_server.set_handler(lambda request: Error(401, message="bad key"))
     write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m"})
 
@@ -177,11 +182,13 @@ def test_redactor_replaces_keys_and_credential_shapes_but_not_code() -> None:
 
 
 def test_redactor_for_config_knows_the_base_and_role_keys() -> None:
-    config = Config.model_validate({
-        "llm": {"api_type": "openai", "model": "m", "api_key": FAKE_KEY},
-        "roles": [{"role": "Engineer", "llm": {"api_key": ROLE_KEY}}],
-    })
-    assert set(Redactor.for_config(config).secrets) == {FAKE_KEY, ROLE_KEY}
+    config = Config.model_validate(
+        {
+            "llm": {"api_type": "openai", "model": "m", "api_key": FAKE_KEY},
+            "roles": [{"role": "Engineer", "llm": {"api_key": ROLE_KEY}}],
+        }
+    )
+    assert set(Redactor(config.secrets()).secrets) == {FAKE_KEY, ROLE_KEY}
 
 
 def test_stage_clock_pairs_starts_with_their_done_lines() -> None:
@@ -196,7 +203,8 @@ def test_stage_clock_pairs_starts_with_their_done_lines() -> None:
         clock.on_event(StageEvent(kind, role, text, at, detail))  # type: ignore[arg-type]
     stages = clock.snapshot()
     assert [(s["stage"], s["status"], s["seconds"]) for s in stages] == [
-        ("WriteCode a.py", "done", 1.0), ("WriteCode a.py.bak", "unfinished", None),
+        ("WriteCode a.py", "done", 1.0),
+        ("WriteCode a.py.bak", "unfinished", None),
         ("WriteCode c.py", "unfinished", None),
     ]
     assert stages[0]["detail"] == "3 lines, review: LGTM"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from cli_runner import run_metagpt, write_config
 from fakes import Error, OpenAIServer, RecordedRequest, Reply
 from scripted_company import ScriptedCompany
@@ -34,8 +33,9 @@ def _resume(tmp_path: Path):  # type: ignore[no-untyped-def]
     return run_metagpt([IDEA, "--no-code-review", "--project-name", "ttt", "--resume"], cwd=tmp_path)
 
 
-def test_a_record_folder_linking_out_of_the_project_is_not_followed(tmp_path: Path,
-                                                                    openai_server: OpenAIServer) -> None:
+def test_a_record_folder_linking_out_of_the_project_is_not_followed(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
     root = _interrupted_project(tmp_path, openai_server, ScriptedCompany())
     outside = tmp_path / "elsewhere"
     outside.mkdir()
@@ -50,8 +50,9 @@ def test_a_record_folder_linking_out_of_the_project_is_not_followed(tmp_path: Pa
 
 
 @pytest.mark.parametrize("name", ["exchanges.jsonl", "run.log", "summary.json"])
-def test_a_record_file_linking_out_of_the_project_is_not_followed(tmp_path: Path, openai_server: OpenAIServer,
-                                                                  name: str) -> None:
+def test_a_record_file_linking_out_of_the_project_is_not_followed(
+    tmp_path: Path, openai_server: OpenAIServer, name: str
+) -> None:
     root = _interrupted_project(tmp_path, openai_server, ScriptedCompany())
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
@@ -77,15 +78,15 @@ def test_a_torn_last_line_is_skipped_by_logs_and_replay(tmp_path: Path, openai_s
     assert logs.code == 0, logs.output
     assert "WritePRD" in logs.stdout and "incomplete" in logs.stderr and "skipped" in logs.stderr
 
-    replay = run_metagpt([IDEA, "--no-code-review", "--replay", str(record), "--workspace", "replayed"],
-                         cwd=tmp_path)
+    replay = run_metagpt([IDEA, "--no-code-review", "--replay", str(record), "--workspace", "replayed"], cwd=tmp_path)
     assert replay.code == 0, replay.output
     assert "incomplete" in replay.stderr
     assert (tmp_path / "replayed" / "tictactoe" / "tictactoe" / "board.py").is_file()
 
 
-def test_a_resumed_run_continues_a_torn_record_on_a_line_of_its_own(tmp_path: Path,
-                                                                    openai_server: OpenAIServer) -> None:
+def test_a_resumed_run_continues_a_torn_record_on_a_line_of_its_own(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
     root = _interrupted_project(tmp_path, openai_server, ScriptedCompany())
     record = root / ".devteam" / "exchanges.jsonl"
     with record.open("a") as out:

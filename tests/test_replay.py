@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cli_runner import run_metagpt, write_config
 from fakes import OpenAIServer
 from scripted_company import TICTACTOE_FILES, ScriptedCompany
 
-from devteam.errors import ConfigError, ReplayMismatchError
+from devteam.core.errors import ConfigError, ReplayMismatchError
+from devteam.llm.providers.replay import ReplayProvider
 from devteam.llm.registry import PROVIDER_FACTORIES
-from devteam.llm.replay import ReplayProvider
 from devteam.llm.types import ChatMessage, ChatRequest
 
 IDEA = "write a tic-tac-toe game"
@@ -37,14 +36,27 @@ def _complete(provider: ReplayProvider, request: ChatRequest) -> str:
 @pytest.fixture
 def record(tmp_path: Path) -> Path:
     path = tmp_path / "exchanges.jsonl"
-    path.write_text("\n".join([
-        _line("Engineer", "WriteCode", "b first", "b.py", model="m1", prompt_tokens=10, completion_tokens=3,
-              finish_reason="stop"),
-        _line("Engineer", "WriteCode", "a", "a.py"),
-        _line("Engineer", "WriteCode", "b second", "b.py"),
-        "",
-        _line("ProductManager", "WritePRD", "{}"),
-    ]) + "\n")
+    path.write_text(
+        "\n".join(
+            [
+                _line(
+                    "Engineer",
+                    "WriteCode",
+                    "b first",
+                    "b.py",
+                    model="m1",
+                    prompt_tokens=10,
+                    completion_tokens=3,
+                    finish_reason="stop",
+                ),
+                _line("Engineer", "WriteCode", "a", "a.py"),
+                _line("Engineer", "WriteCode", "b second", "b.py"),
+                "",
+                _line("ProductManager", "WritePRD", "{}"),
+            ]
+        )
+        + "\n"
+    )
     return path
 
 
@@ -92,12 +104,13 @@ def test_an_exhausted_key_says_its_answers_were_used(record: Path) -> None:
         (None, "does not exist"),
         ("", "holds no exchanges"),
         ("{not json\n", "line 1"),
-        ('[1, 2]\n', "not a JSON object"),
+        ("[1, 2]\n", "not a JSON object"),
         ('{"role": "Engineer"}\n', "lacks action, answer"),
     ],
 )
-def test_an_unusable_record_is_a_config_error_naming_the_file(tmp_path: Path, content: str | None,
-                                                                expected: str) -> None:
+def test_an_unusable_record_is_a_config_error_naming_the_file(
+    tmp_path: Path, content: str | None, expected: str
+) -> None:
     path = tmp_path / "record.jsonl"
     if content is not None:
         path.write_text(content)
@@ -107,8 +120,18 @@ def test_an_unusable_record_is_a_config_error_naming_the_file(tmp_path: Path, co
 
 
 def test_registry_builds_replay_from_replay_file_and_needs_one(record: Path) -> None:
-    options: dict[str, Any] = dict(api_type="replay", model="", base_url=None, api_key=None, timeout=5.0,
-                                   stream=False, context_length=None, temperature=0.0, max_tokens=None, seed=None)
+    options: dict[str, Any] = dict(
+        api_type="replay",
+        model="",
+        base_url=None,
+        api_key=None,
+        timeout=5.0,
+        stream=False,
+        context_length=None,
+        temperature=0.0,
+        max_tokens=None,
+        seed=None,
+    )
     provider = PROVIDER_FACTORIES["replay"](**options, replay_file=str(record))
     assert isinstance(provider, ReplayProvider)
     with pytest.raises(ConfigError, match="replay_file"):
@@ -169,8 +192,11 @@ def test_a_record_missing_one_write_code_is_a_clean_one_paragraph_error(
 ) -> None:
     original = _record_a_run(tmp_path, openai_server)
     lines = (original / RECORD).read_text().splitlines()
-    kept = [line for line in lines if not (json.loads(line)["action"] == "WriteCode"
-                                           and json.loads(line)["subject"] == "tictactoe/ai.py")]
+    kept = [
+        line
+        for line in lines
+        if not (json.loads(line)["action"] == "WriteCode" and json.loads(line)["subject"] == "tictactoe/ai.py")
+    ]
     assert len(kept) == len(lines) - 1
     broken = tmp_path / "broken.jsonl"
     broken.write_text("\n".join(kept) + "\n")

@@ -7,9 +7,10 @@ import shlex
 from pathlib import Path
 
 from cli_runner import run_metagpt, write_config
-from devteam.cli import _run_parser, given_options
 from fakes import Error, OpenAIServer, RecordedRequest, Reply
 from scripted_company import ScriptedCompany
+
+from devteam.cli import _run_parser, given_options
 
 IDEA = "write a tic-tac-toe game"
 
@@ -28,18 +29,39 @@ def test_the_printed_resume_command_carries_every_option(tmp_path: Path, openai_
         return company(request)
 
     openai_server.set_handler(dies_at_main)
-    config = write_config(tmp_path / "settings", {"api_type": "open_llm", "base_url": openai_server.base_url,
-                                                  "model": "m"})
+    config = write_config(
+        tmp_path / "settings", {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m"}
+    )
     here = tmp_path / "here"
     here.mkdir()
-    first = run_metagpt([IDEA, "--config", str(config), "--workspace", "ws", "--max-concurrency", "2",
-                         "--no-code-review", "--investment", "5", "--project-name", "My Game"], cwd=here)
+    first = run_metagpt(
+        [
+            IDEA,
+            "--config",
+            str(config),
+            "--workspace",
+            "ws",
+            "--max-concurrency",
+            "2",
+            "--no-code-review",
+            "--investment",
+            "5",
+            "--project-name",
+            "My Game",
+        ],
+        cwd=here,
+    )
     assert first.code == 1, first.output
 
     words = _resume_words(first.stderr)
     assert words[:2] == ["metagpt", IDEA] and words[-1] == "--resume"
-    for option in (["--config", str(config)], ["--max-concurrency", "2"], ["--investment", "5.0"],
-                   ["--project-name", "my_game"], ["--workspace", str(here / "ws")]):
+    for option in (
+        ["--config", str(config)],
+        ["--max-concurrency", "2"],
+        ["--investment", "5.0"],
+        ["--project-name", "my_game"],
+        ["--workspace", str(here / "ws")],
+    ):
         assert " ".join(option) in " ".join(words), (option, words)
     assert "--no-code-review" in words
 
@@ -56,9 +78,27 @@ def test_the_printed_resume_command_carries_every_option(tmp_path: Path, openai_
 
 def test_given_options_round_trip_through_the_parser(tmp_path: Path) -> None:
     parser = _run_parser()
-    argv = ["an idea", "--config", "c.yaml", "--replay", "rec/exchanges.jsonl", "--max-concurrency", "3",
-            "--no-code-review", "--investment", "0.5", "--run-tests", "--qa-rounds", "1", "--qa-install",
-            "--workspace", "w", "--project-name", "p", "--inc"]
+    argv = [
+        "an idea",
+        "--config",
+        "c.yaml",
+        "--replay",
+        "rec/exchanges.jsonl",
+        "--max-concurrency",
+        "3",
+        "--no-code-review",
+        "--investment",
+        "0.5",
+        "--run-tests",
+        "--qa-rounds",
+        "1",
+        "--qa-install",
+        "--workspace",
+        "w",
+        "--project-name",
+        "p",
+        "--inc",
+    ]
     args = parser.parse_args(argv)
 
     words = given_options(parser, args, verbose=True)

@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from fakes import CutStream, Error, Hang, OllamaServer, OpenAIServer, Text
 
-from devteam.errors import ProviderError, SchemaRejectedError
-from devteam.llm.ollama import OllamaProvider
-from devteam.llm.openai_compat import OpenAICompatProvider
+from devteam.core.errors import ProviderError, SchemaRejectedError
+from devteam.llm.providers.ollama import OllamaProvider
+from devteam.llm.providers.openai_compat import OpenAICompatProvider
 from devteam.llm.retry import RetryPolicy, call_with_retries, retry_after_seconds
 from devteam.llm.types import ChatMessage, ChatProvider, ChatRequest, ChatResponse
-from fakes import CutStream, Error, Hang, OllamaServer, OpenAIServer, Text
 
 FAST = RetryPolicy(num_retries=4, min_wait=0.01, max_wait=0.05, multiplier=0.01)
 REQUEST = ChatRequest(messages=[ChatMessage("user", "a snake game")])
@@ -193,8 +193,7 @@ def test_429_with_retry_after_is_honoured_then_succeeds(
     assert (response.text, retries) == ("ok", 1)
     assert len(openai_server.chat_requests) == 2
     assert [r.getMessage() for r in caplog.records] == [
-        f"retry 1/4 after 0.3s: HTTP 429 from open_llm {openai_server.base_url} (model test-model): "
-        "Too Many Requests"
+        f"retry 1/4 after 0.3s: HTTP 429 from open_llm {openai_server.base_url} (model test-model): Too Many Requests"
     ]
 
 

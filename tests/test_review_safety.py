@@ -12,13 +12,14 @@ from pathlib import Path
 
 import git
 import pytest
-
-from devteam.actions.review_code import parse_review
-from devteam.company import RunOptions, RunOutcome, run_company
-from devteam.config import Config
-from devteam.structured.parse import ParseFailure
 from fakes import Error, OpenAIServer, RecordedRequest, Reply, Text
 from scripted_company import ScriptedCompany, ScriptedFile
+
+from devteam.actions.review_code import parse_review
+from devteam.config.settings import Config
+from devteam.run.company import run_company
+from devteam.run.options import RunOptions, RunOutcome
+from devteam.structured.parse import ParseFailure
 
 WEB_FILES = [
     ScriptedFile("app.js", "function start() {\n  return 1;\n}\n", [], "the game loop"),
@@ -30,10 +31,19 @@ ADVICE = "The code looks fine overall, but consider adding comments and handling
 
 def _run(server: OpenAIServer, tmp_path: Path, handler, progress: io.StringIO) -> RunOutcome:  # type: ignore[no-untyped-def]
     server.set_handler(handler)
-    config = Config.model_validate({"llm": {
-        "api_type": "open_llm", "base_url": server.base_url, "model": "m", "timeout": 10,
-        "num_retries": 1, "retry_min_wait": 0.01, "retry_max_wait": 0.05,
-    }})
+    config = Config.model_validate(
+        {
+            "llm": {
+                "api_type": "open_llm",
+                "base_url": server.base_url,
+                "model": "m",
+                "timeout": 10,
+                "num_retries": 1,
+                "retry_min_wait": 0.01,
+                "retry_max_wait": 0.05,
+            }
+        }
+    )
     options = RunOptions(idea="write a web game", workspace=tmp_path / "workspace", code_review=True)
     outcome = asyncio.run(run_company(config, options, progress_stream=progress))
     if outcome.run.repo is not None:
@@ -85,14 +95,17 @@ def test_a_failed_review_keeps_the_written_file(tmp_path: Path, openai_server: O
     company = ScriptedCompany(WEB_FILES, project_name="web_game")
     progress = io.StringIO()
 
-    outcome = _run(openai_server, tmp_path,
-                   _reviewing(company, lambda path: Error(400, message="reviewer model not loaded")), progress)
+    outcome = _run(
+        openai_server,
+        tmp_path,
+        _reviewing(company, lambda path: Error(400, message="reviewer model not loaded")),
+        progress,
+    )
 
     assert outcome.error is None, outcome.error
     root = outcome.repo_root
     assert root is not None
-    assert sorted(outcome.run.files_written) == sorted([f.path for f in WEB_FILES] + ["requirements.txt",
-                                                                                      "README.md"])
+    assert sorted(outcome.run.files_written) == sorted([f.path for f in WEB_FILES] + ["requirements.txt", "README.md"])
     for planned in WEB_FILES:
         assert _committed(root, planned.path) == planned.code
 
@@ -128,22 +141,33 @@ def test_lgtm_keeps_the_file(answer: str) -> None:
     assert parse_review(answer, language="python", repair=True) == (None, [])
 
 
-def test_the_verdict_is_a_constrained_choice_and_lgtm_costs_one_call(tmp_path: Path,
-                                                                     openai_server: OpenAIServer) -> None:
+def test_the_verdict_is_a_constrained_choice_and_lgtm_costs_one_call(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
     company = ScriptedCompany(WEB_FILES, project_name="web_game")
-    verdicts = {"app.js": Text('{"choice": "LGTM"}'), "style.css": Text("LGTM"),
-                "game.py": Text(ADVICE)}  # prose is no verdict: asked again, then the review fails
+    verdicts = {
+        "app.js": Text('{"choice": "LGTM"}'),
+        "style.css": Text("LGTM"),
+        "game.py": Text(ADVICE),
+    }  # prose is no verdict: asked again, then the review fails
     progress = io.StringIO()
 
-    outcome = _run(openai_server, tmp_path, _reviewing(company, lambda path: Text("never asked"),
-                                                       verdict=lambda path: verdicts[path]), progress)
+    outcome = _run(
+        openai_server,
+        tmp_path,
+        _reviewing(company, lambda path: Text("never asked"), verdict=lambda path: verdicts[path]),
+        progress,
+    )
 
     assert outcome.error is None, outcome.error
     assert company.calls.count("review:app.js") == 1 and company.calls.count("review:style.css") == 1
     assert company.calls.count("review:game.py") > 1 and not [c for c in company.calls if c.startswith("fix:")]
     for planned in WEB_FILES:
         assert _committed(outcome.repo_root, planned.path) == planned.code  # type: ignore[arg-type]
-    review = next(r.json for r in openai_server.chat_requests
-                  if r.json["messages"][1]["content"].startswith("## Action: ReviewCode"))
+    review = next(
+        r.json
+        for r in openai_server.chat_requests
+        if r.json["messages"][1]["content"].startswith("## Action: ReviewCode")
+    )
     schema = review["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["choice"]["enum"] == ["LGTM", "needs changes"]

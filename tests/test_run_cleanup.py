@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
-
 from fakes import OpenAIServer
 from fakes.base import Error, RecordedRequest, Reply
 from scripted_company import ScriptedCompany
 
-from devteam.company import RunOptions, run_company
-from devteam.config import Config
+from devteam.config.settings import Config
+from devteam.run.company import run_company
+from devteam.run.options import RunOptions
 
 
 def git_children() -> set[int]:
@@ -48,8 +48,9 @@ def test_run_company_closes_the_project_repo(tmp_path: Path, openai_server: Open
     config = Config.model_validate(
         {"llm": {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m", "num_retries": 0}}
     )
-    options = RunOptions(idea="write a tic-tac-toe game", workspace=tmp_path / "workspace",
-                         code_review=False, project_name="ttt")
+    options = RunOptions(
+        idea="write a tic-tac-toe game", workspace=tmp_path / "workspace", code_review=False, project_name="ttt"
+    )
     before = git_children()
 
     outcome = asyncio.run(run_company(config, options, progress_stream=io.StringIO()))

@@ -7,10 +7,16 @@ import socket
 import sys
 from pathlib import Path
 
-from devteam.sandbox import Limits, probe_isolation, run_sandboxed
+from devteam.qa.sandbox import Limits, probe_isolation, run_sandboxed
 
-FAST = Limits(wall_seconds=20, cpu_seconds=10, memory_bytes=512 * 1024 * 1024, file_bytes=1024 * 1024,
-              processes=8, output_bytes=4096)
+FAST = Limits(
+    wall_seconds=20,
+    cpu_seconds=10,
+    memory_bytes=512 * 1024 * 1024,
+    file_bytes=1024 * 1024,
+    processes=8,
+    output_bytes=4096,
+)
 
 
 def _run(tmp_path: Path, code: str, limits: Limits = FAST):  # type: ignore[no-untyped-def]
@@ -42,8 +48,10 @@ def test_a_busy_loop_is_stopped_by_the_cpu_limit(tmp_path: Path) -> None:
 
 
 def test_allocating_without_end_fails_with_memory_error(tmp_path: Path) -> None:
-    code = ("blocks = []\ntry:\n    while True:\n        blocks.append(bytearray(64 * 1024 * 1024))\n"
-            "except MemoryError:\n    print('stopped after', len(blocks), 'blocks')\n    raise SystemExit(3)\n")
+    code = (
+        "blocks = []\ntry:\n    while True:\n        blocks.append(bytearray(64 * 1024 * 1024))\n"
+        "except MemoryError:\n    print('stopped after', len(blocks), 'blocks')\n    raise SystemExit(3)\n"
+    )
     result = _run(tmp_path, code)
     assert result.returncode == 3, result.output
     blocks = int(result.output.split("stopped after")[1].split()[0])
@@ -51,9 +59,11 @@ def test_allocating_without_end_fails_with_memory_error(tmp_path: Path) -> None:
 
 
 def test_forking_without_end_is_capped(tmp_path: Path) -> None:
-    code = ("import os, time\nforks = 0\nfor _ in range(60):\n    try:\n        pid = os.fork()\n"
-            "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(3)\n        os._exit(0)\n"
-            "    forks += 1\nprint('forks', forks)\n")
+    code = (
+        "import os, time\nforks = 0\nfor _ in range(60):\n    try:\n        pid = os.fork()\n"
+        "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(3)\n        os._exit(0)\n"
+        "    forks += 1\nprint('forks', forks)\n"
+    )
     result = _run(tmp_path, code)
     forks = int(result.output.split("forks")[1].split()[0])
     if probe_isolation().process_limit == "none":
@@ -64,10 +74,12 @@ def test_forking_without_end_is_capped(tmp_path: Path) -> None:
 
 
 def test_writing_a_huge_file_stops_at_the_file_size_limit(tmp_path: Path) -> None:
-    code = ("import signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\nwritten = 0\n"
-            "try:\n    with open('huge.bin', 'wb') as out:\n        for _ in range(1024):\n"
-            "            out.write(b'x' * 1024 * 1024)\n            out.flush()\n            written += 1\n"
-            "except OSError as error:\n    print('refused after', written, 'MiB:', error.strerror)\n")
+    code = (
+        "import signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\nwritten = 0\n"
+        "try:\n    with open('huge.bin', 'wb') as out:\n        for _ in range(1024):\n"
+        "            out.write(b'x' * 1024 * 1024)\n            out.flush()\n            written += 1\n"
+        "except OSError as error:\n    print('refused after', written, 'MiB:', error.strerror)\n"
+    )
     result = _run(tmp_path, code)
     assert "refused after" in result.output, result.output
     assert (tmp_path / "huge.bin").stat().st_size <= FAST.file_bytes
@@ -78,8 +90,10 @@ def test_home_is_a_fresh_folder_so_ssh_keys_are_not_there(tmp_path: Path, monkey
     (fake_home / ".ssh").mkdir(parents=True)
     (fake_home / ".ssh" / "id_rsa").write_text("PRIVATE KEY MATERIAL")
     monkeypatch.setenv("HOME", str(fake_home))
-    code = ("import os, pathlib\nhome = pathlib.Path.home()\nprint('home', home)\n"
-            "key = home / '.ssh' / 'id_rsa'\nprint('key', key.read_text() if key.exists() else 'absent')\n")
+    code = (
+        "import os, pathlib\nhome = pathlib.Path.home()\nprint('home', home)\n"
+        "key = home / '.ssh' / 'id_rsa'\nprint('key', key.read_text() if key.exists() else 'absent')\n"
+    )
     project = tmp_path / "project"
     project.mkdir()
     result = _run(project, code)
@@ -101,8 +115,10 @@ def test_opening_a_socket_reaches_nothing_when_namespaces_are_available(tmp_path
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     port = listener.getsockname()[1]
-    code = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
-            "    print('connected')\nexcept OSError as error:\n    print('refused', error)\n")
+    code = (
+        f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
+        "    print('connected')\nexcept OSError as error:\n    print('refused', error)\n"
+    )
     try:
         result = _run(tmp_path, code)
     finally:
@@ -123,9 +139,11 @@ def test_output_is_capped_keeping_its_head_and_tail(tmp_path: Path) -> None:
 
 
 def test_a_program_can_still_talk_to_itself_over_loopback(tmp_path: Path) -> None:
-    code = ("import socket\nserver = socket.socket()\nserver.bind(('127.0.0.1', 0))\nserver.listen(1)\n"
-            "client = socket.create_connection(server.getsockname(), timeout=3)\nconn, _ = server.accept()\n"
-            "client.sendall(b'ping')\nprint('got', conn.recv(4).decode())\n")
+    code = (
+        "import socket\nserver = socket.socket()\nserver.bind(('127.0.0.1', 0))\nserver.listen(1)\n"
+        "client = socket.create_connection(server.getsockname(), timeout=3)\nconn, _ = server.accept()\n"
+        "client.sendall(b'ping')\nprint('got', conn.recv(4).decode())\n"
+    )
     result = _run(tmp_path, code)
     assert result.ok and "got ping" in result.output, result.output
 
@@ -134,13 +152,16 @@ def test_stop_all_ends_a_running_program_at_once(tmp_path: Path) -> None:
     import threading
     import time
 
-    from devteam.sandbox import stop_all
+    from devteam.qa.sandbox import stop_all
 
     program = tmp_path / "sleeper.py"
     program.write_text("import pathlib, time\npathlib.Path('started').touch()\ntime.sleep(60)\n")
     results = []
-    worker = threading.Thread(target=lambda: results.append(
-        run_sandboxed([sys.executable, str(program)], cwd=tmp_path, limits=Limits(wall_seconds=60))))
+    worker = threading.Thread(
+        target=lambda: results.append(
+            run_sandboxed([sys.executable, str(program)], cwd=tmp_path, limits=Limits(wall_seconds=60))
+        )
+    )
     worker.start()
     deadline = time.monotonic() + 30
     while not (tmp_path / "started").exists() and time.monotonic() < deadline:

@@ -16,16 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cli_runner import clean_env, run_metagpt, write_config
-from devteam.company import RunOptions, run_company
-from devteam.config import load_config
 from fakes import Error, OpenAIServer, RecordedRequest, Reply, Text
 from scripted_company import _FILE, ScriptedCompany, ScriptedFile
+
+from devteam.config.settings import load_config
+from devteam.run.company import run_company
+from devteam.run.options import RunOptions
 
 
 def first_user(request: RecordedRequest) -> str:
     return next((m["content"] for m in (request.json or {}).get("messages", []) if m["role"] == "user"), "")
+
 
 KEY = "sk-live-7f3Qz9EchoedKey2026"
 PASSWORD = "hunter2-Pa55word"
@@ -93,8 +95,9 @@ def test_an_echoed_key_and_url_password_appear_in_no_output(tmp_path: Path) -> N
         company = ScriptedCompany()
         server.set_handler(echoing(company))
         url = server.base_url.replace("http://", f"http://devteam:{PASSWORD}@")
-        write_config(tmp_path, {"api_type": "openai", "base_url": url, "model": "test-model", "api_key": KEY,
-                                "stream": False})
+        write_config(
+            tmp_path, {"api_type": "openai", "base_url": url, "model": "test-model", "api_key": KEY, "stream": False}
+        )
 
         run = run_metagpt([IDEA, "--no-code-review", "--project-name", "ttt"], cwd=tmp_path)
         check = run_metagpt(["check"], cwd=tmp_path)
@@ -106,10 +109,17 @@ def test_an_echoed_key_and_url_password_appear_in_no_output(tmp_path: Path) -> N
     assert run.code == 0, run.output
     sent = {request.headers.get("authorization", "") for request in server.chat_requests}
     assert any(KEY in header or header.startswith("Basic ") for header in sent), sent  # the secrets were sent
-    logs = [run_metagpt(args, cwd=tmp_path) for args in (["logs", str(root)], ["logs", str(root), "--json"],
-                                                          ["logs", str(root), "--call", "1"])]
-    outputs = {"run": run.output, "check": check.output, "failed check": failed_check.output,
-               "failed run": failed_run.output, **{f"logs {i}": r.output for i, r in enumerate(logs)}}
+    logs = [
+        run_metagpt(args, cwd=tmp_path)
+        for args in (["logs", str(root)], ["logs", str(root), "--json"], ["logs", str(root), "--call", "1"])
+    ]
+    outputs = {
+        "run": run.output,
+        "check": check.output,
+        "failed check": failed_check.output,
+        "failed run": failed_run.output,
+        **{f"logs {i}": r.output for i, r in enumerate(logs)},
+    }
     outputs["git"] = _git(root, "log", "--all", "-p", "--format=%an %ae %s%n%b")
     leaks = {where: _leaks(text) for where, text in outputs.items() if _leaks(text)}
     leaks.update({"files": _tree_leaks(tmp_path / "workspace")} if _tree_leaks(tmp_path / "workspace") else {})
@@ -150,11 +160,20 @@ def test_roles_that_differ_only_by_api_key_each_send_their_own(tmp_path: Path, o
     openai_server.set_handler(ScriptedCompany())
     (tmp_path / "home").mkdir()
     path = tmp_path / "config2.yaml"
-    path.write_text(json.dumps({
-        "llm": {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m", "api_key": "key-of-the-base",
-                "num_retries": 0},
-        "roles": [{"role": "Architect", "llm": {"api_key": "key-of-the-architect"}}],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "llm": {
+                    "api_type": "open_llm",
+                    "base_url": openai_server.base_url,
+                    "model": "m",
+                    "api_key": "key-of-the-base",
+                    "num_retries": 0,
+                },
+                "roles": [{"role": "Architect", "llm": {"api_key": "key-of-the-architect"}}],
+            }
+        )
+    )
     config = load_config(path, cwd=tmp_path, home=tmp_path / "home", env={})
     options = RunOptions(idea=IDEA, workspace=tmp_path / "workspace", code_review=False)
 

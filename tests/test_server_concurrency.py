@@ -12,14 +12,15 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from fakes import CutStream, OpenAIServer, RecordedRequest, Reply
 from scripted_company import ScriptedCompany, ScriptedFile
 from test_team import action_of, config_for, options_for, run
 
 # Four files of one level: written concurrently unless the server is known to serve one request at a time.
-FILES = [ScriptedFile(f"quad/{name}.py", f"{name.upper().strip('_')} = {i}\n")
-         for i, name in enumerate(("a", "b", "c", "__main__"))]
+FILES = [
+    ScriptedFile(f"quad/{name}.py", f"{name.upper().strip('_')} = {i}\n")
+    for i, name in enumerate(("a", "b", "c", "__main__"))
+]
 
 
 class OneAtATime:
@@ -57,9 +58,7 @@ class OneAtATime:
         return CutStream("def partial(") if was_cut else self.company(request)
 
 
-def test_a_server_with_one_slot_gets_one_call_at_a_time(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_server_with_one_slot_gets_one_call_at_a_time(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     company = ScriptedCompany(FILES, project_name="quad")
     with OpenAIServer(total_slots=1) as server:
         server.set_handler(one_at_a_time := OneAtATime(company, expected=4, patience=0.5))
@@ -68,8 +67,7 @@ def test_a_server_with_one_slot_gets_one_call_at_a_time(
 
     assert outcome.error is None, outcome.error
     assert one_at_a_time.peak == 1 and one_at_a_time.cuts == 0
-    assert any("total_slots=1" in r.getMessage() and "one call at a time" in r.getMessage()
-               for r in caplog.records)
+    assert any("total_slots=1" in r.getMessage() and "one call at a time" in r.getMessage() for r in caplog.records)
 
 
 def test_streams_cut_under_concurrency_switch_to_one_call_at_a_time(

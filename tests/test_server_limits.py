@@ -8,17 +8,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
+from fakes import OllamaServer, OpenAIServer
 
-from devteam.llm.ollama import OllamaProvider
-from devteam.llm.openai_compat import OpenAICompatProvider
-from devteam.llm.server_limits import (
+from devteam.llm.providers.ollama import OllamaProvider
+from devteam.llm.providers.openai_compat import OpenAICompatProvider
+from devteam.llm.types import TokenCount
+from devteam.llm.wire.server_limits import (
     count_from_tokenize,
     window_from_llamacpp_props,
     window_from_model_list,
     window_from_ollama_show,
 )
-from devteam.llm.types import TokenCount
-from fakes import OllamaServer, OpenAIServer
 
 T = TypeVar("T")
 TEXT = "def add(a, b):\n    return a + b\n"  # 32 characters: 11 fake tokens, an estimate of 8
@@ -78,8 +78,12 @@ def test_configured_context_length_wins_without_asking_the_server() -> None:
 
 def test_a_server_without_limits_endpoints_gives_none_and_estimates_asking_tokenize_once() -> None:
     async def use(provider: OpenAICompatProvider) -> tuple[int | None, TokenCount, TokenCount, int | None]:
-        return (await provider.context_window(), await provider.count_tokens(TEXT),
-                await provider.count_tokens(TEXT * 2), await provider.context_window())
+        return (
+            await provider.context_window(),
+            await provider.count_tokens(TEXT),
+            await provider.count_tokens(TEXT * 2),
+            await provider.context_window(),
+        )
 
     with OpenAIServer() as server:
         first_window, first, second, again = with_provider(openai_provider(server), use)

@@ -9,13 +9,13 @@ import json
 import subprocess
 import sys
 
-from devteam.llm.http_options import tls_options
+from devteam.llm.wire.http_options import tls_options
 
 HEAVY = ("openai", "networkx", "git", "json_repair")
 
 PROBE = """
 import json, sys
-import devteam.cli, devteam.run_command, devteam.company
+import devteam.cli, devteam.commands.run, devteam.run.company
 from devteam.llm.registry import PROVIDER_FACTORIES
 provider = PROVIDER_FACTORIES[sys.argv[1]](model="m", base_url="http://127.0.0.1:9", api_key=None, timeout=5.0,
                                            stream=True, context_length=None, temperature=None, max_tokens=None,
@@ -25,8 +25,9 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules} & set(sys.a
 
 
 def heavy_modules_after_building(api_type: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", PROBE, api_type, *HEAVY], capture_output=True, text=True,
-                            check=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, api_type, *HEAVY], capture_output=True, text=True, check=True, timeout=120
+    )
     return json.loads(result.stdout)
 
 

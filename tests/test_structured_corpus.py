@@ -9,7 +9,7 @@ import pytest
 from data.malformed_answers import CASES, PRD_METAGPT, TICKET_JSON, Case, Ticket
 from pydantic import BaseModel
 
-from devteam.artifacts import PRD
+from devteam.artifacts.documents import PRD
 from devteam.structured.parse import ParseFailure, extract_code, parse_structured
 
 RECOVERED = [case for case in CASES if case.expect == "recovered"]
@@ -17,10 +17,21 @@ REFUSED = [case for case in CASES if case.expect == "refused"]
 
 # A case that needs one of these cannot pass without repair: the JSON or its shape is wrong as written.
 NEEDS_REPAIR = {
-    "repair_python_literals", "repair_smart_quotes", "repair_control_chars", "repair_double_encoded",
-    "repair_unwrap", "repair_key_case", "repair_enum_case", "repair_wrap_list", "repair_coerce_type",
-    "repair_premature_close", "repair_escaped_quotes", "repair_triple_quotes", "repair_invalid_escape",
-    "repair_numbered_keys", "repair_nameless_keys",
+    "repair_python_literals",
+    "repair_smart_quotes",
+    "repair_control_chars",
+    "repair_double_encoded",
+    "repair_unwrap",
+    "repair_key_case",
+    "repair_enum_case",
+    "repair_wrap_list",
+    "repair_coerce_type",
+    "repair_premature_close",
+    "repair_escaped_quotes",
+    "repair_triple_quotes",
+    "repair_invalid_escape",
+    "repair_numbered_keys",
+    "repair_nameless_keys",
 }
 
 

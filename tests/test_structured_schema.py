@@ -10,7 +10,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from devteam.artifacts import PRD, SystemDesign
+from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.structured.schema import schema_for_prompt, to_strict_schema
 
 
@@ -127,7 +127,11 @@ def test_schema_for_prompt_is_indented_json_without_titles() -> None:
     schema = json.loads(text)
     assert "\n  " in text
     assert '"title"' not in text
-    assert schema["required"] == ["implementation_approach", "file_list", "data_structures_and_interfaces",
-                                  "program_call_flow"]
+    assert schema["required"] == [
+        "implementation_approach",
+        "file_list",
+        "data_structures_and_interfaces",
+        "program_call_flow",
+    ]
     assert schema["properties"]["anything_unclear"]["default"] == ""
     assert "Shape" not in schema_for_prompt(Shape) and '"title"' in schema_for_prompt(Shape)

@@ -28,8 +28,7 @@ def test_summary_counts_the_retries_and_calls_of_a_call_that_gave_up(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:
     openai_server.set_handler(FlakyCompany())
-    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m",
-                            "num_retries": 2})
+    write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m", "num_retries": 2})
 
     result = run_metagpt(["write a tic-tac-toe game", "--no-code-review"], cwd=tmp_path)
 

@@ -14,16 +14,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import git
+from fakes import OpenAIServer, RecordedRequest, Reply, Text
 from pydantic import BaseModel, ConfigDict
+from scripted_company import TICTACTOE_FILES, ScriptedCompany, ScriptedFile
 
-from devteam.company import RunOptions, RunOutcome, run_company
-from devteam.config import Config
+from devteam.config.settings import Config
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
 from devteam.roles.base import Message, Role, RunContext
+from devteam.run.company import run_company
+from devteam.run.options import RunOptions, RunOutcome
 from devteam.structured.ask import ask_structured
-from fakes import OpenAIServer, RecordedRequest, Reply, Text
-from scripted_company import TICTACTOE_FILES, ScriptedCompany, ScriptedFile
 
 IDEA = "write a tic-tac-toe game"
 
@@ -93,13 +94,23 @@ class QAEngineer(Role):
         files = sorted(message.content)
         prompt = "## Action: WriteQAReport\nCheck these files:\n" + "\n".join(files)
         answer = await ask_structured(
-            self.llm, [self.persona.system_message(), ChatMessage("user", prompt)], QAReport,
-            role=self.name, action="WriteQAReport", repair=run.repair,
+            self.llm,
+            [self.persona.system_message(), ChatMessage("user", prompt)],
+            QAReport,
+            role=self.name,
+            action="WriteQAReport",
+            repair=run.repair,
         )
         report = answer.value
         repo = run.project("")
-        lines = [f"# QA report: {report.verdict}", "", *(f"- {note}" for note in report.notes), "", "## Files",
-                 *(f"- {path}" for path in files)]
+        lines = [
+            f"# QA report: {report.verdict}",
+            "",
+            *(f"- {note}" for note in report.notes),
+            "",
+            "## Files",
+            *(f"- {path}" for path in files),
+        ]
         repo.write_text("QA_REPORT.md", "\n".join(lines))
         repo.commit("Add QA report", author=self.name, paths=["QA_REPORT.md"])
         return [Message("qa_report", report, self.name)]
@@ -203,8 +214,10 @@ class InFlight:
 
 
 # Four files of one level; one of them is the entry point, which a runnable program's plan must have.
-INDEPENDENT = [ScriptedFile(f"snake/{name}.py", f"{name.upper().strip('_')} = {i}\n")
-               for i, name in enumerate(("a", "b", "c", "__main__"))]
+INDEPENDENT = [
+    ScriptedFile(f"snake/{name}.py", f"{name.upper().strip('_')} = {i}\n")
+    for i, name in enumerate(("a", "b", "c", "__main__"))
+]
 
 
 def test_files_of_one_level_are_written_concurrently(tmp_path: Path, openai_server: OpenAIServer) -> None:

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import git
 import pytest
-
 from cli_runner import run_metagpt, write_config
 from fakes import OpenAIServer
 from scripted_company import TICTACTOE_FILES, ScriptedCompany, ScriptedFile
 
-from devteam.safe_paths import normalise_relative_path
+from devteam.core.safe_paths import normalise_relative_path
 
 CLEAR_SCREEN = "\x1b[2J\x1b[H"
 RETITLE = "\x1b]0;owned\x07"
@@ -69,7 +68,7 @@ def test_hostile_names_never_reach_console_commits_or_file_names(tmp_path: Path,
 
 @pytest.mark.parametrize("name", [f"{RLO}gpj.py", "a\x9bb.py", "x\u2067y.py", "bell\x07.py", "nul\x00.py"])
 def test_a_path_with_control_or_direction_characters_is_refused(name: str) -> None:
-    from devteam.safe_paths import UnsafePathError
+    from devteam.core.safe_paths import UnsafePathError
 
     with pytest.raises(UnsafePathError) as refused:
         normalise_relative_path(name)

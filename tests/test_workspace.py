@@ -12,8 +12,8 @@ from pathlib import Path
 import git
 import pytest
 
-from devteam.errors import WorkspaceError
-from devteam.workspace import (
+from devteam.core.errors import WorkspaceError
+from devteam.workspace.project import (
     CommitInfo,
     ProjectBusyError,
     ProjectRepo,
@@ -329,7 +329,7 @@ def test_commits_work_without_any_global_git_identity(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from devteam.workspace import ProjectRepo
+        from devteam.workspace.project import ProjectRepo
         with ProjectRepo.create(Path({str(root)!r})) as repo:
             repo.write_text("main.py", "print('hi')")
             print(repo.commit("Engineer: code", author="Engineer"))
@@ -457,7 +457,7 @@ def test_symlinked_folder_inside_the_project_is_allowed(project: ProjectRepo) ->
 
 def test_write_text_makes_nested_folders_and_ends_with_a_newline(project: ProjectRepo) -> None:
     path = project.write_text("src/game/board.py", "BOARD = 'é'")
-    assert path.read_bytes() == "BOARD = 'é'\n".encode("utf-8")
+    assert path.read_bytes() == "BOARD = 'é'\n".encode()
     assert project.write_text("src/game/__init__.py", "").read_bytes() == b""
     assert project.write_text("b.py", "x\n").read_bytes() == b"x\n"
 

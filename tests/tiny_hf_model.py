@@ -29,7 +29,10 @@ def build_tiny_model(folder: Path, answer: list[str], *, context_length: int = 5
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, unk_token="<unk>", eos_token="<|im_end|>", pad_token="<unk>",
+        tokenizer_object=backend,
+        unk_token="<unk>",
+        eos_token="<|im_end|>",
+        pad_token="<unk>",
         additional_special_tokens=["<|im_start|>"],
     )
     if chat_template:
@@ -39,9 +42,17 @@ def build_tiny_model(folder: Path, answer: list[str], *, context_length: int = 5
     hidden = 64
     assert len(vocab) <= hidden
     config = LlamaConfig(
-        vocab_size=len(vocab), hidden_size=hidden, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=2, max_position_embeddings=context_length, tie_word_embeddings=False,
-        bos_token_id=None, eos_token_id=vocab["<|im_end|>"], pad_token_id=vocab["<unk>"],
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=context_length,
+        tie_word_embeddings=False,
+        bos_token_id=None,
+        eos_token_id=vocab["<|im_end|>"],
+        pad_token_id=vocab["<unk>"],
     )
     model = LlamaForCausalLM(config)
     chain = ["assistant", *answer, "<|im_end|>"]

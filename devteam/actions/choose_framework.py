@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from devteam.actions.persona import Persona
-from devteam.artifacts import PRD
+from devteam.artifacts.documents import PRD
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
-from devteam.prompting import render_prompt
 from devteam.structured.ask import ask_structured
 from devteam.structured.choose import choose_from_options
 from devteam.structured.schema import schema_for_prompt
@@ -67,16 +67,33 @@ def distinct_options(options: list[FrameworkOption]) -> list[FrameworkOption]:
     return kept[:MAX_OPTIONS]
 
 
-async def choose_framework(
-    llm: LLM, persona: Persona, *, idea: str, prd: PRD, repair: bool
-) -> FrameworkChoice | None:
+async def choose_framework(llm: LLM, persona: Persona, *, idea: str, prd: PRD, repair: bool) -> FrameworkChoice | None:
     """The framework to design for, chosen among the Architect's own proposals; None when it proposed none."""
-    prd_json = prd.model_dump_json(indent=1, include={"original_requirements", "product_goals", "requirement_pool",
-                                                       "ui_design_draft", "programming_language"})
-    prompt = render_prompt("propose_frameworks.j2", idea=idea, prd_json=prd_json,
-                           schema=schema_for_prompt(FrameworkProposal), skeleton=skeleton(FrameworkProposal))
-    proposal = await ask_structured(llm, [persona.system_message(), ChatMessage("user", prompt)], FrameworkProposal,
-                                    role=persona.role, action=PROPOSE, repair=repair)
+    prd_json = prd.model_dump_json(
+        indent=1,
+        include={
+            "original_requirements",
+            "product_goals",
+            "requirement_pool",
+            "ui_design_draft",
+            "programming_language",
+        },
+    )
+    prompt = render_prompt(
+        "propose_frameworks.j2",
+        idea=idea,
+        prd_json=prd_json,
+        schema=schema_for_prompt(FrameworkProposal),
+        skeleton=skeleton(FrameworkProposal),
+    )
+    proposal = await ask_structured(
+        llm,
+        [persona.system_message(), ChatMessage("user", prompt)],
+        FrameworkProposal,
+        role=persona.role,
+        action=PROPOSE,
+        repair=repair,
+    )
     options = distinct_options(proposal.value.options)
     if not options:
         return None
@@ -84,7 +101,13 @@ async def choose_framework(
         return FrameworkChoice(options[0].name, options[0].why, options)
     names = [option.name for option in options]
     prompt = render_prompt("choose_framework.j2", idea=idea, prd_json=prd_json, frameworks=options, options=names)
-    chosen = await choose_from_options(llm, [persona.system_message(), ChatMessage("user", prompt)], names,
-                                       role=persona.role, action=CHOOSE, repair=repair)
+    chosen = await choose_from_options(
+        llm,
+        [persona.system_message(), ChatMessage("user", prompt)],
+        names,
+        role=persona.role,
+        action=CHOOSE,
+        repair=repair,
+    )
     picked = next(option for option in options if option.name == chosen.value)
     return FrameworkChoice(picked.name, picked.why, options)

@@ -20,11 +20,11 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Literal
 
-from devteam.artifacts import PlannedFile, SystemDesign
-from devteam.code_interface import python_interface, top_level_names
-from devteam.design_slice import DesignSlice, design_slice
-from devteam.errors import ContextWindowError
-from devteam.file_plan import plan_key
+from devteam.artifacts.code_interface import python_interface, top_level_names
+from devteam.artifacts.design_slice import DesignSlice, design_slice
+from devteam.artifacts.documents import PlannedFile, SystemDesign
+from devteam.artifacts.file_plan import plan_key
+from devteam.core.errors import ContextWindowError
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage, TokenCount
 
@@ -123,8 +123,13 @@ async def fit_prompt(
         room = window - counted.n
         if room >= answer_tokens:
             if context is not contexts[0]:
-                log.info("context_fit: %s sent with %s (%d of %d tokens; richer prompts did not fit)",
-                         describe, context.level, counted.n, window)
+                log.info(
+                    "context_fit: %s sent with %s (%d of %d tokens; richer prompts did not fit)",
+                    describe,
+                    context.level,
+                    counted.n,
+                    window,
+                )
             return FittedPrompt(messages, context, min(llm.max_tokens, room), counted, window)
         sizes.append(f"{context.level} {counted.n}")
     how = "counted by the server" if counted.exact else "estimated"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error
-from devteam.artifacts import SystemDesign
+from devteam.artifacts.documents import SystemDesign
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
-from devteam.prompting import render_prompt
 from devteam.structured.ask import ask_code
 
 NAME = "FixCode"
@@ -28,12 +28,22 @@ async def fix_code(
     """The corrected file, or None when the answer would not compile where the original did."""
     quoted = failure if len(failure) <= FAILURE_LIMIT else "...\n" + failure[-FAILURE_LIMIT:]
     prompt = render_prompt(
-        "fix_code.j2", design=design, path=path, code=code, failure=quoted, context=context,
+        "fix_code.j2",
+        design=design,
+        path=path,
+        code=code,
+        failure=quoted,
+        context=context,
         language_of=language_of,
     )
     answer = await ask_code(
-        llm, [persona.system_message(), ChatMessage("user", prompt)], role=persona.role, action=NAME,
-        subject=path, language=language_of(path), repair=repair,
+        llm,
+        [persona.system_message(), ChatMessage("user", prompt)],
+        role=persona.role,
+        action=NAME,
+        subject=path,
+        language=language_of(path),
+        repair=repair,
     )
     if compile_error(path, answer.value) and not compile_error(path, code):
         return None

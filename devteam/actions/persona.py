@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devteam.core.prompting import render_prompt
 from devteam.llm.types import ChatMessage
-from devteam.prompting import render_prompt
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,24 @@ class Persona:
 
 
 FENCE_LANGUAGES = {
-    ".py": "python", ".js": "javascript", ".ts": "typescript", ".html": "html", ".css": "css",
-    ".json": "json", ".md": "markdown", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".sh": "bash",
-    ".txt": "text", ".cfg": "ini", ".ini": "ini", ".sql": "sql", ".go": "go", ".rs": "rust", ".java": "java",
+    ".py": "python",
+    ".js": "javascript",
+    ".ts": "typescript",
+    ".html": "html",
+    ".css": "css",
+    ".json": "json",
+    ".md": "markdown",
+    ".toml": "toml",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".sh": "bash",
+    ".txt": "text",
+    ".cfg": "ini",
+    ".ini": "ini",
+    ".sql": "sql",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
 }
 
 

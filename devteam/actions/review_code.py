@@ -14,11 +14,11 @@ import re
 from devteam.actions.code_context import CodeContext, fit_prompt
 from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import WrittenFile, compile_error
-from devteam.artifacts import PlannedFile, SystemDesign
-from devteam.errors import ContextWindowError
+from devteam.artifacts.documents import PlannedFile, SystemDesign
+from devteam.core.errors import ContextWindowError
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage, ChatRequest
-from devteam.prompting import render_prompt
 from devteam.structured.ask import ask_parsed
 from devteam.structured.choose import choose_from_options
 from devteam.structured.extract import find_fences, strip_wrapping
@@ -64,8 +64,15 @@ async def review_code(
 
     def render(context: CodeContext) -> list[ChatMessage]:
         prompt = render_prompt(
-            "review_code.j2", idea=idea, design=design, file=planned, code=written.code, context=context,
-            for_review=True, language_of=language_of, options=VERDICTS,
+            "review_code.j2",
+            idea=idea,
+            design=design,
+            file=planned,
+            code=written.code,
+            context=context,
+            for_review=True,
+            language_of=language_of,
+            options=VERDICTS,
         )
         return [persona.system_message(), ChatMessage("user", prompt)]
 
@@ -86,8 +93,10 @@ async def review_code(
         written.review = LGTM
         return written
     # The same conversation goes on: the model sees its own verdict and is asked for the file.
-    fix = [ChatMessage("assistant", f'{{"choice": "{NEEDS_CHANGES}"}}'),
-           ChatMessage("user", render_prompt("review_fix.j2", path=planned.path))]
+    fix = [
+        ChatMessage("assistant", f'{{"choice": "{NEEDS_CHANGES}"}}'),
+        ChatMessage("user", render_prompt("review_fix.j2", path=planned.path)),
+    ]
     request = ChatRequest(messages=[*messages, *fix], role=persona.role, action=NAME, subject=planned.path)
     language = language_of(planned.path)
 

@@ -7,14 +7,15 @@ weak model that cannot follow the feedback still yields a usable artifact — wi
 from __future__ import annotations
 
 import logging
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from pydantic import BaseModel
 
-from devteam.artifact_checks import Checked
+from devteam.artifacts.checks import Checked
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
-from devteam.prompting import render_prompt
 from devteam.structured.ask import Answer, ask_structured
 
 log = logging.getLogger("devteam.structured")
@@ -57,5 +58,10 @@ async def ask_checked(
             check_repairs += checked.repairs
     # The ladder's repairs are in the ledger with their exchanges; the checks' are counted here.
     llm.ledger.add_repairs(check_repairs)
-    return Answer(value=checked.value, repairs=ladder_repairs + check_repairs, reasks=reasks, calls=calls,
-                  native_schema=answer.native_schema)
+    return Answer(
+        value=checked.value,
+        repairs=ladder_repairs + check_repairs,
+        reasks=reasks,
+        calls=calls,
+        native_schema=answer.native_schema,
+    )

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from devteam.actions.code_context import CodeContext, fit_prompt
 from devteam.actions.persona import Persona, language_of
-from devteam.artifact_checks import code_problem
-from devteam.artifacts import PRD, PlannedFile, SystemDesign
+from devteam.artifacts.checks import code_problem
+from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
-from devteam.prompting import render_prompt
 from devteam.structured.ask import ask_code
 
 log = logging.getLogger("devteam.repair")
@@ -33,12 +33,16 @@ class WrittenFile:
     review: str = "skipped"  # "skipped" | "LGTM" | "rewritten"
 
 
-def code_prompt(
-    prd: PRD, design: SystemDesign, planned: PlannedFile, context: CodeContext, *, idea: str = ""
-) -> str:
+def code_prompt(prd: PRD, design: SystemDesign, planned: PlannedFile, context: CodeContext, *, idea: str = "") -> str:
     return render_prompt(
-        "write_code.j2", idea=idea or prd.original_requirements, prd=prd, design=design, file=planned, for_review=False,
-        context=context, language_of=language_of,
+        "write_code.j2",
+        idea=idea or prd.original_requirements,
+        prd=prd,
+        design=design,
+        file=planned,
+        for_review=False,
+        context=context,
+        language_of=language_of,
     )
 
 
@@ -68,16 +72,24 @@ async def write_code(
 ) -> WrittenFile:
     """`contexts` are the candidates from `code_context.code_contexts`, richest first; the first that fits is sent."""
     fitted = await fit_prompt(
-        llm, contexts,
+        llm,
+        contexts,
         lambda context: [
-            persona.system_message(), ChatMessage("user", code_prompt(prd, design, planned, context, idea=idea))
+            persona.system_message(),
+            ChatMessage("user", code_prompt(prd, design, planned, context, idea=idea)),
         ],
         describe=f"{NAME} {planned.path}",
     )
     messages = fitted.messages
     language = language_of(planned.path)
     answer = await ask_code(
-        llm, messages, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair,
+        llm,
+        messages,
+        role=persona.role,
+        action=NAME,
+        subject=planned.path,
+        language=language,
+        repair=repair,
         max_tokens=fitted.max_tokens,
     )
     written = WrittenFile(path=planned.path, code=answer.value, repairs=list(answer.repairs))
@@ -97,21 +109,34 @@ async def write_code(
         ChatMessage("user", render_prompt("fix_syntax.j2", path=planned.path, error=error)),
     ]
     fixed = await ask_code(
-        llm, fix_messages, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair,
+        llm,
+        fix_messages,
+        role=persona.role,
+        action=NAME,
+        subject=planned.path,
+        language=language,
+        repair=repair,
         max_tokens=fitted.max_tokens,
     )
     written.code = fixed.value
     written.repairs.extend(fixed.repairs)
     written.compile_error = compile_error(planned.path, written.code)
     if written.compile_error:
-        log.warning("%s still does not compile after one fix (%s); kept as written", planned.path,
-                    written.compile_error)
+        log.warning(
+            "%s still does not compile after one fix (%s); kept as written", planned.path, written.compile_error
+        )
     return written
 
 
 async def _send_back(
-    llm: LLM, persona: Persona, messages: list[ChatMessage], written: WrittenFile, planned: PlannedFile,
-    problem: str, language: str, repair: bool,
+    llm: LLM,
+    persona: Persona,
+    messages: list[ChatMessage],
+    written: WrittenFile,
+    planned: PlannedFile,
+    problem: str,
+    language: str,
+    repair: bool,
 ) -> WrittenFile:
     """An empty, stub-only or prose file goes back to the model once, with what is wrong named."""
     log.warning("sent_back: %s %s: %s", NAME, planned.path, problem)
@@ -119,8 +144,9 @@ async def _send_back(
     again = [
         *messages,
         ChatMessage("assistant", f"```{language}\n{written.code}```"),
-        ChatMessage("user", render_prompt("code_sent_back.j2", path=planned.path, problem=problem,
-                                          purpose=planned.purpose)),
+        ChatMessage(
+            "user", render_prompt("code_sent_back.j2", path=planned.path, problem=problem, purpose=planned.purpose)
+        ),
     ]
     answer = await ask_code(
         llm, again, role=persona.role, action=NAME, subject=planned.path, language=language, repair=repair

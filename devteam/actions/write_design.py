@@ -5,11 +5,11 @@ from __future__ import annotations
 from devteam.actions.choose_framework import FrameworkChoice
 from devteam.actions.persona import Persona
 from devteam.actions.send_back import ask_checked
-from devteam.artifact_checks import check_design, settle_design
-from devteam.artifacts import PRD, SystemDesign
+from devteam.artifacts.checks import check_design, settle_design
+from devteam.artifacts.documents import PRD, SystemDesign
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
-from devteam.prompting import render_prompt
 from devteam.structured.ask import Answer
 from devteam.structured.schema import answer_format
 
@@ -17,7 +17,13 @@ NAME = "WriteDesign"
 
 
 async def write_design(
-    llm: LLM, persona: Persona, *, idea: str, prd: PRD, repair: bool, existing: SystemDesign | None = None,
+    llm: LLM,
+    persona: Persona,
+    *,
+    idea: str,
+    prd: PRD,
+    repair: bool,
+    existing: SystemDesign | None = None,
     framework: FrameworkChoice | None = None,
 ) -> Answer[SystemDesign]:
     prompt = render_prompt(
@@ -30,8 +36,12 @@ async def write_design(
     )
     messages = [persona.system_message(), ChatMessage("user", prompt)]
     return await ask_checked(
-        llm, messages, SystemDesign,
+        llm,
+        messages,
+        SystemDesign,
         check=lambda design: check_design(design, idea=idea),
         settle=lambda design: settle_design(design, idea=idea),
-        role=persona.role, action=NAME, repair=repair,
+        role=persona.role,
+        action=NAME,
+        repair=repair,
     )

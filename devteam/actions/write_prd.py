@@ -4,29 +4,34 @@ from __future__ import annotations
 
 from devteam.actions.persona import Persona
 from devteam.actions.send_back import ask_checked
-from devteam.artifact_checks import check_prd, settle_prd
-from devteam.artifacts import PRD
+from devteam.artifacts.checks import check_prd, settle_prd
+from devteam.artifacts.documents import PRD
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
-from devteam.prompting import render_prompt
 from devteam.structured.ask import Answer
 from devteam.structured.schema import answer_format
 
 NAME = "WritePRD"
 
 
-async def write_prd(
-    llm: LLM, persona: Persona, *, idea: str, repair: bool, existing: PRD | None = None
-) -> Answer[PRD]:
+async def write_prd(llm: LLM, persona: Persona, *, idea: str, repair: bool, existing: PRD | None = None) -> Answer[PRD]:
     prompt = render_prompt(
-        "write_prd.j2", idea=idea, programming_language="Python",
+        "write_prd.j2",
+        idea=idea,
+        programming_language="Python",
         existing_prd=existing.model_dump_json(indent=1) if existing else "",
         **answer_format(PRD, output_mode=llm.output_mode(wants_json=True)),
     )
     messages = [persona.system_message(), ChatMessage("user", prompt)]
     # A PRD about another product (the model wrote a snake game for "2048") is sent back with the idea quoted.
     return await ask_checked(
-        llm, messages, PRD,
-        check=lambda prd: check_prd(prd, idea=idea), settle=lambda prd: settle_prd(prd, idea=idea),
-        role=persona.role, action=NAME, repair=repair,
+        llm,
+        messages,
+        PRD,
+        check=lambda prd: check_prd(prd, idea=idea),
+        settle=lambda prd: settle_prd(prd, idea=idea),
+        role=persona.role,
+        action=NAME,
+        repair=repair,
     )

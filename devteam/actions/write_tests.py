@@ -9,10 +9,10 @@ from pathlib import PurePosixPath
 
 from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error
-from devteam.artifacts import PRD, SystemDesign
+from devteam.artifacts.documents import PRD, SystemDesign
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
-from devteam.prompting import render_prompt
 from devteam.structured.ask import ask_code
 
 NAME = "WriteTests"
@@ -44,8 +44,15 @@ async def write_tests(
     repair: bool,
 ) -> str:
     prompt = render_prompt(
-        "write_tests.j2", prd=prd, design=design, module_path=module_path, code=code, test_path=test_path,
-        import_name=import_name(module_path), dependencies=dependencies, language_of=language_of,
+        "write_tests.j2",
+        prd=prd,
+        design=design,
+        module_path=module_path,
+        code=code,
+        test_path=test_path,
+        import_name=import_name(module_path),
+        dependencies=dependencies,
+        language_of=language_of,
     )
     messages = [persona.system_message(), ChatMessage("user", prompt)]
     answer = await ask_code(
@@ -54,8 +61,11 @@ async def write_tests(
     error = compile_error(test_path, answer.value)
     if error is None:
         return answer.value
-    fix = [*messages, ChatMessage("assistant", f"```python\n{answer.value}\n```"),
-           ChatMessage("user", render_prompt("fix_syntax.j2", path=test_path, error=error))]
+    fix = [
+        *messages,
+        ChatMessage("assistant", f"```python\n{answer.value}\n```"),
+        ChatMessage("user", render_prompt("fix_syntax.j2", path=test_path, error=error)),
+    ]
     llm.ledger.add_repairs(["repair_syntax"])
     fixed = await ask_code(
         llm, fix, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair

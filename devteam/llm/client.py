@@ -11,13 +11,13 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from devteam.errors import ContextWindowError, DevteamError, ProviderError, SchemaRejectedError
+from devteam.core.errors import ContextWindowError, DevteamError, ProviderError, SchemaRejectedError
+from devteam.core.redaction import Redactor
 from devteam.llm.concurrency import ServerGate
 from devteam.llm.output_levels import OutputLevels, request_at_level
 from devteam.llm.retry import RetryPolicy, call_with_retries
 from devteam.llm.types import ChatMessage, ChatProvider, ChatRequest, ChatResponse, OutputMode, TokenCount
 from devteam.llm.usage import CallStats, Ledger, Price, estimate_prompt_tokens
-from devteam.redaction import Redactor
 
 log = logging.getLogger("devteam.llm")
 
@@ -154,8 +154,10 @@ class LLM:
         request = request_at_level(request, self.levels.clamp(request.output_mode))
         request = await self.fit_to_window(request)
         hold = self.ledger.reserve(
-            price=self.price, prompt_tokens=estimate_prompt_tokens(request.messages),
-            max_tokens=request.max_tokens or self.max_tokens, describe=f"{request.role} {request.action}".strip(),
+            price=self.price,
+            prompt_tokens=estimate_prompt_tokens(request.messages),
+            max_tokens=request.max_tokens or self.max_tokens,
+            describe=f"{request.role} {request.action}".strip(),
         )
         try:
             response = await self._complete_at_some_level(request)
@@ -176,7 +178,10 @@ class LLM:
                     raise
                 log.warning(
                     "schema_fallback: %s rejected %s (%s); asking with %s for the rest of the run",
-                    self.describe(), request.output_mode, _first_line(str(rejected)), _level_words(lower),
+                    self.describe(),
+                    request.output_mode,
+                    _first_line(str(rejected)),
+                    _level_words(lower),
                 )
                 # Not a retry: the rejected request cost nothing, and the next level gets the full retry budget.
                 request = request_at_level(request, lower)
@@ -190,7 +195,9 @@ class LLM:
         try:
             response, retries = await call_with_retries(
                 lambda: self.gate.attempt(lambda: self._scrubbed_attempt(request)),
-                policy=self.retry, describe=self.describe(), first_contact=not self.reached,
+                policy=self.retry,
+                describe=self.describe(),
+                first_contact=not self.reached,
                 on_retry=lambda *_: self.ledger.count_retry(),
             )
         except SchemaRejectedError:
@@ -227,7 +234,10 @@ class LLM:
             raise
         scrub = self.redactor.secrets_only
         response.text, response.reasoning, response.model = (
-            scrub(response.text), scrub(response.reasoning), scrub(response.model))
+            scrub(response.text),
+            scrub(response.reasoning),
+            scrub(response.model),
+        )
         if response.refusal is not None:
             response.refusal = scrub(response.refusal)
         return response

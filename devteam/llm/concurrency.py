@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from devteam.errors import ProviderError
+from devteam.core.errors import ProviderError
 
 log = logging.getLogger("devteam.llm")
 
@@ -63,8 +63,10 @@ class ServerGate:
             others = self.in_flight - 1
             if error.cut and others > 0:
                 self.cuts_while_busy += 1
-                self.go_serial(f"cut a streamed answer while {others} other request(s) were in flight: "
-                               "it serves one request at a time")
+                self.go_serial(
+                    f"cut a streamed answer while {others} other request(s) were in flight: "
+                    "it serves one request at a time"
+                )
             raise
         finally:
             self.in_flight -= 1
@@ -74,6 +76,11 @@ class ServerGate:
         if not self.cuts_while_busy or ONE_AT_A_TIME_HINT in str(error):
             return error
         return ProviderError(
-            f"{error} {ONE_AT_A_TIME_HINT}", status=error.status, body=error.body, transient=error.transient,
-            retry_after=error.retry_after, cut=error.cut, unreachable=error.unreachable,
+            f"{error} {ONE_AT_A_TIME_HINT}",
+            status=error.status,
+            body=error.body,
+            transient=error.transient,
+            retry_after=error.retry_after,
+            cut=error.cut,
+            unreachable=error.unreachable,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from devteam.errors import ConfigError
+from devteam.core.errors import ConfigError
 
 
 def require(module: str, *, extra: str, purpose: str) -> ModuleType:

@@ -6,20 +6,20 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devteam.core.redaction import Redactor, url_without_password
 from devteam.llm.client import LLM, ExchangeObserver
 from devteam.llm.output_levels import LevelCache, OutputLevels, default_cache_path, server_key
+from devteam.llm.pricing import price_for
 from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.retry import RetryPolicy
-from devteam.llm.pricing import price_for
 from devteam.llm.usage import Ledger
-from devteam.redaction import Redactor, secrets_of, url_without_password
 
 if TYPE_CHECKING:
-    from devteam.config import LLMConfig
+    from devteam.config.settings import LLMConfig
 
 
 def build_llm(
-    config: "LLMConfig",
+    config: LLMConfig,
     *,
     ledger: Ledger,
     observers: list[ExchangeObserver] | None = None,
@@ -54,14 +54,14 @@ def build_llm(
         observers=observers,
         levels=levels,
         temperature=config.temperature,
-        redactor=Redactor(secrets_of(config)),
+        redactor=Redactor(config.secrets()),
     )
     if not llm.price.known:
         ledger.note_unpriced(llm.model)
     return llm
 
 
-def provider_arguments(config: "LLMConfig") -> dict[str, object]:
+def provider_arguments(config: LLMConfig) -> dict[str, object]:
     return {
         "api_type": config.api_type,
         "model": config.model or "",

@@ -19,8 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import get_args
 
+from devteam.core.prompting import render_prompt
 from devteam.llm.types import OUTPUT_LEVELS, SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, OutputMode
-from devteam.prompting import render_prompt
 
 log = logging.getLogger("devteam.llm")
 
@@ -55,13 +55,13 @@ class LevelCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Write then rename: a run killed mid-write, or two runs at once, never leave half a file.
-            with tempfile.NamedTemporaryFile("w", dir=self.path.parent, suffix=".tmp", delete=False,
-                                             encoding="utf-8") as handle:
+            with tempfile.NamedTemporaryFile(
+                "w", dir=self.path.parent, suffix=".tmp", delete=False, encoding="utf-8"
+            ) as handle:
                 json.dump(entries, handle, indent=1, sort_keys=True)
             os.replace(handle.name, self.path)
         except OSError as error:
-            log.warning("could not write the structured-output cache %s (%s); carrying on without it",
-                        self.path, error)
+            log.warning("could not write the structured-output cache %s (%s); carrying on without it", self.path, error)
 
     def _read(self) -> dict[str, str]:
         try:
@@ -104,8 +104,12 @@ class OutputLevels:
         if self.setting == "auto":
             cached = self._cache.get(self._cache_key) if self._cache is not None and use_cached else None
             if cached is not None and cached in self._offered:
-                log.info("structured_output: starting at %s for %s (found by an earlier run; cached in %s)",
-                         cached, self._cache_key, self._cache.path if self._cache else "-")
+                log.info(
+                    "structured_output: starting at %s for %s (found by an earlier run; cached in %s)",
+                    cached,
+                    self._cache_key,
+                    self._cache.path if self._cache else "-",
+                )
                 return cached
             return self._offered[0]
         if self.setting in self._offered:
@@ -153,6 +157,8 @@ def request_at_level(request: ChatRequest, level: OutputMode) -> ChatRequest:
     moved = replace(request, output_mode=level)
     if request.output_mode in SCHEMA_LEVELS and level not in SCHEMA_LEVELS and request.json_schema is not None:
         schema = json.dumps(request.json_schema, indent=1, ensure_ascii=False)
-        moved = replace(moved, messages=[*request.messages,
-                                         ChatMessage("user", render_prompt("schema_after_fallback.j2", schema=schema))])
+        moved = replace(
+            moved,
+            messages=[*request.messages, ChatMessage("user", render_prompt("schema_after_fallback.j2", schema=schema))],
+        )
     return moved

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from devteam.llm.usage import TOKENS_PER_MILLION, Price
 
 if TYPE_CHECKING:
-    from devteam.config import LLMConfig
+    from devteam.config.settings import LLMConfig
 
 log = logging.getLogger("devteam.llm")
 
@@ -23,7 +23,7 @@ log = logging.getLogger("devteam.llm")
 FREE_API_TYPES = frozenset({"ollama", "human", "replay", "huggingface", "llama_cpp"})
 
 
-def price_for(config: "LLMConfig") -> Price:
+def price_for(config: LLMConfig) -> Price:
     if "pricing" in config.model_fields_set:
         return Price(prompt=config.pricing.prompt, completion=config.pricing.completion, source="config")
     if config.api_type in FREE_API_TYPES or (config.api_type == "open_llm" and is_local_url(config.base_url)):
@@ -56,8 +56,11 @@ def _listed_price(model: str, base_url: str | None) -> Price:
             per_output = calc_price(Usage(output_tokens=TOKENS_PER_MILLION), model_ref=model, provider_api_url=url)
         except LookupError:
             continue
-        return Price(prompt=float(per_input.total_price), completion=float(per_output.total_price),
-                     source=f"genai-prices ({per_input.provider.name})")
+        return Price(
+            prompt=float(per_input.total_price),
+            completion=float(per_output.total_price),
+            source=f"genai-prices ({per_input.provider.name})",
+        )
     log.info("price: no known price for model %r; cost unknown (set pricing: in config2.yaml)", model)
     return Price(known=False, source="unknown")
 

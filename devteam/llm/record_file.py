@@ -1,4 +1,4 @@
-"""The run record's file format, shared by the writer (`devteam.record`), replay and `metagpt logs`.
+"""The run record's file format, shared by the writer (`devteam.run.record`), replay and `metagpt logs`.
 
 `<project>/.devteam/exchanges.jsonl` holds one JSON object per LLM exchange: `run` (the run's id), `seq`
 (1-based across the whole file; runs of one project, such as a `--resume`, append), then the fields of
@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from devteam.errors import ConfigError
+from devteam.core.errors import ConfigError
 
 log = logging.getLogger("devteam.llm")
 
@@ -48,8 +48,9 @@ def read_exchanges(path: Path) -> list[dict[str, Any]]:
             continue
         if number == len(lines) and not text.endswith("\n") and not _is_json(line):
             # A run killed mid-write leaves its last line torn; everything before it is still good.
-            log.warning("%s: the last line (%d) is incomplete, as a run stopped while writing it; skipped",
-                        path, number)
+            log.warning(
+                "%s: the last line (%d) is incomplete, as a run stopped while writing it; skipped", path, number
+            )
             continue
         exchanges.append(_parse_line(line, path=path, number=number))
     if not exchanges:

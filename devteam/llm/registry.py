@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from devteam.errors import ConfigError
+from devteam.core.errors import ConfigError
 from devteam.llm.types import ChatProvider
 
 if TYPE_CHECKING:
-    from devteam.llm.completions import CompletionsProvider, Dialect
-    from devteam.llm.human import HumanProvider
-    from devteam.llm.ollama import OllamaProvider
-    from devteam.llm.openai_compat import ApiType
+    from devteam.llm.providers.completions import CompletionsProvider, Dialect
+    from devteam.llm.providers.human import HumanProvider
+    from devteam.llm.providers.ollama import OllamaProvider
+    from devteam.llm.providers.openai_compat import ApiType
 
 # Each factory imports its provider when it is called: a run loads only the client it talks through (the
 # openai SDK alone costs more CPU than everything else a run does before its first request).
@@ -35,7 +35,7 @@ def _openai_compat(api_type: ApiType) -> Callable[..., ChatProvider]:
         if options.get("prompt_format"):
             # A prompt format means the model wants one string: the server's /v1/completions, not its chat API.
             return _completions("openai", **options)
-        from devteam.llm.openai_compat import OpenAICompatProvider
+        from devteam.llm.providers.openai_compat import OpenAICompatProvider
 
         return OpenAICompatProvider(api_type=api_type, **_server_options(options))
 
@@ -43,8 +43,8 @@ def _openai_compat(api_type: ApiType) -> Callable[..., ChatProvider]:
 
 
 def _completions(dialect: Dialect, **options: Any) -> CompletionsProvider:
-    from devteam.llm.completions import CompletionsProvider
-    from devteam.llm.prompt_formats import resolve_prompt_format
+    from devteam.llm.providers.completions import CompletionsProvider
+    from devteam.llm.providers.prompt_formats import resolve_prompt_format
 
     spec = options.get("prompt_format") or options.get("preset_prompt_format")
     if not spec:
@@ -64,7 +64,7 @@ def _llama_server(**options: Any) -> CompletionsProvider:
 
 def _in_process(options: dict[str, Any]) -> dict[str, Any]:
     """What an in-process model uses: no URL, key or timeout; the prompt format resolved when one is named."""
-    from devteam.llm.prompt_formats import resolve_prompt_format
+    from devteam.llm.providers.prompt_formats import resolve_prompt_format
 
     spec, fallback = options.get("prompt_format"), options.get("preset_prompt_format")
     return {
@@ -81,32 +81,32 @@ def _in_process(options: dict[str, Any]) -> dict[str, Any]:
 
 def _huggingface(**options: Any) -> ChatProvider:
     # Imported here: transformers and torch load only when this api_type is chosen.
-    from devteam.llm.huggingface import HuggingFaceProvider
+    from devteam.llm.providers.huggingface import HuggingFaceProvider
 
     return HuggingFaceProvider(**_in_process(options))
 
 
 def _llama_cpp(**options: Any) -> ChatProvider:
-    from devteam.llm.llama_cpp import LlamaCppProvider
+    from devteam.llm.providers.llama_cpp import LlamaCppProvider
 
     return LlamaCppProvider(**_in_process(options))
 
 
 def _ollama(**options: Any) -> OllamaProvider:
-    from devteam.llm.ollama import OllamaProvider
+    from devteam.llm.providers.ollama import OllamaProvider
 
     return OllamaProvider(**_server_options(options))
 
 
 def _human(*, model: str = "human", context_length: int | None = None, **_transport: Any) -> HumanProvider:
-    from devteam.llm.human import HumanProvider
+    from devteam.llm.providers.human import HumanProvider
 
     # A person needs no URL, key, timeout or sampling settings; accepting them keeps one factory signature.
     return HumanProvider(model=model or "human", context_length=context_length)
 
 
 def _replay(**options: Any) -> ChatProvider:
-    from devteam.llm.replay import build_replay
+    from devteam.llm.providers.replay import build_replay
 
     return build_replay(**options)
 

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential
 
-from devteam.errors import ProviderError
+from devteam.core.errors import ProviderError
 
 T = TypeVar("T")
 

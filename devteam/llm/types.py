@@ -61,7 +61,7 @@ class Usage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def add(self, other: "Usage") -> None:
+    def add(self, other: Usage) -> None:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.estimated = self.estimated or other.estimated
@@ -106,8 +106,12 @@ class Capabilities:
 
     def output_levels(self) -> tuple[OutputMode, ...]:
         """The structured-output levels this provider can ask for, most constrained first; always ends in prompt."""
-        offered = {"json_schema": self.json_schema, "json_object_schema": self.json_object_schema,
-                   "json_object": self.json_object, "prompt": True}
+        offered = {
+            "json_schema": self.json_schema,
+            "json_object_schema": self.json_object_schema,
+            "json_object": self.json_object,
+            "prompt": True,
+        }
         return tuple(level for level in OUTPUT_LEVELS if offered[level])
 
 
@@ -122,8 +126,7 @@ class ChatProvider(Protocol):
         """Make one attempt; raise `ProviderError` (transient or not). Retries live in `llm.retry`."""
         ...
 
-    async def list_models(self) -> list[str]:
-        ...
+    async def list_models(self) -> list[str]: ...
 
     async def context_window(self) -> int | None:
         """The model's context window in tokens: the configured `context_length`, else what the server
@@ -135,8 +138,7 @@ class ChatProvider(Protocol):
         estimate (`exact=False`). Never raises."""
         ...
 
-    async def aclose(self) -> None:
-        ...
+    async def aclose(self) -> None: ...
 
     def describe(self) -> str:
         """Where this provider talks to, for messages (never the key)."""

@@ -15,9 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import logging
-
-from devteam.errors import BudgetExceededError
+from devteam.core.errors import BudgetExceededError
 from devteam.llm.types import ChatMessage, TokenCount, Usage
 
 log = logging.getLogger("devteam.llm")
@@ -47,8 +45,9 @@ def estimate_prompt_tokens(messages: Iterable[ChatMessage]) -> int:
 
 def estimate_usage(messages: Iterable[ChatMessage], text: str) -> Usage:
     """Usage for a server that reported none."""
-    return Usage(prompt_tokens=estimate_prompt_tokens(messages), completion_tokens=estimate_tokens(text),
-                 estimated=True)
+    return Usage(
+        prompt_tokens=estimate_prompt_tokens(messages), completion_tokens=estimate_tokens(text), estimated=True
+    )
 
 
 def plausible_usage(
@@ -68,8 +67,7 @@ def plausible_usage(
     prompt_limit = ABSURD_FACTOR * estimate.prompt_tokens + ABSURD_MARGIN
     completion_limit = max(max_tokens or 0, ABSURD_FACTOR * estimate.completion_tokens) + ABSURD_MARGIN
     prompt = _plausible(prompt_tokens, estimate.prompt_tokens, prompt_limit, "prompt_tokens", where)
-    completion = _plausible(completion_tokens, estimate.completion_tokens, completion_limit, "completion_tokens",
-                            where)
+    completion = _plausible(completion_tokens, estimate.completion_tokens, completion_limit, "completion_tokens", where)
     return Usage(prompt_tokens=prompt[0], completion_tokens=completion[0], estimated=prompt[1] or completion[1])
 
 
@@ -79,8 +77,7 @@ def _plausible(value: float | None, estimate: int, limit: int, name: str, where:
         return estimate, True
     if math.isfinite(value) and value == int(value) and 0 <= value <= limit:
         return int(value), False
-    log.warning("usage_implausible: %s reported %s=%s; counting the estimate %d instead", where, name, value,
-                estimate)
+    log.warning("usage_implausible: %s reported %s=%s; counting the estimate %d instead", where, name, value, estimate)
     return estimate, True
 
 
@@ -155,8 +152,11 @@ class Ledger:
                 return
             self.unpriced_models.add(model)
         if self.investment is not None:
-            log.warning("price: model %r has no known price, so --investment cannot be enforced for it; add "
-                        "pricing: {prompt: USD_PER_1M, completion: USD_PER_1M} under llm: in config2.yaml", model)
+            log.warning(
+                "price: model %r has no known price, so --investment cannot be enforced for it; add "
+                "pricing: {prompt: USD_PER_1M, completion: USD_PER_1M} under llm: in config2.yaml",
+                model,
+            )
 
     @property
     def prompt_tokens(self) -> int:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from devteam.actions.choose_framework import CHOOSE as CHOOSE_FRAMEWORK, choose_framework
-from devteam.actions.write_design import NAME as WRITE_DESIGN, write_design
-from devteam.artifacts import PRD, SystemDesign
-from devteam.prompting import render_document
+from devteam.actions.choose_framework import CHOOSE as CHOOSE_FRAMEWORK
+from devteam.actions.choose_framework import choose_framework
+from devteam.actions.write_design import NAME as WRITE_DESIGN
+from devteam.actions.write_design import write_design
+from devteam.artifacts.documents import PRD, SystemDesign
+from devteam.core.prompting import render_document
+from devteam.core.safe_paths import project_name_from
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.committed_docs import read_committed
-from devteam.safe_paths import project_name_from
 
 DESIGN_JSON = "docs/system_design.json"
 
@@ -35,15 +37,19 @@ class Architect(Role):
             run.progress.done(self.name, CHOOSE_FRAMEWORK, detail=f"{chosen}{others}")
         run.progress.start(self.name, WRITE_DESIGN)
         answer = await write_design(
-            self.llm, self.persona, idea=run.idea, prd=prd, repair=run.repair, existing=committed,
+            self.llm,
+            self.persona,
+            idea=run.idea,
+            prd=prd,
+            repair=run.repair,
+            existing=committed,
             framework=framework,
         )
         design = answer.value
         repo.write_text(DESIGN_JSON, design.model_dump_json(indent=2))
         repo.write_text(
-            "docs/system_design.md", render_document(
-                "system_design.md.j2", design=design, project_name=project_name_from(prd.project_name)
-            )
+            "docs/system_design.md",
+            render_document("system_design.md.j2", design=design, project_name=project_name_from(prd.project_name)),
         )
         repo.write_text("docs/diagrams/data_structures.mmd", design.data_structures_and_interfaces)
         repo.write_text("docs/diagrams/program_call_flow.mmd", design.program_call_flow)

@@ -6,16 +6,17 @@ the team; nothing in the core changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from devteam.actions.persona import Persona
+from devteam.console.progress import Progress
 from devteam.llm.client import LLM
 from devteam.llm.usage import Ledger
-from devteam.progress import Progress
 
 if TYPE_CHECKING:
-    from devteam.workspace import ProjectRepo
+    from devteam.workspace.project import ProjectRepo
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class RunContext:
     ledger: Ledger
     progress: Progress
     repair: bool
-    open_project: Callable[[str], "ProjectRepo"]
+    open_project: Callable[[str], ProjectRepo]
     code_review: bool = True
     max_concurrency: int = 4
     incremental: bool = False
@@ -43,14 +44,14 @@ class RunContext:
     qa_rounds: int = 2
     qa_install: bool = False
     qa_results: list[dict[str, Any]] = field(default_factory=list)
-    repo: "ProjectRepo | None" = None
+    repo: ProjectRepo | None = None
     files_written: list[str] = field(default_factory=list)
     files_refused: list[str] = field(default_factory=list)
     # Files with uncommitted local changes that --resume / --inc left as they were instead of rewriting them.
     files_kept: list[str] = field(default_factory=list)
     files_not_compiling: list[str] = field(default_factory=list)
 
-    def project(self, name_hint: str) -> "ProjectRepo":
+    def project(self, name_hint: str) -> ProjectRepo:
         """The project repo, created (or opened, when resuming) the first time a role needs it."""
         if self.repo is None:
             self.repo = self.open_project(name_hint)

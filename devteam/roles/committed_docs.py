@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from devteam.errors import WorkspaceError
+from devteam.core.errors import WorkspaceError
 
 if TYPE_CHECKING:
-    from devteam.workspace import ProjectRepo
+    from devteam.workspace.project import ProjectRepo
 
 Doc = TypeVar("Doc", bound=BaseModel)
 _ERRORS_SHOWN = 3
 
 
-def read_committed(repo: "ProjectRepo | None", path: str, model: type[Doc]) -> Doc | None:
+def read_committed(repo: ProjectRepo | None, path: str, model: type[Doc]) -> Doc | None:
     """The document at `path` when HEAD holds it (as the working tree has it now); None when never committed."""
     if repo is None or not repo.has_path_committed(path):
         return None

@@ -12,15 +12,16 @@ from pathlib import PurePosixPath
 
 from devteam.actions.code_context import CodeContext, code_contexts
 from devteam.actions.review_code import review_code
-from devteam.actions.write_code import NAME as WRITE_CODE, WrittenFile, write_code
-from devteam.artifact_checks import find_entry_point, run_command_for
-from devteam.artifacts import PRD, PlannedFile, SystemDesign
-from devteam.errors import DevteamError, WorkspaceError
-from devteam.file_plan import FileLevels, build_levels, folder_conflicts, plan_key
-from devteam.prompting import render_document
+from devteam.actions.write_code import NAME as WRITE_CODE
+from devteam.actions.write_code import WrittenFile, write_code
+from devteam.artifacts.checks import find_entry_point, run_command_for
+from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign
+from devteam.artifacts.file_plan import FileLevels, build_levels, folder_conflicts, plan_key
+from devteam.core.errors import DevteamError, WorkspaceError
+from devteam.core.prompting import render_document
+from devteam.core.safe_paths import project_name_from
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.engineer_fixes import fix_reported_files
-from devteam.safe_paths import project_name_from
 
 log = logging.getLogger("devteam.engineer")
 
@@ -48,8 +49,10 @@ class Engineer(Role):
             answered: dict[str, WrittenFile] = {}
             try:
                 results = await asyncio.gather(
-                    *(self._write_file(planned, prd, design, plan, sources, run, semaphore, answered)
-                      for planned in todo),
+                    *(
+                        self._write_file(planned, prd, design, plan, sources, run, semaphore, answered)
+                        for planned in todo
+                    ),
                     return_exceptions=True,
                 )
             except asyncio.CancelledError:
@@ -58,8 +61,11 @@ class Engineer(Role):
                 kept = [planned for planned in todo if planned.path in answered]
                 done = self._keep_written(kept, [answered[planned.path] for planned in kept], run, sources)
                 if done:
-                    repo.commit(f"Write {', '.join(done)} (level {number} of {len(plan.levels)}, interrupted)",
-                                author=self.name, paths=done)
+                    repo.commit(
+                        f"Write {', '.join(done)} (level {number} of {len(plan.levels)}, interrupted)",
+                        author=self.name,
+                        paths=done,
+                    )
                 raise
             done = self._keep_written(todo, results, run, sources)
             if done:
@@ -111,8 +117,9 @@ class Engineer(Role):
                 sources[key] = repo.read_text(key) or ""
                 run.files_kept.append(key)
                 log.warning("%s has local changes that are not committed; kept as it is, not rewritten", key)
-                run.progress.note(self.name, f"{key} has uncommitted local changes; kept (commit it or remove it "
-                                             "to have it written)")
+                run.progress.note(
+                    self.name, f"{key} has uncommitted local changes; kept (commit it or remove it to have it written)"
+                )
                 continue
             todo.append(planned)
         return todo
@@ -134,8 +141,14 @@ class Engineer(Role):
         async with semaphore:
             run.progress.start(self.name, f"{WRITE_CODE} {key}")
             written = await write_code(
-                self.llm, self.persona, prd=prd, design=design, planned=planned, contexts=contexts,
-                repair=run.repair, idea=run.idea,
+                self.llm,
+                self.persona,
+                prd=prd,
+                design=design,
+                planned=planned,
+                contexts=contexts,
+                repair=run.repair,
+                idea=run.idea,
             )
             answered[planned.path] = written
             if run.code_review:
@@ -147,14 +160,24 @@ class Engineer(Role):
         return written
 
     async def _review(
-        self, planned: PlannedFile, design: SystemDesign, written: WrittenFile, contexts: list[CodeContext],
+        self,
+        planned: PlannedFile,
+        design: SystemDesign,
+        written: WrittenFile,
+        contexts: list[CodeContext],
         run: RunContext,
     ) -> WrittenFile:
         """The reviewed file; a review that fails (no usable answer, a server error) keeps the written one."""
         try:
             return await review_code(
-                self.llm, self.persona, idea=run.idea, design=design, planned=planned, written=written,
-                contexts=contexts, repair=run.repair,
+                self.llm,
+                self.persona,
+                idea=run.idea,
+                design=design,
+                planned=planned,
+                written=written,
+                contexts=contexts,
+                repair=run.repair,
             )
         except DevteamError as error:
             log.warning("review of %s failed (%s); the file is kept as written", planned.path, error)
@@ -162,7 +185,10 @@ class Engineer(Role):
             return written
 
     def _keep_written(
-        self, todo: list[PlannedFile], results: list[WrittenFile | BaseException], run: RunContext,
+        self,
+        todo: list[PlannedFile],
+        results: list[WrittenFile | BaseException],
+        run: RunContext,
         sources: dict[str, str],
     ) -> list[str]:
         repo = run.project("")
@@ -199,7 +225,10 @@ class Engineer(Role):
             repo.write_text(
                 "README.md",
                 render_document(
-                    "project_readme.md.j2", prd=prd, design=design, project_name=project_name_from(prd.project_name),
+                    "project_readme.md.j2",
+                    prd=prd,
+                    design=design,
+                    project_name=project_name_from(prd.project_name),
                     run_command=run_command_for(find_entry_point(design.file_list)),
                     test_command=_test_command(planned),
                 ),

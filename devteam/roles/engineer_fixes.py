@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from devteam.actions.fix_code import NAME as FIX_CODE, fix_code
+from devteam.actions.fix_code import NAME as FIX_CODE
+from devteam.actions.fix_code import fix_code
 from devteam.actions.persona import Persona
 from devteam.llm.client import LLM
-from devteam.program_checks import BugReport, is_test_path
+from devteam.qa.program_checks import BugReport, is_test_path
 from devteam.roles.base import Message, RunContext
 
 log = logging.getLogger("devteam.engineer")
@@ -20,9 +21,7 @@ MAX_FILES_PER_ROUND = 2
 MAX_CONTEXT_FILES = 3
 
 
-async def fix_reported_files(
-    llm: LLM, persona: Persona, report: BugReport, run: RunContext
-) -> list[Message]:
+async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run: RunContext) -> list[Message]:
     repo = run.project("")
     sources = {path: repo.read_text(path) or "" for path in report.files}
     # The code first: a test is rewritten only when the failure names no other file (else a fix could simply
@@ -38,8 +37,14 @@ async def fix_reported_files(
         async with semaphore:
             run.progress.start(persona.role, f"{FIX_CODE} {path}")
             fixed = await fix_code(
-                llm, persona, design=report.design, path=path, code=sources[path], failure=report.failure,
-                context=context, repair=run.repair,
+                llm,
+                persona,
+                design=report.design,
+                path=path,
+                code=sources[path],
+                failure=report.failure,
+                context=context,
+                repair=run.repair,
             )
             changed = fixed is not None and fixed.strip() != sources[path].strip()
             run.progress.done(persona.role, f"{FIX_CODE} {path}", detail="changed" if changed else "unchanged")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from devteam.actions.write_prd import NAME as WRITE_PRD, write_prd
-from devteam.artifacts import PRD
-from devteam.prompting import render_document
+from devteam.actions.write_prd import NAME as WRITE_PRD
+from devteam.actions.write_prd import write_prd
+from devteam.artifacts.documents import PRD
+from devteam.core.prompting import render_document
+from devteam.core.safe_paths import project_name_from
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.committed_docs import read_committed
-from devteam.safe_paths import project_name_from
 
 PRD_JSON = "docs/prd.json"
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
-from devteam.actions.write_tests import NAME as WRITE_TESTS, test_path_for, write_tests
-from devteam.artifacts import PRD, SystemDesign
-from devteam.file_plan import FileLevels, build_levels
-from devteam.program_checks import (
+from devteam.actions.write_tests import NAME as WRITE_TESTS
+from devteam.actions.write_tests import test_path_for, write_tests
+from devteam.artifacts.documents import PRD, SystemDesign
+from devteam.artifacts.file_plan import FileLevels, build_levels
+from devteam.core.prompting import render_document
+from devteam.qa.program_checks import (
     BugReport,
     InstallError,
     SmokeRun,
@@ -29,9 +32,8 @@ from devteam.program_checks import (
     run_tests,
     smoke_run,
 )
-from devteam.prompting import render_document
+from devteam.qa.sandbox import probe_isolation, stop_all
 from devteam.roles.base import Message, Role, RunContext
-from devteam.sandbox import probe_isolation, stop_all
 
 log = logging.getLogger("devteam.qa")
 T = TypeVar("T")
@@ -144,8 +146,9 @@ class QaEngineer(Role):
             taken.add(test_path)
             targets.append((module, test_path))
         semaphore = asyncio.Semaphore(run.max_concurrency)
-        written = await asyncio.gather(*(self._write_one(run, prd, design, plan, module, test_path, semaphore)
-                                         for module, test_path in targets))
+        written = await asyncio.gather(
+            *(self._write_one(run, prd, design, plan, module, test_path, semaphore) for module, test_path in targets)
+        )
         paths = [test_path for (_, test_path), code in zip(targets, written)]
         for path, code in zip(paths, written):
             repo.write_text(path, code)
@@ -165,17 +168,31 @@ class QaEngineer(Role):
         return modules[:MAX_TESTED_MODULES]
 
     async def _write_one(
-        self, run: RunContext, prd: PRD, design: SystemDesign, plan: FileLevels, module: str, test_path: str,
+        self,
+        run: RunContext,
+        prd: PRD,
+        design: SystemDesign,
+        plan: FileLevels,
+        module: str,
+        test_path: str,
         semaphore: asyncio.Semaphore,
     ) -> str:
         repo = run.project("")
-        dependencies = {path: repo.read_text(path) or "" for path in plan.dependencies.get(module, [])
-                        if repo.exists(path)}
+        dependencies = {
+            path: repo.read_text(path) or "" for path in plan.dependencies.get(module, []) if repo.exists(path)
+        }
         async with semaphore:
             run.progress.start(self.name, f"{WRITE_TESTS} {test_path}")
             code = await write_tests(
-                self.llm, self.persona, prd=prd, design=design, module_path=module, code=repo.read_text(module) or "",
-                test_path=test_path, dependencies=dependencies, repair=run.repair,
+                self.llm,
+                self.persona,
+                prd=prd,
+                design=design,
+                module_path=module,
+                code=repo.read_text(module) or "",
+                test_path=test_path,
+                dependencies=dependencies,
+                repair=run.repair,
             )
             run.progress.done(self.name, f"{WRITE_TESTS} {test_path}", detail=f"{len(code.splitlines())} lines")
         return code
@@ -206,13 +223,14 @@ class QaEngineer(Role):
         report = RoundReport(number, tests, smoke, needs)
         run.qa_results.append(report.to_json())
         path = f"{REPORTS}/round_{number}.md"
-        repo.write_text(path, render_document("qa_report.md.j2", report=report,
-                                              isolation=probe_isolation().describe()))
-        repo.commit(f"{report.headline[0].upper()}{report.headline[1:]} (round {number})", author=self.name,
-                    paths=[path])
+        repo.write_text(path, render_document("qa_report.md.j2", report=report, isolation=probe_isolation().describe()))
+        repo.commit(
+            f"{report.headline[0].upper()}{report.headline[1:]} (round {number})", author=self.name, paths=[path]
+        )
         run.progress.done(self.name, what, detail=report.headline + (f"; needs {', '.join(needs)}" if needs else ""))
-        fixes = sum(1 for commit in repo.history()
-                    if commit.author == "Engineer" and commit.message.startswith(FIX_PREFIX))
+        fixes = sum(
+            1 for commit in repo.history() if commit.author == "Engineer" and commit.message.startswith(FIX_PREFIX)
+        )
         if not report.code_failure or fixes >= run.qa_rounds:
             return []
         code_files = [p for p in tracked if p.endswith(".py") and not p.startswith(f"{REPORTS}/")]

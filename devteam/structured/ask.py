@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Awaitable, Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from devteam.errors import StructuredOutputError
+from devteam.core.errors import StructuredOutputError
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import SCHEMA_LEVELS, ChatMessage, ChatRequest, ChatResponse, OutputMode
-from devteam.prompting import render_prompt
 from devteam.structured.echo import EchoFailure, echoed_fields, field_references
 from devteam.structured.field_followup import MAX_FIELD_FOLLOWUPS, FollowUpResult, follow_up_fields
 from devteam.structured.loops import repeats_itself
@@ -90,10 +91,20 @@ async def ask_structured(
             raise EchoFailure(result.value, echoes, repairs=result.repairs)
         return result.value, result.repairs
 
-    async def follow_up(followed: ChatRequest, answer: str, failure: ParseFailure,
-                        guard: RepeatGuard) -> FollowUpResult:
-        return await follow_up_fields(llm, followed, answer, failure, model, repair=repair, references=references,
-                                      guard=guard, max_followups=max_followups)
+    async def follow_up(
+        followed: ChatRequest, answer: str, failure: ParseFailure, guard: RepeatGuard
+    ) -> FollowUpResult:
+        return await follow_up_fields(
+            llm,
+            followed,
+            answer,
+            failure,
+            model,
+            repair=repair,
+            references=references,
+            guard=guard,
+            max_followups=max_followups,
+        )
 
     return await ask_parsed(llm, request, parse, max_reasks=max_reasks, follow_up=follow_up if max_followups else None)
 
@@ -123,7 +134,11 @@ async def ask_code(
 
 
 async def ask_parsed(
-    llm: LLM, request: ChatRequest, parse: Parser[T], *, max_reasks: int = MAX_REASKS,
+    llm: LLM,
+    request: ChatRequest,
+    parse: Parser[T],
+    *,
+    max_reasks: int = MAX_REASKS,
     follow_up: FollowUp | None = None,
 ) -> Answer[T]:
     """Ask until `parse` accepts an answer; `parse` raises `ParseFailure` with feedback for the re-ask.
@@ -142,7 +157,9 @@ async def ask_parsed(
                 f"{request.role} {request.action}: {llm.describe()} gave the same answer to the same question "
                 f"even at temperature {request.temperature}; asking again could not change anything. "
                 f"Last problem: {errors[-1] if errors else 'none'}",
-                attempts=calls, last_text="", errors=errors,
+                attempts=calls,
+                last_text="",
+                errors=errors,
             )
         request = admitted
         started_at = time.time()
@@ -158,7 +175,9 @@ async def ask_parsed(
             llm.settle(request, response, repairs=[], outcome="refused", started_at=started_at)
             raise StructuredOutputError(
                 f"{llm.describe()} refused {request.role} {request.action}: {response.refusal}",
-                attempts=calls, last_text=response.text, errors=[*errors, f"refusal: {response.refusal}"],
+                attempts=calls,
+                last_text=response.text,
+                errors=[*errors, f"refusal: {response.refusal}"],
             )
         try:
             value, repairs = parse(response.text)
@@ -166,8 +185,13 @@ async def ask_parsed(
             errors.append(f"{failure.kind}: {failure.feedback}")
             if follow_up is not None and failure.partial is not None and failure.fields:
                 # Some fields only: ask for those, keep the rest. A whole re-ask would mostly bring the same gap.
-                llm.settle(request, response, repairs=[], started_at=started_at,
-                           outcome=f"{failure.kind}: {failure.feedback} (fields asked for again)")
+                llm.settle(
+                    request,
+                    response,
+                    repairs=[],
+                    started_at=started_at,
+                    outcome=f"{failure.kind}: {failure.feedback} (fields asked for again)",
+                )
                 result = await follow_up(request, response.text, failure, guard)
                 calls += result.calls
                 if result.value is None:
@@ -176,13 +200,22 @@ async def ask_parsed(
                         f"{request.role} {request.action}: no usable answer from {llm.describe()} after {calls} "
                         f"call(s) ({result.calls} field follow-up(s) for {', '.join(failure.fields)}); last "
                         f"problem: {result.last_problem}",
-                        attempts=calls, last_text=response.text, errors=errors,
+                        attempts=calls,
+                        last_text=response.text,
+                        errors=errors,
                     )
-                return Answer(value=result.value, repairs=result.repairs, reasks=reasks, calls=calls,
-                              native_schema=result.native_schema, output_mode=result.output_mode,  # type: ignore[arg-type]
-                              field_followups=result.calls)
-            llm.settle(request, response, repairs=[], outcome=f"{failure.kind}: {failure.feedback}",
-                       started_at=started_at)
+                return Answer(
+                    value=result.value,
+                    repairs=result.repairs,
+                    reasks=reasks,
+                    calls=calls,
+                    native_schema=result.native_schema,
+                    output_mode=result.output_mode,  # type: ignore[arg-type]
+                    field_followups=result.calls,
+                )
+            llm.settle(
+                request, response, repairs=[], outcome=f"{failure.kind}: {failure.feedback}", started_at=started_at
+            )
             if failure.kind == "truncated" and not enlarged:
                 request, enlarged = _enlarge_or_fail(llm, request, enlarged, failure.feedback, response, errors, calls)
                 continue
@@ -191,17 +224,32 @@ async def ask_parsed(
                 raise StructuredOutputError(
                     f"{request.role} {request.action}: no usable answer from {llm.describe()} after {calls} "
                     f"call(s); last problem: {failure.kind}: {failure.feedback}",
-                    attempts=calls, last_text=response.text, errors=errors,
+                    attempts=calls,
+                    last_text=response.text,
+                    errors=errors,
                 ) from None
             reasks += 1
             llm.ledger.count_reask()
-            log.warning("reask %d/%d for %s %s%s: %s", reasks, max_reasks, request.role, request.action,
-                        f" {request.subject}" if request.subject else "", failure.feedback)
+            log.warning(
+                "reask %d/%d for %s %s%s: %s",
+                reasks,
+                max_reasks,
+                request.role,
+                request.action,
+                f" {request.subject}" if request.subject else "",
+                failure.feedback,
+            )
             request = replace(request, messages=_reask_messages(base_messages, response.text, failure))
             continue
         llm.settle(request, response, repairs=repairs, started_at=started_at)
-        return Answer(value=value, repairs=repairs, reasks=reasks, calls=calls,
-                      native_schema=response.native_schema, output_mode=response.output_mode)
+        return Answer(
+            value=value,
+            repairs=repairs,
+            reasks=reasks,
+            calls=calls,
+            native_schema=response.native_schema,
+            output_mode=response.output_mode,
+        )
 
 
 def _truncation(response: ChatResponse) -> str | None:
@@ -213,7 +261,12 @@ def _truncation(response: ChatResponse) -> str | None:
 
 
 def _enlarge_or_fail(
-    llm: LLM, request: ChatRequest, enlarged: bool, reason: str, response: ChatResponse, errors: list[str],
+    llm: LLM,
+    request: ChatRequest,
+    enlarged: bool,
+    reason: str,
+    response: ChatResponse,
+    errors: list[str],
     calls: int,
 ) -> tuple[ChatRequest, bool]:
     current = request.max_tokens or llm.max_tokens
@@ -222,7 +275,9 @@ def _enlarge_or_fail(
             f"{request.role} {request.action}: {reason}, even with max_tokens={current}. "
             "Raise llm.max_token in config2.yaml (and the server's context length) or pick a model that "
             "thinks less.",
-            attempts=calls, last_text=response.text, errors=errors,
+            attempts=calls,
+            last_text=response.text,
+            errors=errors,
         )
     larger = current * 2
     # A grammar keeps the answer JSON but lets a small model repeat one value to the limit; bounding every

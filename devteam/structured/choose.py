@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage, ChatRequest
-from devteam.prompting import render_prompt
 from devteam.structured.ask import Answer, ask_parsed
 from devteam.structured.parse import parse_structured
 from devteam.structured.schema import to_strict_schema
@@ -62,8 +62,13 @@ async def choose_from_options(
     else:
         messages = list(prompt)
     request = ChatRequest(
-        messages=messages, json_schema=to_strict_schema(model), schema_name="Choice",
-        output_mode=llm.output_mode(wants_json=True), role=role, action=action, subject=subject,
+        messages=messages,
+        json_schema=to_strict_schema(model),
+        schema_name="Choice",
+        output_mode=llm.output_mode(wants_json=True),
+        role=role,
+        action=action,
+        subject=subject,
     )
 
     def parse(text: str) -> tuple[str, list[str]]:

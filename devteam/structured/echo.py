@@ -25,8 +25,55 @@ MIN_ECHO_WORDS = 3
 ECHO_SHARE = 0.75
 # Words every sentence has: they say nothing about where a value came from.
 _FUNCTION_WORDS = frozenset(
-    "a an the of to and or in on at by for with from as so that this these those it its their his her our your "
-    "my i we you they he she is are be was were been can will should would e g eg".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "so",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "your",
+        "my",
+        "i",
+        "we",
+        "you",
+        "they",
+        "he",
+        "she",
+        "is",
+        "are",
+        "be",
+        "was",
+        "were",
+        "been",
+        "can",
+        "will",
+        "should",
+        "would",
+        "e",
+        "g",
+        "eg",
+    ]
 )
 # A value may add this many words to a reference and still be a copy of it.
 ECHO_SLACK_WORDS = 3
@@ -80,8 +127,10 @@ def echoed_fields(value: BaseModel, references: dict[str, list[str]]) -> dict[st
 def _echo_of_another(text: str, others: list[tuple[str, str]]) -> str | None:
     for other, reference in others:
         if _echo_problem(text, [reference]):
-            return (f"{preview(text.strip(), limit=80)} repeats the description of the field {other!r} instead of "
-                    "giving content")
+            return (
+                f"{preview(text.strip(), limit=80)} repeats the description of the field {other!r} instead of "
+                "giving content"
+            )
     return None
 
 

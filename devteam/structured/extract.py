@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from devteam.errors import DevteamError
+from devteam.core.errors import DevteamError
 
 FailureKind = Literal["empty", "truncated", "refusal", "no_json", "invalid_json", "validation"]
 
@@ -40,7 +40,7 @@ class ParseFailure(DevteamError):
         *,
         partial: dict[str, Any] | None = None,
         fields: dict[str, str] | None = None,
-        fixes: list["Fix"] | None = None,
+        fixes: list[Fix] | None = None,
     ) -> None:
         super().__init__(f"{kind}: {feedback}")
         self.kind: FailureKind = kind

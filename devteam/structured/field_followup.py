@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
-from devteam.prompting import render_prompt
 from devteam.structured.echo import EchoFailure, echoed_fields
 from devteam.structured.extract import ParseFailure
 from devteam.structured.parse import emit_fixes, parse_structured
@@ -89,17 +89,25 @@ async def follow_up_fields(
             result.last_problem = "the follow-up would repeat an identical request; nothing could change"
             break
         llm.ledger.count_field_followup()
-        log.info("%s: %s %s: asking for %s only (attempt %d/%d)%s", FIELD_FOLLOWUP, request.role, request.action,
-                 ", ".join(f"{key} ({problem})" for key, problem in problems.items()), attempt, max_followups,
-                 f"; dropped unknown key(s) {', '.join(map(repr, dropped))}" if dropped and attempt == 1 else "")
+        log.info(
+            "%s: %s %s: asking for %s only (attempt %d/%d)%s",
+            FIELD_FOLLOWUP,
+            request.role,
+            request.action,
+            ", ".join(f"{key} ({problem})" for key, problem in problems.items()),
+            attempt,
+            max_followups,
+            f"; dropped unknown key(s) {', '.join(map(repr, dropped))}" if dropped and attempt == 1 else "",
+        )
         started_at = time.time()
         response = await llm.complete(admitted)
         result.calls += 1
         outcome = _problem_with(response)
         if outcome is None:
             try:
-                value, repairs = _merge(response.text, small, model, kept, problems, repair=repair,
-                                        references=references)
+                value, repairs = _merge(
+                    response.text, small, model, kept, problems, repair=repair, references=references
+                )
             except ParseFailure as again:
                 outcome = f"{again.kind}: {again.feedback}"
                 fallback = again.value if isinstance(again, EchoFailure) else None
@@ -130,15 +138,27 @@ def _settle_for_echoes(value: BaseModel, model: type[M], echoes: dict[str, str],
             data[key] = field.get_default(call_default_factory=True)
             cleared.append(key)
     kept = [key for key in echoes if key not in cleared]
-    log.info("%s: %s %s: %s still repeat their descriptions after the follow-ups; %s", ECHO_UNRESOLVED,
-             request.role, request.action, ", ".join(echoes),
-             "; ".join(part for part in (f"cleared {', '.join(cleared)}" if cleared else "",
-                                         f"kept {', '.join(kept)}" if kept else "") if part))
+    log.info(
+        "%s: %s %s: %s still repeat their descriptions after the follow-ups; %s",
+        ECHO_UNRESOLVED,
+        request.role,
+        request.action,
+        ", ".join(echoes),
+        "; ".join(
+            part
+            for part in (f"cleared {', '.join(cleared)}" if cleared else "", f"kept {', '.join(kept)}" if kept else "")
+            if part
+        ),
+    )
     return model.model_validate(data)
 
 
 def _followup_request(
-    llm: LLM, request: ChatRequest, answer: str, problems: dict[str, str], small: type[BaseModel],
+    llm: LLM,
+    request: ChatRequest,
+    answer: str,
+    problems: dict[str, str],
+    small: type[BaseModel],
     model: type[BaseModel],
 ) -> ChatRequest:
     descriptions = {
@@ -146,12 +166,19 @@ def _followup_request(
         for name, field in model.model_fields.items()
         if (field.alias or name) in problems and field.description
     }
-    prompt = render_prompt("field_followup.j2", problems=problems, descriptions=descriptions,
-                           schema=schema_for_prompt(small))
+    prompt = render_prompt(
+        "field_followup.j2", problems=problems, descriptions=descriptions, schema=schema_for_prompt(small)
+    )
     quoted = answer if len(answer) <= QUOTED_ANSWER_LIMIT else answer[:QUOTED_ANSWER_LIMIT] + "\n[...]"
     messages = [*request.messages, ChatMessage("assistant", quoted), ChatMessage("user", prompt)]
-    return replace(request, messages=messages, json_schema=to_strict_schema(small), schema_name=small.__name__,
-                   output_mode=llm.output_mode(wants_json=True), max_tokens=None)
+    return replace(
+        request,
+        messages=messages,
+        json_schema=to_strict_schema(small),
+        schema_name=small.__name__,
+        output_mode=llm.output_mode(wants_json=True),
+        max_tokens=None,
+    )
 
 
 def _problem_with(response: ChatResponse) -> str | None:
@@ -163,8 +190,14 @@ def _problem_with(response: ChatResponse) -> str | None:
 
 
 def _merge(
-    text: str, small: type[BaseModel], model: type[M], kept: dict[str, Any], problems: dict[str, str], *,
-    repair: bool, references: dict[str, list[str]],
+    text: str,
+    small: type[BaseModel],
+    model: type[M],
+    kept: dict[str, Any],
+    problems: dict[str, str],
+    *,
+    repair: bool,
+    references: dict[str, list[str]],
 ) -> tuple[M, list[str]]:
     """The follow-up's fields merged into what was kept, validated as the whole `model`."""
     parsed = parse_structured(text, small, repair=repair)
@@ -173,8 +206,7 @@ def _merge(
         merged = model.model_validate({**kept, **asked})
     except ValidationError as error:
         fields = {str(item["loc"][0]): str(item["msg"]) for item in error.errors() if item["loc"]}
-        raise ParseFailure("validation", str(error).splitlines()[0], partial={**kept, **asked},
-                           fields=fields) from None
+        raise ParseFailure("validation", str(error).splitlines()[0], partial={**kept, **asked}, fields=fields) from None
     echoes = echoed_fields(parsed.value, {key: references.get(key, []) for key in problems})
     if echoes:
         failure = EchoFailure(merged, echoes)

@@ -21,8 +21,8 @@ from devteam.structured.extract import (
     closes_too_early,
     code_block,
     cut_off_reason,
-    looks_like_refusal,
     json_candidates,
+    looks_like_refusal,
     no_json_failure,
     strip_wrapping,
 )
@@ -149,8 +149,9 @@ def _first_valid(decoded: list[_Decoded], model: type[M]) -> tuple[M, list[Fix]]
     raise _worst(failures)
 
 
-def _field_failure(feedback: str, error: ValidationError, value: Any, model: type[BaseModel],
-                   fixes: list[Fix]) -> ParseFailure:
+def _field_failure(
+    feedback: str, error: ValidationError, value: Any, model: type[BaseModel], fixes: list[Fix]
+) -> ParseFailure:
     """A validation failure that names its top-level fields, when the answer was an object: those fields
     alone can be asked for again, the rest kept."""
     if not isinstance(value, dict):

@@ -327,8 +327,11 @@ def _positional_to_object(value: Any, model: type[BaseModel], path: str, fixes: 
     """MetaGPT's own PRD format writes objects as rows: `["Eat food to grow", "P0"]` for
     `{"requirement": ..., "priority": ...}`. A row of plain values, one per field in order, becomes the object."""
     names = [field.alias or name for name, field in model.model_fields.items()]
-    if (isinstance(value, (list, tuple)) and len(value) == len(names)
-            and all(isinstance(item, (str, int, float, bool)) for item in value)):
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == len(names)
+        and all(isinstance(item, (str, int, float, bool)) for item in value)
+    ):
         fixes.append(Fix(POSITIONAL_OBJECT, f"{path}: a row of {len(names)} values read as {{{', '.join(names)}}}"))
         return dict(zip(names, value))
     return value

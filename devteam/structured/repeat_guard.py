@@ -47,8 +47,13 @@ class RepeatGuard:
             if current >= TEMPERATURE_CEILING:
                 return None
             warmer = round(min(current + TEMPERATURE_STEP, TEMPERATURE_CEILING), 2)
-            log.warning("reask_varied: %s %s would repeat an identical request; temperature %g -> %g",
-                        request.role, request.action, current, warmer)
+            log.warning(
+                "reask_varied: %s %s would repeat an identical request; temperature %g -> %g",
+                request.role,
+                request.action,
+                current,
+                warmer,
+            )
             request = replace(request, temperature=warmer)
         self._sent.add(fingerprint(request))
         return request

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devteam.artifacts import PRD, SystemDesign
+from devteam.artifacts.documents import PRD, SystemDesign
 
 Expect = Literal["recovered", "refused"]
 

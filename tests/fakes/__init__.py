@@ -1,6 +1,18 @@
 """Scripted local HTTP servers that speak the OpenAI, completions and ollama protocols, for tests and benchmarks."""
 
-from .base import CutStream, Error, ErrorLine, Hang, Raw, RawStream, RecordedRequest, Reply, ScriptedServer, Text, Trickle
+from .base import (
+    CutStream,
+    Error,
+    ErrorLine,
+    Hang,
+    Raw,
+    RawStream,
+    RecordedRequest,
+    Reply,
+    ScriptedServer,
+    Text,
+    Trickle,
+)
 from .completions_server import CompletionsServer
 from .ollama_server import OllamaServer
 from .openai_server import OpenAIServer

@@ -90,7 +90,7 @@ class RawStream:
 class Trickle:
     """Hostile: `reply` sent one byte every `interval` seconds: each read gets data, the answer never ends."""
 
-    reply: "Text"
+    reply: Text
     interval: float = 1.0
 
 
@@ -123,9 +123,7 @@ class Wire:
         content_type = "text/plain" if isinstance(payload, str) else "application/json"
         self.send_bytes(status, data.encode(), content_type=content_type, headers=headers)
 
-    def send_bytes(
-        self, status: int, data: bytes, *, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def send_bytes(self, status: int, data: bytes, *, content_type: str, headers: dict[str, str] | None = None) -> None:
         self._start(status, content_type, {"Content-Length": str(len(data)), **(headers or {})})
         self._write(data)
 

@@ -66,21 +66,32 @@ class CompletionsServer(ScriptedServer):
             prompt_tokens, completion_tokens = reply.usage
         model = str(body.get("model") or self.models[0])
         if native:
-            wire.send_json(200, {
-                "content": reply.content,
-                "model": model,
-                "stop": True,
-                "stop_type": "limit" if reply.finish_reason == "length" else "eos",
-                "tokens_evaluated": prompt_tokens,
-                "tokens_predicted": completion_tokens,
-            })
+            wire.send_json(
+                200,
+                {
+                    "content": reply.content,
+                    "model": model,
+                    "stop": True,
+                    "stop_type": "limit" if reply.finish_reason == "length" else "eos",
+                    "tokens_evaluated": prompt_tokens,
+                    "tokens_predicted": completion_tokens,
+                },
+            )
             return
-        wire.send_json(200, {
-            "id": "cmpl-fake",
-            "object": "text_completion",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [{"index": 0, "text": reply.content, "finish_reason": reply.finish_reason, "logprobs": None}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
-        })
+        wire.send_json(
+            200,
+            {
+                "id": "cmpl-fake",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {"index": 0, "text": reply.content, "finish_reason": reply.finish_reason, "logprobs": None}
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            },
+        )

@@ -103,8 +103,16 @@ class OpenAIServer(ScriptedServer):
     chat_path = "/v1/chat/completions"
     stream_content_type = "text/event-stream"
 
-    def __init__(self, *, n_ctx: int | None = None, max_model_len: int | None = None, tokenize: bool = False,
-                 flavour: str = "openai", total_slots: int | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        n_ctx: int | None = None,
+        max_model_len: int | None = None,
+        tokenize: bool = False,
+        flavour: str = "openai",
+        total_slots: int | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.n_ctx = n_ctx
         self.total_slots = total_slots
@@ -118,8 +126,17 @@ class OpenAIServer(ScriptedServer):
         response_format = body.get("response_format")
         if self.flavour == "llama-cpp-python" and isinstance(response_format, dict):
             if response_format.get("type") not in ("text", "json_object"):
-                return Error(500, body={"error": {"message": LLAMA_CPP_PYTHON_REJECTION,
-                                                  "type": "internal_server_error", "param": None, "code": None}})
+                return Error(
+                    500,
+                    body={
+                        "error": {
+                            "message": LLAMA_CPP_PYTHON_REJECTION,
+                            "type": "internal_server_error",
+                            "param": None,
+                            "code": None,
+                        }
+                    },
+                )
         return None
 
     @property

@@ -1,0 +1,222 @@
+"""One step to a model: the environment alone as a config, and the local servers' models offered to pick from.
+
+`OPENAI_API_KEY` (with `OPENAI_BASE_URL` for another hosted endpoint), `OLLAMA_HOST`, or `OPENAI_BASE_URL` alone
+(a local OpenAI-compatible server) make a whole config with no file, as llm, aider and gpt-engineer allow. A
+model the user did not name is taken from what the server serves: its only model, or the one picked at the
+terminal, which can be saved to ~/.metagpt/config2.yaml. Nothing here writes a model the server does not have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from devteam.config.settings import Config, ConfigNotFoundError, LLMConfig, load_config, ollama_host_url
+from devteam.core.errors import ConfigError, DevteamError
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+LIST_TIMEOUT_S = 3.0
+DEFAULT_SERVERS = (("ollama", "http://127.0.0.1:11434"), ("open_llm", "http://127.0.0.1:8000/v1"))
+LABELS = {"ollama": "ollama", "open_llm": "OpenAI-compatible server", "openai": "OpenAI-compatible API"}
+
+# Asks the user a question at the terminal and returns the answer; None when there is no terminal to ask at.
+Ask = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Server:
+    """A model server to configure: what `llm:` needs except the model, and which variable named it."""
+
+    api_type: str
+    base_url: str | None
+    api_key: str | None = None
+    variable: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{LABELS.get(self.api_type, self.api_type)} at {self.base_url or 'api.openai.com'}"
+
+    def llm_block(self, model: str) -> dict[str, object]:
+        block: dict[str, object] = {"api_type": self.api_type}
+        if self.base_url:
+            block["base_url"] = self.base_url if self.api_type != "ollama" else self.base_url.rstrip("/") + "/api"
+        block["model"] = model
+        return block
+
+
+def server_from_environment(env: Mapping[str, str]) -> Server | None:
+    """The server the environment names, if it names one; OPENAI_API_KEY wins (it is the most deliberate)."""
+    key = env.get("OPENAI_API_KEY", "").strip()
+    base_url = (env.get("OPENAI_BASE_URL", "") or env.get("OPENAI_API_BASE", "")).strip() or None
+    if key:
+        return Server("openai", base_url, api_key=key, variable="OPENAI_API_KEY")
+    host = env.get("OLLAMA_HOST", "").strip()
+    if host:
+        return Server("ollama", host if "://" in host else ollama_host_url(host), variable="OLLAMA_HOST")
+    if base_url:
+        variable = "OPENAI_BASE_URL" if env.get("OPENAI_BASE_URL", "").strip() else "OPENAI_API_BASE"
+        return Server("open_llm", base_url, variable=variable)
+    return None
+
+
+def load_user_config(
+    explicit: Path | None, *, model: str | None, env: Mapping[str, str], cwd: Path, home: Path, ask: Ask | None
+) -> Config:
+    """The config files, else the environment; `--model` over either. ConfigNotFoundError when neither names
+    a server (the caller says what to do: the no-config help, or a replay that needs no server)."""
+    try:
+        config = load_config(explicit, cwd=cwd, home=home, env=env)
+    except ConfigNotFoundError:
+        from_environment = environment_config(env, model=model, ask=ask, home=home)
+        if from_environment is None:
+            raise
+        return from_environment
+    return config.with_model(model) if model else config
+
+
+def terminal_ask() -> Ask | None:
+    """Questions go to a person only when one is at a terminal; a script gets an error that says what to pass."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return input
+    return None
+
+
+def environment_config(env: Mapping[str, str], *, model: str | None, ask: Ask | None, home: Path) -> Config | None:
+    """A whole config from the environment, or None when the environment names no server."""
+    server = server_from_environment(env)
+    if server is None:
+        return None
+    if model is None and server.api_type == "openai":
+        model, model_origin = DEFAULT_OPENAI_MODEL, f"the default for {server.variable} without a config"
+    elif model is None:
+        model = choose_model(server, list_models(server), ask=ask, home=home)
+        model_origin = f"the only model at {server.base_url}" if ask is None else "picked at the terminal"
+    else:
+        model_origin = "--model"
+    llm: dict[str, object] = server.llm_block(model)
+    if server.api_key:
+        llm["api_key"] = server.api_key
+    return Config.from_llm_block(
+        llm,
+        {
+            "llm.api_type": f"from environment variable {server.variable}",
+            "llm.base_url": f"from environment variable {server.variable}",
+            "llm.api_key": "from environment variable OPENAI_API_KEY",
+            "llm.model": model_origin,
+        },
+    )
+
+
+def list_models(server: Server) -> list[str] | None:
+    """What the server serves; None when nothing answers there (or the answer is not a model list)."""
+    from devteam.llm.factory import provider_arguments
+    from devteam.llm.registry import PROVIDER_FACTORIES
+
+    settings = LLMConfig.model_construct(
+        api_type=server.api_type, base_url=server.base_url, model="", timeout=LIST_TIMEOUT_S, stream=False
+    )
+    arguments = {**provider_arguments(settings), "api_key": server.api_key}
+    provider = PROVIDER_FACTORIES[server.api_type](**arguments)
+
+    async def listed() -> list[str] | None:
+        try:
+            return list(await asyncio.wait_for(provider.list_models(), LIST_TIMEOUT_S))
+        except (DevteamError, asyncio.TimeoutError, OSError):
+            return None
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(listed())
+
+
+def choose_model(server: Server, models: list[str] | None, *, ask: Ask | None, home: Path) -> str:
+    """The server's only model, or the user's pick at the terminal (offering to save it); else a ConfigError
+    that lists the models and the two ways to name one."""
+    if models is None:
+        raise ConfigError(
+            f"{server.variable} names {server.label}, but nothing there answered with a model list; "
+            "start the server, or fix the variable"
+        )
+    if not models:
+        hint = "ollama pull qwen2.5-coder:7b" if server.api_type == "ollama" else "load a model into the server"
+        raise ConfigError(f"{server.label} serves no model yet: {hint}")
+    if len(models) == 1:
+        return models[0]
+    if ask is None:
+        listed = "\n".join(f"  {name}" for name in models)
+        raise ConfigError(
+            f"{server.label} serves several models; name one with --model NAME "
+            f"(or save it: metagpt --init-config --model NAME):\n{listed}"
+        )
+    chosen = _pick(models, ask=ask, label=server.label)
+    offer_to_save(server, chosen, ask=ask, home=home)
+    return chosen
+
+
+def _pick(models: list[str], *, ask: Ask, label: str) -> str:
+    menu = "\n".join(f"  {number}. {name}" for number, name in enumerate(models, 1))
+    answer = ask(f"{label} serves these models:\n{menu}\nWhich one? [1-{len(models)}, Enter = 1] ").strip()
+    if not answer:
+        return models[0]
+    if answer.isdigit() and 1 <= int(answer) <= len(models):
+        return models[int(answer) - 1]
+    if answer in models:
+        return answer
+    raise ConfigError(f"{answer!r} is not one of the {len(models)} models listed; run again and pick a number")
+
+
+def offer_to_save(server: Server, model: str, *, ask: Ask, home: Path) -> None:
+    target = user_config_path(home)
+    if target.exists():
+        return
+    answer = ask(f"Save {model} to {target} so the next run needs no question? [Y/n] ").strip().lower()
+    if answer in ("", "y", "yes"):
+        print(f"Wrote {write_model_config(server, model, home=home)}")
+
+
+def user_config_path(home: Path) -> Path:
+    return home / ".metagpt" / "config2.yaml"
+
+
+def write_model_config(server: Server, model: str, *, home: Path) -> Path:
+    """A short config2.yaml for one server and model; never over an existing file. The key stays in the
+    environment: a file holding it would be one more place for it to leak from."""
+    target = user_config_path(home)
+    if target.exists():
+        raise ConfigError(f"{target} exists; edit it (or remove it) instead")
+    block = server.llm_block(model)
+    if server.api_key:
+        block["api_key"] = "${OPENAI_API_KEY}"
+    text = (
+        f"# Written by `metagpt --init-config --model {model}` for {server.label}.\n"
+        "# Every key is described in the commented example: `metagpt --init-config` on a machine without\n"
+        "# this file, or config/config2.example.yaml in the source.\n" + yaml.safe_dump({"llm": block}, sort_keys=False)
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("x", encoding="utf-8") as file:  # exclusive: never over a file made meanwhile
+        file.write(text)
+    return target
+
+
+def init_config_for_model(model: str, *, env: Mapping[str, str], home: Path) -> tuple[Path, Server]:
+    """`--init-config --model NAME`: the config for the first server (named by the environment, else the
+    usual local ports) that serves NAME. Refuses a model no server has."""
+    named = server_from_environment(env)
+    candidates = ([named] if named is not None else []) + [Server(api_type, url) for api_type, url in DEFAULT_SERVERS]
+    seen: list[str] = []
+    for server in candidates:
+        models = list_models(server)
+        if models is None:
+            seen.append(f"  {server.label}: nothing answers")
+            continue
+        if model in models:
+            return write_model_config(server, model, home=home), server
+        seen.append(f"  {server.label}: {', '.join(models) or 'no models'}")
+    raise ConfigError(
+        f"no server here serves model {model!r}, so no config was written. Looked at:\n" + "\n".join(seen)
+    )

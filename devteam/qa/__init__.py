@@ -1,0 +1,1 @@
+"""Running model-written code: the box it runs in and what QA asks of a generated program."""

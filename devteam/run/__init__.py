@@ -1,0 +1,1 @@
+"""One run of the company: the team, the record, the summary, stop signals."""
