@@ -431,6 +431,26 @@ def test_environment_applies_to_roles(dirs: Dirs) -> None:
     assert (config.llm.api_key, config.llm.base_url, config.llm.retry_min_wait) == (None, "http://box:1", 0.5)
 
 
+def test_model_flag_keeps_the_keys_the_environment_gave_the_roles(dirs: Dirs) -> None:
+    write(
+        dirs.cwd_file,
+        """\
+        llm: {api_type: ollama, model: llama2}
+        roles:
+          - role: Architect
+            llm: {api_type: openai, model: gpt-4o}
+          - role: Engineer
+            llm: {temperature: 0.3}
+        """,
+    )
+    config = load(dirs, env={"OPENAI_API_KEY": SECRET, "LLM_RETRY_MIN_WAIT": "0.5"}).with_model("qwen2.5:0.5b")
+    architect, engineer = config.llm_for("Architect"), config.llm_for("Engineer")
+    assert architect.api_key is not None and architect.api_key.get_secret_value() == SECRET
+    assert (architect.model, architect.retry_min_wait) == ("gpt-4o", 0.5)
+    assert (engineer.model, engineer.temperature, engineer.retry_min_wait) == ("qwen2.5:0.5b", 0.3, 0.5)
+    assert SECRET in config.secrets()  # the run's redactor still knows the role's key
+
+
 def test_roles_in_a_later_file_replace_the_earlier_list(dirs: Dirs) -> None:
     write(dirs.home_file, ROLES)
     write(dirs.cwd_file, "roles:\n  - role: QA\n    llm: {model: small}\n")

@@ -22,6 +22,7 @@ from devteam.config.settings import Config
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
 from devteam.roles.base import Message, Role, RunContext
+from devteam.roles.messages import CodeWritten
 from devteam.run.company import run_company
 from devteam.run.options import RunOptions, RunOutcome
 from devteam.structured.ask import ask_structured
@@ -91,7 +92,7 @@ class QAEngineer(Role):
 
     async def react(self, message: Message, run: RunContext) -> list[Message]:
         self.received.append(message)
-        files = sorted(message.content)
+        files = sorted(message.expect(CodeWritten).sources)
         prompt = "## Action: WriteQAReport\nCheck these files:\n" + "\n".join(files)
         answer = await ask_structured(
             self.llm,
@@ -139,8 +140,9 @@ def test_a_user_defined_role_joins_the_team(tmp_path: Path, openai_server: OpenA
     (qa,) = [role for role in outcome.roles if isinstance(role, QAEngineer)]
     (received,) = qa.received
     assert (received.kind, received.sent_by) == ("code", "Engineer")
-    assert set(received.content) == {f.path for f in TICTACTOE_FILES}
-    assert received.content["tictactoe/ai.py"] == TICTACTOE_FILES[2].code
+    sources = received.expect(CodeWritten).sources
+    assert set(sources) == {f.path for f in TICTACTOE_FILES}
+    assert sources["tictactoe/ai.py"] == TICTACTOE_FILES[2].code
 
     root = outcome.repo_root
     assert root is not None

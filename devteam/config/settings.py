@@ -261,6 +261,8 @@ class Config(BaseModel):
     _role_llms: dict[str, LLMConfig] = PrivateAttr(default_factory=dict)
     # Where each value came from (file and line, environment variable, command line), for the run's header.
     _origins: Origins = PrivateAttr(default_factory=Origins)
+    # The environment the roles were resolved with, so `with_model` resolves them again the same way.
+    _env: Mapping[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("workspace", mode="before")
     @classmethod
@@ -321,8 +323,16 @@ class Config(BaseModel):
         llm = LLMConfig.model_validate(data)
         llm._preset_filled = tuple(filled)
         changed = self.model_copy(update={"llm": llm})
-        changed._role_llms = {}
         changed._origins = self._origins
+        changed._env = self._env
+        # Each role again over the new base, with the environment it was first resolved with (a role on
+        # OpenAI keeps the key OPENAI_API_KEY gave it, and the redactor keeps knowing that key).
+        changed._role_llms = {
+            entry.role.casefold(): resolve_role(
+                llm, entry, index=index, env=self._env, origins=self._origins, presets=self.all_presets()
+            )
+            for index, entry in enumerate(self.roles)
+        }
         return changed
 
     @classmethod
@@ -557,6 +567,7 @@ def load_config(explicit: Path | None = None, *, cwd: Path, home: Path, env: Map
     config = _validate({**merged, "sources": paths}, origins)
     config.llm._preset_filled = tuple(filled)
     config._origins = origins
+    config._env = env
     for index, entry in enumerate(config.roles):
         config._role_llms[entry.role.casefold()] = resolve_role(
             config.llm, entry, index=index, env=env, origins=origins, presets=presets

@@ -140,14 +140,15 @@ class Progress:
         self._tell("start", role, what)
         self.view.changed()
 
-    def done(self, role: str, what: str, *, detail: str = "") -> None:
-        """`what` is the text given to `start`, so a listener can pair them; `detail` says how it went."""
+    def done(self, role: str, what: str, *, detail: str = "", file_written: bool = False) -> None:
+        """`what` is the text given to `start`, so a listener can pair them; `detail` says how it went;
+        `file_written` counts one more planned file done in the footer."""
         with self._lock:
             for key, activity in list(self.tally.in_flight.items()):
                 if (activity.role, activity.what) == (role, what):
                     del self.tally.in_flight[key]
                     break
-            if role == "Engineer" and what.startswith("WriteCode "):
+            if file_written:
                 self.tally.files_done += 1
         metering(None)
         said = f"{what} done" + (f" ({detail})" if detail else "")

@@ -6,11 +6,12 @@ from devteam.actions.choose_framework import CHOOSE as CHOOSE_FRAMEWORK
 from devteam.actions.choose_framework import choose_framework
 from devteam.actions.write_design import NAME as WRITE_DESIGN
 from devteam.actions.write_design import write_design
-from devteam.artifacts.documents import PRD, SystemDesign
+from devteam.artifacts.documents import SystemDesign
 from devteam.core.prompting import render_document
 from devteam.core.safe_paths import project_name_from
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.committed_docs import read_committed
+from devteam.roles.messages import DesignWritten, PRDWritten
 
 DESIGN_JSON = "docs/system_design.json"
 
@@ -22,12 +23,12 @@ class Architect(Role):
     watches = frozenset({"prd"})
 
     async def react(self, message: Message, run: RunContext) -> list[Message]:
-        prd: PRD = message.content
+        prd = message.expect(PRDWritten).prd
         repo = run.project(prd.project_name)
         committed = read_committed(repo, DESIGN_JSON, SystemDesign)
         if committed is not None and not run.incremental:
             run.progress.note(self.name, f"{WRITE_DESIGN} skipped: resuming from the committed {DESIGN_JSON}")
-            return [Message("design", (prd, committed), self.name)]
+            return [Message("design", DesignWritten(prd, committed), self.name)]
         framework = None
         if committed is None:  # an existing design (--inc) has its framework already
             run.progress.start(self.name, CHOOSE_FRAMEWORK)
@@ -55,4 +56,4 @@ class Architect(Role):
         repo.write_text("docs/diagrams/program_call_flow.mmd", design.program_call_flow)
         repo.commit(f"Add system design: {len(design.file_list)} files planned", author=self.name)
         run.progress.done(self.name, WRITE_DESIGN)
-        return [Message("design", (prd, design), self.name)]
+        return [Message("design", DesignWritten(prd, design), self.name)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from devteam.actions.persona import Persona
 from devteam.console.progress import Progress
@@ -19,13 +19,26 @@ if TYPE_CHECKING:
     from devteam.workspace.project import ProjectRepo
 
 
+Payload = TypeVar("Payload")
+
+
 @dataclass(frozen=True)
 class Message:
-    """An artifact published to the team: `kind` is what roles watch ("idea", "prd", "design", "code")."""
+    """An artifact published to the team: `kind` is what roles watch ("idea", "prd", "design", "code"), and
+    `content` its payload (see `devteam.roles.messages` for the built-in kinds' types)."""
 
     kind: str
-    content: Any
+    content: object
     sent_by: str
+
+    def expect(self, payload_type: type[Payload]) -> Payload:
+        """The payload as the type this kind carries; a role that published something else is a bug."""
+        if not isinstance(self.content, payload_type):
+            raise TypeError(
+                f"a {self.kind!r} message from {self.sent_by} carries {type(self.content).__name__}, "
+                f"not {payload_type.__name__}"
+            )
+        return self.content
 
 
 @dataclass
@@ -55,6 +68,13 @@ class RunContext:
         """The project repo, created (or opened, when resuming) the first time a role needs it."""
         if self.repo is None:
             self.repo = self.open_project(name_hint)
+        return self.repo
+
+    @property
+    def opened(self) -> ProjectRepo:
+        """The project repo of a role that comes after the PRD named it (it is always open by then)."""
+        if self.repo is None:
+            raise RuntimeError("the project is opened by the first role that writes to it, before this one")
         return self.repo
 
 

@@ -20,8 +20,10 @@ from devteam.artifacts.file_plan import FileLevels, build_levels, folder_conflic
 from devteam.core.errors import DevteamError, WorkspaceError
 from devteam.core.prompting import render_document
 from devteam.core.safe_paths import project_name_from
+from devteam.qa.program_checks import BugReport
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.engineer_fixes import fix_reported_files
+from devteam.roles.messages import CodeWritten, DesignWritten
 
 log = logging.getLogger("devteam.engineer")
 
@@ -34,8 +36,9 @@ class Engineer(Role):
 
     async def react(self, message: Message, run: RunContext) -> list[Message]:
         if message.kind == "bug_report":  # from the QaEngineer (--run-tests)
-            return await fix_reported_files(self.llm, self.persona, message.content, run)
-        prd, design = message.content
+            return await fix_reported_files(self.llm, self.persona, message.expect(BugReport), run)
+        written = message.expect(DesignWritten)
+        prd, design = written.prd, written.design
         repo = run.project(prd.project_name)
         plan = build_levels(design.file_list)
         refused = self._refuse_unwritable(plan, run)
@@ -76,14 +79,14 @@ class Engineer(Role):
             if failures:
                 raise failures[0]
         self._write_project_files(prd, design, run)
-        return [Message("code", dict(sources), self.name)]
+        return [Message("code", CodeWritten(dict(sources)), self.name)]
 
     def _refuse_unwritable(self, plan: FileLevels, run: RunContext) -> set[str]:
         """Every planned path checked before any WriteCode call, so no answer is paid for and then thrown away.
 
         Returns the plan keys refused; each is noted on the console, in the log and in the summary.
         """
-        repo = run.project("")
+        repo = run.opened
         refused: dict[str, str] = {}
         for planned in plan.files:
             try:
@@ -104,7 +107,7 @@ class Engineer(Role):
     def _files_to_write(self, level: list[PlannedFile], run: RunContext, sources: dict[str, str]) -> list[PlannedFile]:
         """The level's files still to write: on --resume committed files are kept, and on --resume and --inc a
         file the user changed (or created) and has not committed is never overwritten."""
-        repo = run.project("")
+        repo = run.opened
         changed = repo.local_changes()
         todo = []
         for planned in level:
@@ -137,7 +140,7 @@ class Engineer(Role):
     ) -> WrittenFile:
         """Write (and review) one file; `answered` holds it from its first answer on, for an interrupted level."""
         contexts = code_contexts(design, planned, sources, plan.dependencies)
-        key = run.project("").relative(planned.path)
+        key = run.opened.relative(planned.path)
         async with semaphore:
             run.progress.start(self.name, f"{WRITE_CODE} {key}")
             written = await write_code(
@@ -155,7 +158,10 @@ class Engineer(Role):
                 written = await self._review(planned, design, written, contexts, run)
             review = f", review: {written.review}" if run.code_review else ""
             run.progress.done(
-                self.name, f"{WRITE_CODE} {key}", detail=f"{len(written.code.splitlines())} lines{review}"
+                self.name,
+                f"{WRITE_CODE} {key}",
+                detail=f"{len(written.code.splitlines())} lines{review}",
+                file_written=True,
             )
         return written
 
@@ -191,7 +197,7 @@ class Engineer(Role):
         run: RunContext,
         sources: dict[str, str],
     ) -> list[str]:
-        repo = run.project("")
+        repo = run.opened
         done = []
         for planned, result in zip(todo, results):
             if isinstance(result, BaseException):
@@ -212,7 +218,7 @@ class Engineer(Role):
 
     def _write_project_files(self, prd: PRD, design: SystemDesign, run: RunContext) -> None:
         """requirements.txt and the README, unless the plan already has them (then the plan's win)."""
-        repo = run.project("")
+        repo = run.opened
         # A project file the user changed and did not commit is theirs (--resume, --inc): never overwritten.
         planned = {plan_key(item.path) for item in design.file_list}
         not_ours = planned | repo.local_changes()

@@ -14,6 +14,7 @@ from devteam.actions.persona import Persona
 from devteam.llm.client import LLM
 from devteam.qa.program_checks import BugReport, is_test_path
 from devteam.roles.base import Message, RunContext
+from devteam.roles.messages import FixesCommitted
 
 log = logging.getLogger("devteam.engineer")
 
@@ -22,7 +23,7 @@ MAX_CONTEXT_FILES = 3
 
 
 async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run: RunContext) -> list[Message]:
-    repo = run.project("")
+    repo = run.opened
     sources = {path: repo.read_text(path) or "" for path in report.files}
     # The code first: a test is rewritten only when the failure names no other file (else a fix could simply
     # bend the test to the bug). The other named files still go into each prompt as context.
@@ -60,4 +61,4 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
         log.warning("QA round %d: the Engineer's fix changed nothing; QA stops here", report.round)
         return []
     repo.commit(f"Fix {', '.join(changed)} (QA round {report.round})", author=persona.role, paths=changed)
-    return [Message("fixed", report.round, persona.role)]
+    return [Message("fixed", FixesCommitted(report.round, tuple(changed)), persona.role)]

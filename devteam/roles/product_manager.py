@@ -9,6 +9,7 @@ from devteam.core.prompting import render_document
 from devteam.core.safe_paths import project_name_from
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.committed_docs import read_committed
+from devteam.roles.messages import IdeaGiven, PRDWritten
 
 PRD_JSON = "docs/prd.json"
 
@@ -23,10 +24,10 @@ class ProductManager(Role):
         committed = read_committed(run.repo, PRD_JSON, PRD)
         if committed is not None and not run.incremental:
             run.progress.note(self.name, f"{WRITE_PRD} skipped: resuming from the committed {PRD_JSON}")
-            return [Message("prd", committed, self.name)]
+            return [Message("prd", PRDWritten(committed), self.name)]
         run.progress.start(self.name, WRITE_PRD)
         answer = await write_prd(
-            self.llm, self.persona, idea=str(message.content), repair=run.repair, existing=committed
+            self.llm, self.persona, idea=message.expect(IdeaGiven).text, repair=run.repair, existing=committed
         )
         prd = answer.value
         repo = run.project(prd.project_name)
@@ -38,4 +39,4 @@ class ProductManager(Role):
             repo.write_text("docs/diagrams/competitive_quadrant_chart.mmd", prd.competitive_quadrant_chart)
         repo.commit(f"Add PRD for {name}: {len(prd.requirement_pool)} requirements", author=self.name)
         run.progress.done(self.name, WRITE_PRD)
-        return [Message("prd", prd, self.name)]
+        return [Message("prd", PRDWritten(prd), self.name)]

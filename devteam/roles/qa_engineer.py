@@ -34,6 +34,7 @@ from devteam.qa.program_checks import (
 )
 from devteam.qa.sandbox import probe_isolation, stop_all
 from devteam.roles.base import Message, Role, RunContext
+from devteam.roles.messages import DesignWritten
 
 log = logging.getLogger("devteam.qa")
 T = TypeVar("T")
@@ -117,7 +118,8 @@ class QaEngineer(Role):
 
     async def react(self, message: Message, run: RunContext) -> list[Message]:
         if message.kind == "design":
-            self.prd, self.design = message.content
+            written = message.expect(DesignWritten)
+            self.prd, self.design = written.prd, written.design
             return []
         if self.design is None or self.prd is None:
             return []
@@ -130,7 +132,7 @@ class QaEngineer(Role):
     # -- tests ---------------------------------------------------------------------------------------------
 
     async def _write_missing_tests(self, run: RunContext, prd: PRD, design: SystemDesign) -> None:
-        repo = run.project("")
+        repo = run.opened
         tracked = repo.tracked_files()
         if any(is_test_path(path) and path.endswith(".py") for path in tracked):
             return
@@ -156,7 +158,7 @@ class QaEngineer(Role):
 
     def _core_modules(self, run: RunContext, plan: FileLevels, tracked: list[str]) -> list[str]:
         """Logic modules in plan order (the ones others build on first), without entry points and UI code."""
-        repo = run.project("")
+        repo = run.opened
         modules = []
         for planned in plan.files:
             key = repo.relative(planned.path)
@@ -177,7 +179,7 @@ class QaEngineer(Role):
         test_path: str,
         semaphore: asyncio.Semaphore,
     ) -> str:
-        repo = run.project("")
+        repo = run.opened
         dependencies = {
             path: repo.read_text(path) or "" for path in plan.dependencies.get(module, []) if repo.exists(path)
         }
@@ -198,7 +200,7 @@ class QaEngineer(Role):
         return code
 
     async def _install(self, run: RunContext) -> None:
-        repo = run.project("")
+        repo = run.opened
         run.progress.start(self.name, "install requirements.txt into .venv")
         try:
             await asyncio.to_thread(install_requirements, repo.root)
@@ -211,7 +213,7 @@ class QaEngineer(Role):
     # -- rounds --------------------------------------------------------------------------------------------
 
     async def _round(self, run: RunContext, design: SystemDesign) -> list[Message]:
-        repo = run.project("")
+        repo = run.opened
         tracked = repo.tracked_files()
         number = 1 + sum(1 for path in tracked if path.startswith(f"{REPORTS}/round_"))
         what = f"QA round {number}"

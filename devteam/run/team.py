@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from devteam.roles.base import Message, Role, RunContext
+from devteam.roles.messages import IdeaGiven
 
 
 class Team:
@@ -19,7 +20,7 @@ class Team:
 
     async def start(self, idea: str) -> list[Message]:
         """Publish the idea and route messages until no role has anything left to say."""
-        queue: deque[Message] = deque([Message("idea", idea, "User")])
+        queue: deque[Message] = deque([Message("idea", IdeaGiven(idea), "User")])
         while queue:
             message = queue.popleft()
             self.history.append(message)
