@@ -190,3 +190,76 @@ def test_code_unclosed_think_is_truncation() -> None:
 def test_code_docstring_fences_do_not_close_the_block() -> None:
     code = 'def f() -> None:\n    """Usage:\n\n    ```\n    f()\n    ```\n    """\n'
     assert extract_code("```python\n" + code + "```", language="python").code == code
+
+
+# --- repairs never change the data ------------------------------------------------------------------------
+
+
+def test_an_invalid_escape_in_a_regex_keeps_its_backslash() -> None:
+    text = '{"title": "Route \\s*path\\( and C:\\Users", "severity": "low", "tags": ["a\\.b", "send\\_it"]}'
+    result = parse_structured(text, Ticket, repair=True)
+    assert result.value.title == "Route \\s*path\\( and C:\\Users"
+    assert result.value.tags == ["a\\.b", "send_it"]  # markdown's `\_` is the one escape read as its character
+    assert result.repairs == ["repair_invalid_escape"]
+
+
+def test_a_stray_quote_inside_a_list_item_keeps_the_item_whole() -> None:
+    text = '{"title": "Fix the "Save" button", "severity": "low", "tags": ["the "classic" look, kept", "ui"]}'
+    result = parse_structured(text, Ticket, repair=True)
+    assert result.value.title == 'Fix the "Save" button'
+    assert result.value.tags == ['the "classic" look, kept', "ui"]
+    assert result.repairs == ["repair_json_syntax"]
+
+
+def test_a_stray_quote_with_other_syntax_slips_is_not_split_by_the_general_repair() -> None:
+    text = '{"title": "x", "severity": "low", "tags": ["a "b, c" d", "e",],}'
+    result = parse_structured(text, Ticket, repair=True)
+    assert result.value.tags == ['a "b, c" d', "e"]
+
+
+@pytest.mark.parametrize(
+    "tags",
+    ['["the 5" screen, big", "e"]', '["a "b, c", "e"]'],
+    ids=["odd_quote_before_a_comma", "quote_then_comma_inside"],
+)
+def test_a_quote_whose_end_is_a_guess_is_refused(tags: str) -> None:
+    text = '{"title": "x", "severity": "low", "tags": ' + tags + "}"
+    with pytest.raises(ParseFailure) as failure:
+        parse_structured(text, Ticket, repair=True)
+    assert failure.value.kind == "invalid_json"
+    assert 'write a quote inside a string as \\"' in failure.value.feedback
+
+
+def test_a_refused_guess_is_asked_again_with_the_reason(openai_server: Any) -> None:
+    import asyncio
+
+    from fakes import Text
+
+    from devteam.config.settings import Config
+    from devteam.llm.factory import build_llm
+    from devteam.llm.types import ChatMessage
+    from devteam.llm.usage import Ledger
+    from devteam.structured.ask import ask_structured
+
+    openai_server.enqueue(
+        Text('{"title": "x", "severity": "low", "tags": ["the 5" screen, big", "e"]}'),
+        Text('{"title": "x", "severity": "low", "tags": ["the 5\\" screen, big", "e"]}'),
+    )
+    config = Config.model_validate(
+        {"llm": {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m", "stream": False}}
+    )
+
+    async def go() -> Any:
+        llm = build_llm(config.llm, ledger=Ledger())
+        try:
+            return await ask_structured(
+                llm, [ChatMessage("user", "a ticket")], Ticket, role="PM", action="T", repair=True
+            )
+        finally:
+            await llm.aclose()
+
+    answer = asyncio.run(go())
+    assert answer.value.tags == ['the 5" screen, big', "e"]
+    assert answer.reasks == 1
+    reask = openai_server.chat_requests[1].json["messages"][-1]["content"]
+    assert "is not escaped" in reask

@@ -176,6 +176,8 @@ def _worst(failures: list[tuple[Candidate, ParseFailure]]) -> ParseFailure:
     """The failure to report: truncation if the answer was cut, else the one about the largest candidate."""
     for candidate, failure in failures:
         if candidate.unterminated:
+            if failure.kind == "invalid_json" and candidate.text.rstrip().endswith(("}", "]")):
+                return failure  # it ends as JSON ends: an odd quote inside a string made it look open
             return failure if failure.kind == "truncated" else _truncated("")
     return max(failures, key=lambda pair: len(pair[0].text))[1]
 

@@ -40,8 +40,9 @@ _PY_LITERAL = re.compile(r"(?<![\w.$])(None|True|False)(?![\w.])")
 _PY_TO_JSON = {"None": "null", "True": "true", "False": "false"}
 _TRIPLE_QUOTED = re.compile(r'("""|\'\'\')(.*?)\1', re.S)
 _JSON_ESCAPES = set('"\\/bfnrtu')
-# Markdown's escapes (`send\_message`, `\*bold\*`): the backslash is noise, the character is the content.
-_MARKDOWN_ESCAPES = set("_*#[](){}<>!.-+`|~")
+# Markdown's `send\_message`: the backslash is noise, and `_` means `_` in a regex too. Every other invalid
+# escape keeps its backslash (`"\s*path\("` is a regex in a code field): dropping it would change the data.
+_DROPPED_ESCAPES = set("_")
 # Keys that name no field: a number (a numbered list written as an object) or null.
 _NAMELESS_KEY = re.compile(r"^(?:-?\d+(?:\.\d+)?|null|None|)$")
 
@@ -74,11 +75,122 @@ def decode_json(text: str) -> tuple[Any, list[Fix]]:
         return json.loads(fixed, strict=False), fixes
     except (ValueError, RecursionError):
         pass
-    value = _json_repair(fixed)
-    if not isinstance(value, (dict, list)) or (not value and len(fixed.strip()) > 2):
-        raise ParseFailure("invalid_json", f"the JSON could not be parsed: {_describe(first_error)}")
-    fixes.append(Fix(JSON_SYNTAX, _describe(first_error)))
-    return value, fixes
+    quoted, count = _stray_quotes_escaped(fixed)
+    if count:
+        try:
+            value = json.loads(quoted, strict=False)
+        except (ValueError, RecursionError):
+            pass  # more is wrong than the quotes: json_repair below, checked for what it split
+        else:
+            return value, [*fixes, Fix(JSON_SYNTAX, f"{count} unescaped quote(s) inside strings")]
+    split = None
+    for source in [quoted, fixed] if count else [fixed]:
+        value = _json_repair(source)
+        if not isinstance(value, (dict, list)) or (not value and len(source.strip()) > 2):
+            continue
+        split = _split_string(value, source)
+        if split is None:
+            fixes.append(Fix(JSON_SYNTAX, _describe(first_error)))
+            return value, fixes
+    if split is not None:
+        # json_repair guessed where a string ends and cut one value in pieces: a guess that changes the data.
+        raise ParseFailure(
+            "invalid_json",
+            f"the JSON could not be parsed ({_describe(first_error)}): a quote inside the string near "
+            f'{preview(split, 32)} is not escaped; write a quote inside a string as \\"',
+        )
+    raise ParseFailure("invalid_json", f"the JSON could not be parsed: {_describe(first_error)}")
+
+
+_LITERAL_AFTER_COMMA = re.compile(r"(?:true|false|null)\b|[A-Za-z_][\w\- ]{0,40}\s*:|[-\d]")
+
+
+def _stray_quotes_escaped(text: str) -> tuple[str, int]:
+    """`"Button "Save" fails"`: a `"` inside a string that nothing JSON could follow is escaped.
+
+    A quote closes its string only where the JSON can go on after it: `:`, `}`, `]`, the end, a comment, a
+    value on the next line, or a comma followed by a value or key. Anything else (a word, a second quote on the
+    same line) makes the quote part of the string. Quotes inside one string come in pairs (`"Save"`); an odd
+    number leaves the string's end a guess, and nothing is escaped. Returns the text and the quotes escaped."""
+    out: list[str] = []
+    inside = escaped = False
+    count = in_string = 0
+    for i, ch in enumerate(text):
+        if not inside:
+            inside = ch == '"'
+        elif escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            if _closes_string(text, i + 1):
+                if in_string % 2:
+                    return text, 0  # `"Say "hi", "bye" twice"`: which quote ends the string is a guess
+                inside, in_string = False, 0
+            else:
+                out.append("\\")
+                count += 1
+                in_string += 1
+        out.append(ch)
+    return ("".join(out), count) if not inside else (text, 0)
+
+
+def _closes_string(text: str, pos: int) -> bool:
+    rest = text[pos:]
+    after = rest.lstrip()
+    if not after or after[0] in ":}]" or after.startswith(("//", "/*")):
+        return True
+    if after[0] == '"':
+        return True  # a missing comma, or a second string: json_repair's business, checked afterwards
+    if after[0] != ",":
+        return False
+    following = after[1:].lstrip()
+    return (
+        not following
+        or following[0] in '"{[]}'
+        or following.startswith(("//", "/*"))
+        or _LITERAL_AFTER_COMMA.match(following) is not None
+    )
+
+
+def _split_string(value: Any, source: str) -> str | None:
+    """A string of `value` that `source` only ever shows quoted on one side (`"a "b, c" d"` read as four
+    items): json_repair ended a string at a quote inside it. Returns that string, or None."""
+    for text in _string_leaves(value):
+        stripped = text.strip()
+        if not stripped:
+            continue
+        forms = {text, json.dumps(text, ensure_ascii=False)[1:-1]}
+        sides = [_quoted_sides(source, form) for form in forms]
+        seen = [side for found in sides for side in found]
+        if seen and all(side == 1 for side in seen):
+            return text
+    return None
+
+
+def _string_leaves(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [leaf for inner in value.values() for leaf in _string_leaves(inner)]
+    if isinstance(value, list):
+        return [leaf for inner in value for leaf in _string_leaves(inner)]
+    return []
+
+
+def _quoted_sides(source: str, form: str) -> list[int]:
+    """For each place `form` stands alone in `source` (quoted, or between JSON delimiters), how many of its two
+    sides are quotes."""
+    found: list[int] = []
+    start = source.find(form)
+    while start != -1 and len(found) < 50:
+        before = source[start - 1] if start else ""
+        after = source[start + len(form)] if start + len(form) < len(source) else ""
+        quotes = (before in "\"'" and before != "") + (after in "\"'" and after != "")
+        if quotes or (before in " \t\n[{:," and after in " \t\n]},:"):
+            found.append(quotes)
+        start = source.find(form, start + 1)
+    return found
 
 
 def _json_repair(text: str) -> Any:
@@ -86,7 +198,7 @@ def _json_repair(text: str) -> Any:
 
     try:
         return repair_json(text, return_objects=True, skip_json_loads=True)
-    except Exception:  # a third-party heuristic parser; whatever breaks in it, the answer is unusable
+    except Exception:  # noqa: BLE001 -- a third-party heuristic parser; whatever breaks in it, the answer is unusable
         return None
 
 
@@ -129,8 +241,8 @@ def _triple_quotes_to_json(text: str) -> tuple[str, str]:
 
 
 def _invalid_escapes_to_json(text: str) -> tuple[str, str]:
-    """Backslashes JSON does not allow inside strings: `\\_` and other markdown escapes lose the backslash,
-    `\\'` becomes a quote, anything else (a Windows path) keeps its backslash, escaped."""
+    """Backslashes JSON does not allow inside strings: `\\_` (markdown) loses the backslash, `\\'` becomes a
+    quote, anything else (a regex `\\s*\\(`, a Windows path) keeps its backslash, escaped, as the model wrote it."""
     out: list[str] = []
     found: list[str] = []
     quote = ""
@@ -145,7 +257,7 @@ def _invalid_escapes_to_json(text: str) -> tuple[str, str]:
                 out.append(text[i : i + 2])
             else:
                 found.append("\\" + nxt)
-                out.append(nxt if nxt in _MARKDOWN_ESCAPES or nxt == "'" else "\\\\" + nxt)
+                out.append(nxt if nxt in _DROPPED_ESCAPES or nxt == "'" else "\\\\" + nxt)
             i += 2
             continue
         elif ch == quote:
@@ -341,7 +453,7 @@ def _repair_list(value: Any, item: Any, path: str, fixes: list[Fix]) -> list[Any
     value = _decode_if_encoded(value, repr(path), fixes)
     if isinstance(value, dict) and value and all(re.fullmatch(r"\s*\d+\s*", str(key)) for key in value):
         fixes.append(Fix(NUMBERED_KEYS, f"{path}: an object numbered {', '.join(map(str, value))} -> a list"))
-        value = [value[key] for key in sorted(value, key=lambda key: int(key))]
+        value = [value[key] for key in sorted(value, key=int)]
     if not isinstance(value, list):
         fixes.append(Fix(WRAP_LIST, f"{path}: a single {type(value).__name__} where a list is expected"))
         value = [value]
