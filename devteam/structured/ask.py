@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -133,6 +135,84 @@ async def ask_code(
     return await ask_parsed(llm, request, parse, max_reasks=max_reasks)
 
 
+class Strategy(Enum):
+    """What the loop does with an answer it cannot use; `_strategy` is the table from failure to strategy."""
+
+    ENLARGE = "ask again with twice the token budget (once)"
+    FOLLOW_UP = "ask for the failing fields only, keep the rest"
+    REASK = "ask again with the problem quoted"
+    GIVE_UP = "stop: asking again cannot help"
+
+
+@dataclass
+class Failure:
+    """One unusable answer: a cut-off answer or a refusal seen before parsing, or the parser's `ParseFailure`."""
+
+    kind: str
+    feedback: str
+    parsed: ParseFailure | None = None
+
+    @property
+    def outcome(self) -> str:
+        """The exchange's outcome as the record keeps it."""
+        if self.kind == "cut_off":
+            return f"truncated: {self.feedback}"
+        if self.kind == "refused":
+            return "refused"
+        if self.parsed is not None and self.parsed.partial is not None and self.parsed.fields:
+            return f"{self.kind}: {self.feedback} (fields asked for again)"
+        return f"{self.kind}: {self.feedback}"
+
+
+@dataclass
+class _Attempts:
+    """What the loop has spent so far: calls, re-asks, whether the budget was doubled, the problems seen."""
+
+    calls: int = 0
+    reasks: int = 0
+    enlarged: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def _strategy(failure: Failure, attempts: _Attempts, *, max_reasks: int, can_follow_up: bool) -> Strategy:
+    if failure.kind == "refused" or failure.kind == "refusal":
+        return Strategy.GIVE_UP
+    if failure.kind == "cut_off":
+        # Cut off twice (the budget already doubled): a larger answer is not coming.
+        return Strategy.GIVE_UP if attempts.enlarged else Strategy.ENLARGE
+    parsed = failure.parsed
+    if can_follow_up and parsed is not None and parsed.partial is not None and parsed.fields:
+        return Strategy.FOLLOW_UP  # a whole re-ask would mostly bring the same gap
+    if failure.kind == "truncated" and not attempts.enlarged:
+        return Strategy.ENLARGE
+    return Strategy.REASK if attempts.reasks < max_reasks else Strategy.GIVE_UP
+
+
+@contextmanager
+def _exchange(llm: LLM, request: ChatRequest) -> Iterator[_Settlement]:
+    """One call's exchange, settled exactly once when the block ends (ok, or the failure it ended with)."""
+    settlement = _Settlement(started_at=time.time())
+    try:
+        yield settlement
+    finally:
+        if settlement.response is not None:
+            llm.settle(
+                request,
+                settlement.response,
+                repairs=settlement.repairs,
+                outcome=settlement.outcome,
+                started_at=settlement.started_at,
+            )
+
+
+@dataclass
+class _Settlement:
+    started_at: float
+    response: ChatResponse | None = None
+    repairs: list[str] = field(default_factory=list)
+    outcome: str = "ok"
+
+
 async def ask_parsed(
     llm: LLM,
     request: ChatRequest,
@@ -144,112 +224,140 @@ async def ask_parsed(
     """Ask until `parse` accepts an answer; `parse` raises `ParseFailure` with feedback for the re-ask.
 
     No request is sent twice (`RepeatGuard`): a re-ask that would repeat one is sent warmer, or not at all.
+    An unusable answer goes through one table (`_strategy`) and every way of stopping through `_give_up`.
     """
     base_messages = list(request.messages)
     guard = RepeatGuard(base_temperature=llm.temperature)
-    errors: list[str] = []
-    reasks = calls = 0
-    enlarged = False
+    attempts = _Attempts()
     while True:
         admitted = guard.admit(request)
         if admitted is None:
-            raise StructuredOutputError(
-                f"{request.role} {request.action}: {llm.describe()} gave the same answer to the same question "
-                f"even at temperature {request.temperature}; asking again could not change anything. "
-                f"Last problem: {errors[-1] if errors else 'none'}",
-                attempts=calls,
-                last_text="",
-                errors=errors,
-            )
+            raise _give_up(llm, request, attempts, "", repeated=True)
         request = admitted
-        started_at = time.time()
-        response = await llm.complete(request)
-        calls += 1
-        truncated = _truncation(response)
-        if truncated:
-            llm.settle(request, response, repairs=[], outcome=f"truncated: {truncated}", started_at=started_at)
-            errors.append(truncated)
-            request, enlarged = _enlarge_or_fail(llm, request, enlarged, truncated, response, errors, calls)
-            continue
-        if response.refusal:
-            llm.settle(request, response, repairs=[], outcome="refused", started_at=started_at)
-            raise StructuredOutputError(
-                f"{llm.describe()} refused {request.role} {request.action}: {response.refusal}",
-                attempts=calls,
-                last_text=response.text,
-                errors=[*errors, f"refusal: {response.refusal}"],
-            )
-        try:
-            value, repairs = parse(response.text)
-        except ParseFailure as failure:
-            errors.append(f"{failure.kind}: {failure.feedback}")
-            if follow_up is not None and failure.partial is not None and failure.fields:
-                # Some fields only: ask for those, keep the rest. A whole re-ask would mostly bring the same gap.
-                llm.settle(
-                    request,
-                    response,
-                    repairs=[],
-                    started_at=started_at,
-                    outcome=f"{failure.kind}: {failure.feedback} (fields asked for again)",
-                )
-                result = await follow_up(request, response.text, failure, guard)
-                calls += result.calls
-                if result.value is None:
-                    errors.append(f"field follow-up: {result.last_problem}")
-                    raise StructuredOutputError(
-                        f"{request.role} {request.action}: no usable answer from {llm.describe()} after {calls} "
-                        f"call(s) ({result.calls} field follow-up(s) for {', '.join(failure.fields)}); last "
-                        f"problem: {result.last_problem}",
-                        attempts=calls,
-                        last_text=response.text,
-                        errors=errors,
+        with _exchange(llm, request) as exchange:
+            response = exchange.response = await llm.complete(request)
+            attempts.calls += 1
+            failure = _triage(response)
+            if failure is None:
+                try:
+                    value, repairs = parse(response.text)
+                except ParseFailure as parsed:
+                    failure = Failure(parsed.kind, parsed.feedback, parsed)
+                else:
+                    exchange.repairs = repairs
+                    return Answer(
+                        value=value,
+                        repairs=repairs,
+                        reasks=attempts.reasks,
+                        calls=attempts.calls,
+                        native_schema=response.native_schema,
+                        output_mode=response.output_mode,
                     )
-                return Answer(
-                    value=result.value,
-                    repairs=result.repairs,
-                    reasks=reasks,
-                    calls=calls,
-                    native_schema=result.native_schema,
-                    output_mode=result.output_mode,  # type: ignore[arg-type]
-                    field_followups=result.calls,
-                )
-            llm.settle(
-                request, response, repairs=[], outcome=f"{failure.kind}: {failure.feedback}", started_at=started_at
-            )
-            if failure.kind == "truncated" and not enlarged:
-                request, enlarged = _enlarge_or_fail(llm, request, enlarged, failure.feedback, response, errors, calls)
-                continue
-            # A cut-off answer gets a larger budget once; cut again, it is re-asked with the problem quoted.
-            if failure.kind == "refusal" or reasks >= max_reasks:
-                raise StructuredOutputError(
-                    f"{request.role} {request.action}: no usable answer from {llm.describe()} after {calls} "
-                    f"call(s); last problem: {failure.kind}: {failure.feedback}",
-                    attempts=calls,
-                    last_text=response.text,
-                    errors=errors,
-                ) from None
-            reasks += 1
+            exchange.outcome = failure.outcome
+        attempts.errors.append(failure.outcome if failure.kind == "cut_off" else f"{failure.kind}: {failure.feedback}")
+        if failure.kind == "cut_off":
+            attempts.errors[-1] = failure.feedback
+        strategy = _strategy(failure, attempts, max_reasks=max_reasks, can_follow_up=follow_up is not None)
+        if strategy is Strategy.GIVE_UP:
+            raise _give_up(llm, request, attempts, response.text, failure=failure)
+        if strategy is Strategy.ENLARGE:
+            request = _enlarged(llm, request, failure.feedback, response)
+            attempts.enlarged = True
+        elif strategy is Strategy.FOLLOW_UP:
+            assert follow_up is not None and failure.parsed is not None
+            return await _followed_up(llm, request, response, failure.parsed, follow_up, guard, attempts)
+        else:
+            attempts.reasks += 1
             llm.ledger.count_reask()
             log.warning(
                 "reask %d/%d for %s %s%s: %s",
-                reasks,
+                attempts.reasks,
                 max_reasks,
                 request.role,
                 request.action,
                 f" {request.subject}" if request.subject else "",
                 failure.feedback,
             )
-            request = replace(request, messages=_reask_messages(base_messages, response.text, failure))
-            continue
-        llm.settle(request, response, repairs=repairs, started_at=started_at)
-        return Answer(
-            value=value,
-            repairs=repairs,
-            reasks=reasks,
-            calls=calls,
-            native_schema=response.native_schema,
-            output_mode=response.output_mode,
+            request = replace(request, messages=_reask_messages(base_messages, response.text, failure.parsed))
+
+
+def _triage(response: ChatResponse) -> Failure | None:
+    """What is wrong with an answer before parsing it: cut off (or all thinking), or a refusal."""
+    truncated = _truncation(response)
+    if truncated:
+        return Failure("cut_off", truncated)
+    if response.refusal:
+        return Failure("refused", response.refusal)
+    return None
+
+
+async def _followed_up(
+    llm: LLM,
+    request: ChatRequest,
+    response: ChatResponse,
+    failure: ParseFailure,
+    follow_up: FollowUp,
+    guard: RepeatGuard,
+    attempts: _Attempts,
+) -> Answer[Any]:
+    result = await follow_up(request, response.text, failure, guard)
+    attempts.calls += result.calls
+    if result.value is None:
+        attempts.errors.append(f"field follow-up: {result.last_problem}")
+        raise _give_up(
+            llm,
+            request,
+            attempts,
+            response.text,
+            problem=f"({result.calls} field follow-up(s) for {', '.join(failure.fields)}); last problem: "
+            f"{result.last_problem}",
         )
+    return Answer(
+        value=result.value,
+        repairs=result.repairs,
+        reasks=attempts.reasks,
+        calls=attempts.calls,
+        native_schema=result.native_schema,
+        output_mode=cast(OutputMode, result.output_mode),
+        field_followups=result.calls,
+    )
+
+
+def _give_up(
+    llm: LLM,
+    request: ChatRequest,
+    attempts: _Attempts,
+    last_text: str,
+    *,
+    failure: Failure | None = None,
+    repeated: bool = False,
+    problem: str = "",
+) -> StructuredOutputError:
+    """The one place the loop stops: the error says what was asked, of whom, how often, and the last problem."""
+    what = f"{request.role} {request.action}"
+    if repeated:
+        message = (
+            f"{what}: {llm.describe()} gave the same answer to the same question even at temperature "
+            f"{request.temperature}; asking again could not change anything. "
+            f"Last problem: {attempts.errors[-1] if attempts.errors else 'none'}"
+        )
+    elif failure is not None and failure.kind == "refused":
+        message = f"{llm.describe()} refused {what}: {failure.feedback}"
+        attempts.errors.append(f"refusal: {failure.feedback}")
+    elif failure is not None and failure.kind == "cut_off":
+        current = request.max_tokens or llm.max_tokens
+        message = (
+            f"{what}: {failure.feedback}, even with max_tokens={current}. Raise llm.max_token in config2.yaml "
+            "(and the server's context length) or pick a model that thinks less."
+        )
+    elif failure is not None:
+        message = (
+            f"{what}: no usable answer from {llm.describe()} after {attempts.calls} call(s); last problem: "
+            f"{failure.kind}: {failure.feedback}"
+        )
+    else:
+        message = f"{what}: no usable answer from {llm.describe()} after {attempts.calls} call(s) {problem}"
+    return StructuredOutputError(message, attempts=attempts.calls, last_text=last_text, errors=attempts.errors)
 
 
 def _truncation(response: ChatResponse) -> str | None:
@@ -260,25 +368,9 @@ def _truncation(response: ChatResponse) -> str | None:
     return None
 
 
-def _enlarge_or_fail(
-    llm: LLM,
-    request: ChatRequest,
-    enlarged: bool,
-    reason: str,
-    response: ChatResponse,
-    errors: list[str],
-    calls: int,
-) -> tuple[ChatRequest, bool]:
+def _enlarged(llm: LLM, request: ChatRequest, reason: str, response: ChatResponse) -> ChatRequest:
+    """The request again with twice the token budget, bounded by a grammar or a repetition penalty."""
     current = request.max_tokens or llm.max_tokens
-    if enlarged:
-        raise StructuredOutputError(
-            f"{request.role} {request.action}: {reason}, even with max_tokens={current}. "
-            "Raise llm.max_token in config2.yaml (and the server's context length) or pick a model that "
-            "thinks less.",
-            attempts=calls,
-            last_text=response.text,
-            errors=errors,
-        )
     larger = current * 2
     # A grammar keeps the answer JSON but lets a small model repeat one value to the limit; bounding every
     # string and list to fit the new budget makes it close them (only where the server makes a grammar).
@@ -293,10 +385,11 @@ def _enlarge_or_fail(
     else:
         how = ""
     log.warning("%s %s: %s; asking again with max_tokens=%d%s", request.role, request.action, reason, larger, how)
-    return replace(request, max_tokens=larger, bound_grammar=bounded, frequency_penalty=penalty), True
+    return replace(request, max_tokens=larger, bound_grammar=bounded, frequency_penalty=penalty)
 
 
-def _reask_messages(base: list[ChatMessage], answer: str, failure: ParseFailure) -> list[ChatMessage]:
+def _reask_messages(base: list[ChatMessage], answer: str, failure: ParseFailure | None) -> list[ChatMessage]:
+    assert failure is not None  # a re-ask follows a parse failure only
     quoted = answer if len(answer) <= QUOTED_ANSWER_LIMIT else answer[:QUOTED_ANSWER_LIMIT] + "\n[...]"
     feedback = render_prompt("reask.j2", kind=failure.kind, feedback=failure.feedback)
     return [*base, ChatMessage("assistant", quoted), ChatMessage("user", feedback)]
