@@ -178,7 +178,8 @@ def read_config_file(path: Path) -> ConfigFile:
             f"got {describe_type(data)} ({INIT_HINT})"
         )
     lines: dict[str, int] = {}
-    _record_lines(node, "", lines)
+    if node is not None:
+        _record_lines(node, "", lines)
     return ConfigFile(path=path, data=data, lines=lines)
 
 

@@ -67,7 +67,7 @@ def _check_depth(path: Path, text: str) -> None:
         loader.dispose()
 
 
-def _too_deep(path: Path, mark: yaml.Mark | None) -> str:
+def _too_deep(path: Path, mark: Any) -> str:
     where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
     return (
         f"config file {where} nests mappings or lists more than {MAX_DEPTH} levels deep; a config2.yaml needs "

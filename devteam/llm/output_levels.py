@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import get_args
+from typing import cast, get_args
 
 from devteam.core.prompting import render_prompt
 from devteam.llm.types import OUTPUT_LEVELS, SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, OutputMode
@@ -45,7 +45,7 @@ class LevelCache:
 
     def get(self, key: str) -> OutputMode | None:
         level = self._read().get(key)
-        return level if level in get_args(OutputMode) else None
+        return cast(OutputMode, level) if level in get_args(OutputMode) else None
 
     def put(self, key: str, level: OutputMode) -> None:
         entries = self._read()

@@ -176,7 +176,7 @@ class ProjectRepo:
         if working_tree is None or Path(working_tree).resolve() != self._root:
             raise WorkspaceError(f"{self._root} is not the top folder of a git repository made by devteam")
         first = self._first_commit()
-        if first is None or not first.author.email.endswith(f"@{EMAIL_DOMAIN}"):
+        if first is None or not (first.author.email or "").endswith(f"@{EMAIL_DOMAIN}"):
             raise WorkspaceError(
                 f"{self._root} is a git repository, but not one devteam created; it is left untouched. "
                 "Choose another --project-name to start a new project"
