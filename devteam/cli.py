@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from devteam import __version__
+from devteam.commands.dialect import metagpt_forms
 from devteam.core.errors import ConfigError, DevteamError
 from devteam.core.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from devteam.core.untrusted_text import EscapingStream
@@ -134,6 +135,12 @@ def _run_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="one line per event, no live view (the default when stderr is not a terminal)",
     )
+    parser.add_argument(
+        "--show-text",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="on a terminal, show the last lines of each answer as it streams in (default on)",
+    )
     parser.add_argument("--replay", type=Path, help="answer every LLM call from a recorded run (no network)")
     parser.add_argument("--init-config", action="store_true", help="write a commented ~/.metagpt/config2.yaml")
     parser.add_argument(
@@ -190,10 +197,27 @@ def given_options(parser: argparse.ArgumentParser, args: argparse.Namespace, *, 
     return [*words, "-v"] if verbose else words
 
 
-def _check_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="metagpt check", description="Check the configured LLM with one structured round trip.")
+def _common_flags(parser: argparse.ArgumentParser, *, model_help: str, workspace_help: str) -> None:
+    """The flags every subcommand takes, so a line that works for one works for the others (-v is global)."""
     parser.add_argument("--config", type=Path, help="config2.yaml to use (merged over the default locations)")
-    parser.add_argument("-m", "--model", help="the model to check (over the config's llm.model)")
+    parser.add_argument("-m", "--model", help=model_help)
+    parser.add_argument("--workspace", type=Path, help=workspace_help)
+    parser.add_argument("--plain", action="store_true", help="plain lines, no live view or colours")
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="metagpt check",
+        description="Check the configured LLM with one structured round trip, and measure its speed.",
+    )
+    _common_flags(
+        parser,
+        model_help="the model to check (over the config's llm.model)",
+        workspace_help="accepted for a command line shared with a run; check writes nothing there",
+    )
+    parser.add_argument(
+        "--no-speed", dest="speed", action="store_false", help="skip the speed measurement (one short call)"
+    )
     return parser
 
 
@@ -211,8 +235,11 @@ def _logs_parser() -> argparse.ArgumentParser:
         help="project folder, its .devteam/ or the exchanges file (default: the most recent "
         "project in the workspace); 'path' prints where the record is",
     )
-    parser.add_argument("--workspace", type=Path, help="where to look for the most recent project")
-    parser.add_argument("--config", type=Path, help="config2.yaml whose workspace to use")
+    _common_flags(
+        parser,
+        model_help="only the calls answered by this model",
+        workspace_help="where to look for the most recent project",
+    )
     parser.add_argument("-n", "--count", type=int, metavar="N", help="only the last N calls")
     parser.add_argument(
         "-q",
@@ -226,6 +253,9 @@ def _logs_parser() -> argparse.ArgumentParser:
     parser.add_argument("--full", action="store_true", help="show every selected call in full")
     parser.add_argument("-t", "--truncate", action="store_true", help="clip long prompts and answers")
     parser.add_argument("--json", action="store_true", help="print the raw records")
+    parser.add_argument(
+        "--timeline", action="store_true", help="draw the calls on a time axis: what ran in parallel, where time went"
+    )
     return parser
 
 
@@ -318,17 +348,17 @@ def _main(argv: Sequence[str] | None) -> int:
             elif command == "check":
                 from devteam.commands.check import run_check_command
 
-                return run_check_command(_check_parser().parse_args(rest), verbose=verbose)
+                return run_check_command(_parse(_check_parser(), rest), verbose=verbose)
             elif command == "bench":
                 from devteam.commands.bench.command import run_bench_command
 
-                return run_bench_command(_bench_parser().parse_args(rest))
+                return run_bench_command(_parse(_bench_parser(), rest))
             else:
                 from devteam.commands.logs import run_logs_command
 
-                return run_logs_command(_logs_parser().parse_args(rest))
+                return run_logs_command(_parse(_logs_parser(), rest))
         parser = _run_parser()
-        args = parser.parse_args(args_list)
+        args = _parse(parser, args_list)
         _apply_metagpt_flags(args)
         args.given_options = given_options(parser, args, verbose=verbose)
         if args.init_config:
@@ -362,6 +392,11 @@ def _apply_metagpt_flags(args: argparse.Namespace) -> None:
         if getattr(args, name, None) is not None:
             logging.getLogger("devteam.cli").warning("%s is ignored: %s", flag, why)
     if args.recover_path is not None:
+def _parse(parser: argparse.ArgumentParser, words: Sequence[str]) -> argparse.Namespace:
+    """MetaGPT's spellings (`--code_review False`, `--run_tests`) read as ours, for every subcommand."""
+    return parser.parse_args(metagpt_forms(words, parser))
+
+
         if args.project_path is not None and args.project_path != args.recover_path:
             raise UsageError("--recover-path and --project-path name different projects; give one of them")
         args.project_path, args.resume = args.recover_path, True

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -22,6 +25,7 @@ from devteam.commands.diagnosis import hint_for
 from devteam.commands.first_run import no_config_help
 from devteam.commands.model_setup import load_user_config, terminal_ask
 from devteam.config.settings import Config, ConfigNotFoundError, LLMConfig, describe_preset
+from devteam.console.ignored_env import ignored_variables
 from devteam.core.errors import ConfigError, DevteamError, ProviderError
 from devteam.core.exit_codes import EXIT_FAILED, EXIT_OK
 from devteam.core.prompting import render_prompt
@@ -157,8 +161,14 @@ def print_report(report: CheckReport, config: Config, out: TextIO) -> None:
     print(f"level:      {report.output_mode}: {LEVEL_WORDS.get(report.output_mode, report.output_mode)}", file=out)
     print(f"schema:     {_honoured(report)}", file=out)
     if report.fallback:
-        print(f"            the server rejected a higher level: {report.fallback.splitlines()[0]}", file=out)
+        print(f"            the server rejected a higher level: {_clipped(report.fallback)}", file=out)
     print(f"repairs:    {', '.join(report.repairs) if report.repairs else 'none needed'}", file=out)
+
+
+def _clipped(text: str, limit: int = 160) -> str:
+    """A server's reason, as one short line (pydantic's errors run to many lines of detail)."""
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _honoured(report: CheckReport) -> str:
@@ -168,6 +178,27 @@ def _honoured(report: CheckReport) -> str:
     if report.repairs or report.reasks:
         return "honoured natively: no (the server was given the schema, but the answer needed repairs or re-asks)"
     return "honoured natively: yes (the answer parsed with no repair)"
+
+
+class _LevelStepsAsInfo(logging.Filter):
+    """check probes the output levels from the top, so a server refusing one is expected: its step down is an
+    INFO line (shown with -v), and the report says once which level worked and why a higher one did not."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("schema_fallback"):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+@contextmanager
+def quiet_level_steps() -> Iterator[None]:
+    logger = logging.getLogger("devteam.llm")
+    steps = _LevelStepsAsInfo()
+    logger.addFilter(steps)
+    try:
+        yield
+    finally:
+        logger.removeFilter(steps)
 
 
 def run_check_command(args: argparse.Namespace, *, verbose: bool = False) -> int:
@@ -184,7 +215,10 @@ def run_check_command(args: argparse.Namespace, *, verbose: bool = False) -> int
         raise ConfigError(no_config_help(missing.looked_at)) from None
     redactor = Redactor(config.secrets())
     redact_console(redactor)
-    report = asyncio.run(run_check(config))
+    for line in ignored_variables(config, os.environ):
+        print(f"note:       {line}", file=sys.stderr)
+    with quiet_level_steps():
+        report = asyncio.run(run_check(config))
     shown = io.StringIO()
     print_report(report, config, shown)
     # A server may name its models after the key or echo it in an error: nothing it sent is printed unscrubbed.

@@ -8,6 +8,8 @@ from pathlib import Path
 LOCAL_SERVERS = (
     ("ollama", "127.0.0.1", 11434, "api_type: ollama\n    base_url: http://127.0.0.1:11434/api"),
     ("OpenAI-compatible server", "127.0.0.1", 8000, "api_type: open_llm\n    base_url: http://127.0.0.1:8000/v1"),
+    # llama.cpp's llama-server (the README's example) serves here.
+    ("OpenAI-compatible server", "127.0.0.1", 8080, "api_type: open_llm\n    base_url: http://127.0.0.1:8080/v1"),
 )
 # Works from any folder: the record ships inside the package.
 DEMO_COMMAND = "metagpt demo"

@@ -45,6 +45,7 @@ def run_logs_command(args: argparse.Namespace, *, stream: TextIO | None = None) 
         args.project = None
     try:
         # A broken config, read to find the workspace, raises ConfigError: the CLI's exit 2.
+TIMELINE_WIDTH = 100  # `--timeline` into a pipe or a file: drawn this wide
         record = find_record(args)
     except NoRecordError as missing:
         print(f"metagpt logs: {missing}", file=sys.stderr)
@@ -65,7 +66,10 @@ def run_logs_command(args: argparse.Namespace, *, stream: TextIO | None = None) 
         exchanges = chosen
     exchanges = select_exchanges(exchanges, queries=args.query or [], last=args.count)
     if not exchanges:
-        print(f"metagpt logs: no call in {record} holds {' and '.join(map(repr, args.query))}", file=sys.stderr)
+        wanted = [f"holds {query!r}" for query in args.query or []] + ([f"was answered by {model!r}"] if model else [])
+        print(f"metagpt logs: no call in {record} {' and '.join(wanted)}", file=sys.stderr)
+    if _is_empty(record):
+        return _show_run_without_calls(record, out)
         return EXIT_NO_RECORD
     if args.json:
         for exchange in exchanges:
@@ -77,10 +81,19 @@ def run_logs_command(args: argparse.Namespace, *, stream: TextIO | None = None) 
         return EXIT_OK
     if args.call is not None or args.full:
         text = "\n\n".join(format_call(exchange, truncate=args.truncate) for exchange in exchanges)
+    model = getattr(args, "model", None)
+    if model:
+        exchanges = [e for e in exchanges if e.get("model") == model]
         _page(text, out)
         return EXIT_OK
     print(f"Record: {record}", file=out)
     print(format_table(exchanges, width=_terminal_width(out)), file=out)
+    if getattr(args, "timeline", False):
+        from devteam.commands.timeline import format_timeline
+
+        print(f"Record: {record}", file=out)
+        print(format_timeline(exchanges, width=_terminal_width(out) or TIMELINE_WIDTH), file=out)
+        return EXIT_OK
     summary = read_summary(record.parent / SUMMARY)
     if summary is not None and not args.query and args.count is None:
         print("", file=out)
@@ -102,6 +115,25 @@ def select_exchanges(exchanges: list[dict[str, Any]], *, queries: list[str], las
     if last is not None:
         exchanges = exchanges[-last:] if last > 0 else []
     return exchanges
+def _is_empty(record: Path) -> bool:
+    try:
+        return record.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def _show_run_without_calls(record: Path, out: TextIO) -> int:
+    """A run stopped before any call ended (Ctrl-C while the first prompt was counted): its summary still says
+    what run it was and how it ended."""
+    print(f"Record: {record}", file=out)
+    print("No LLM call ended before the run stopped.", file=out)
+    summary = read_summary(record.parent / SUMMARY)
+    if summary is not None:
+        print("", file=out)
+        print(format_summary(summary), file=out)
+    return EXIT_OK
+
+
 
 
 def _searchable(exchange: dict[str, Any]) -> str:

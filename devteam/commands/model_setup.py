@@ -21,7 +21,11 @@ from devteam.core.errors import ConfigError, DevteamError
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 LIST_TIMEOUT_S = 3.0
-DEFAULT_SERVERS = (("ollama", "http://127.0.0.1:11434"), ("open_llm", "http://127.0.0.1:8000/v1"))
+DEFAULT_SERVERS = (
+    ("ollama", "http://127.0.0.1:11434"),
+    ("open_llm", "http://127.0.0.1:8000/v1"),
+    ("open_llm", "http://127.0.0.1:8080/v1"),  # llama.cpp's llama-server
+)
 LABELS = {"ollama": "ollama", "open_llm": "OpenAI-compatible server", "openai": "OpenAI-compatible API"}
 
 # Asks the user a question at the terminal and returns the answer; None when there is no terminal to ask at.
@@ -94,8 +98,11 @@ def environment_config(env: Mapping[str, str], *, model: str | None, ask: Ask | 
     if model is None and server.api_type == "openai":
         model, model_origin = DEFAULT_OPENAI_MODEL, f"the default for {server.variable} without a config"
     elif model is None:
-        model = choose_model(server, list_models(server), ask=ask, home=home)
-        model_origin = f"the only model at {server.base_url}" if ask is None else "picked at the terminal"
+        models = list_models(server)
+        model = choose_model(server, models, ask=ask, home=home)
+        # Only a server with several models asks; the only one is taken without a question.
+        asked = ask is not None and models is not None and len(models) > 1
+        model_origin = "picked at the terminal" if asked else f"the only model at {server.base_url}"
     else:
         model_origin = "--model"
     llm: dict[str, object] = server.llm_block(model)

@@ -89,6 +89,7 @@ def run_idea_command(args: argparse.Namespace) -> int:
         qa_install=args.qa_install,
         implement=args.implement,
         live_progress=wants_live_view(args),
+        show_text=getattr(args, "show_text", True),
     )
     redactor = Redactor(config.secrets())
     redact_console(redactor)
@@ -105,6 +106,7 @@ def run_idea_command(args: argparse.Namespace) -> int:
         config,
         workspace=options.workspace,
         workspace_origin="from --workspace" if args.workspace else config.origin("workspace"),
+        env=os.environ,
     )
     print(redactor.text("\n".join(header)), file=sys.stderr, flush=True)
     stop = StopRequest()

@@ -1,6 +1,7 @@
 """The terminal view of a run: a spinner per call in flight with its elapsed time, streamed tokens and tokens/s,
-and a footer with the stage, files done / planned, tokens and cost so far. Finished events scroll above it as
-the plain view's lines, so the terminal keeps the same history a log file gets.
+the last lines of the answer as it streams in (unless `--no-show-text`), and a footer with the stage, files
+done / planned, calls in flight, tokens and cost so far. Finished events scroll above it as the plain view's
+lines, so the terminal keeps the same history a log file gets.
 
 rich draws it (cursor moves, redraws, terminal width); nothing here writes escape codes by hand.
 """
@@ -24,11 +25,14 @@ if TYPE_CHECKING:
     from devteam.console.progress import Progress
 
 REFRESHES_PER_SECOND = 8
+# The streaming answer's last lines shown under each call: enough to see a model loop, few enough for 4 files.
+TEXT_LINES = 3
 
 
 class LiveView:
-    def __init__(self, progress: Progress, stream: TextIO) -> None:
+    def __init__(self, progress: Progress, stream: TextIO, *, show_text: bool = True) -> None:
         self.progress = progress
+        self.show_text = show_text
         # The console's streams escape every control character (model text must not drive the terminal); the
         # live view's own cursor moves go to the terminal itself, and the text it shows is escaped here instead.
         self.console = Console(file=getattr(stream, "wrapped", stream), highlight=False, soft_wrap=False)
@@ -87,15 +91,26 @@ class LiveView:
                 Text(escape_unsafe(f"{activity.role:<15} {activity.what}"), overflow="ellipsis", no_wrap=True),
                 Text(figures, style="dim"),
             )
+            if self.show_text:
+                for text_line in last_lines(activity.tail, TEXT_LINES):
+                    rows.add_row("", Text(escape_unsafe(text_line), style="dim", overflow="ellipsis", no_wrap=True))
         tally = self.progress.tally
         files = f" · files {tally.files_done}/{tally.files_planned}" if tally.files_planned is not None else ""
+        calls = self.progress.ledger.calls_in_flight
+        flying = f" · {calls} call{'s' if calls != 1 else ''} in flight" if calls else ""
         footer = Text(
-            escape_unsafe(f"{self.progress.elapsed:7.1f}s  {tally.stage}{files} · {self.progress.so_far()}"),
+            escape_unsafe(f"{self.progress.elapsed:7.1f}s  {tally.stage}{files}{flying} · {self.progress.so_far()}"),
             style="bold",
             overflow="ellipsis",
             no_wrap=True,
         )
         return Group(rows, footer)
+
+
+def last_lines(text: str, count: int) -> list[str]:
+    """The last `count` non-blank lines of `text`, tabs as spaces (the answer's tail as the view shows it)."""
+    lines = [line.replace("\t", "    ").rstrip() for line in text.splitlines()]
+    return [line for line in lines if line.strip()][-count:]
 
 
 class _Renderable:

@@ -17,6 +17,9 @@ from typing import Literal, Protocol, TextIO
 from devteam.llm.stream_meter import metering
 from devteam.llm.usage import Ledger, estimate_tokens
 
+# How much of a streaming answer each activity keeps for the live view (a few screen lines' worth).
+TAIL_CHARS = 2000
+
 
 @dataclass(frozen=True)
 class StageEvent:
@@ -41,11 +44,14 @@ class Activity:
     started: float
     streamed_chars: int = 0
     first_piece: float | None = None
+    # The end of the answer streaming in (the live view shows its last lines, so a looping model is visible).
+    tail: str = ""
 
     def add(self, piece: str) -> None:
         if self.first_piece is None:
             self.first_piece = time.monotonic()
         self.streamed_chars += len(piece)
+        self.tail = (self.tail + piece)[-TAIL_CHARS:]
 
     @property
     def streamed_tokens(self) -> int:

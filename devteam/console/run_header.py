@@ -7,15 +7,19 @@ at once which file, variable or flag decided each value. Never the key; a passwo
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from devteam import __version__
 from devteam.config.settings import Config, describe_preset
+from devteam.console.ignored_env import ignored_variables
 from devteam.core.redaction import url_without_credentials
 from devteam.llm.output_levels import LevelCache, default_cache_path, server_key
 
 
-def run_header(config: Config, *, workspace: Path, workspace_origin: str) -> list[str]:
+def run_header(
+    config: Config, *, workspace: Path, workspace_origin: str, env: Mapping[str, str] | None = None
+) -> list[str]:
     llm = config.llm
     rows = [
         ("provider", llm.api_type, config.origin("llm.api_type")),
@@ -33,6 +37,7 @@ def run_header(config: Config, *, workspace: Path, workspace_origin: str) -> lis
     preset = describe_preset(llm)
     if preset and llm.api_type != "replay":
         lines.append(f"  {'preset':<10} {preset}")
+    lines += [f"  {'note':<10} {line}" for line in ignored_variables(config, env if env is not None else os.environ)]
     return lines
 
 

@@ -5,6 +5,7 @@ Roles never build clients: the team builds one `LLM` per distinct role config an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -15,7 +16,9 @@ from devteam.core.errors import ContextWindowError, DevteamError, ProviderError,
 from devteam.core.redaction import Redactor
 from devteam.llm.concurrency import ServerGate
 from devteam.llm.output_levels import OutputLevels, request_at_level
+from devteam.llm.record_file import INTERRUPTED
 from devteam.llm.retry import RetryPolicy, call_with_retries
+from devteam.llm.stream_meter import new_attempt, tapping
 from devteam.llm.types import ChatMessage, ChatProvider, ChatRequest, ChatResponse, OutputMode, TokenCount
 from devteam.llm.usage import CallStats, Ledger, Price, estimate_prompt_tokens
 
@@ -160,18 +163,28 @@ class LLM:
             describe=f"{request.role} {request.action}".strip(),
         )
         try:
-            response = await self._complete_at_some_level(request)
+            with tapping() as tap:
+                response = await self._complete_at_some_level(request)
+        except asyncio.CancelledError:
+            self.ledger.release(hold)
+            # A stop (Ctrl-C, SIGTERM) mid-answer: the record keeps what had streamed, so no run is lost.
+            self._tell_interrupted(request, tap.text, started_at=started_at)
+            raise
         except BaseException:
             self.ledger.release(hold)
             raise
         # Held until `settle` puts the real cost in the ledger, so calls in flight never overspend together.
         response.budget_hold = hold
         return response
+        started_at = time.time()
+        self.ledger.calls_in_flight += 1
 
     async def _complete_at_some_level(self, request: ChatRequest) -> ChatResponse:
         while True:
             try:
                 response = await self._complete_with_retries(request)
+        finally:
+            self.ledger.calls_in_flight -= 1
             except SchemaRejectedError as rejected:
                 lower = self.levels.step_down(request.output_mode, str(rejected))
                 if lower is None:
@@ -235,6 +248,7 @@ class LLM:
         scrub = self.redactor.secrets_only
         response.text, response.reasoning, response.model = (
             scrub(response.text),
+        new_attempt()
             scrub(response.reasoning),
             scrub(response.model),
         )
@@ -304,6 +318,35 @@ class LLM:
     async def aclose(self) -> None:
         await self.provider.aclose()
 
+
+    def _tell_interrupted(self, request: ChatRequest, partial: str, *, started_at: float) -> None:
+        """Tell the observers about a call that a stop cut short: no ledger entry (it has no answer), but the
+        record keeps its prompt and the part of the answer that had streamed in (`outcome` "interrupted")."""
+        exchange = Exchange(
+            role=request.role,
+            action=request.action,
+            subject=request.subject,
+            provider=self.api_type,
+            model=self.model,
+            messages=[m.as_dict() for m in request.messages],
+            output_mode=request.output_mode,
+            answer=self.redactor.secrets_only(partial),
+            reasoning="",
+            finish_reason=None,
+            prompt_tokens=0,
+            completion_tokens=0,
+            usage_estimated=True,
+            cost=0.0,
+            latency_s=round(time.time() - started_at, 4),
+            retries=0,
+            outcome=INTERRUPTED,
+            started_at=started_at,
+        )
+        for observer in self.observers:
+            try:
+                observer.on_exchange(exchange)
+            except Exception:  # the stop must go on whatever an observer makes of it
+                log.exception("an observer failed on the record of an interrupted call")
 
 def scrub_error(error: DevteamError, redactor: Redactor) -> None:
     """Scrub an error's message (and a server error's body) in place, keeping its type for the callers."""

@@ -26,6 +26,8 @@ RUNS_DIR = "runs"
 RUN_LOG = "run.log"
 # A run that failed before its project existed keeps its record in <workspace>/.devteam-failed/<run id>/.
 FAILED_RUNS_DIR = ".devteam-failed"
+# The `outcome` of a call a stop cut short: its `answer` is what had streamed in; replay never uses it.
+INTERRUPTED = "interrupted"
 
 # What a line needs for replay; everything else is shown by `metagpt logs` when present.
 REQUIRED_FIELDS = ("role", "action", "answer")

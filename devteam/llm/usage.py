@@ -176,6 +176,8 @@ class Ledger:
         """USD held for calls in flight (see `reserve`)."""
         return self._held
 
+        # Calls sent and not yet answered (or given up): the live view's footer shows them.
+        self.calls_in_flight = 0
     def reserve(self, *, price: Price, prompt_tokens: int, max_tokens: int, describe: str) -> float:
         """Hold the most a call can cost — its prompt estimate plus `max_tokens` at the completion price — or
         refuse it. Calls in flight hold their share, so concurrent calls can never spend past the investment

@@ -7,6 +7,7 @@ same code path as `metagpt "idea"`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import time
@@ -152,7 +153,11 @@ async def run_company(
     run = RunContext(
         idea=options.idea,
         ledger=ledger,
-        progress=Progress(ledger, stream=progress_stream, view=_live_view() if options.live_progress else None),
+        progress=Progress(
+            ledger,
+            stream=progress_stream,
+            view=_live_view(show_text=options.show_text) if options.live_progress else None,
+        ),
         repair=config.repair_llm_output,
         open_project=opener,
         code_review=options.code_review,
@@ -263,10 +268,10 @@ class _Recording:
         return self.recorder.finish(summary)
 
 
-def _live_view() -> Callable[[Progress, TextIO], ProgressView]:
+def _live_view(*, show_text: bool) -> Callable[[Progress, TextIO], ProgressView]:
     from devteam.console.live_view import LiveView  # rich is imported only for a terminal
 
-    return LiveView
+    return functools.partial(LiveView, show_text=show_text)
 
 
 def _sandbox_description(options: RunOptions) -> str | None:

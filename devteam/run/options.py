@@ -28,6 +28,8 @@ class RunOptions:
     implement: bool = True
     # A live terminal view (spinners, streamed tokens) instead of one line per event.
     live_progress: bool = False
+    # In the live view, the last lines of each answer as it streams in (`--no-show-text` hides them).
+    show_text: bool = True
     # Write the run record to <project>/.devteam/ (exchanges, summary, log lines).
     record: bool = True
     # QA (`--run-tests`): hire the QaEngineer; at most `qa_rounds` fix rounds; `--qa-install` first.

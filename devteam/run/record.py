@@ -30,6 +30,8 @@ LOGGER_NAME = "devteam"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+# The summary's status of a run the user stopped (Ctrl-C, SIGTERM).
+STOPPED_STATUSES = frozenset({"interrupted", "terminated"})
 # The run whose task is logging: `metagpt bench` runs several in one process, and each record keeps only its own
 # lines (asyncio tasks and `asyncio.to_thread` carry the context along).
 _CURRENT_RUN: ContextVar[str | None] = ContextVar("devteam_current_run", default=None)
@@ -104,12 +106,17 @@ class RunRecorder:
             logger.setLevel(self._previous_level)
         with self._lock:
             self._flush()
-            if self.folder is None and self._exchanges and self._failed_folder is not None and not self._broken:
+            # A stop before the project exists keeps a record too, even one made before any call was answered:
+            # `metagpt logs` must show that run, not an older project.
+            stopped = summary.get("status") in STOPPED_STATUSES
+            keep = bool(self._exchanges) or stopped
+            if self.folder is None and keep and self._failed_folder is not None and not self._broken:
                 folder = self._failed_folder
                 self._guarded(lambda: self._open_folder(folder, parents=True))
                 self._flush()
             if self.folder is None or self._broken:
                 return None
+                self._guarded(lambda: _touch_confined(folder / EXCHANGES))
             text = json.dumps(self.redactor.data(summary), indent=2, ensure_ascii=False) + "\n"
             self._guarded(lambda: self._write_summary(text))
             return None if self._broken else self.folder
@@ -236,6 +243,12 @@ def _mend_torn_end(path: Path) -> None:
         log.warning("the last line of %s was torn (a run stopped while writing it); %d bytes dropped", path, len(tail))
         with path.open("r+b") as torn:
             torn.truncate(cut)
+def _touch_confined(path: Path) -> None:
+    """The exchanges file exists even when no call ended, so `metagpt logs` finds the run it belongs to."""
+    with _open_confined(path, append=True):
+        pass
+
+
         return
     with _open_confined(path, append=True) as out:
         out.write("\n")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from devteam.core.errors import ConfigError, ReplayMismatchError
-from devteam.llm.record_file import EXCHANGES, read_exchanges
+from devteam.llm.record_file import EXCHANGES, INTERRUPTED, read_exchanges
 from devteam.llm.types import Capabilities, ChatRequest, ChatResponse, TokenCount, Usage
 from devteam.llm.usage import estimated_count
 
@@ -44,6 +44,8 @@ class ReplayProvider:
         self._used: dict[Key, int] = {}
         self._mismatched = False
         for exchange in exchanges:
+            if exchange.get("outcome") == INTERRUPTED:
+                continue  # a call a stop cut short: its half answer was never used, so it answers nothing now
             self._queues.setdefault(key_of(exchange), deque()).append(exchange)
 
     def describe(self) -> str:
