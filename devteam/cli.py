@@ -56,7 +56,7 @@ subcommands (each has --help):
   check [--config PATH]      one structured round trip through the configured LLM; exit 0 ok, 1 not
   logs [PROJECT] [-n N] [-q TEXT] [-r] [--call N] [--full] [-t] [--json] [--workspace DIR]
                              the LLM calls of a run; 'metagpt logs path' prints where the record is
-  bench [IDEAS.txt] [--config A.yaml --config B.yaml ...] [--concurrency N]
+  bench [IDEAS.txt] [--config A.yaml --config B.yaml ...] [--concurrency N] [--no-retry-failed]
                              a suite of ideas through each model with QA on: a table per model, bench.json/.csv/.png
   demo                       the offline demo (same as --replay snake)
   help                       this text
@@ -269,9 +269,20 @@ def _bench_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, action="append", help="a model config; repeat to compare models")
     parser.add_argument("--workspace", type=Path, help="bench folder (default: <config workspace>/bench)")
-    parser.add_argument("--concurrency", type=int, default=2, help="projects run at once (default 2)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="the most projects run at once (default: what each server serves: its slots where it says, "
+        "else 2, and 1 once it shows it serves one request at a time)",
+    )
     parser.add_argument("--qa-rounds", type=int, default=2, help="QA fix rounds per project (default 2)")
     parser.add_argument("--code-review", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--retry-failed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="continue the projects whose run failed in an earlier bench here (default on)",
+    )
     parser.add_argument(
         "--investment", type=investment_usd, default=3.0, help="budget in USD per project (default 3.0)"
     )

@@ -1,13 +1,14 @@
 """A scripted model for `metagpt bench`: any idea becomes a small `app` package with one logic module, its
 entry point and (asked for by QA) its tests. Ideas that mention "broken" get an entry point that crashes, so
-the report has a program that does not start."""
+the report has a program that does not start; ideas that mention "untested" get a test file without a test;
+while `refuse` holds a word, the PRD of an idea with that word is refused (HTTP 403), so its run fails."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from fakes.base import RecordedRequest, Reply, Text
+from fakes.base import Error, RecordedRequest, Reply, Text
 from scripted_company import ScriptedFile, design_answer, prd_answer
 
 _IDEA = re.compile(r"## Idea\n(.+)")
@@ -34,37 +35,42 @@ TESTS = (
     "from app.core import count, words\n\n\ndef test_count() -> None:\n    assert count('a b') == 2\n\n\n"
     "def test_words() -> None:\n    assert words('a b') == ['a', 'b']\n"
 )
+NO_TESTS = "from app.core import count\n\n\ndef helper() -> int:\n    return count('a')\n"
+REFUSAL = "this key may not use the model today"
 
 
 class ScriptedBenchModel:
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.refuse: str | None = None
 
     def __call__(self, request: RecordedRequest) -> Reply:
         messages = (request.json or {}).get("messages", [])
         first_user = next((m["content"] for m in messages if m["role"] == "user"), "")
         self.calls.append(first_user.splitlines()[0] if first_user else "")
-        if first_user.startswith("## Action: WritePRD"):
+        if "## Action: WritePRD" in first_user:
+            if self.refuse is not None and self.refuse in first_user:
+                return Error(403, message=REFUSAL)
             idea = _IDEA.search(first_user)
             prd = prd_answer("app")
             prd["original_requirements"] = idea.group(1) if idea else "?"
             text = json.dumps(prd)
-        elif first_user.startswith("## Action: WriteDesign"):
+        elif "## Action: WriteDesign" in first_user:
             text = json.dumps(design_answer(FILES))
-        elif first_user.startswith("## Action: ProposeFrameworks"):
+        elif "## Action: ProposeFrameworks" in first_user:
             text = json.dumps({"options": [{"name": "the standard library", "why": "Nothing to install."}]})
-        elif first_user.startswith("## Action: ReviewCode"):
+        elif "## Action: ReviewCode" in first_user:
             text = "LGTM"
-        elif first_user.startswith("## Action: WriteCode"):
+        elif "## Action: WriteCode" in first_user:
             match = _FILE.search(first_user)
             path = match.group(1) if match else "?"
             code = next(f.code for f in FILES if f.path == path)
             if path == "app/__main__.py" and "broken" in first_user:
                 code = BROKEN_MAIN
             text = f"```python\n{code}```\n"
-        elif first_user.startswith("## Action: WriteTests"):
-            text = f"```python\n{TESTS}```\n"
-        elif first_user.startswith("## Action: FixCode"):
+        elif "## Action: WriteTests" in first_user:
+            text = f"```python\n{NO_TESTS if 'untested' in first_user else TESTS}```\n"
+        elif "## Action: FixCode" in first_user:
             # A model that cannot find the bug: it answers with the file as it was.
             path = re.search(r"Fix the file `([^`]+)`", first_user)
             name = path.group(1) if path else "?"

@@ -107,12 +107,14 @@ def test_two_models_resume_and_a_program_that_does_not_start(tmp_path: Path, ope
     broken = [row for row in data["projects"] if row["project"].startswith("idea02_")]
     assert len(broken) == 2 and not any(row["starts"] for row in broken)
     assert all(row["smoke"] == "fails" and row["qa_rounds"] == 1 for row in broken)
-    assert data["models"]["small-model"]["starts"] == 1
+    # A program that does not start is never `ok`, whatever its tests say.
+    assert all(row["status"] == "does not start" for row in broken), broken
+    assert data["models"]["small-model"]["starts"] == 1 and data["models"]["small-model"]["finished"] == 1
     assert "executability 1/2 programs start" in first.stdout
     # Projects ran side by side in one process; each run.log holds only its own run's lines.
-    logs = {row["project"]: (Path(row["path"]) / ".devteam" / "run.log").read_text() for row in data["projects"]}
-    assert "fix changed nothing" in logs["idea02_broken_word_counter"]
-    assert "fix changed nothing" not in logs["idea01_word_counter"]
+    logs = {row["project"][:7]: (Path(row["path"]) / ".devteam" / "run.log").read_text() for row in data["projects"]}
+    assert "fix changed nothing" in logs["idea02_"]
+    assert "fix changed nothing" not in logs["idea01_"]
 
     # A bench cut off after one project: the rest runs, what was done is not asked for again.
     data["projects"] = data["projects"][:1]
@@ -123,8 +125,18 @@ def test_two_models_resume_and_a_program_that_does_not_start(tmp_path: Path, ope
     assert second.code == 0, second.output
     assert "resuming: 1 projects already done, 3 to run" in second.stdout
     rows = json.loads((tmp_path / "out" / "bench.json").read_text())["projects"]
-    assert len(rows) == 4 and all(row["status"] == "ok" for row in rows), rows
+    assert len(rows) == 4
+    assert [row["status"] for row in rows] == ["ok", "does not start", "ok", "does not start"], rows
     assert [row["qa_rounds"] for row in rows[1:]] == [2, 2, 2]  # resumed: one more QA round each
+    # A resumed row counts every run of its project: tokens, calls and time of both runs, not the last one's.
+    for row in rows[1:]:
+        runs = [
+            json.loads(path.read_text()) for path in sorted((Path(row["path"]) / ".devteam" / "runs").glob("*.json"))
+        ]
+        assert len(runs) == row["runs"] == 2
+        assert row["prompt_tokens"] == sum(run["prompt_tokens"] for run in runs) > runs[-1]["prompt_tokens"]
+        assert row["completion_tokens"] == sum(run["completion_tokens"] for run in runs)
+        assert row["calls"] == sum(run["calls"] for run in runs)
     # The three projects re-run resume from their commits: no new PRD or design is asked for.
     new_calls = model.calls[calls_before:]
     assert not any(call.startswith("## Action: WritePRD") for call in new_calls)
@@ -133,7 +145,7 @@ def test_two_models_resume_and_a_program_that_does_not_start(tmp_path: Path, ope
 def test_ideas_files_skip_comments_and_an_empty_one_is_refused(tmp_path: Path) -> None:
     ideas = parse_ideas("# c\n\n write a game \nwrite a tool\n")
     assert [(i.number, i.text) for i in ideas] == [(1, "write a game"), (2, "write a tool")]
-    assert ideas[0].project_name == "idea01_game"
+    assert ideas[0].project_name.startswith("idea01_game_")
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing\n")
     write_config(tmp_path, {"api_type": "open_llm", "base_url": "http://127.0.0.1:9/v1", "model": "m"})
@@ -143,10 +155,10 @@ def test_ideas_files_skip_comments_and_an_empty_one_is_refused(tmp_path: Path) -
 
 def test_the_chart_is_a_png_when_matplotlib_is_installed_else_a_hint(tmp_path: Path) -> None:
     from devteam.commands.bench.report import PLOT_HINT, write_chart
-    from devteam.commands.bench.runner import project_row
+    from devteam.commands.bench.rows import project_row
     from devteam.commands.bench.suite import Idea
 
-    rows = [project_row("m", Idea(1, "write a game"), None, {"seconds": 2.0}, None)]
+    rows = [project_row("m", Idea(1, "write a game"), None, [{"seconds": 2.0}], None)]
     why_not = write_chart(tmp_path / "bench.png", rows)
     if importlib.util.find_spec("matplotlib") is None:
         assert why_not == PLOT_HINT and not (tmp_path / "bench.png").exists()
@@ -154,13 +166,39 @@ def test_the_chart_is_a_png_when_matplotlib_is_installed_else_a_hint(tmp_path: P
         assert why_not is None and (tmp_path / "bench.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_field_follow_ups_are_read_from_their_repair_marker() -> None:
-    from devteam.commands.bench.runner import project_row
+def test_follow_ups_and_filled_functions_are_the_summary_s_own_counts() -> None:
+    from devteam.commands.bench.rows import project_row
     from devteam.commands.bench.suite import Idea
 
-    summary = {"repairs": {"repair_field_followup": 3, "repair_key_case": 1}, "reasks": 2}
-    row = project_row("m", Idea(1, "write a game"), None, summary, None)
-    assert (row["follow_ups"], row["reasks"], sum(row["repairs"].values())) == (3, 2, 4)
+    # The summary counts 4 field follow-ups; the repair marker fired once (the `follow-ups` column is the former).
+    summary = {"field_followups": 4, "repairs": {"repair_field_followup": 1, "repair_key_case": 1}, "reasks": 2}
+    row = project_row("m", Idea(1, "write a game"), None, [summary], None)
+    assert (row["follow_ups"], row["reasks"], sum(row["repairs"].values())) == (4, 2, 2)
+    # Hollow functions filled: the summary's `functions_filled` where it has one, else the follow-up marker.
+    assert project_row("m", Idea(1, "x"), None, [{"functions_filled": 3}], None)["functions_filled"] == 3
+    marker = {"repairs": {"repair_function_followup": 2}}
+    assert project_row("m", Idea(1, "x"), None, [marker], None)["functions_filled"] == 2
+
+
+def test_only_a_program_that_starts_and_passes_its_own_tests_is_ok() -> None:
+    from devteam.commands.bench.rows import project_row
+    from devteam.commands.bench.suite import Idea
+
+    def status(*rounds: dict[str, object], error: BaseException | None = None) -> str:
+        summary = {"qa": {"rounds": list(rounds)}}
+        return str(project_row("m", Idea(1, "write a game"), None, [summary], error)["status"])
+
+    starts = {"smoke": "clean exit", "tests_passed": 2, "tests_failed": 0, "tests_total": 2}
+    assert status(starts) == "ok"
+    assert status({**starts, "smoke": "fails"}) == "does not start"
+    assert status({**starts, "smoke": None}) == "does not start"  # no entry point: nothing started
+    assert status({**starts, "tests_passed": 0, "tests_total": 0}) == "no tests"
+    assert status({**starts, "tests_passed": 1, "tests_failed": 1}) == "tests fail"
+    assert status() == "not tested"
+    assert status(starts, error=RuntimeError("gave up")) == "failed"
+    # The latest round is the verdict; a later verdict's collected count is used where it has one.
+    assert status({**starts, "smoke": "fails"}, starts) == "ok"
+    assert status({**starts, "tests_collected": 0, "tests_passed": 0}) == "no tests"
 
 
 def test_ctrl_c_stops_the_bench_and_the_next_one_continues(tmp_path: Path, openai_server: OpenAIServer) -> None:

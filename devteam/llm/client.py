@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from devteam.core.errors import ContextWindowError, DevteamError, ProviderError, SchemaRejectedError
 from devteam.core.redaction import Redactor
-from devteam.llm.concurrency import ServerGate
+from devteam.llm.concurrency import gate_for
 from devteam.llm.output_levels import OutputLevels, request_at_level
 from devteam.llm.record_file import INTERRUPTED
 from devteam.llm.retry import RetryPolicy, call_with_retries
@@ -96,7 +96,7 @@ class LLM:
         # Whether the server has answered yet: a refused first connection fails at once instead of retrying.
         self.reached = False
         self.levels = levels if levels is not None else OutputLevels(provider.capabilities, structured_output)
-        self.gate = ServerGate(provider.describe())
+        self.gate = gate_for(provider.describe())
         self._slots_asked = False
         self._token_counts: dict[int, TokenCount] = {}
         # This server's own secrets (its key, its URL's password): a server that echoes them gets them scrubbed

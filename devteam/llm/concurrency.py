@@ -4,13 +4,18 @@ llama.cpp's server says so in `GET /props` (`total_slots`); llama-cpp-python's s
 cuts the answer it is streaming when another request arrives — so concurrent calls cut each other and their
 retries go on cutting. Either sign switches the gate to one call at a time for the rest of the run, with a log
 line; a call that still fails after cuts seen under concurrency says to run with `--max-concurrency 1`.
+
+Several runs in one process (`metagpt bench`) share one gate per server inside `shared_gates()`, so a cut that one
+project's call causes in another's makes them all queue, as the calls of one run do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from devteam.core.errors import ProviderError
@@ -84,3 +89,28 @@ class ServerGate:
             cut=error.cut,
             unreachable=error.unreachable,
         )
+
+
+# The gates shared by the runs of one `shared_gates()` scope (the bench's projects), keyed by the server's description.
+_SHARED: ContextVar[dict[str, ServerGate] | None] = ContextVar("devteam_shared_gates", default=None)
+
+
+def gate_for(describe: str) -> ServerGate:
+    """This server's gate: the one every run in the current `shared_gates()` scope uses, else a new one."""
+    shared = _SHARED.get()
+    if shared is None:
+        return ServerGate(describe)
+    if describe not in shared:
+        shared[describe] = ServerGate(describe)
+    return shared[describe]
+
+
+@contextmanager
+def shared_gates() -> Iterator[dict[str, ServerGate]]:
+    """Within this scope (and the tasks it starts) every `LLM` to one server passes the same gate."""
+    gates: dict[str, ServerGate] = {}
+    token = _SHARED.set(gates)
+    try:
+        yield gates
+    finally:
+        _SHARED.reset(token)

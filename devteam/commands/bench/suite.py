@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -12,6 +13,8 @@ from devteam.core.errors import ConfigError
 SHIPPED = "ideas.txt"
 _WORD = re.compile(r"[a-z0-9]+")
 _SKIP = {"write", "a", "an", "the", "for", "with", "and", "of", "in", "to", "that", "its", "own"}
+# A folder name stays far below every file system's 255-byte limit, however long a word of the idea is.
+_WORD_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -21,14 +24,19 @@ class Idea:
 
     @property
     def project_name(self) -> str:
-        """Stable across runs of the bench (resuming finds the same folder): number plus a few words."""
-        words = [w for w in _WORD.findall(self.text.lower()) if w not in _SKIP][:3]
-        return f"idea{self.number:02d}_{'_'.join(words) or 'idea'}"
+        """Stable across runs of the bench (resuming finds the same folder) and different for every other idea:
+        number, a few words to read, and a digest of the whole idea (an edited idea is a new project)."""
+        words = [w[:_WORD_CHARS] for w in _WORD.findall(self.text.lower()) if w not in _SKIP][:3]
+        return f"idea{self.number:02d}_{'_'.join(words) or 'idea'}_{self.digest}"
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:6]
 
 
 def parse_ideas(text: str) -> list[Idea]:
     lines = [line.strip() for line in text.splitlines()]
-    return [Idea(number, line) for number, line in enumerate((l for l in lines if l and not l.startswith("#")), 1)]
+    return [Idea(number, line) for number, line in enumerate((i for i in lines if i and not i.startswith("#")), 1)]
 
 
 def load_ideas(path: Path | None) -> list[Idea]:
