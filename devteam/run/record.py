@@ -9,10 +9,12 @@ it holds every full prompt and answer, which are large and private, while the re
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import secrets
+import stat
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -28,10 +30,10 @@ log = logging.getLogger("devteam.record")
 
 LOGGER_NAME = "devteam"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-
-
 # The summary's status of a run the user stopped (Ctrl-C, SIGTERM).
 STOPPED_STATUSES = frozenset({"interrupted", "terminated"})
+
+
 # The run whose task is logging: `metagpt bench` runs several in one process, and each record keeps only its own
 # lines (asyncio tasks and `asyncio.to_thread` carry the context along).
 _CURRENT_RUN: ContextVar[str | None] = ContextVar("devteam_current_run", default=None)
@@ -114,9 +116,9 @@ class RunRecorder:
                 folder = self._failed_folder
                 self._guarded(lambda: self._open_folder(folder, parents=True))
                 self._flush()
+                self._guarded(lambda: _touch_confined(folder / EXCHANGES))
             if self.folder is None or self._broken:
                 return None
-                self._guarded(lambda: _touch_confined(folder / EXCHANGES))
             text = json.dumps(self.redactor.data(summary), indent=2, ensure_ascii=False) + "\n"
             self._guarded(lambda: self._write_summary(text))
             return None if self._broken else self.folder
@@ -203,6 +205,7 @@ class RunRecorder:
 # -- confinement: the record is written like code files are, never through a link ---------------------------
 
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NON_BLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 class RecordRefusedError(Exception):
@@ -223,9 +226,27 @@ def _open_confined(path: Path, *, append: bool) -> TextIO:
     """Open a record file for writing without following a link at its name (O_NOFOLLOW where there is one)."""
     if path.is_symlink():
         raise RecordRefusedError(f"{path} is a symbolic link; the record is never written through links")
-    flags = os.O_WRONLY | os.O_CREAT | _NO_FOLLOW | (os.O_APPEND if append else os.O_TRUNC)
-    fd = os.open(path, flags, 0o644)
+    # O_NONBLOCK: a FIFO planted at the name must not hang the run (opening it for writing would wait for a
+    # reader); whatever opened, only a regular file is written to.
+    flags = os.O_WRONLY | os.O_CREAT | _NO_FOLLOW | _NON_BLOCK | (os.O_APPEND if append else os.O_TRUNC)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as error:
+        if error.errno == errno.ENXIO:  # a FIFO nobody reads
+            raise RecordRefusedError(f"{path} is not a regular file (a FIFO); the record skips it") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise RecordRefusedError(f"{path} is not a regular file (a FIFO, device or socket); the record skips it")
+    if _NON_BLOCK:
+        os.set_blocking(fd, True)
     return os.fdopen(fd, "a" if append else "w", encoding="utf-8")
+
+
+def _touch_confined(path: Path) -> None:
+    """The exchanges file exists even when no call ended, so `metagpt logs` finds the run it belongs to."""
+    with _open_confined(path, append=True):
+        pass
 
 
 def _mend_torn_end(path: Path) -> None:
@@ -243,12 +264,6 @@ def _mend_torn_end(path: Path) -> None:
         log.warning("the last line of %s was torn (a run stopped while writing it); %d bytes dropped", path, len(tail))
         with path.open("r+b") as torn:
             torn.truncate(cut)
-def _touch_confined(path: Path) -> None:
-    """The exchanges file exists even when no call ended, so `metagpt logs` finds the run it belongs to."""
-    with _open_confined(path, append=True):
-        pass
-
-
         return
     with _open_confined(path, append=True) as out:
         out.write("\n")
