@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from devteam.actions.fill_function import FileBrief, fill_hollow_functions
 from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error
 from devteam.artifacts.documents import SystemDesign
+from devteam.artifacts.file_plan import plan_key
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
@@ -35,6 +37,7 @@ async def fix_code(
         failure=quoted,
         context=context,
         language_of=language_of,
+        voice=persona.voice(),
     )
     answer = await ask_code(
         llm,
@@ -45,6 +48,10 @@ async def fix_code(
         language=language_of(path),
         repair=repair,
     )
-    if compile_error(path, answer.value) and not compile_error(path, code):
+    # A fix can leave (or make) a hollow function too: each is asked for on its own.
+    purpose = next((item.purpose for item in design.file_list if plan_key(item.path) == plan_key(path)), "")
+    brief = FileBrief(path, purpose, "", design, context)
+    filled = await fill_hollow_functions(llm, persona, code=answer.value, brief=brief, repair=repair)
+    if compile_error(path, filled.code) and not compile_error(path, code):
         return None
-    return answer.value
+    return filled.code

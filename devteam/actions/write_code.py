@@ -11,9 +11,11 @@ import logging
 from dataclasses import dataclass, field
 
 from devteam.actions.code_context import CodeContext, fit_prompt
+from devteam.actions.fill_function import FileBrief, fill_hollow_functions
 from devteam.actions.persona import Persona, language_of
 from devteam.artifacts.checks import code_problem
 from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign
+from devteam.artifacts.hollow_code import syntax_errors
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
@@ -31,17 +33,24 @@ class WrittenFile:
     repairs: list[str] = field(default_factory=list)
     compile_error: str | None = None
     review: str = "skipped"  # "skipped" | "LGTM" | "rewritten"
+    filled: list[str] = field(default_factory=list)  # hollow functions filled by a follow-up each
 
 
-def code_prompt(prd: PRD, design: SystemDesign, planned: PlannedFile, context: CodeContext, *, idea: str = "") -> str:
+def code_prompt(
+    prd: PRD, design: SystemDesign, planned: PlannedFile, context: CodeContext, *, idea: str = "", voice: str = ""
+) -> str:
+    """The run's shared start (idea, design, plan, product: the same for every file), then this file's part."""
     return render_prompt(
         "write_code.j2",
         idea=idea or prd.original_requirements,
-        prd=prd,
+        prd=prd if context.overview else None,
         design=design,
         file=planned,
         for_review=False,
         context=context,
+        shared_shown=True,
+        plan_shown=context.overview,
+        voice=voice,
         language_of=language_of,
     )
 
@@ -76,7 +85,7 @@ async def write_code(
         contexts,
         lambda context: [
             persona.system_message(),
-            ChatMessage("user", code_prompt(prd, design, planned, context, idea=idea)),
+            ChatMessage("user", code_prompt(prd, design, planned, context, idea=idea, voice=persona.voice())),
         ],
         describe=f"{NAME} {planned.path}",
     )
@@ -96,13 +105,18 @@ async def write_code(
     problem = code_problem(planned.path, written.code)
     if problem is not None:
         written = await _send_back(llm, persona, messages, written, planned, problem, language, repair)
-    error = compile_error(planned.path, written.code)
-    if error is None:
+    brief = FileBrief(
+        planned.path, planned.purpose, idea or prd.original_requirements, design, dict(fitted.context.dependencies)
+    )
+    await _fill_hollows(llm, persona, written, brief, repair)
+    errors = syntax_errors(planned.path, written.code)
+    if not errors:
         return written
-    # One more chance with the error quoted: cheap, and it fixes most slips of small models.
-    log.info("repair_syntax: %s does not compile (%s); asking for a fix", planned.path, error)
+    # One more chance with every error quoted (not just the first): cheap, and it fixes most slips.
+    log.info("repair_syntax: %s does not compile (%s); asking for a fix", planned.path, "; ".join(errors))
     llm.ledger.add_repairs(["repair_syntax"])
     written.repairs.append("repair_syntax")
+    error = errors[0] if len(errors) == 1 else "\n".join(f"- {line}" for line in errors)
     fix_messages = [
         *messages,
         ChatMessage("assistant", f"```{language}\n{written.code}\n```"),
@@ -120,12 +134,21 @@ async def write_code(
     )
     written.code = fixed.value
     written.repairs.extend(fixed.repairs)
+    await _fill_hollows(llm, persona, written, brief, repair)
     written.compile_error = compile_error(planned.path, written.code)
     if written.compile_error:
         log.warning(
             "%s still does not compile after one fix (%s); kept as written", planned.path, written.compile_error
         )
     return written
+
+
+async def _fill_hollows(llm: LLM, persona: Persona, written: WrittenFile, brief: FileBrief, repair: bool) -> None:
+    """Each hollow function of the file asked for on its own (FillFunction), in place."""
+    result = await fill_hollow_functions(llm, persona, code=written.code, brief=brief, repair=repair)
+    written.code = result.code
+    written.filled.extend(result.filled)
+    written.repairs.extend(result.repairs)
 
 
 async def _send_back(
