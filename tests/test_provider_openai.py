@@ -10,15 +10,10 @@ import pytest
 from fakes import CutStream, Error, ErrorLine, Hang, OpenAIServer, Text
 
 from devteam.core.errors import ConfigError, ProviderError, SchemaRejectedError
-from devteam.llm.providers.openai_compat import (
-    PLACEHOLDER_KEY,
-    OpenAICompatProvider,
-    error_reason,
-    is_schema_rejection,
-    reasoning_of,
-)
+from devteam.llm.providers.openai_compat import PLACEHOLDER_KEY, OpenAICompatProvider, reasoning_of
 from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
+from devteam.llm.wire.server_errors import error_reason, is_schema_rejection
 
 MESSAGES = [ChatMessage("system", "You write PRDs."), ChatMessage("user", "a snake game")]
 REQUEST = ChatRequest(messages=MESSAGES)
@@ -307,7 +302,7 @@ def test_retry_after_is_read_from_the_headers(openai_server: OpenAIServer) -> No
 def test_non_json_error_bodies_are_quoted(openai_server: OpenAIServer) -> None:
     openai_server.enqueue(Error(502, body="<html>Bad Gateway</html>"))
 
-    with pytest.raises(ProviderError, match="HTTP 502 .*Bad Gateway") as caught:
+    with pytest.raises(ProviderError, match=r"HTTP 502 .*Bad Gateway") as caught:
         complete(openai_server)
 
     assert caught.value.body == "<html>Bad Gateway</html>"
@@ -363,7 +358,7 @@ def test_connection_refused_is_transient_and_says_where() -> None:
     with OpenAIServer() as server:
         pass  # closed: nobody listens on that port any more
 
-    with pytest.raises(ProviderError, match="could not connect to open_llm http://127.0.0.1:") as caught:
+    with pytest.raises(ProviderError, match=r"could not connect to open_llm http://127\.0\.0\.1:") as caught:
         complete(server)
 
     assert caught.value.transient is True

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fakes import CutStream, Error, Hang, OllamaServer, OpenAIServer, Text
 
-from devteam.core.errors import ProviderError, SchemaRejectedError
+from devteam.core.errors import HTTPStatusError, ProviderError, SchemaRejectedError
 from devteam.llm.providers.ollama import OllamaProvider
 from devteam.llm.providers.openai_compat import OpenAICompatProvider
 from devteam.llm.retry import RetryPolicy, call_with_retries, retry_after_seconds
@@ -40,7 +40,7 @@ def run_retries(fn: Callable[[], Awaitable[str]], policy: RetryPolicy = FAST, **
 
 
 def transient(message: str = "HTTP 500 from open_llm http://x/v1 (model m): boom", **options: Any) -> ProviderError:
-    return ProviderError(message, transient=True, **options)
+    return HTTPStatusError(message, status=503, **options)
 
 
 # -- the policy on its own ----------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def test_transient_errors_are_retried_and_counted() -> None:
 @pytest.mark.parametrize(
     "error",
     [
-        ProviderError("HTTP 400: bad request", status=400),
+        HTTPStatusError("HTTP 400: bad request", status=400),
         SchemaRejectedError("HTTP 400: response_format", status=400),
         ValueError("a bug, not a transport fault"),
     ],

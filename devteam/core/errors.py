@@ -12,33 +12,92 @@ class ConfigError(DevteamError):
 
 
 class ProviderError(DevteamError):
-    """An LLM server could not give an answer (after retries, where the fault was transient)."""
+    """An LLM server could not give an answer. Its subclass says what went wrong; the retry policy
+    (`llm.retry`) reads that from the type, so a provider cannot forget to say whether to try again.
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        body: str | None = None,
-        transient: bool = False,
-        retry_after: float | None = None,
-        unreachable: bool = False,
-        cut: bool = False,
-    ) -> None:
+    A plain `ProviderError` is a failure that another attempt would only repeat (an empty stdin, a local
+    model that raised). `status`, `retry_after`, `transient`, `unreachable` and `cut` are fixed by the type.
+    """
+
+    transient: bool = False
+    # Nothing accepted the connection: worth retrying for a server that answered before, not on first contact.
+    unreachable: bool = False
+    # The answer stopped mid-way (a stream without its end, a connection dropped mid-body): a server that
+    # serves one request at a time does this to the answer it is giving when another request arrives.
+    cut: bool = False
+    status: int | None = None
+    retry_after: float | None = None
+
+    def __init__(self, message: str, *, body: str | None = None) -> None:
         super().__init__(message)
-        self.status = status
         self.body = body
-        self.transient = transient
+
+
+class ServerUnreachableError(ProviderError):
+    """Nothing accepted the connection (refused, no route, an unknown host)."""
+
+    transient = True
+    unreachable = True
+
+
+class ProviderTimeoutError(ProviderError):
+    """No answer (or no complete answer) within the timeout."""
+
+    transient = True
+
+
+class AnswerCutError(ProviderError):
+    """The connection or the stream ended before the answer was complete."""
+
+    transient = True
+    cut = True
+
+
+class ServerFaultError(ProviderError):
+    """The server took the request, then reported a fault while serving it (an error event inside a 200
+    stream that reads like an overloaded or restarting server)."""
+
+    transient = True
+
+
+class HTTPStatusError(ProviderError):
+    """The server answered with an HTTP error status; worth another attempt only for the transient ones."""
+
+    def __init__(self, message: str, *, status: int, body: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, body=body)
+        self.status = status
         self.retry_after = retry_after
-        # Nothing accepted the connection: worth retrying for a server that answered before, not on first contact.
-        self.unreachable = unreachable
-        # The answer stopped mid-way (a stream without its end, a connection dropped mid-body): a server that
-        # serves one request at a time does this to the answer it is giving when another request arrives.
-        self.cut = cut
+        self.transient = is_transient_status(status)
+
+
+class MalformedAnswerError(ProviderError):
+    """A 200 whose body is not what the protocol promises. A server that answers so answers so again."""
 
 
 class SchemaRejectedError(ProviderError):
-    """The server refused the `response_format`/`format` we sent; the caller falls back to prompt-only JSON."""
+    """The server refused the `response_format`/`format` we sent; the caller falls back to prompt-only JSON.
+
+    `status` is None for an error event inside a 200 stream."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: str | None = None) -> None:
+        super().__init__(message, body=body)
+        self.status = status
+
+
+class RetriesExhaustedError(ProviderError):
+    """Every attempt failed with a transient fault; `last` is the final one (its kind and status carry over)."""
+
+    def __init__(self, message: str, *, last: ProviderError, attempts: int) -> None:
+        super().__init__(message, body=last.body)
+        self.last = last
+        self.attempts = attempts
+        self.status, self.retry_after = last.status, last.retry_after
+        self.unreachable, self.cut = last.unreachable, last.cut
+
+
+def is_transient_status(status: int) -> bool:
+    """HTTP statuses worth another attempt: timeouts, conflicts, rate limits and server faults."""
+    return status in (408, 409, 429) or status >= 500
 
 
 class BudgetExceededError(DevteamError):

@@ -80,15 +80,9 @@ class ServerGate:
         """The final error of a call, naming concurrency when cuts under concurrency were seen on the way."""
         if not self.cuts_while_busy or ONE_AT_A_TIME_HINT in str(error):
             return error
-        return ProviderError(
-            f"{error} {ONE_AT_A_TIME_HINT}",
-            status=error.status,
-            body=error.body,
-            transient=error.transient,
-            retry_after=error.retry_after,
-            cut=error.cut,
-            unreachable=error.unreachable,
-        )
+        # In place: the error keeps its type (what failed), only its message gains the hint.
+        error.args = (f"{error} {ONE_AT_A_TIME_HINT}", *error.args[1:])
+        return error
 
 
 # The gates shared by the runs of one `shared_gates()` scope (the bench's projects), keyed by the server's description.

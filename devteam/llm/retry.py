@@ -15,7 +15,9 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential
 
-from devteam.core.errors import ProviderError
+from devteam.core.errors import ProviderError, RetriesExhaustedError, ServerUnreachableError, is_transient_status
+
+__all__ = ["RetryPolicy", "call_with_retries", "is_transient", "is_transient_status", "retry_after_seconds"]
 
 T = TypeVar("T")
 
@@ -58,12 +60,9 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
 
 
-def is_transient_status(status: int) -> bool:
-    """HTTP statuses worth another attempt: timeouts, conflicts, rate limits and server faults."""
-    return status in (408, 409, 429) or status >= 500
-
-
 def is_transient(exc: BaseException) -> bool:
+    """Whether another attempt may get an answer: decided by the error's type (see `core.errors`), never by
+    flags a provider sets — unreachable, timed out, cut, a server fault, or a transient HTTP status."""
     return isinstance(exc, ProviderError) and exc.transient
 
 
@@ -72,7 +71,7 @@ def is_worth_retrying(*, first_contact: bool) -> Callable[[BaseException], bool]
     in a second, don't wait out the retries. Once it has answered, a refusal is a restart worth waiting for."""
 
     def worth(exc: BaseException) -> bool:
-        if first_contact and isinstance(exc, ProviderError) and exc.unreachable:
+        if first_contact and isinstance(exc, ServerUnreachableError):
             return False
         return is_transient(exc)
 
@@ -111,8 +110,8 @@ async def call_with_retries(
 ) -> tuple[T, int]:
     """Await `fn()` until it succeeds; return (result, retries used).
 
-    Only a `ProviderError` with `transient=True` is retried; anything else propagates at once. When the
-    retries run out, one `ProviderError` names the server, the model, the attempts and the last failure.
+    Only a transient `ProviderError` (`is_transient`) is retried; anything else propagates at once. When the
+    retries run out, one `RetriesExhaustedError` names the server, the model, the attempts and the last failure.
     """
     attempts = 0
 
@@ -129,9 +128,9 @@ async def call_with_retries(
         reraise=True,
     )
     try:
-        result = await retrying(attempt)
+        result: T = await retrying(attempt)
     except ProviderError as exc:
-        if not exc.transient or (first_contact and exc.unreachable):
+        if not is_transient(exc) or (first_contact and isinstance(exc, ServerUnreachableError)):
             raise
         raise _exhausted(exc, attempts=attempts, describe=describe) from exc
     return result, attempts - 1
@@ -161,12 +160,9 @@ def _announce(
     return before_sleep
 
 
-def _exhausted(last: ProviderError, *, attempts: int, describe: str) -> ProviderError:
-    return ProviderError(
+def _exhausted(last: ProviderError, *, attempts: int, describe: str) -> RetriesExhaustedError:
+    return RetriesExhaustedError(
         f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}: {failure_text(last, describe)}",
-        status=last.status,
-        body=last.body,
-        transient=True,
-        retry_after=last.retry_after,
-        cut=last.cut,
+        last=last,
+        attempts=attempts,
     )

@@ -9,19 +9,25 @@ Two wire dialects, both spoken with httpx:
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
 
-from devteam.core.errors import ProviderError, SchemaRejectedError
+from devteam.core.errors import ProviderError
+from devteam.core.redaction import url_without_password
 from devteam.llm.grammar_bounds import schema_for_grammar
 from devteam.llm.providers.prompt_formats import PromptFormat, stop_strings
-from devteam.llm.retry import is_transient_status, retry_after_seconds
-from devteam.llm.types import Capabilities, ChatRequest, ChatResponse, TokenCount, Usage
-from devteam.llm.usage import estimate_tokens, estimated_count
+from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
+from devteam.llm.usage import estimated_count, plausible_usage
+from devteam.llm.wire.answer_shape import optional_text, require, token_count
+from devteam.llm.wire.http_errors import mapped_http_errors
 from devteam.llm.wire.http_options import tls_options
-from devteam.llm.wire.server_errors import error_reason, mentions_schema
+from devteam.llm.wire.server_errors import status_error
 from devteam.llm.wire.server_limits import (
     count_from_tokenize,
     tokenize_body,
@@ -85,28 +91,52 @@ def build_completion_body(
 # -- response -----------------------------------------------------------------------------------------------
 
 
-def parse_openai_completion(data: dict[str, Any]) -> tuple[str, str | None, Usage | None, str]:
-    choices = data.get("choices") or [{}]
-    choice = choices[0]
+@dataclass(frozen=True)
+class Completion:
+    """What a completion answer says, each field checked: the raw text, why it stopped, the reported counts."""
+
+    text: str
+    finish_reason: str | None
+    prompt_tokens: float | None
+    completion_tokens: float | None
+    model: str
+
+
+def parse_openai_completion(data: Any) -> Completion:
+    """`/v1/completions`: raises `MalformedAnswer` for a field of the wrong kind (`{"choices": "x"}`)."""
+    require(data, dict, "the answer")
+    choices = require(data.get("choices") or [{}], list, "choices")
+    choice = require(choices[0], dict, "choices[0]")
     usage = data.get("usage")
-    parsed = None
-    if isinstance(usage, dict):
-        parsed = Usage(
-            prompt_tokens=usage.get("prompt_tokens") or 0, completion_tokens=usage.get("completion_tokens") or 0
-        )
-    return str(choice.get("text") or ""), choice.get("finish_reason"), parsed, str(data.get("model") or "")
+    prompt = completion = None
+    if usage is not None:
+        require(usage, dict, "usage")
+        prompt = token_count(usage.get("prompt_tokens"), "usage.prompt_tokens")
+        completion = token_count(usage.get("completion_tokens"), "usage.completion_tokens")
+    return Completion(
+        text=optional_text(choice.get("text"), "choices[0].text"),
+        finish_reason=optional_text(choice.get("finish_reason"), "choices[0].finish_reason") or None,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        model=_model_name(data.get("model")),
+    )
 
 
-def parse_llama_completion(data: dict[str, Any]) -> tuple[str, str | None, Usage | None, str]:
+def parse_llama_completion(data: Any) -> Completion:
     """llama.cpp's `/completion` answer: `stop_type` on current servers, `stopped_limit` on older ones."""
-    limited = data.get("stop_type") == "limit" or bool(data.get("stopped_limit"))
-    finish = "length" if limited else "stop"
-    usage = None
-    if "tokens_predicted" in data or "tokens_evaluated" in data:
-        usage = Usage(
-            prompt_tokens=data.get("tokens_evaluated") or 0, completion_tokens=data.get("tokens_predicted") or 0
-        )
-    return str(data.get("content") or ""), finish, usage, str(data.get("model") or "")
+    require(data, dict, "the answer")
+    limited = data.get("stop_type") == "limit" or data.get("stopped_limit") is True
+    return Completion(
+        text=optional_text(data.get("content"), "content"),
+        finish_reason="length" if limited else "stop",
+        prompt_tokens=token_count(data.get("tokens_evaluated"), "tokens_evaluated"),
+        completion_tokens=token_count(data.get("tokens_predicted"), "tokens_predicted"),
+        model=_model_name(data.get("model")),
+    )
+
+
+def _model_name(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 # -- the provider -------------------------------------------------------------------------------------------
@@ -142,6 +172,7 @@ class CompletionsProvider:
         self._path = "/completion" if dialect == "llama_server" else "/completions"
         self.capabilities = Capabilities(json_schema=dialect == "llama_server", lists_models=True)
         self._defaults = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        self._timeout = timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(
             base_url=self.root, timeout=httpx.Timeout(timeout), headers=headers, **tls_options(self.root)
@@ -149,7 +180,8 @@ class CompletionsProvider:
         self._probe = ServerProbe(client=self._client)
 
     def describe(self) -> str:
-        return f"{self.name} {self.root}{self._path} (model {self.model}, prompt format {self.format_name})"
+        root = url_without_password(self.root)
+        return f"{self.name} {root}{self._path} (model {self.model}, prompt format {self.format_name})"
 
     @property
     def _server_root(self) -> str:
@@ -188,75 +220,65 @@ class CompletionsProvider:
         )
         structured = "json_schema" in body
         started = time.perf_counter()
-        data = await self._post(body, structured=structured)
         parse = parse_llama_completion if self.dialect == "llama_server" else parse_openai_completion
-        raw, finish, usage, model = parse(data)
-        answer = self.prompt_format.output_to_answer(raw)
+        with self._mapped_errors():
+            # httpx's timeout bounds each read; a server trickling bytes would never hit it. This bounds the call.
+            answer = parse(await asyncio.wait_for(self._post(body, structured=structured), self._timeout))
+        limit = body.get("n_predict", body.get("max_tokens"))
+        usage = plausible_usage(
+            answer.prompt_tokens,
+            answer.completion_tokens,
+            messages=[ChatMessage("user", prompt)],
+            text=answer.text,
+            max_tokens=limit,
+            where=self.describe(),
+        )
         return ChatResponse(
-            text=answer,
-            finish_reason=finish,
-            usage=usage
-            or Usage(prompt_tokens=estimate_tokens(prompt), completion_tokens=estimate_tokens(raw), estimated=True),
-            model=model or self.model,
+            text=self.prompt_format.output_to_answer(answer.text),
+            finish_reason=answer.finish_reason,
+            usage=usage,
+            model=answer.model or self.model,
             native_schema=structured,
             latency_s=time.perf_counter() - started,
         )
 
-    async def _post(self, body: dict[str, Any], *, structured: bool) -> dict[str, Any]:
-        try:
-            response = await self._client.post(self._path, json=body)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        if response.status_code != 200:
-            raise self._http_error(response, structured=structured)
-        try:
-            data = response.json()
-        except ValueError:
-            raise ProviderError(
-                f"{self.describe()} answered with something that is not JSON: {response.text[:200]!r}"
-            ) from None
-        if not isinstance(data, dict):
-            raise ProviderError(
-                f"{self.describe()} answered with something that is not a completion: {response.text[:200]!r}"
-            )
-        return data
-
-    def _http_error(self, response: httpx.Response, *, structured: bool) -> ProviderError:
-        status, body = response.status_code, response.text
-        message = f"HTTP {status} from {self.describe()}: {error_reason(body)}"
-        if status == 404 and self.dialect == "openai":
-            message += " (does this server have /v1/completions? base_url should end in /v1)"
-        if structured and (status == 400 or mentions_schema(body)):
-            return SchemaRejectedError(message, status=status, body=body)
-        return ProviderError(
-            message,
-            status=status,
-            body=body,
-            transient=is_transient_status(status),
-            retry_after=retry_after_seconds(response.headers),
+    def _mapped_errors(self) -> AbstractContextManager[None]:
+        """The mapping every HTTP provider shares (a refused connection is unreachable, a dropped one cut)."""
+        return mapped_http_errors(
+            where=self.describe(), root=self.root, timeout=self._timeout, what="a completion answer"
         )
 
-    def _transport_error(self, exc: httpx.HTTPError) -> ProviderError:
-        if isinstance(exc, httpx.ConnectError):
-            return ProviderError(f"could not connect to {self.root} ({exc}); is the server running?", transient=True)
-        if isinstance(exc, httpx.TimeoutException):
-            return ProviderError(f"timed out waiting for {self.describe()}", transient=True)
-        return ProviderError(
-            f"connection to {self.describe()} broke before the answer was complete ({exc!r})", transient=True
+    async def _post(self, body: dict[str, Any], *, structured: bool) -> Any:
+        response = await self._client.post(self._path, json=body)
+        if response.status_code != 200:
+            raise self._http_error(response, structured=structured)
+        return json.loads(response.content.decode("utf-8"))
+
+    def _http_error(self, response: httpx.Response, *, structured: bool) -> ProviderError:
+        note = ""
+        if response.status_code == 404 and self.dialect == "openai":
+            note = " (does this server have /v1/completions? base_url should end in /v1)"
+        return status_error(
+            response.status_code,
+            response.text,
+            where=self.describe(),
+            headers=response.headers,
+            structured=structured,
+            field="json_schema",
+            note=note,
         )
 
     async def list_models(self) -> list[str]:
         path = "/v1/models" if self.dialect == "llama_server" else "/models"
-        try:
-            response = await self._client.get(path)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        if response.status_code != 200:
-            raise self._http_error(response, structured=False)
-        try:
-            return [str(entry["id"]) for entry in response.json().get("data", [])]
-        except (ValueError, AttributeError, KeyError, TypeError) as exc:
-            raise ProviderError(f"{self.root}{path} did not list models: {response.text[:200]!r}") from exc
+        with self._mapped_errors():
+            response = await asyncio.wait_for(self._client.get(path), self._timeout)
+            if response.status_code != 200:
+                raise self._http_error(response, structured=False)
+            listing = require(json.loads(response.content.decode("utf-8")), dict, f"the {path} answer")
+            entries = require(listing.get("data", []), list, f"the {path} data")
+            return [
+                str(require(require(entry, dict, "a model entry").get("id"), str, "a model id")) for entry in entries
+            ]
 
     async def aclose(self) -> None:
         await self._client.aclose()

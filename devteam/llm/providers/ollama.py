@@ -7,24 +7,30 @@ option and reports token counts. Unlike MetaGPT's client, the system prompt is k
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
 
-from devteam.core.errors import ProviderError, SchemaRejectedError
+from devteam.core.errors import (
+    AnswerCutError,
+    HTTPStatusError,
+    ProviderError,
+    SchemaRejectedError,
+    ServerFaultError,
+)
 from devteam.core.redaction import url_without_password
 from devteam.llm.grammar_bounds import schema_for_grammar
-from devteam.llm.retry import is_transient_status
 from devteam.llm.stream_meter import count_streamed
 from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
 from devteam.llm.usage import estimate_prompt_tokens, estimated_count, plausible_usage
 from devteam.llm.wire.answer_shape import optional_text, require, token_count
+from devteam.llm.wire.http_errors import mapped_http_errors
 from devteam.llm.wire.http_options import tls_options
-from devteam.llm.wire.server_errors import deadline_error, error_reason, malformed_error, mentions_schema
+from devteam.llm.wire.server_errors import error_reason, is_schema_rejection, status_error
 from devteam.llm.wire.server_limits import window_from_ollama_show
 from devteam.llm.wire.server_probe import ServerProbe
 
@@ -33,7 +39,8 @@ DEFAULT_TIMEOUT = 600.0
 
 # Error lines that mean "the server is struggling, ask again" rather than "your request is wrong".
 _TRANSIENT_HINTS = ("busy", "overload", "try again", "timed out", "timeout", "unavailable", "unexpectedly stopped")
-_SCHEMA_WORDS = ("format", "schema")
+# The request field that carries the schema: an error naming it is about the schema (see `is_schema_rejection`).
+FORMAT_FIELD = "format"
 
 
 def ollama_root(base_url: str | None) -> str:
@@ -180,46 +187,32 @@ async def ndjson_lines(response: httpx.Response) -> AsyncIterator[bytes]:
 # -- errors -------------------------------------------------------------------------------------------------
 
 
-def mentions_format(body: str) -> bool:
-    return mentions_schema(body, _SCHEMA_WORDS)
-
-
-def http_error(status: int, body: str, *, where: str, root: str, model: str, structured: bool) -> ProviderError:
-    """A non-200 answer from `/api/chat` as a `ProviderError`."""
+def http_error(
+    status: int, body: str, *, where: str, root: str, model: str, structured: bool, headers: httpx.Headers | None = None
+) -> ProviderError:
+    """A non-200 answer from ollama as a `ProviderError`: a missing model says how to pull it."""
     reason = error_reason(body)
     if status == 404 and "not found" in reason.lower() and model in reason:
-        return ProviderError(
+        return HTTPStatusError(
             f'model "{model}" is not available on the ollama server at {root}; run: ollama pull {model}',
             status=status,
             body=body,
         )
-    if status == 404:
-        message = f"HTTP 404 from {where}: {reason} (is {root} an ollama server?)"
-        return ProviderError(message, status=status, body=body)
-    message = f"HTTP {status} from {where}: {reason}"
-    if structured and status in (400, 500) and mentions_format(body):
-        return SchemaRejectedError(message, status=status, body=body)
-    return ProviderError(message, status=status, body=body, transient=is_transient_status(status))
+    note = f" (is {root} an ollama server?)" if status == 404 else ""
+    return status_error(
+        status, body, where=where, headers=headers, structured=structured, field=FORMAT_FIELD, note=note
+    )
 
 
 def stream_error(message: str, *, where: str, structured: bool) -> ProviderError:
-    """An `{"error": ...}` line inside a 200 stream: transient when it reads like an overloaded server."""
+    """An `{"error": ...}` line inside a 200 stream: a server fault worth retrying when it reads like an
+    overloaded server, a schema rejection by the one rule, else what it says."""
     text = f"error inside the stream from {where}: {message}"
-    if structured and mentions_format(message):
+    if structured and is_schema_rejection(None, message, field=FORMAT_FIELD):
         return SchemaRejectedError(text, body=message)
-    transient = any(hint in message.lower() for hint in _TRANSIENT_HINTS)
-    return ProviderError(text, body=message, transient=transient)
-
-
-def transport_error(exc: httpx.HTTPError, *, where: str, root: str) -> ProviderError:
-    if isinstance(exc, httpx.ConnectError):
-        message = f"could not connect to ollama at {root} ({exc}); is `ollama serve` running?"
-        return ProviderError(message, transient=True, unreachable=True)
-    if isinstance(exc, httpx.TimeoutException):
-        return ProviderError(f"timed out waiting for {where}", transient=True)
-    return ProviderError(
-        f"connection to {where} broke before the answer was complete ({exc!r})", transient=True, cut=True
-    )
+    if any(hint in message.lower() for hint in _TRANSIENT_HINTS):
+        return ServerFaultError(text, body=message)
+    return ProviderError(text, body=message)
 
 
 # -- the provider -------------------------------------------------------------------------------------------
@@ -274,30 +267,26 @@ class OllamaProvider:
             # httpx's timeout bounds each read; a server trickling bytes would never hit it. This bounds the call.
             assembly = await asyncio.wait_for(self._chat(body, structured=structured), self._timeout)
         if not assembly.done:
-            raise ProviderError(
+            raise AnswerCutError(
                 f"stream from {self.describe()} ended before done=true after {len(assembly.text)} characters"
-                " (cut mid-answer)",
-                transient=True,
-                cut=True,
+                " (cut mid-answer)"
             )
         response = assembly.response(messages=request.messages)
         response.native_schema = isinstance(body.get("format"), dict)
         response.latency_s = time.perf_counter() - started
         return response
 
-    @contextlib.contextmanager
-    def _mapped_errors(self) -> Iterator[None]:
-        """The one place where what httpx, the JSON decoder or our shape checks raise — from the request or
-        from any read of the stream — becomes a `ProviderError`."""
-        where = self.describe()
-        try:
-            yield
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, where=where, root=self.root) from exc
-        except asyncio.TimeoutError as exc:
-            raise deadline_error(where=where, timeout=self._timeout) from exc
-        except (ValueError, RecursionError) as exc:
-            raise malformed_error(exc, where=where, what="an ollama chat answer") from exc
+    def _mapped_errors(self) -> AbstractContextManager[None]:
+        """What httpx, the deadline or our shape checks raise — from the request or any read of the stream —
+        becomes a `ProviderError`, by the mapping every HTTP provider shares."""
+        return mapped_http_errors(
+            where=self.describe(),
+            root=self.root,
+            timeout=self._timeout,
+            what="an ollama chat answer",
+            hint="is `ollama serve` running?",
+            target=f"ollama at {url_without_password(self.root)}",
+        )
 
     async def _chat(self, body: dict[str, Any], *, structured: bool) -> ChatAssembly:
         num_predict = (body.get("options") or {}).get("num_predict")
@@ -305,7 +294,7 @@ class OllamaProvider:
         async with self._client.stream("POST", "/api/chat", json=body) as response:
             if response.status_code != 200:
                 text = (await response.aread()).decode(errors="replace")
-                raise self._http_error(response.status_code, text, structured=structured)
+                raise self._http_error(response.status_code, text, structured=structured, headers=response.headers)
             if body["stream"]:
                 async for line in ndjson_lines(response):
                     self._fold(assembly, line, structured=structured)
@@ -322,9 +311,11 @@ class OllamaProvider:
             raise stream_error(str(line["error"]), where=self.describe(), structured=structured)
         assembly.add(line)
 
-    def _http_error(self, status: int, body: str, *, structured: bool) -> ProviderError:
-        where, root, model = self.describe(), self.root, self.model
-        return http_error(status, body, where=where, root=root, model=model, structured=structured)
+    def _http_error(
+        self, status: int, body: str, *, structured: bool, headers: httpx.Headers | None = None
+    ) -> ProviderError:
+        where, root, model = self.describe(), url_without_password(self.root), self.model
+        return http_error(status, body, where=where, root=root, model=model, structured=structured, headers=headers)
 
     async def list_models(self) -> list[str]:
         with self._mapped_errors():

@@ -20,20 +20,28 @@ from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 from openai.types.chat.chat_completion_chunk import ChoiceDelta
 from openai.types.completion_usage import CompletionUsage
 
-from devteam.core.errors import ConfigError, ProviderError, SchemaRejectedError
+from devteam.core.errors import (
+    AnswerCutError,
+    ConfigError,
+    ProviderError,
+    ProviderTimeoutError,
+    SchemaRejectedError,
+    ServerFaultError,
+)
 from devteam.core.redaction import url_without_password
 from devteam.llm.grammar_bounds import schema_for_grammar
-from devteam.llm.retry import is_transient_status, retry_after_seconds
 from devteam.llm.stream_meter import count_streamed
 from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
 from devteam.llm.usage import estimated_count, plausible_usage
 from devteam.llm.wire.answer_shape import MalformedAnswer, describe_value, optional_text, require, token_count
+from devteam.llm.wire.http_errors import is_http_error, transport_error
 from devteam.llm.wire.http_options import tls_options
 from devteam.llm.wire.server_errors import (
+    ANSWER_ERRORS,
     deadline_error,
-    error_reason,
     is_schema_rejection,
     malformed_error,
+    status_error,
 )
 from devteam.llm.wire.server_limits import (
     count_from_tokenize,
@@ -240,54 +248,35 @@ def _body_text(body: object) -> str:
 def _status_body(exc: openai.APIStatusError) -> str:
     try:
         return exc.response.text
-    except Exception:  # the SDK may have closed an unread streamed body
+    except RuntimeError:  # httpx(2)'s StreamError: the SDK may have closed an unread streamed body
         return _body_text(exc.body)
 
 
-def translate_error(exc: openai.OpenAIError, *, where: str, structured: bool) -> ProviderError:
-    """The one place SDK exceptions become `ProviderError`s (transient or not, schema rejected or not)."""
-    if isinstance(exc, openai.APITimeoutError):
-        return ProviderError(f"timed out waiting for {where}", transient=True)
-    if isinstance(exc, openai.APIConnectionError):
-        return _connection_error(exc, where=where)
+def translate_error(exc: openai.OpenAIError, *, where: str, root: str, structured: bool) -> ProviderError:
+    """The one place SDK exceptions become `ProviderError`s. The SDK wraps the httpx error it met as the cause
+    of its own: that cause is read by the mapping every HTTP provider shares (`wire.http_errors`)."""
+    if isinstance(exc, openai.APIConnectionError):  # APITimeoutError included
+        return _connection_error(exc, where=where, root=root)
     if isinstance(exc, openai.APIStatusError):
-        return _status_error(exc, where=where, structured=structured)
+        body = _status_body(exc)
+        return status_error(exc.status_code, body, where=where, headers=exc.response.headers, structured=structured)
     if isinstance(exc, openai.APIError):
         # An error event inside a 200 stream: the server accepted the request, then failed serving it.
         body = _body_text(exc.body)
         message = f"error inside the stream from {where}: {exc.message}"
         if structured and is_schema_rejection(None, body):
             return SchemaRejectedError(message, body=body)
-        return ProviderError(message, body=body, transient=True)
+        return ServerFaultError(message, body=body)
     return ProviderError(f"{where}: {exc}")
 
 
-def _connection_error(exc: openai.APIConnectionError, *, where: str) -> ProviderError:
+def _connection_error(exc: openai.APIConnectionError, *, where: str, root: str) -> ProviderError:
     cause = exc.__cause__
-    # The SDK wraps httpx (1.x) or httpx2 (3.x) errors; the class name is what both share.
-    if type(cause).__name__ == "ConnectError":
-        return ProviderError(
-            f"could not connect to {where} ({cause}); is the server running?", transient=True, unreachable=True
-        )
-    return ProviderError(
-        f"connection to {where} broke before the answer was complete ({cause})", transient=True, cut=True
-    )
-
-
-def _status_error(exc: openai.APIStatusError, *, where: str, structured: bool) -> ProviderError:
-    status, body = exc.status_code, _status_body(exc)
-    message = f"HTTP {status} from {where}: {error_reason(body)}"
-    # Only an error naming response_format or the schema; any other 400 — a prompt over the context length,
-    # a bad parameter — is reported as what it is.
-    if structured and is_schema_rejection(status, body):
-        return SchemaRejectedError(message, status=status, body=body)
-    return ProviderError(
-        message,
-        status=status,
-        body=body,
-        transient=is_transient_status(status),
-        retry_after=retry_after_seconds(exc.response.headers),
-    )
+    if cause is not None and is_http_error(cause):
+        return transport_error(cause, where=where, root=root)
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderTimeoutError(f"timed out waiting for {where}")
+    return AnswerCutError(f"connection to {where} broke before the answer was complete ({cause or exc})")
 
 
 # -- the provider -------------------------------------------------------------------------------------------
@@ -368,10 +357,10 @@ class OpenAICompatProvider:
         try:
             yield
         except openai.OpenAIError as exc:
-            raise translate_error(exc, where=where, structured=structured) from exc
+            raise translate_error(exc, where=where, root=self.base_url, structured=structured) from exc
         except asyncio.TimeoutError as exc:
             raise deadline_error(where=where, timeout=self._timeout) from exc
-        except (ValueError, RecursionError) as exc:
+        except ANSWER_ERRORS as exc:
             raise malformed_error(exc, where=where) from exc
 
     async def _attempt(self, kwargs: dict[str, Any], request: ChatRequest) -> ChatResponse:
@@ -396,11 +385,9 @@ class OpenAICompatProvider:
             # A login page or a JSON object where a stream was asked for: the SDK finds no events in it.
             raise MalformedAnswer(f"a stream was asked for, the answer is {content_type or 'untyped'} with no events")
         if assembly.finish_reason is None:
-            raise ProviderError(
+            raise AnswerCutError(
                 f"stream from {self.describe()} ended without a finish_reason"
-                f" after {len(assembly.text)} characters (cut mid-answer)",
-                transient=True,
-                cut=True,
+                f" after {len(assembly.text)} characters (cut mid-answer)"
             )
         return assembly.response(messages=messages)
 

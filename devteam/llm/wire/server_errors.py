@@ -7,9 +7,17 @@ never import it: a run against ollama starts without paying for the SDK.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from devteam.core.errors import ProviderError
+from devteam.core.errors import (
+    HTTPStatusError,
+    MalformedAnswerError,
+    ProviderError,
+    ProviderTimeoutError,
+    SchemaRejectedError,
+)
+from devteam.llm.retry import retry_after_seconds
 from devteam.llm.wire.answer_shape import MalformedAnswer, describe_value
 
 # What an error about the constrained output says (llama.cpp: "JSON schema conversion failed", "grammar";
@@ -56,24 +64,50 @@ def mentions_schema(body: str, words: tuple[str, ...] = _SCHEMA_WORDS) -> bool:
     return any(word in lowered for word in words)
 
 
-def is_schema_rejection(status: int | None, body: str) -> bool:
-    """Whether an error to a structured request means "not this response_format" (the ladder steps down).
+def is_schema_rejection(status: int | None, body: str, *, field: str = "response_format") -> bool:
+    """Whether an error to a structured request means "not this output format" (the ladder steps down).
 
-    The one place that decides it: `status` None is an error event inside a 200 stream.
+    The one place that decides it, for every provider: a status servers answer a format they cannot honour
+    with (`status` None is an error event inside a 200 stream), and a body about the schema — or about
+    `field`, the request field that carried it (ollama's `format`, llama.cpp's `json_schema`). Any other
+    400 (a prompt over the context length, a bad parameter) is what it says, not a reason to step down.
     """
-    return (status is None or status in _SCHEMA_REJECTION_STATUSES) and mentions_schema(body)
+    words = _SCHEMA_WORDS if field.lower() in _SCHEMA_WORDS else (*_SCHEMA_WORDS, field.lower())
+    return (status is None or status in _SCHEMA_REJECTION_STATUSES) and mentions_schema(body, words)
+
+
+def status_error(
+    status: int,
+    body: str,
+    *,
+    where: str,
+    headers: Mapping[str, str] | None = None,
+    structured: bool = False,
+    field: str = "response_format",
+    note: str = "",
+) -> ProviderError:
+    """An HTTP error answer as its `ProviderError`: a schema rejection (by the one rule above) when the
+    request asked for structured output, else an `HTTPStatusError` with the server's `Retry-After`."""
+    message = f"HTTP {status} from {where}: {error_reason(body)}{note}"
+    if structured and is_schema_rejection(status, body, field=field):
+        return SchemaRejectedError(message, status=status, body=body)
+    retry_after = retry_after_seconds(headers) if headers is not None else None
+    return HTTPStatusError(message, status=status, body=body, retry_after=retry_after)
 
 
 def deadline_error(*, where: str, timeout: float) -> ProviderError:
     """The whole call took longer than `timeout` (a server trickling its answer, or one that never ends)."""
-    return ProviderError(
-        f"timed out waiting for {where}: no complete answer within the {timeout:g} s timeout", transient=True
-    )
+    return ProviderTimeoutError(f"timed out waiting for {where}: no complete answer within the {timeout:g} s timeout")
+
+
+# What reading an answer raises when the answer is not what the protocol promises — and nothing else: a
+# `ValueError` from our own code is a bug to see, not a server fault to report (or retry).
+ANSWER_ERRORS: tuple[type[Exception], ...] = (MalformedAnswer, json.JSONDecodeError, UnicodeDecodeError, RecursionError)
 
 
 def malformed_error(
-    exc: ValueError | RecursionError, *, where: str, what: str = "an OpenAI-style chat completion"
-) -> ProviderError:
+    exc: Exception, *, where: str, what: str = "an OpenAI-style chat completion"
+) -> MalformedAnswerError:
     """A 200 whose body is not what the protocol promises: HTML, a list, invalid UTF-8, a broken stream line.
 
     Not transient: a server that answers this way answers so again, and retrying only hides it."""
@@ -87,4 +121,4 @@ def malformed_error(
         detail = f"text that is not JSON: {describe_value(exc.doc)}"
     else:
         detail = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-    return ProviderError(f"{where} answered with something that is not {what} ({detail})")
+    return MalformedAnswerError(f"{where} answered with something that is not {what} ({detail})")
