@@ -56,8 +56,8 @@ def test_a_server_with_one_slot_gets_one_project_at_a_time(tmp_path: Path) -> No
         result = run_metagpt(_bench(tmp_path, server), cwd=tmp_path, timeout=600)
 
     assert result.code == 0, result.output
-    assert "m: projects 1 at a time (the server serves one request at a time" in result.stdout
     assert overlap.peak == 1
+    assert "m: projects 1 at a time (the server serves one request at a time" in result.stdout
     assert [row["status"] for row in _rows(tmp_path)] == ["ok", "ok", "ok"]
 
 
