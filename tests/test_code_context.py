@@ -140,7 +140,7 @@ def design(*files: PlannedFile) -> SystemDesign:
 
 
 def test_class_diagram_slice_keeps_the_files_own_classes_and_their_relations() -> None:
-    sliced = class_diagram_slice(DIAGRAM, {"renderer"})
+    sliced = class_diagram_slice(DIAGRAM, {"Renderer"})
     assert sliced.splitlines()[0] == "classDiagram"
     assert "class Renderer {" in sliced and "+draw(engine) None" in sliced
     assert "Renderer ..> Engine" in sliced and "Game --> Renderer" in sliced
@@ -149,7 +149,7 @@ def test_class_diagram_slice_keeps_the_files_own_classes_and_their_relations() -
 
 
 def test_call_flow_slice_keeps_messages_and_the_blocks_around_them() -> None:
-    sliced = call_flow_slice(FLOW, {"renderer"}).splitlines()
+    sliced = call_flow_slice(FLOW, {"Renderer"}).splitlines()
     assert sliced == [
         "sequenceDiagram",
         "    participant Renderer",
@@ -160,7 +160,7 @@ def test_call_flow_slice_keeps_messages_and_the_blocks_around_them() -> None:
         "    end",
         "    Renderer->>Renderer: flush()",
     ]
-    assert "Main->>Game" not in "\n".join(call_flow_slice(FLOW, {"engine"}))
+    assert "Main->>Game" not in "\n".join(call_flow_slice(FLOW, {"Engine"}))
 
 
 def test_design_slice_names_neighbours_not_the_whole_plan() -> None:

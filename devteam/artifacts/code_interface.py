@@ -1,8 +1,9 @@
 """The interface of a Python file, taken from its AST: what a file that imports it needs to know.
 
-Classes with their bases, decorators, docstrings, class attributes and the attributes `__init__` sets;
-functions and methods as signatures with their docstrings; module constants. Bodies are left out: a caller
-needs the contract, not the implementation, and the interface is a fraction of the code's tokens.
+Classes with their bases, decorators, docstrings, class attributes and every attribute a method sets
+(`self.x = ...` in `__init__` or anywhere else); functions and methods as signatures with their docstrings;
+module-level names. Bodies are left out: a caller needs the contract, not the implementation, and the
+interface is a fraction of the code's tokens.
 """
 
 from __future__ import annotations
@@ -43,6 +44,48 @@ def top_level_names(source: str) -> set[str]:
     return {node.name for node in tree.body if isinstance(node, kinds)}
 
 
+def module_names(tree: ast.Module) -> set[str]:
+    """Every name a module binds at its top level — classes, functions, assignments (also inside a top-level
+    `if`/`try`), and imports — i.e. what `from module import name` can find there."""
+    names: set[str] = set()
+    for node in _top_statements(tree.body):
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names |= {name.id for name in ast.walk(target) if isinstance(name, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name != "*"}
+    return names
+
+
+def _top_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    found: list[ast.stmt] = []
+    for node in body:
+        found.append(node)
+        if isinstance(node, ast.If):
+            found.extend(_top_statements(node.body) + _top_statements(node.orelse))
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                found.extend(_top_statements(block))
+    return found
+
+
+def class_members(node: ast.ClassDef) -> set[str]:
+    """Every name an instance of the class has from its own body: methods, class attributes, and every
+    attribute any method sets on `self`."""
+    names = {child.name for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    for child in node.body:
+        if isinstance(child, (ast.Assign, ast.AnnAssign)):
+            targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+            names |= {target.id for target in targets if isinstance(target, ast.Name)}
+    for method in node.body:
+        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names |= {attribute for attribute, _, _ in _self_assignments(method)}
+    return names
+
+
 def _is_block(line: str) -> bool:
     return line.startswith((" ", "\t"))
 
@@ -74,7 +117,56 @@ def _class(node: ast.ClassDef) -> list[str]:
             body.extend(_assignment(child, indent="    "))
         elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and _public(child.name):
             body.extend(_function(child, indent="    "))
+    body.extend(_attributes_set_elsewhere(node))
     return lines + (body or [f"    {_BODY}"])
+
+
+def _attributes_set_elsewhere(node: ast.ClassDef) -> list[str]:
+    """Attributes first set outside `__init__` (`self.level = 1` in `reset()`): a caller reads them too."""
+    in_init: set[str] = set()
+    methods = [child for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for method in methods:
+        if method.name == "__init__":
+            in_init |= {attribute for attribute, _, _ in _self_assignments(method)}
+    declared = {
+        target.id
+        for child in node.body
+        if isinstance(child, (ast.Assign, ast.AnnAssign))
+        for target in (child.targets if isinstance(child, ast.Assign) else [child.target])
+        if isinstance(target, ast.Name)
+    }
+    lines: list[str] = []
+    seen = in_init | declared
+    for method in methods:
+        if method.name == "__init__":
+            continue
+        for attribute, annotation, _ in _self_assignments(method):
+            if attribute in seen or not _public(attribute):
+                continue
+            seen.add(attribute)
+            typed = f": {ast.unparse(annotation)}" if annotation is not None else ""
+            lines.append(f"    {attribute}{typed} = {_BODY}  # set by {method.name}()")
+    return lines
+
+
+def _self_assignments(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> list[tuple[str, ast.expr | None, ast.expr | None]]:
+    """(attribute, annotation, value) for each `self.x = ...` in the method, tuple targets included."""
+    found = []
+    for statement in ast.walk(node):
+        targets: list[ast.expr] = []
+        annotation = value = None
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+            targets, value = [statement.target], statement.value
+            annotation = statement.annotation if isinstance(statement, ast.AnnAssign) else None
+        for target in targets:
+            for part in ast.walk(target):
+                if isinstance(part, ast.Attribute) and isinstance(part.value, ast.Name) and part.value.id == "self":
+                    found.append((part.attr, annotation, value if part is target else None))
+    return found
 
 
 def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, *, indent: str) -> list[str]:
@@ -96,24 +188,12 @@ def _instance_attributes(node: ast.FunctionDef | ast.AsyncFunctionDef, *, indent
     """`self.x = ...` in `__init__`: callers read these attributes (`board.cells`) as much as they call methods."""
     seen: set[str] = set()
     lines = []
-    for statement in ast.walk(node):
-        targets: list[ast.expr] = []
-        annotation = value = None
-        if isinstance(statement, ast.Assign):
-            targets, value = statement.targets, statement.value
-        elif isinstance(statement, ast.AnnAssign):
-            targets, annotation, value = [statement.target], statement.annotation, statement.value
-        for target in targets:
-            if (
-                isinstance(target, ast.Attribute)
-                and isinstance(target.value, ast.Name)
-                and target.value.id == "self"
-                and target.attr not in seen
-                and _public(target.attr)
-            ):
-                seen.add(target.attr)
-                typed = f": {ast.unparse(annotation)}" if annotation is not None else ""
-                lines.append(f"{indent}self.{target.attr}{typed} = {_short(value)}")
+    for attribute, annotation, value in _self_assignments(node):
+        if attribute in seen or not _public(attribute):
+            continue
+        seen.add(attribute)
+        typed = f": {ast.unparse(annotation)}" if annotation is not None else ""
+        lines.append(f"{indent}self.{attribute}{typed} = {_short(value)}")
     return lines
 
 

@@ -20,7 +20,8 @@ _CLASS = re.compile(r"^\s*class\s+([A-Za-z_][A-Za-z0-9_]*)")
 _PARTICIPANT = re.compile(r"^\s*(?:participant|actor)\s+([A-Za-z_][A-Za-z0-9_]*)")
 _CALL = re.compile(r"\b([a-z_][A-Za-z0-9_]*)\s*\(")
 _OPENERS = ("loop", "alt", "opt", "par", "critical", "break", "rect", "box")
-_MIDDLES = ("else", "and", "option")
+# The middle keyword each block may hold: `else` only in `alt`, `and` in `par`, `option` in `critical`.
+_MIDDLES = {"alt": "else", "par": "and", "critical": "option"}
 # How many plan neighbours besides dependencies and dependents: enough to place the file, not the whole plan.
 MAX_SIBLINGS = 4
 
@@ -38,23 +39,22 @@ def _norm(word: str) -> str:
 
 
 def own_names(planned: PlannedFile, design: SystemDesign, *, shown: frozenset[str] = frozenset()) -> set[str]:
-    """The (normalised) diagram names this file stands for: classes and participants its path or purpose names,
-    and the functions its purpose lists with parentheses — less the names `shown` (defined by its dependencies,
-    whose code or interface the prompt carries already)."""
-    declared = {
-        _norm(m.group(1)) for line in design.data_structures_and_interfaces.splitlines() if (m := _CLASS.match(line))
-    }
-    declared |= {_norm(m.group(1)) for line in design.program_call_flow.splitlines() if (m := _PARTICIPANT.match(line))}
+    """The diagram names this file stands for, spelled exactly as the diagrams spell them: classes and
+    participants its purpose names, the class its file is named after (`snake_game.py` for `SnakeGame`; never
+    its folder: `snake/main.py` is not the class `Snake`), and the functions its purpose lists with
+    parentheses — less the names `shown` (defined by its dependencies, whose code or interface the prompt
+    carries already)."""
+    declared = {m.group(1) for line in design.data_structures_and_interfaces.splitlines() if (m := _CLASS.match(line))}
+    declared |= {m.group(1) for line in design.program_call_flow.splitlines() if (m := _PARTICIPANT.match(line))}
     path = PurePosixPath(plan_key(planned.path))
-    mentioned = {_norm(word) for word in _WORD.findall(planned.purpose)} | {_norm(path.stem)}
-    if path.stem in ("__main__", "main"):
-        mentioned |= {"main", _norm(path.parent.name)}
-    functions = {_norm(name) for name in _CALL.findall(planned.purpose) if len(name) > 2}
-    return ((declared & mentioned) | functions) - {_norm(name) for name in shown}
+    stems = {"main"} if path.stem in ("__main__", "main") else {_norm(path.stem)}
+    named = set(_WORD.findall(planned.purpose)) | {name for name in declared if _norm(name) in stems}
+    functions = {name for name in _CALL.findall(planned.purpose) if len(name) > 2}
+    return ((declared & named) | functions) - set(shown)
 
 
 def names_any(line: str, names: set[str]) -> bool:
-    return any(_norm(word) in names for word in _WORD.findall(line))
+    return any(word in names for word in _WORD.findall(line))
 
 
 def class_diagram_slice(diagram: str, names: set[str]) -> str:
@@ -67,7 +67,7 @@ def class_diagram_slice(diagram: str, names: set[str]) -> str:
         match = _CLASS.match(line)
         if match and line.rstrip().endswith("{"):
             end = next((j for j in range(index + 1, len(lines)) if lines[j].strip() == "}"), len(lines) - 1)
-            if _norm(match.group(1)) in names:
+            if match.group(1) in names:
                 kept.extend(lines[index : end + 1])
             index = end + 1
             continue
@@ -78,29 +78,39 @@ def class_diagram_slice(diagram: str, names: set[str]) -> str:
 
 
 def call_flow_slice(flow: str, names: set[str]) -> str:
-    """The `sequenceDiagram` header, the messages naming `names`, and the loop/alt blocks around them."""
+    """The `sequenceDiagram` header, the messages naming `names`, and the loop/alt blocks around them.
+
+    The slice stays mermaid: every block it keeps is closed by its own `end`, an `else` never outlives its
+    `alt`, and a block left open by the model is unwrapped (its messages kept, its opener and `else`s not)."""
     kept: list[str] = []
-    open_blocks: list[int] = []  # indexes into `kept` of openers not yet known to hold a message
+    open_blocks: list[list[int]] = []  # per open block: the index in `kept` of its opener, then of its middles
+    kinds: list[str] = []  # the opener keyword of each open block
     for line in flow.splitlines():
         keyword = line.strip().split(" ", 1)[0].lower()
         if line.strip() == "sequenceDiagram":
+            continue
+        if keyword in _OPENERS:
+            open_blocks.append([len(kept)])
+            kinds.append(keyword)
             kept.append(line)
-        elif keyword in _OPENERS:
-            open_blocks.append(len(kept))
-            kept.append(line)
-        elif keyword in _MIDDLES and open_blocks:
+        elif keyword in _MIDDLES.values() and kinds and _MIDDLES.get(kinds[-1]) == keyword:
+            open_blocks[-1].append(len(kept))
             kept.append(line)
         elif keyword == "end" and open_blocks:
-            start = open_blocks.pop()
-            if any(names_any(inner, names) for inner in kept[start + 1 :]):
+            block = open_blocks.pop()
+            kinds.pop()
+            if any(names_any(inner, names) for inner in kept[block[0] + 1 :]):
                 kept.append(line)
             else:
-                del kept[start:]
+                del kept[block[0] :]
+        elif keyword in _MIDDLES.values() or keyword == "end":
+            continue  # an `else` or `end` of no (such) block: not mermaid, not kept
         elif names_any(line, names):
             kept.append(line)
-    for start in reversed(open_blocks):  # an opener never closed: keep what it holds, drop the opener
-        del kept[start]
-    return "\n".join(kept) if any(line.strip() != "sequenceDiagram" for line in kept) else ""
+    for block in reversed(open_blocks):  # openers never closed: keep what they hold, drop opener and middles
+        for index in reversed(block):
+            del kept[index]
+    return "\n".join(["sequenceDiagram", *kept]) if kept else ""
 
 
 def design_slice(
@@ -117,12 +127,12 @@ def design_slice(
     key = plan_key(planned.path)
     others = [item for item in design.file_list if plan_key(item.path) != key]
     used_by = [item for item in others if key in dependencies.get(plan_key(item.path), [])]
-    shown = {key, *dependencies.get(key, []), *(plan_key(item.path) for item in used_by)}
+    placed = {key, *dependencies.get(key, []), *(plan_key(item.path) for item in used_by)}
     folder = PurePosixPath(key).parent
     siblings = [
         item
         for item in others
-        if plan_key(item.path) not in shown and PurePosixPath(plan_key(item.path)).parent == folder
+        if plan_key(item.path) not in placed and PurePosixPath(plan_key(item.path)).parent == folder
     ]
     return DesignSlice(
         class_diagram=class_diagram_slice(design.data_structures_and_interfaces, names),

@@ -22,6 +22,7 @@ from devteam.core.prompting import render_document
 from devteam.core.safe_paths import project_name_from
 from devteam.qa.program_checks import BugReport
 from devteam.roles.base import Message, Role, RunContext
+from devteam.roles.engineer_fit import fit_written_files
 from devteam.roles.engineer_fixes import fix_reported_files
 from devteam.roles.messages import CodeWritten, DesignWritten
 
@@ -78,6 +79,7 @@ class Engineer(Role):
             failures = [result for result in results if isinstance(result, BaseException)]
             if failures:
                 raise failures[0]
+        await fit_written_files(self.llm, self.persona, design, sources, run)
         self._write_project_files(prd, design, run)
         return [Message("code", CodeWritten(dict(sources)), self.name)]
 

@@ -1,0 +1,90 @@
+"""FitImports: a written file that imports what does not exist goes back to its writer once, with the real
+interfaces of the files it imports from (and the packages it may use).
+
+The check is `artifacts.import_fit`; this action asks, and keeps the answer only when it compiles and fits
+better than the file it replaces.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from devteam.actions.persona import Persona, language_of
+from devteam.artifacts.code_interface import python_interface
+from devteam.artifacts.hollow_code import syntax_errors
+from devteam.artifacts.import_fit import ImportMiss, import_misses
+from devteam.core.errors import StructuredOutputError
+from devteam.core.prompting import render_prompt
+from devteam.llm.client import LLM
+from devteam.llm.types import ChatMessage
+from devteam.structured.ask import ask_code
+
+log = logging.getLogger("devteam.repair")
+
+NAME = "FitImports"
+MARKER = "repair_import_fit"
+
+
+async def fit_imports(
+    llm: LLM,
+    persona: Persona,
+    *,
+    path: str,
+    sources: dict[str, str],
+    required: list[str],
+    repair: bool,
+) -> str | None:
+    """The file at `path` rewritten to import only what exists, or None (it fits, or no better answer came)."""
+    code = sources[path]
+    misses = import_misses(path, code, sources, required)
+    if not misses:
+        return None
+    log.info("%s: %s: %s", MARKER, path, "; ".join(miss.detail for miss in misses))
+    llm.ledger.add_repairs([MARKER])
+    prompt = render_prompt(
+        "fit_imports.j2",
+        path=path,
+        code=code,
+        misses=misses,
+        interfaces=_interfaces(misses, sources),
+        third_party=any(miss.module_path is None for miss in misses),
+        required=required,
+        language_of=language_of,
+    )
+    try:
+        answer = await ask_code(
+            llm,
+            [persona.system_message(), ChatMessage("user", prompt)],
+            role=persona.role,
+            action=NAME,
+            subject=path,
+            language=language_of(path),
+            repair=repair,
+            max_reasks=1,
+        )
+    except StructuredOutputError as error:
+        log.warning("%s %s: no usable answer (%s); kept as written", NAME, path, error)
+        return None
+    left = import_misses(path, answer.value, {**sources, path: answer.value}, required)
+    if syntax_errors(path, answer.value) and not syntax_errors(path, code):
+        log.warning("%s %s: the answer does not compile; kept as written", NAME, path)
+        return None
+    if len(left) >= len(misses):
+        log.warning("%s %s: the answer fits no better (%s); kept as written", NAME, path, _details(left))
+        return None
+    if left:
+        log.warning("%s %s: still imports what does not exist: %s", NAME, path, _details(left))
+    return answer.value
+
+
+def _interfaces(misses: list[ImportMiss], sources: dict[str, str]) -> dict[str, str]:
+    shown: dict[str, str] = {}
+    for miss in misses:
+        if miss.module_path is not None and miss.module_path not in shown:
+            text = sources[miss.module_path]
+            shown[miss.module_path] = python_interface(text) or text
+    return shown
+
+
+def _details(misses: list[ImportMiss]) -> str:
+    return "; ".join(miss.detail for miss in misses)
