@@ -7,12 +7,16 @@ itself reports real connection faults; a probe must never be the reason a run st
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import httpx
 
+from devteam.core.redaction import url_without_password
+from devteam.llm.wire.http_errors import transport_error
 from devteam.llm.wire.http_options import tls_options
+from devteam.llm.wire.server_errors import ANSWER_ERRORS
 
 log = logging.getLogger("devteam.llm")
 
@@ -47,15 +51,17 @@ class ServerProbe:
     async def _request(self, method: str, url: str, body: dict[str, Any] | None) -> Any:
         try:
             response = await self._http().request(method, url, json=body, timeout=PROBE_TIMEOUT)
-        except httpx.HTTPError as exc:
-            log.debug("probe %s %s failed: %r", method, url, exc)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # Read by the mapping the providers share, so the log says what the chat call would have said.
+            failure = transport_error(exc, where=f"{method} {url_without_password(url)}", root=url)
+            log.debug("probe failed: %s", failure)
             return None
         if response.status_code != 200:
             log.debug("probe %s %s answered HTTP %s", method, url, response.status_code)
             return None
         try:
-            return response.json()
-        except ValueError:
+            return json.loads(response.content.decode("utf-8"))
+        except ANSWER_ERRORS:
             return None
 
     async def aclose(self) -> None:
