@@ -128,7 +128,18 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--qa-install",
         action="store_true",
-        help="QA installs requirements.txt into a virtualenv in the project (.venv) first",
+        help="QA installs requirements.txt into a virtualenv in the project (.venv) first, inside the box, "
+        "wheels only",
+    )
+    parser.add_argument(
+        "--qa-allow-sdist",
+        action="store_true",
+        help="--qa-install may build source packages (their setup.py runs, inside the box)",
+    )
+    parser.add_argument(
+        "--qa-unsafe",
+        action="store_true",
+        help="run generated code even where no sandbox (bubblewrap) is available (also `qa_sandbox: none`)",
     )
     parser.add_argument(
         "--plain",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from devteam.qa.box import choose_box
 from devteam.qa.program_checks import entry_command, implicated_files, missing_packages, run_tests, smoke_run
+
+BOX = choose_box()
 
 
 def _project(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -24,7 +27,7 @@ def test_counts_come_from_a_real_pytest_run(tmp_path: Path) -> None:
             "def test_zero():\n    assert add(0, 0) == 0\n",
         },
     )
-    run = run_tests(root)
+    run = run_tests(root, BOX)
     assert (run.passed, run.failed, run.errors) == (1, 1, 0)
     assert not run.ok
     assert implicated_files(run.output, root, ["calc.py", "tests/test_calc.py"]) == ["calc.py", "tests/test_calc.py"]
@@ -61,13 +64,13 @@ def test_the_entry_point_is_found_and_a_server_that_keeps_running_counts_as_a_cl
     root = _project(
         tmp_path, {"app.py": "import time\nprint('serving', flush=True)\nwhile True:\n    time.sleep(0.1)\n"}
     )
-    smoke = smoke_run(root, ["app.py"])
+    smoke = smoke_run(root, ["app.py"], BOX)
     assert smoke is not None and smoke.verdict == "clean start" and smoke.ok
 
 
 def test_a_crashing_entry_point_is_a_code_failure(tmp_path: Path) -> None:
     root = _project(tmp_path, {"main.py": "raise RuntimeError('boom')\n"})
-    smoke = smoke_run(root, ["main.py"])
+    smoke = smoke_run(root, ["main.py"], BOX)
     assert smoke is not None and smoke.verdict == "fails" and smoke.code_failure
     assert "RuntimeError: boom" in smoke.output
 
@@ -82,6 +85,6 @@ def test_a_curses_program_gets_a_pseudo_terminal_for_its_smoke_run(tmp_path: Pat
             )
         },
     )
-    smoke = smoke_run(root, ["game.py"])
+    smoke = smoke_run(root, ["game.py"], BOX)
     assert smoke is not None and smoke.verdict == "clean exit", smoke.output
     assert "pseudo-terminal" in smoke.command and "SNAKE READY" in smoke.output

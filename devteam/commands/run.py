@@ -29,7 +29,6 @@ from devteam.core.errors import (
 from devteam.core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 from devteam.core.redaction import Redactor, redact_console
 from devteam.demos import shipped_record
-from devteam.qa.sandbox import probe_isolation
 from devteam.run.company import run_company
 from devteam.run.options import RunOptions, RunOutcome
 from devteam.run.stop_signals import StopRequest, install_stop_signals
@@ -87,6 +86,9 @@ def run_idea_command(args: argparse.Namespace) -> int:
         run_tests=bool(args.run_tests or args.qa_install or config.qa),
         qa_rounds=args.qa_rounds,
         qa_install=args.qa_install,
+        qa_sandbox=config.qa_sandbox,
+        qa_unsafe=bool(getattr(args, "qa_unsafe", False)),
+        qa_allow_sdist=bool(getattr(args, "qa_allow_sdist", False)),
         implement=args.implement,
         live_progress=wants_live_view(args),
         show_text=getattr(args, "show_text", True),
@@ -184,8 +186,9 @@ def qa_lines(outcome: RunOutcome) -> list[str]:
             f"QA:       round {result['round']}: {result['tests_passed']} passed, "
             f"{result['tests_failed']} failed{smoke}{needs}"
         )
-    if outcome.run.qa_results:
-        lines.append(f"Sandbox:  {probe_isolation().describe()}")
+    box = outcome.run.qa_box
+    if box is not None:
+        lines.append(f"Sandbox:  {box.describe()}")
     return lines
 
 

@@ -255,6 +255,9 @@ class Config(BaseModel):
     max_concurrency: int = Field(4, ge=1)
     # Run the generated code's tests and entry point (sandboxed) and hand failures back: `--run-tests`.
     qa: bool = False
+    # Where QA runs model code: "auto"/"bubblewrap" (a bwrap box; none here means QA runs nothing), or "none"
+    # (no box at all, like --qa-unsafe: the user accepts that generated code runs on this machine).
+    qa_sandbox: Literal["auto", "bubblewrap", "none"] = "auto"
     roles: list[RoleLLM] = Field(default_factory=list)
     presets: dict[str, PresetEntry] = Field(default_factory=dict)
     sources: list[Path] = Field(default_factory=list)
@@ -516,6 +519,7 @@ _FILE_SHAPE = Section(
         "workspace": None,
         "max_concurrency": None,
         "qa": None,
+        "qa_sandbox": None,
         "roles": ListOf(Section({"role": None, "llm": _llm_section()})),
         "presets": None,
     },

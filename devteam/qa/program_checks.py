@@ -1,26 +1,44 @@
 """What QA asks of a generated project: do its tests pass, does its entry point start — and if not, why.
 
-Everything runs through `devteam.qa.sandbox`; this module only builds the commands and reads the output.
+Everything runs through `devteam.qa.sandbox`, in the run's box; this module only builds the commands and reads
+the output. Verdicts are honest: no tests collected (or an exit before collection) is "no tests", never a pass;
+a missing pytest or package, or a box that could not start, is never the code's failure.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from devteam.qa.box import PROJECT_DIR, Bind, Box
+from devteam.qa.box_init import BOX_FAILED
 from devteam.qa.sandbox import Limits, SandboxResult, run_sandboxed
 
 TEST_LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
 SMOKE_LIMITS = Limits(wall_seconds=5, cpu_seconds=30)
+# Wheels can be large (numpy's one library is ~30 MiB): an install gets more room, and the network.
+INSTALL_LIMITS = Limits(
+    wall_seconds=600,
+    cpu_seconds=600,
+    memory_bytes=2048 * 1024 * 1024,
+    file_bytes=512 * 1024 * 1024,
+    processes=64,
+    disk_bytes=2048 * 1024 * 1024,
+)
 PROJECT_VENV = ".venv"
+# The user's own choice of package index reaches pip in the box; nothing else of the environment does.
+_PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_CERT")
 
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
 _MISSING = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '([A-Za-z0-9_.]+)'")
 _TRACE_FILE = re.compile(r'File "([^"]+)", line \d+|^([^\s:][^:\n]*\.py):\d+:', re.MULTILINE)
+# bwrap's own complaints, or our launcher's: the box failed, the program never ran.
+_BOX_ERROR = re.compile(r"^(?:bwrap: .*|devteam box: .*)$", re.MULTILINE)
 _ENTRY_NAMES = ("main.py", "app.py", "run.py", "game.py", "cli.py")
 
 
@@ -32,11 +50,14 @@ class BugReport:
     failure: str
     files: list[str]
     design: Any  # the SystemDesign, for the fix prompt
+    # False for a failure that is not the code's (no tests, a missing package, the box): nothing to fix.
+    code_failure: bool = True
 
 
 @dataclass
 class TestRun:
-    """One pytest run; `total` 0 with returncode 5 means no tests were collected."""
+    """One pytest run. `verdict`: "pass", "fail" (the code's failure), "no tests", "needs" (pytest or a
+    package is missing), "box failed" (the box could not start the run)."""
 
     passed: int = 0
     failed: int = 0
@@ -44,14 +65,31 @@ class TestRun:
     returncode: int | None = 0
     output: str = ""
     needs: list[str] = field(default_factory=list)
+    box_error: str | None = None
 
     @property
     def total(self) -> int:
         return self.passed + self.failed + self.errors
 
     @property
+    def verdict(self) -> str:
+        if self.box_error is not None:
+            return "box failed"
+        if self.needs:
+            return "needs"
+        if self.failed or self.errors:
+            return "fail"
+        if self.returncode == 5 or (self.returncode == 0 and self.total == 0):
+            return "no tests"  # nothing collected, or the process ended before pytest reported anything
+        return "pass" if self.returncode == 0 else "fail"
+
+    @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.errors == 0 and self.returncode in (0, 5) and not self.needs
+        return self.verdict == "pass"
+
+    @property
+    def code_failure(self) -> bool:
+        return self.verdict == "fail"
 
 
 @dataclass
@@ -59,7 +97,7 @@ class SmokeRun:
     """The entry point started with stdin closed: a clean exit, or still running at the limit, counts."""
 
     command: str
-    verdict: str  # "clean exit", "clean start", "fails", "needs packages"
+    verdict: str  # "clean exit", "clean start", "fails", "needs packages", "box failed"
     output: str = ""
     needs: list[str] = field(default_factory=list)
 
@@ -73,14 +111,37 @@ class SmokeRun:
 
 
 def interpreter_env(root: Path) -> dict[str, str]:
-    """The project's own folder first on the path, then the packages `--qa-install` put in its virtualenv."""
-    paths = [str(root)]
+    """The project's own folder first on the path, then the packages `--qa-install` put in its virtualenv
+    (as the box sees them: the virtualenv is mounted read-only at the project's `.venv`)."""
+    paths = [PROJECT_DIR]
     venv = root / PROJECT_VENV
-    paths += [str(site) for site in sorted(venv.glob("lib/python*/site-packages"))]
+    paths += [
+        f"{PROJECT_DIR}/{site.relative_to(root).as_posix()}" for site in sorted(venv.glob("lib/python*/site-packages"))
+    ]
     return {"PYTHONPATH": ":".join(paths)}
 
 
-def run_tests(root: Path, limits: Limits = TEST_LIMITS) -> TestRun:
+def package_binds(root: Path) -> list[Bind]:
+    """The virtualenv `--qa-install` made, read-only: a test may use the packages, never change them."""
+    venv = root / PROJECT_VENV
+    if venv.is_dir() and not venv.is_symlink():
+        return [Bind(venv, f"{PROJECT_DIR}/{PROJECT_VENV}")]
+    return []
+
+
+def has_pytest() -> bool:
+    """pytest is a dependency of devteam, but an interpreter assembled by hand may lack it."""
+    return importlib.util.find_spec("pytest") is not None
+
+
+def run_tests(root: Path, box: Box, limits: Limits = TEST_LIMITS) -> TestRun:
+    """The project's tests under pytest, in the box; the counts come from pytest's own summary line."""
+    if not has_pytest():
+        return TestRun(
+            returncode=None,
+            output=f"the interpreter devteam runs under ({sys.executable}) has no pytest: pip install pytest",
+            needs=["pytest"],
+        )
     argv = [
         sys.executable,
         "-m",
@@ -91,11 +152,13 @@ def run_tests(root: Path, limits: Limits = TEST_LIMITS) -> TestRun:
         "-p",
         "no:cacheprovider",
         "--rootdir",
-        str(root),
+        PROJECT_DIR,
         "-o",
         "addopts=",
     ]
-    result = run_sandboxed(argv, cwd=root, limits=limits, env=interpreter_env(root))
+    result = run_sandboxed(
+        argv, project=root, box=box, limits=limits, env=interpreter_env(root), binds=package_binds(root)
+    )
     counts = _counts(result.output)
     run = TestRun(
         passed=counts.get("passed", 0),
@@ -104,10 +167,19 @@ def run_tests(root: Path, limits: Limits = TEST_LIMITS) -> TestRun:
         returncode=result.returncode,
         output=_with_limit_note(result),
         needs=missing_packages(result.output, root),
+        box_error=box_error(result),
     )
-    if result.returncode not in (0, 1, 5) and run.total == 0:
+    if result.returncode not in (0, 1, 5) and run.total == 0 and run.box_error is None:
         run.errors = 1  # pytest itself failed (usage error, internal error, killed): not a pass
     return run
+
+
+def box_error(result: SandboxResult) -> str | None:
+    """What the box said when it could not start the program (bwrap's or the launcher's own line)."""
+    if result.returncode == BOX_FAILED or (result.returncode == 1 and result.output.startswith("bwrap: ")):
+        found = _BOX_ERROR.search(result.output)
+        return found.group(0) if found else result.output.strip()[:200]
+    return None
 
 
 def _counts(output: str) -> dict[str, int]:
@@ -129,17 +201,25 @@ def entry_command(paths: list[str]) -> list[str] | None:
     return None
 
 
-def smoke_run(root: Path, paths: list[str], limits: Limits = SMOKE_LIMITS) -> SmokeRun | None:
+def smoke_run(root: Path, paths: list[str], box: Box, limits: Limits = SMOKE_LIMITS) -> SmokeRun | None:
     command = entry_command(paths)
     if command is None:
         return None
     terminal = uses_curses(root, paths)
     result = run_sandboxed(
-        [sys.executable, *command], cwd=root, limits=limits, env=interpreter_env(root), terminal=terminal
+        [sys.executable, *command],
+        project=root,
+        box=box,
+        limits=limits,
+        env=interpreter_env(root),
+        terminal=terminal,
+        binds=package_binds(root),
     )
     shown = "python " + " ".join(command) + (" (in a pseudo-terminal)" if terminal else "")
     output = _with_limit_note(result)
     needs = missing_packages(result.output, root)
+    if box_error(result) is not None:
+        return SmokeRun(shown, "box failed", output)
     if result.timed_out:
         return SmokeRun(shown, "clean start", output)
     if result.returncode == 0 or (result.returncode == 2 and "usage:" in result.output.lower()):
@@ -192,7 +272,9 @@ def implicated_files(output: str, root: Path, known: list[str]) -> list[str]:
     for match in _TRACE_FILE.finditer(output):
         raw = match.group(1) or match.group(2)
         path = Path(raw)
-        if path.is_absolute():
+        if raw.startswith(PROJECT_DIR + "/"):
+            rel = raw[len(PROJECT_DIR) + 1 :]
+        elif path.is_absolute():
             try:
                 rel = path.resolve().relative_to(root).as_posix()
             except ValueError:
@@ -238,36 +320,37 @@ def is_test_path(path: str) -> bool:
     return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
-def install_requirements(root: Path, *, timeout: float = 600) -> str:
-    """`--qa-install`: requirements.txt into `<project>/.venv` (ignored by git). Runs outside the sandbox,
-    because pip needs the network; returns pip's output, raises `InstallError` when it fails."""
+def install_requirements(
+    root: Path, names: list[str], box: Box, *, allow_sdist: bool = False, limits: Limits = INSTALL_LIMITS
+) -> str:
+    """`--qa-install`: the checked requirement `names` into `<project>/.venv` (ignored by git), inside the box.
+
+    The virtualenv is made and filled by the interpreter devteam runs under, started by absolute path with
+    `-I`, in the box, with the project copy as its only project: a planned `venv.py` or `pip/__main__.py`
+    cannot stand in for the real tool. Wheels only unless `allow_sdist` (an sdist runs its setup.py); the
+    network is shared only when there is something to download. Returns pip's output; `InstallError` when it
+    fails.
+    """
     venv = root / PROJECT_VENV
-    requirements = root / "requirements.txt"
-    steps = []
+    if venv.is_symlink() or (venv.exists() and not venv.is_dir()):
+        raise InstallError(f"{PROJECT_VENV} in the project is not a folder; nothing was installed")
+    venv.mkdir(exist_ok=True)
+    inside = f"{PROJECT_DIR}/{PROJECT_VENV}"
+    binds = [Bind(venv, inside, writable=True)]
+    steps: list[tuple[list[str], bool]] = []
     if not (venv / "bin" / "python").exists():
-        steps.append([sys.executable, "-m", "venv", str(venv)])
-    if requirements.is_file():
-        steps.append(
-            [
-                str(venv / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "-r",
-                str(requirements),
-            ]
-        )
+        steps.append(([sys.executable, "-I", "-m", "venv", inside], False))
+    if names:
+        binary = [] if allow_sdist else ["--only-binary", ":all:"]
+        pip = [f"{inside}/bin/python", "-I", "-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
+        steps.append(([*pip, *binary, *names], True))
+    env = {key: value for key, value in os.environ.items() if key in _PIP_SETTINGS}
     output = []
-    for step in steps:
-        try:
-            done = subprocess.run(step, cwd=root, capture_output=True, text=True, timeout=timeout)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise InstallError(f"{' '.join(step[:4])} failed: {error}") from error
-        output.append(done.stdout + done.stderr)
-        if done.returncode != 0:
-            raise InstallError(f"installing requirements.txt failed:\n{(done.stdout + done.stderr)[-2000:]}")
+    for argv, network in steps:
+        result = run_sandboxed(argv, project=root, box=box, limits=limits, env=env, network=network, binds=binds)
+        output.append(result.output)
+        if not result.ok:
+            raise InstallError(f"installing the requirements failed:\n{_with_limit_note(result)[-2000:]}")
     return "".join(output)
 
 

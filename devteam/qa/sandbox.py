@@ -1,14 +1,12 @@
 """How generated code runs: the one place that starts it, limits it and reads what it printed.
 
-Generated programs and their tests run only with `--run-tests`, each in a subprocess with:
-a wall-clock limit (the whole process group is killed), CPU, address-space, file-size and core-dump limits
-(`resource.setrlimit` before exec), a process-count limit (RLIMIT_NPROC; the kernel ignores it for root, so
-root gets a `pids` cgroup where one can be made), a fresh temporary HOME and TMPDIR, an environment built from
-nothing (no inherited keys or tokens), output capped, and — where unprivileged user namespaces work
-(`unshare -rn true`) — a network namespace of its own with nothing in it but its own loopback (brought up by
-`loopback_up.py`, so a program can still talk to itself over 127.0.0.1). The process group is killed when
-the run ends; a program that starts a session of its own can outlive it. It is not a container: the program
-can read any file this user can read, and write to the project folder and anywhere else this user can write.
+Every run gets a throwaway copy of the project without `.git` (`project_copy`) and runs in the box chosen for
+the run (`devteam.qa.box`): bubblewrap's namespaces and a size-limited tmpfs, or — only when the user said
+`--qa-unsafe` — no box at all. Either way the second layer is here: a wall-clock limit (the whole process
+group is killed), CPU, address-space, file-size and core-dump limits (`resource.setrlimit` before exec), a
+process-count limit (RLIMIT_NPROC; the kernel ignores it for root, so root gets a `pids` cgroup where one can
+be made), an environment built from nothing (no inherited keys or tokens) and output capped. Argument lists
+and environments speak of the box's paths (`PROJECT_DIR`); an unsafe run maps them to its copy.
 """
 
 from __future__ import annotations
@@ -30,8 +28,11 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO, cast
+
+from devteam.qa.box import HOME_DIR, LAUNCHER, PROJECT_DIR, SOURCE_DIR, TMP_DIR, Bind, Box, bwrap_prefix
+from devteam.qa.project_copy import copy_project, scratch_folder
 
 # No --pid --fork: unshare then execs the program itself, so its exit status (and the signal that killed it)
 # is the program's own; the process group is killed at the end instead.
@@ -53,6 +54,8 @@ class Limits:
     file_bytes: int = 32 * 1024 * 1024
     processes: int = 32
     output_bytes: int = 64 * 1024
+    # Everything the program may write, all files together (the box's tmpfs); file_bytes caps one file.
+    disk_bytes: int = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -119,19 +122,22 @@ def _unshare_works() -> bool:
         return False
     try:
         probe = subprocess.run(
-            [*_namespace_prefix(Isolation(network=True, process_limit="none")), true], capture_output=True, timeout=10
+            [*_namespace_prefix(Isolation(network=True, process_limit="none")), true],
+            check=False,
+            capture_output=True,
+            timeout=10,
         )
     except (OSError, subprocess.SubprocessError):
         return False
     return probe.returncode == 0
 
 
-def _cgroup_parent() -> Path | None:
+def _cgroup_parent(roots: Sequence[Path] = _CGROUP_ROOTS) -> Path | None:
     """A pids-cgroup folder we may create children in (v1 `pids` hierarchy, or v2 with pids enabled)."""
-    for root in _CGROUP_ROOTS:
+    for root in roots:
         if not (root / "cgroup.procs").exists():
             continue
-        if root.name != "pids" and "pids" not in _read(root / "cgroup.subtree_control"):
+        if root.name != "pids" and "pids" not in _read_text(root / "cgroup.subtree_control").split():
             continue
         probe = root / f"devteam-probe-{os.getpid()}"
         try:
@@ -143,19 +149,19 @@ def _cgroup_parent() -> Path | None:
     return None
 
 
-def _read(path: Path) -> str:
+def _read_text(path: Path) -> str:
     try:
         return path.read_text()
     except OSError:
         return ""
 
 
-def sandbox_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def sandbox_env(home: str, tmp: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """An environment built from nothing: no API keys, tokens or proxies of ours leak into generated code."""
     env = {
         "PATH": _SAFE_PATH,
-        "HOME": str(home),
-        "TMPDIR": str(home / "tmp"),
+        "HOME": home,
+        "TMPDIR": tmp,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -174,70 +180,175 @@ def sandbox_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     return env
 
 
+class NoBoxError(Exception):
+    """No box was chosen for this run: model code is not run (the caller reports why)."""
+
+
 def run_sandboxed(
     argv: Sequence[str],
     *,
-    cwd: Path,
+    project: Path,
+    box: Box,
     limits: Limits = Limits(),
     env: Mapping[str, str] | None = None,
     terminal: bool = False,
+    network: bool = False,
+    binds: Sequence[Bind] = (),
 ) -> SandboxResult:
-    """Run `argv` in `cwd` within `limits`; stdin is closed. Never raises for what the program does.
+    """Run `argv` (absolute program, box paths) in a throwaway copy of `project` within `limits`; stdin is
+    closed. Never raises for what the program does; `NoBoxError` when `box` runs no code.
 
     `terminal` gives the program a pseudo-terminal (24x80) that nobody types into, instead of closed stdin and
     a pipe: a curses program refuses to start without one, and would otherwise never be seen running.
+    `network` is for installs only; `binds` are extra host folders under `PROJECT_DIR` (the packages).
     """
-    isolation = probe_isolation()
-    command = [*_namespace_prefix(isolation), *argv]
-    with tempfile.TemporaryDirectory(prefix="devteam-sandbox-") as scratch:
-        home = Path(scratch) / "home"
-        (home / "tmp").mkdir(parents=True)
-        cgroup = _make_cgroup(limits) if isolation.process_limit == "cgroup" else None
-        # RLIMIT_NPROC counts every process of this user, so the cap is "this many more than now" (counted
-        # here: the child between fork and exec must not walk /proc).
-        nproc = _user_process_count() + limits.processes if isolation.process_limit == "rlimit" else None
-        master, slave = _open_terminal() if terminal else (None, None)
-        streams: dict[str, Any] = (
-            {"stdin": slave, "stdout": slave, "stderr": slave}
-            if slave is not None
-            else {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
-        )
-        started = time.monotonic()
-        try:
-            process = subprocess.Popen(
+    if not box.runs_code:
+        raise NoBoxError(box.describe())
+    scratch = scratch_folder()
+    try:
+        copy = copy_project(project, scratch / "project")
+        if box.kind == "bubblewrap":
+            assert box.bwrap is not None
+            launcher = Bind(Path(__file__).with_name("box_init.py"), LAUNCHER)
+            command = [
+                *bwrap_prefix(
+                    box.bwrap,
+                    network=network,
+                    disk_bytes=limits.disk_bytes,
+                    binds=[Bind(copy, SOURCE_DIR), launcher, *binds],
+                ),
+                "--",
+                sys.executable,
+                "-I",
+                LAUNCHER,
+                SOURCE_DIR,
+                PROJECT_DIR,
+                HOME_DIR,
+                TMP_DIR,
+                "--",
+                *argv,
+            ]
+            result = _run(
                 command,
-                cwd=cwd,
-                env=sandbox_env(home, env),
-                start_new_session=True,
-                preexec_fn=functools.partial(_limit_child, limits, nproc, cgroup),
-                **streams,
+                cwd=scratch,
+                env=sandbox_env(HOME_DIR, TMP_DIR, env),
+                limits=limits,
+                terminal=terminal,
+                network=True,
             )
-        except OSError as error:
-            _remove_cgroup(cgroup)
-            if master is not None:
-                os.close(master)
-            return SandboxResult(list(argv), 127, f"cannot start {argv[0]}: {error}", 0.0)
-        finally:
-            if slave is not None:
-                os.close(slave)  # the child holds its own copy; the reader sees EOF when the child is gone
+            _signal_from_status(result)
+        else:
+            for bind in binds:  # no mounts without a box: the copy links to the folder instead
+                link = copy / PurePosixPath(bind.inside).relative_to(PROJECT_DIR)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(bind.host, target_is_directory=True)
+            home, tmp = scratch / "home", scratch / "tmp"
+            home.mkdir()
+            tmp.mkdir()
+            here = str(copy)
+            mapped = [arg.replace(PROJECT_DIR, here) for arg in argv]
+            extra = {key: value.replace(PROJECT_DIR, here) for key, value in (env or {}).items()}
+            result = _run(
+                mapped,
+                cwd=copy,
+                env=sandbox_env(str(home), str(tmp), extra),
+                limits=limits,
+                terminal=terminal,
+                network=network,
+            )
+            result.output = result.output.replace(here, PROJECT_DIR)
+    finally:
+        _remove_tree(scratch)
+    result.argv = list(argv)
+    return result
+
+
+def _signal_from_status(result: SandboxResult) -> None:
+    """bwrap's init reports a program killed by a signal as 128 + the signal, as a shell does."""
+    code = result.returncode
+    if code is not None and 128 < code < 128 + 65 and code - 128 in _SIGNALS and result.signal_name is None:
+        result.signal_name = signal.Signals(code - 128).name
+
+
+def _remove_tree(folder: Path) -> None:
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(folder, onexc=_force_remove)
+    else:
+        shutil.rmtree(folder, onerror=_force_remove)
+
+
+def _force_remove(function: Any, path: str, _info: Any) -> None:
+    """A program may leave folders without write permission: open them up and try once more."""
+    try:
+        os.chmod(os.path.dirname(path), 0o700)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _run(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    limits: Limits,
+    terminal: bool,
+    network: bool,
+) -> SandboxResult:
+    """Start `argv`, limited, and wait for it; `network` False asks for a namespace of its own (no box)."""
+    isolation = probe_isolation()
+    command = [*([] if network else _namespace_prefix(isolation)), *argv]
+    cgroup = _make_cgroup(limits) if isolation.process_limit == "cgroup" else None
+    # RLIMIT_NPROC counts every process of this user, so the cap is "this many more than now" (counted
+    # here: the child between fork and exec must not walk /proc).
+    nproc = _user_process_count() + limits.processes if isolation.process_limit == "rlimit" else None
+    master, slave = _open_terminal() if terminal else (None, None)
+    streams: dict[str, Any] = (
+        {"stdin": slave, "stdout": slave, "stderr": slave}
+        if slave is not None
+        else {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+    )
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+            preexec_fn=functools.partial(_limit_child, limits, nproc, cgroup),  # noqa: PLW1509 (only async-signal-safe calls)
+            **streams,
+        )
+    except OSError as error:
+        _remove_cgroup(cgroup)
+        if master is not None:
+            os.close(master)
+        return SandboxResult(list(argv), 127, f"cannot start {argv[0]}: {error}", 0.0)
+    finally:
+        if slave is not None:
+            os.close(slave)  # the child holds its own copy; the reader sees EOF when the child is gone
+    with _LIVE_LOCK:
+        _LIVE.add(process.pid)
+    # The reader closes it.
+    output = open(master, "rb", buffering=0) if master is not None else process.stdout  # noqa: SIM115
+    assert output is not None
+    reader = _CappedReader(cast(BinaryIO, output), limits.output_bytes, terminal=terminal)
+    timed_out = False
+    try:
+        process.wait(timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
         with _LIVE_LOCK:
-            _LIVE.add(process.pid)
-        output = open(master, "rb", buffering=0) if master is not None else process.stdout
-        assert output is not None
-        reader = _CappedReader(output, limits.output_bytes, terminal=terminal)
-        timed_out = False
-        try:
-            process.wait(timeout=limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            with _LIVE_LOCK:
-                _LIVE.discard(process.pid)
-            _kill_group(process)
-            process.wait()
-            reader.join()
-            _remove_cgroup(cgroup)
-        seconds = time.monotonic() - started
+            _LIVE.discard(process.pid)
+        _kill_group(process)
+        process.wait()
+        reader.join()
+        _remove_cgroup(cgroup)
+    seconds = time.monotonic() - started
     code = None if timed_out else process.returncode
     signal_name = signal.Signals(-code).name if code is not None and code < 0 and -code in _SIGNALS else None
     return SandboxResult(
@@ -357,7 +468,7 @@ class _CappedReader:
 
     def _drain(self, output: BinaryIO) -> None:
         half = self.cap // 2
-        while chunk := _read(output):
+        while chunk := _read_chunk(output):
             self.total += len(chunk)
             room = half - len(self.head)
             if room > 0:
@@ -380,7 +491,7 @@ class _CappedReader:
         return head + tail
 
 
-def _read(output: BinaryIO) -> bytes:
+def _read_chunk(output: BinaryIO) -> bytes:
     try:
         return getattr(output, "read1", output.read)(65536) or b""
     except OSError:  # a pseudo-terminal answers EIO once the program has closed its side

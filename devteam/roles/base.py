@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from devteam.actions.persona import Persona
 from devteam.console.progress import Progress
+from devteam.core.redaction import Redactor
 from devteam.llm.client import LLM
 from devteam.llm.usage import Ledger
 
@@ -57,6 +58,11 @@ class RunContext:
     qa_rounds: int = 2
     qa_install: bool = False
     qa_results: list[dict[str, Any]] = field(default_factory=list)
+    # The box QA runs model code in (devteam.qa.box.Box; None without --run-tests), and wheels-only installs.
+    qa_box: Any = None
+    qa_allow_sdist: bool = False
+    # Everything that leaves the box (QA output, reports, fix prompts, commit messages) passes it.
+    redactor: Redactor = field(default_factory=Redactor)
     repo: ProjectRepo | None = None
     files_written: list[str] = field(default_factory=list)
     files_refused: list[str] = field(default_factory=list)

@@ -23,6 +23,9 @@ MAX_CONTEXT_FILES = 3
 
 
 async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run: RunContext) -> list[Message]:
+    if not report.code_failure or not report.files:
+        log.warning("QA round %d: the failure is not the code's; no file is sent to %s", report.round, FIX_CODE)
+        return []
     repo = run.opened
     sources = {path: repo.read_text(path) or "" for path in report.files}
     # The code first: a test is rewritten only when the failure names no other file (else a fix could simply

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -19,6 +20,8 @@ from devteam.actions.write_tests import NAME as WRITE_TESTS
 from devteam.actions.write_tests import test_path_for, write_tests
 from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.artifacts.file_plan import FileLevels, build_levels
+from devteam.artifacts.requirements import check_requirements
+from devteam.core.errors import WorkspaceError
 from devteam.core.prompting import render_document
 from devteam.qa.program_checks import (
     BugReport,
@@ -32,7 +35,7 @@ from devteam.qa.program_checks import (
     run_tests,
     smoke_run,
 )
-from devteam.qa.sandbox import probe_isolation, stop_all
+from devteam.qa.sandbox import stop_all
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.messages import DesignWritten
 
@@ -64,7 +67,8 @@ class RoundReport:
 
     @property
     def code_failure(self) -> bool:
-        tests_fail = self.tests is not None and not self.tests.ok and not self.tests.needs
+        """Only what the code did wrong: no tests, a missing package or pytest, a box that failed are not."""
+        tests_fail = self.tests is not None and self.tests.code_failure
         return tests_fail or (self.smoke is not None and self.smoke.code_failure)
 
     @property
@@ -75,6 +79,10 @@ class RoundReport:
             parts.append("no tests")
         elif tests.needs and not tests.total:
             parts.append("tests need " + ", ".join(tests.needs))
+        elif tests.verdict == "no tests":
+            parts.append("no tests ran")
+        elif tests.verdict == "box failed":
+            parts.append("tests not run (the box failed)")
         elif tests.ok:
             parts.append(f"{tests.passed} of {tests.total} tests pass")
         else:
@@ -101,6 +109,7 @@ class RoundReport:
             "tests_total": tests.total if tests else 0,
             "smoke": self.smoke.verdict if self.smoke else None,
             "needs": list(self.needs),
+            "tests": tests.verdict if tests else None,
             "code_failure": self.code_failure,
         }
 
@@ -122,6 +131,11 @@ class QaEngineer(Role):
             self.prd, self.design = written.prd, written.design
             return []
         if self.design is None or self.prd is None:
+            return []
+        box = run.qa_box
+        if box is None or not box.runs_code:
+            if message.kind == "code":  # said once, and no test is paid for that could never run
+                run.progress.note(self.name, "generated code is not run: " + (box.describe() if box else "no box"))
             return []
         if message.kind == "code":
             await self._write_missing_tests(run, self.prd, self.design)
@@ -161,7 +175,10 @@ class QaEngineer(Role):
         repo = run.opened
         modules = []
         for planned in plan.files:
-            key = repo.relative(planned.path)
+            try:
+                key = repo.relative(planned.path)
+            except WorkspaceError:
+                continue  # a refused plan entry (".", "", a path out of the project) has no module to test
             if not key.endswith(".py") or key not in tracked or is_test_path(key):
                 continue
             if PurePosixPath(key).name in _NOT_CORE or _UI_IMPORT.search(repo.read_text(key) or ""):
@@ -202,10 +219,16 @@ class QaEngineer(Role):
     async def _install(self, run: RunContext) -> None:
         repo = run.opened
         run.progress.start(self.name, "install requirements.txt into .venv")
+        # The file may be the model's own: only PEP 508 names reach pip, never options, URLs or paths.
+        checked = check_requirements((repo.read_text("requirements.txt") or "").splitlines())
+        for line, reason in checked.refused:
+            log.warning("repair_requirement_refused: %r is not installed: %s", run.redactor.text(line), reason)
         try:
-            await asyncio.to_thread(install_requirements, repo.root)
+            await _sandboxed(
+                partial(install_requirements, allow_sdist=run.qa_allow_sdist), repo.root, checked.kept, run.qa_box
+            )
         except InstallError as error:
-            log.warning("%s", error)
+            log.warning("%s", run.redactor.text(str(error)))
             run.progress.done(self.name, "install requirements.txt into .venv", detail="failed")
             return
         run.progress.done(self.name, "install requirements.txt into .venv")
@@ -219,17 +242,27 @@ class QaEngineer(Role):
         what = f"QA round {number}"
         run.progress.start(self.name, what)
         has_tests = any(is_test_path(path) and path.endswith(".py") for path in tracked)
-        tests = await _sandboxed(run_tests, repo.root) if has_tests else None
-        smoke = await _sandboxed(smoke_run, repo.root, tracked)
+        box = run.qa_box
+        tests = await _sandboxed(run_tests, repo.root, box) if has_tests else None
+        smoke = await _sandboxed(smoke_run, repo.root, tracked, box)
+        # Nothing the box printed leaves it unscrubbed: reports, commit messages, fix prompts, the console.
+        for checked in (tests, smoke):
+            if checked is not None:
+                checked.output = run.redactor.text(checked.output)
         needs = sorted({*(tests.needs if tests else []), *(smoke.needs if smoke else [])})
         report = RoundReport(number, tests, smoke, needs)
-        run.qa_results.append(report.to_json())
+        run.qa_results.append({**report.to_json(), "box": box.kind})
         path = f"{REPORTS}/round_{number}.md"
-        repo.write_text(path, render_document("qa_report.md.j2", report=report, isolation=probe_isolation().describe()))
-        repo.commit(
-            f"{report.headline[0].upper()}{report.headline[1:]} (round {number})", author=self.name, paths=[path]
-        )
-        run.progress.done(self.name, what, detail=report.headline + (f"; needs {', '.join(needs)}" if needs else ""))
+        headline = run.redactor.text(report.headline)
+        try:
+            repo.write_text(path, render_document("qa_report.md.j2", report=report, isolation=box.describe()))
+            repo.commit(f"{headline[0].upper()}{headline[1:]} (round {number})", author=self.name, paths=[path])
+        except WorkspaceError as error:
+            # A refused report path (a link, a folder) fails this round, not the run; --resume goes on.
+            log.warning("QA round %d: its report could not be kept (%s); QA stops here", number, error)
+            run.progress.done(self.name, what, detail="report refused")
+            return []
+        run.progress.done(self.name, what, detail=headline + (f"; needs {', '.join(needs)}" if needs else ""))
         fixes = sum(
             1 for commit in repo.history() if commit.author == "Engineer" and commit.message.startswith(FIX_PREFIX)
         )

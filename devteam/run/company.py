@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from devteam.config.settings import Config
 from devteam.console.progress import Progress, ProgressView
@@ -35,6 +35,9 @@ from devteam.run.stop_signals import StopRequest
 from devteam.run.summary import StageClock, build_summary
 from devteam.run.team import Team
 from devteam.workspace.project import ProjectClaimedError, ProjectExistsError, ProjectRepo, project_name_from
+
+if TYPE_CHECKING:
+    from devteam.qa.box import Box
 
 log = logging.getLogger("devteam.run")
 
@@ -165,6 +168,9 @@ async def run_company(
         incremental=options.incremental,
         qa_rounds=options.qa_rounds,
         qa_install=options.qa_install,
+        qa_box=_qa_box(options),
+        qa_allow_sdist=options.qa_allow_sdist,
+        redactor=Redactor(config.secrets()),
     )
     outcome = RunOutcome(run=run, ledger=ledger, run_id=new_run_id())
     recording: _Recording | None = None
@@ -274,13 +280,19 @@ def _live_view(*, show_text: bool) -> Callable[[Progress, TextIO], ProgressView]
     return functools.partial(LiveView, show_text=show_text)
 
 
-def _sandbox_description(options: RunOptions) -> str | None:
-    """What the box could isolate here, for the summary of a run that ran generated code."""
+def _qa_box(options: RunOptions) -> Box | None:
+    """The box QA runs model code in (bubblewrap, or none only when the user asked): chosen once per run."""
     if not options.run_tests:
         return None
-    from devteam.qa.sandbox import probe_isolation
+    from devteam.qa.box import choose_box
 
-    return probe_isolation().describe()
+    return choose_box(options.qa_sandbox, unsafe=options.qa_unsafe)
+
+
+def _sandbox_description(options: RunOptions) -> str | None:
+    """The box generated code ran in (or why it did not run), for the summary of a run with QA."""
+    box = _qa_box(options)
+    return None if box is None else box.describe()
 
 
 def _now() -> str:

@@ -36,6 +36,10 @@ class RunOptions:
     run_tests: bool = False
     qa_rounds: int = 2
     qa_install: bool = False
+    # Where QA runs model code (config `qa_sandbox`); `--qa-unsafe` runs it without a box; sdists only if asked.
+    qa_sandbox: str = "auto"
+    qa_unsafe: bool = False
+    qa_allow_sdist: bool = False
 
 
 @dataclass
