@@ -52,11 +52,12 @@ def no_config_help(looked_at: list[Path]) -> str:
 
 
 def _models_at(label: str, host: str, port: int) -> list[str]:
-    from devteam.commands.model_setup import Server, list_models
+    """The names a local server lists that can be shown and pasted into a config (see `usable_models`)."""
+    from devteam.commands.model_setup import Server, list_models, usable_models
 
     server = (
         Server("ollama", f"http://{host}:{port}")
         if label == "ollama"
         else Server("open_llm", f"http://{host}:{port}/v1")
     )
-    return list_models(server) or []
+    return usable_models(list_models(server) or [], where=server.label)

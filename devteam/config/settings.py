@@ -52,6 +52,7 @@ from devteam.config.sources import (
     expand_variables,
     read_config_file,
 )
+from devteam.config.user_file import write_new_config
 from devteam.core.errors import ConfigError
 from devteam.core.redaction import url_password, url_without_password
 
@@ -150,7 +151,9 @@ class LLMConfig(BaseModel):
         if info.data.get("api_type") == "ollama" and "://" not in value:
             value = ollama_host_url(value)
         if not is_http_url(value):
-            raise ValueError(f"must be an http(s) URL such as http://127.0.0.1:8000/v1, got {value!r}")
+            raise ValueError(
+                f"must be an http(s) URL such as http://127.0.0.1:8000/v1, got {url_without_password(value)!r}"
+            )
         value = _client_url(value)
         if value != given and "://" in given:
             _notice_once(f"base_url {url_without_password(given)} is used as {url_without_password(value)}")
@@ -646,12 +649,5 @@ def template_text() -> str:
 
 def init_config(home: Path) -> Path:
     """Write ~/.metagpt/config2.yaml from the template; an existing file is never overwritten."""
-    path = home / ".metagpt" / "config2.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = resources.files("devteam").joinpath(*_TEMPLATE).read_bytes()
-    try:
-        with path.open("xb") as out:
-            out.write(data)
-    except FileExistsError:
-        raise ConfigError(f"{path} already exists and was left untouched; edit it, or move it away first") from None
-    return path
+    return write_new_config(home / ".metagpt" / "config2.yaml", data)

@@ -13,7 +13,7 @@ import asyncio
 import json
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import httpx
@@ -22,7 +22,7 @@ from devteam.core.errors import ProviderError
 from devteam.core.redaction import url_without_password
 from devteam.llm.grammar_bounds import schema_for_grammar
 from devteam.llm.providers.prompt_formats import PromptFormat, stop_strings
-from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
+from devteam.llm.types import Capabilities, ChatMessage, ChatRequest, ChatResponse, Timings, TokenCount
 from devteam.llm.usage import estimated_count, plausible_usage
 from devteam.llm.wire.answer_shape import optional_text, require, token_count
 from devteam.llm.wire.http_errors import mapped_http_errors
@@ -35,6 +35,7 @@ from devteam.llm.wire.server_limits import (
     window_from_model_list,
 )
 from devteam.llm.wire.server_probe import ServerProbe
+from devteam.llm.wire.server_timings import cached_from_usage, llamacpp_figures, plausible_cached
 
 Dialect = Literal["openai", "llama_server"]
 
@@ -71,7 +72,9 @@ def build_completion_body(
         if limit is not None:
             body["max_tokens"] = limit
     else:
-        # cache_prompt: the next call (a re-ask, the next file) shares the system prompt and design.
+        # cache_prompt: the slot keeps this prompt's tokens, so the next call (the next file, a re-ask) reads only
+        # what follows the start they share (prompts are ordered for it: prompts/run_shared.j2). No `id_slot`:
+        # llama-server already gives a request the slot whose cached prompt is most like it.
         body.update(stream=False, cache_prompt=True)
         if limit is not None:
             body["n_predict"] = limit
@@ -100,6 +103,9 @@ class Completion:
     prompt_tokens: float | None
     completion_tokens: float | None
     model: str
+    # Prompt tokens the server's cache served, and where its time went (llama.cpp's `timings`), where reported.
+    cached_tokens: int | None = None
+    timings: Timings = field(default_factory=Timings)
 
 
 def parse_openai_completion(data: Any) -> Completion:
@@ -113,25 +119,33 @@ def parse_openai_completion(data: Any) -> Completion:
         require(usage, dict, "usage")
         prompt = token_count(usage.get("prompt_tokens"), "usage.prompt_tokens")
         completion = token_count(usage.get("completion_tokens"), "usage.completion_tokens")
+    timings, cached = llamacpp_figures(data.get("timings"))
+    reported = cached_from_usage(usage) if isinstance(usage, dict) else None
     return Completion(
         text=optional_text(choice.get("text"), "choices[0].text"),
         finish_reason=optional_text(choice.get("finish_reason"), "choices[0].finish_reason") or None,
         prompt_tokens=prompt,
         completion_tokens=completion,
         model=_model_name(data.get("model")),
+        cached_tokens=reported if reported is not None else cached,
+        timings=timings,
     )
 
 
 def parse_llama_completion(data: Any) -> Completion:
-    """llama.cpp's `/completion` answer: `stop_type` on current servers, `stopped_limit` on older ones."""
+    """llama.cpp's `/completion` answer: `stop_type` on current servers, `stopped_limit` on older ones;
+    `tokens_evaluated` is the whole prompt, `timings.cache_n` (older: `tokens_cached`) the part its cache served."""
     require(data, dict, "the answer")
     limited = data.get("stop_type") == "limit" or data.get("stopped_limit") is True
+    timings, cached = llamacpp_figures(data.get("timings"), tokens_cached=data.get("tokens_cached"))
     return Completion(
         text=optional_text(data.get("content"), "content"),
         finish_reason="length" if limited else "stop",
         prompt_tokens=token_count(data.get("tokens_evaluated"), "tokens_evaluated"),
         completion_tokens=token_count(data.get("tokens_predicted"), "tokens_predicted"),
         model=_model_name(data.get("model")),
+        cached_tokens=cached,
+        timings=timings,
     )
 
 
@@ -171,7 +185,7 @@ class CompletionsProvider:
         self.root = llama_server_root(base_url) if dialect == "llama_server" else (base_url or "").rstrip("/")
         self._path = "/completion" if dialect == "llama_server" else "/completions"
         self.capabilities = Capabilities(json_schema=dialect == "llama_server", lists_models=True)
-        self._defaults = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        self._defaults: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         self._timeout = timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(
@@ -233,6 +247,10 @@ class CompletionsProvider:
             max_tokens=limit,
             where=self.describe(),
         )
+        if not usage.estimated:
+            usage.cached_tokens = plausible_cached(answer.cached_tokens, usage.prompt_tokens)
+        # Not streamed: the first token's time is known only as the server's own prompt time.
+        timings = replace(answer.timings, first_token_s=answer.timings.prompt_s)
         return ChatResponse(
             text=self.prompt_format.output_to_answer(answer.text),
             finish_reason=answer.finish_reason,
@@ -240,6 +258,7 @@ class CompletionsProvider:
             model=answer.model or self.model,
             native_schema=structured,
             latency_s=time.perf_counter() - started,
+            timings=timings,
         )
 
     def _mapped_errors(self) -> AbstractContextManager[None]:
