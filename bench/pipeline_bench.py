@@ -1,12 +1,14 @@
 """Benchmark: the whole pipeline on an 8-file plan against a local scripted server; prints, in one run:
 
-1. wall time against the critical-path bound ((stages + DAG levels × calls per file) × latency) and calls;
+1. wall time against the critical-path bound ((stages + DAG levels × calls per file) × latency); the calls made
+   one after another before the first file is written, and the calls in all, next to MetaGPT's (WritePRD,
+   WriteDesign and WriteTasks before the first file, then one WriteCode and, with review, at least one
+   WriteCodeReview per file);
 2. prompt tokens per run and per file next to a MetaGPT-style figure. The MetaGPT-style prompt models what
    MetaGPT 0.8's WriteCode and WriteCodeReview send for the same files, in the same order: the whole system
    design (its JSON: approach, full file plan, class diagram, call flow), the code of EVERY file written before
    (and, for the review, the file itself), and the same instructions as ours; its PRD and design prompts carry
-   the full JSON schema and shape; MetaGPT has no framework proposal, so those calls count for us alone. Both
-   sides are counted with the same estimate (4 characters a token);
+   the full JSON schema and shape. Both sides are counted with the same estimate (4 characters a token);
 3. whether the files still fit together: every name a file imports from the project is in its WriteCode
    prompt, and the generated project's own tests pass and its entry point runs;
 4. start-up: the CPU time a real `metagpt` process spends from launch until the fake server sees its first
@@ -51,6 +53,8 @@ from devteam.structured.schema import describe_fields, schema_for_prompt  # noqa
 from devteam.structured.skeleton import skeleton  # noqa: E402
 
 TARGET_RATIO = 0.4
+# MetaGPT 0.8 before its first file: WritePRD, WriteDesign, WriteTasks, one after another.
+METAGPT_CALLS_BEFORE_CODE = 3
 OLLAMA_FIRST_REQUEST_CPU = 0.3
 OPENAI_MARGIN_CPU = 0.1
 
@@ -78,8 +82,10 @@ async def one_run(latency: float, *, concurrency: int, review: bool) -> dict[str
         requests = server.chat_requests
     files = list(company.files.values())
     levels = build_levels([PlannedFile(path=f.path, purpose="", depends_on=f.depends_on) for f in files])
-    # The calls before the Engineer are one after another: the PRD, the framework proposal (and choice), the design.
+    # The calls before the Engineer are one after another: the PRD and the design.
     stages = sum(1 for call in outcome.ledger.calls if call.role != "Engineer")
+    actions = [request_action(request) for request in requests]
+    before_first_file = next((index for index, action in enumerate(actions) if action == "WriteCode"), len(actions))
     bound = (stages + len(levels.levels) * (2 if review else 1)) * latency
     return {
         "wall": wall,
@@ -87,12 +93,21 @@ async def one_run(latency: float, *, concurrency: int, review: bool) -> dict[str
         "stages": stages,
         "levels": len(levels.levels),
         "calls": len(requests),
+        "before_first_file": before_first_file,
+        "metagpt_calls": METAGPT_CALLS_BEFORE_CODE + len(files) * (2 if review else 1),
         "requests": requests,
         "company": company,
         "order": [f.path for f in levels.files],
         "dependencies": levels.dependencies,
         "fit": fit,
     }
+
+
+def request_action(request: RecordedRequest) -> str:
+    """The action a request was made for, wherever its prompt names it."""
+    user = next((m["content"] for m in request.json["messages"] if m["role"] == "user"), "")
+    marker = user.find("## Action: ")
+    return user[marker:].split("\n", 1)[0].removeprefix("## Action: ") if marker >= 0 else ""
 
 
 def tokens_of(messages: list[dict[str, str]]) -> int:
@@ -104,15 +119,15 @@ def metagpt_style(request: RecordedRequest, company: ShopCompany, order: list[st
     messages = request.json["messages"]
     system = estimate_tokens(messages[0]["content"]) if messages[0]["role"] == "system" else 0
     user = next(m["content"] for m in messages if m["role"] == "user")
-    action = user.split("\n", 1)[0].removeprefix("## Action: ")
+    action = request_action(request)
     if action in ("WritePRD", "WriteDesign"):
         model = PRD if action == "WritePRD" else SystemDesign
         full_schema = estimate_tokens(schema_for_prompt(model)) + estimate_tokens(skeleton(model))
         compact = estimate_tokens(describe_fields(model)) if "the server checks the schema" in user else 0
         return action, "", tokens_of(messages) - compact + full_schema
     if action not in ("WriteCode", "ReviewCode"):
-        return action, "", 0  # a stage MetaGPT does not have (the framework proposal and choice)
-    path = user.split("`", 2)[1]
+        return action, "", 0  # a stage MetaGPT does not have
+    path = user[user.find("## Action: ") :].split("`", 2)[1]  # the file the action names
     earlier = order[: order.index(path)]
     code = sum(estimate_tokens(company.files[p].code) for p in earlier)
     design = estimate_tokens(company.design_text())
@@ -152,6 +167,7 @@ def fit_together(company: ShopCompany, project: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        check=False,
         cwd=project,
         capture_output=True,
         text=True,
@@ -162,6 +178,7 @@ def fit_together(company: ShopCompany, project: Path) -> dict[str, Any]:
         store = Path(scratch) / "inventory.json"
         entry = subprocess.run(
             [sys.executable, "-m", "app", "--store", str(store), "add", "TEA-0001", "Tea", "450", "10"],
+            check=False,
             cwd=project,
             capture_output=True,
             text=True,
@@ -282,7 +299,7 @@ def startup_figures(repeats: int) -> dict[str, float | None]:
 
 def report(latency: float, repeats: int) -> None:
     print(f"pipeline benchmark: 8-file plan (a shop inventory), scripted server latency {latency:.2f}s per answer\n")
-    print(f"{'run':<34} {'wall s':>7} {'bound s':>8} {'ratio':>6} {'calls':>6}")
+    print(f"{'run':<34} {'wall s':>7} {'bound s':>8} {'ratio':>6} {'calls':>6} {'MetaGPT':>8} {'before code':>12}")
     runs = {}
     for label, concurrency, review in (
         ("parallel, no review", 4, False),
@@ -292,7 +309,10 @@ def report(latency: float, repeats: int) -> None:
         result = asyncio.run(one_run(latency, concurrency=concurrency, review=review))
         runs[label] = result
         ratio = result["wall"] / result["bound"]
-        print(f"{label:<34} {result['wall']:7.2f} {result['bound']:8.2f} {ratio:6.2f} {result['calls']:>6}")
+        print(
+            f"{label:<34} {result['wall']:7.2f} {result['bound']:8.2f} {ratio:6.2f} {result['calls']:>6} "
+            f"{result['metagpt_calls']:>8} {result['before_first_file']:>5} (MetaGPT {METAGPT_CALLS_BEFORE_CODE})"
+        )
     first = runs["parallel, no review"]
     print(f"\nDAG levels: {first['levels']}; bound = ({first['stages']} stages + levels x calls per file) x latency")
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from fakes import RecordedRequest, Reply, Text
 
 RECORDS = Path(__file__).resolve().parent / "data" / "real_model_records"
-STDLIB_PROPOSAL = '{"options": [{"name": "the standard library", "why": "Nothing to install."}]}'
 _ACTION = re.compile(r"## Action: (\w+)")
 _FILE = re.compile(r"## Action: (?:WriteCode|ReviewCode)\n(?:Write|Review) the (?:complete )?file `([^`]+)`")
 
@@ -39,8 +38,6 @@ class RecordedModel:
             self.answers.setdefault((exchange["action"], exchange.get("subject") or ""), []).append(exchange["answer"])
         for key, text in (extra or {}).items():
             self.answers.setdefault(key, []).append(text)
-        # Records made before the Architect proposed frameworks: one candidate, so no choice is asked.
-        self.answers.setdefault(("ProposeFrameworks", ""), [STDLIB_PROPOSAL])
         self.served: dict[tuple[str, str], int] = {}
         self.requests: list[RecordedRequest] = []
 

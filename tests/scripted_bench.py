@@ -57,8 +57,6 @@ class ScriptedBenchModel:
             text = json.dumps(prd)
         elif "## Action: WriteDesign" in first_user:
             text = json.dumps(design_answer(FILES))
-        elif "## Action: ProposeFrameworks" in first_user:
-            text = json.dumps({"options": [{"name": "the standard library", "why": "Nothing to install."}]})
         elif "## Action: ReviewCode" in first_user:
             text = "LGTM"
         elif "## Action: WriteCode" in first_user:

@@ -106,12 +106,6 @@ class ScriptedCompany:
         self.mangle: dict[str, Mangle] = {}  # key: "WritePRD", "WriteDesign" or a file path
         self.calls: list[str] = []
         self.prompt_chars: dict[str, int] = {}
-        # The Architect's framework proposal: one candidate by default (no choice to make, one call);
-        # a test that wants the choice lists more and sets `framework_choice`.
-        self.frameworks: list[dict[str, str]] = [
-            {"name": "the standard library", "why": "Nothing to install; a terminal game needs no more."}
-        ]
-        self.framework_choice = ""
         self.prompts: dict[str, str] = {}  # key as in `calls` -> the first user message of its last request
 
     def prd_text(self) -> str:
@@ -131,10 +125,6 @@ class ScriptedCompany:
             key, text = "WritePRD", self.prd_text()
         elif "## Action: WriteDesign" in first_user:
             key, text = "WriteDesign", self.design_text()
-        elif "## Action: ProposeFrameworks" in first_user:
-            key, text = "ProposeFrameworks", json.dumps({"options": self.frameworks})
-        elif "## Action: ChooseFramework" in first_user:
-            key, text = "ChooseFramework", json.dumps({"choice": self.framework_choice})
         elif "## Action: ReviewCode" in first_user:
             match = _FILE.search(first_user)
             key, text = f"review:{match.group(1) if match else '?'}", "LGTM"

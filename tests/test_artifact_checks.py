@@ -17,17 +17,10 @@ from recorded_model import RECORDS, RecordedModel
 from scripted_company import ScriptedCompany, prd_answer
 from test_team import config_for, options_for, run
 
-from devteam.artifacts.checks import (
-    check_design,
-    check_prd,
-    code_problem,
-    find_entry_point,
-    idea_subject_words,
-    importable_path,
-    run_command_for,
-    settle_design,
-)
+from devteam.artifacts.checks import check_prd, code_problem, idea_subject_words
+from devteam.artifacts.design_checks import DesignRules, check_design, importable_path, settle_design
 from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign
+from devteam.artifacts.program_layout import planned_entry_point
 
 
 def design_of(files: list[PlannedFile], packages: list[str] | None = None) -> SystemDesign:
@@ -49,7 +42,7 @@ def test_standard_library_and_own_modules_are_dropped_from_required_packages(cap
         packages=["random", "math", "os.path", "pygame==2.5.2", "snake", "Python>=3.10", "requests"],
     )
     with caplog.at_level(logging.INFO, logger="devteam"):
-        checked = check_design(design, idea="write a snake game")
+        checked = check_design(design, DesignRules(idea="write a snake game", install_allowed=True))
 
     assert checked.value.required_packages == ["pygame==2.5.2", "requests"]
     assert checked.repairs == ["repair_stdlib_requirement", "repair_own_module_requirement"]
@@ -71,7 +64,7 @@ def test_a_dependency_on_an_unplanned_file_is_a_problem_and_a_module_name_is_dro
         packages=["pygame"],
     )
 
-    checked = check_design(design, idea="write a snake game")
+    checked = check_design(design, DesignRules(idea="write a snake game", install_allowed=True))
 
     files = {f.path: f.depends_on for f in checked.value.file_list}
     assert files["main.py"] == ["game.py"]  # random (stdlib) and pygame (a package) are imports, not files
@@ -80,7 +73,7 @@ def test_a_dependency_on_an_unplanned_file_is_a_problem_and_a_module_name_is_dro
     assert "`game.py` depends on `game_objects.py`, which is not in file_list" in checked.problems[0]
     assert "`board`" in checked.problems[1]
 
-    settled = settle_design(checked.value, idea="write a snake game")
+    settled = settle_design(checked.value, DesignRules(idea="write a snake game", install_allowed=True))
     assert {f.path: f.depends_on for f in settled.value.file_list}["game.py"] == []
     assert settled.repairs == ["repair_unplanned_dependency"]
 
@@ -119,7 +112,7 @@ def test_a_python_file_that_cannot_be_imported_is_renamed_with_its_dependents(
         ]
     )
     with caplog.at_level(logging.INFO, logger="devteam"):
-        checked = check_design(design, idea="write a snake game")
+        checked = check_design(design, DesignRules(idea="write a snake game"))
 
     files = {f.path: f.depends_on for f in checked.value.file_list}
     assert files == {
@@ -149,9 +142,9 @@ def sent_back_then_settled(
     problem: str,
 ) -> tuple[PlannedFile, list[str], list[PlannedFile]]:
     """Check a plan (it must have exactly `problem`), settle it: (the file added last, the repairs, the plan)."""
-    checked = check_design(design_of(files), idea=idea)
+    checked = check_design(design_of(files), DesignRules(idea=idea))
     assert checked.problems == [problem]
-    settled = settle_design(checked.value, idea=idea)
+    settled = settle_design(checked.value, DesignRules(idea=idea))
     return settled.value.file_list[-1], settled.repairs, settled.value.file_list
 
 
@@ -173,10 +166,10 @@ def test_a_runnable_program_without_an_entry_point_is_sent_back_then_gets_main_p
     )
     assert main.path == "main.py" and main.depends_on == ["todo/store.py", "todo/tasks.py"]
     assert repairs == ["repair_entry_point"]
-    assert run_command_for(find_entry_point(settled)) == "python main.py"
+    assert (entry := planned_entry_point(settled)) is not None and entry.command == "python main.py"
 
     # A library has no entry point to look for.
-    assert check_design(design_of(files), idea="write a python library for parsing dates").problems == []
+    assert check_design(design_of(files), DesignRules(idea="write a python library for parsing dates")).problems == []
 
 
 def test_a_program_planned_without_code_is_sent_back_then_gets_main_py_for_the_whole_program() -> None:
@@ -197,9 +190,9 @@ def test_a_program_planned_without_code_is_sent_back_then_gets_main_py_for_the_w
 
     # A plan with code of another kind (a web page) is left as it is, and so is a library.
     web = [PlannedFile(path="index.html", purpose="the page"), PlannedFile(path="style.css", purpose="style")]
-    assert check_design(design_of(web), idea="write a landing page").problems == []
-    assert settle_design(design_of(web), idea="write a landing page").repairs == []
-    assert check_design(design_of(files), idea="write a python library for parsing dates").problems == []
+    assert check_design(design_of(web), DesignRules(idea="write a landing page")).problems == []
+    assert settle_design(design_of(web), DesignRules(idea="write a landing page")).repairs == []
+    assert check_design(design_of(files), DesignRules(idea="write a python library for parsing dates")).problems == []
 
 
 @pytest.mark.parametrize(
@@ -215,7 +208,8 @@ def test_the_entry_point_is_found_by_name_or_purpose(
     paths: list[str], purposes: list[str], command: str | None
 ) -> None:
     files = [PlannedFile(path=path, purpose=purpose) for path, purpose in zip(paths, purposes)]
-    assert run_command_for(find_entry_point(files)) == command
+    entry = planned_entry_point(files)
+    assert (entry.command if entry else None) == command
 
 
 # -- code ----------------------------------------------------------------------------------------------------
@@ -339,8 +333,11 @@ def test_the_real_2048_drift_is_sent_back_and_the_idea_reaches_every_stage(
     for request in openai_server.chat_requests:  # no prompt primes a product of its own
         text = json.dumps(request.json["messages"])
         assert "snake_case" not in text
-    # The design listed its own module `snake` as a package to install.
-    assert outcome.ledger.repairs["repair_own_module_requirement"] == 1
+    # The design listed its own module `snake` as a package to install (dropped on each of its two answers), and
+    # pygame, which the idea never named and this interpreter lacks: sent back once, kept when the model insisted.
+    assert outcome.ledger.repairs["repair_own_module_requirement"] == 2
+    design_prompts = model.prompts("WriteDesign")
+    assert len(design_prompts) == 2 and "required_packages lists `pygame`" in design_prompts[1]
     assert "snake" not in (outcome.repo_root / "requirements.txt").read_text()
 
 

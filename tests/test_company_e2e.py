@@ -62,7 +62,7 @@ def test_openai_protocol_run_builds_a_committed_repo(tmp_path: Path, openai_serv
     # 5 files in 3 levels: __init__/board, then ai/test, then __main__ — one commit per level, then README.
     assert len([m for m in messages if m.startswith("Write ")]) == 3
     assert "git -C" in result.stdout and "log --oneline" in result.stdout
-    assert "LLM:      8 calls" in result.stdout  # PRD, framework proposal, design, 5 files
+    assert "LLM:      7 calls" in result.stdout  # PRD, design, 5 files
     # Each WriteCode prompt carries only the files it depends on (the test file their code, the others their
     # interfaces), not every file written before it.
     main_prompt = company.prompts["tictactoe/__main__.py"]

@@ -65,10 +65,10 @@ def test_metagpt_flags_without_meaning_warn_and_the_run_goes_on(tmp_path: Path, 
     assert result.stderr.count("--n-round is ignored") == 1
     assert "--max-auto-summarize-code is ignored" in result.stderr
     root = tmp_path / "workspace" / "plan_only"
-    # --no-implement: the PRD, the framework proposal and the design, no code and no Engineer call.
+    # --no-implement: the PRD and the design, no code and no Engineer call.
     assert (root / "docs" / "system_design.json").is_file()
     assert not (root / "tictactoe").exists()
-    assert [r.path for r in openai_server.requests].count("/v1/chat/completions") == 3
+    assert [r.path for r in openai_server.requests].count("/v1/chat/completions") == 2
     with git.Repo(root) as repo:
         assert "Engineer" not in {commit.author.name for commit in repo.iter_commits()}
 

@@ -10,7 +10,7 @@ from cli_runner import run_metagpt, write_config
 from fakes import CompletionsServer, OpenAIServer, Text
 
 from devteam.config.presets import find_preset, model_key, shipped_presets
-from devteam.config.settings import Config, load_config
+from devteam.config.settings import Config, describe_preset, load_config
 from devteam.core.errors import ConfigError
 
 GOOD = '{"greeting": "hello", "numbers": [1, 2, 3], "ok": true}'
@@ -207,3 +207,37 @@ def test_a_presets_format_serves_llama_server_but_never_moves_a_chat_api(
     (request,) = completions_server.prompt_requests
     assert request.path == "/completion" and request.json["prompt"].startswith("<|im_start|>system\n")
     assert request.json["stop"] == ["<|im_end|>"] and "json_schema" in request.json
+
+
+@pytest.mark.parametrize(
+    ("model", "max_files"),
+    [
+        ("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", 1),
+        ("Qwen/Qwen2.5-Coder-0.5B-Instruct", 1),
+        ("qwen2.5-coder:0.5b", 1),
+        ("qwen2.5:0.5b-instruct", 1),
+        ("SmolLM2-135M-Instruct.Q4_1.gguf", 1),
+        ("qwen2.5-coder:7b", None),
+        ("gpt-4o", None),
+    ],
+)
+def test_the_weakest_models_plan_one_file(tmp_path: Path, model: str, max_files: int | None) -> None:
+    config = load(tmp_path, f"llm:\n  api_type: ollama\n  model: {model}\n")
+    assert config.llm.max_files == max_files
+    if max_files is not None:
+        assert "max_files 1" in describe_preset(config.llm)
+    # The config's own key wins over the preset's.
+    own = load(tmp_path, f"llm:\n  api_type: ollama\n  model: {model}\n  max_files: 3\n")
+    assert own.llm.max_files == 3
+
+
+def test_the_architects_model_carries_its_plan_size(tmp_path: Path) -> None:
+    from devteam.llm.factory import build_llm
+    from devteam.llm.output_levels import LevelCache
+    from devteam.llm.usage import Ledger
+
+    config = load(tmp_path, "llm:\n  api_type: ollama\n  model: qwen2.5-coder:0.5b\n")
+    llm = build_llm(config.llm, ledger=Ledger(), level_cache=LevelCache(tmp_path / "levels.json"))
+    assert llm.max_files == 1
+    with pytest.raises(ConfigError, match="max_files"):
+        load(tmp_path, "llm:\n  api_type: ollama\n  model: m\n  max_files: 0\n")

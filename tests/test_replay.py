@@ -167,7 +167,7 @@ def test_replaying_a_runs_own_record_rebuilds_the_same_files_without_the_network
     assert _code_files(rebuilt) == _code_files(original)
     for doc in ("docs/prd.json", "docs/system_design.json", "README.md"):
         assert (rebuilt / doc).read_text() == (original / doc).read_text(), doc
-    assert "LLM:      13 calls" in replay.stdout  # PRD, frameworks, design, 5 WriteCode and 5 ReviewCode
+    assert "LLM:      12 calls" in replay.stdout  # PRD, design, 5 WriteCode and 5 ReviewCode
     # The replayed run is recorded too, with the recorded answers and models.
     replayed = [json.loads(line) for line in (rebuilt / RECORD).read_text().splitlines()]
     recorded = [json.loads(line) for line in (original / RECORD).read_text().splitlines()]

@@ -174,11 +174,9 @@ def test_a_role_can_have_its_own_model(tmp_path: Path, openai_server: OpenAIServ
     models = [(action_of(r), r.json["model"]) for r in openai_server.chat_requests]
     assert ("WriteDesign", "big-model") in models
     assert {model for action, model in models if action == "WriteDesign"} == {"big-model"}
-    architect = {model for action, model in models if action == "ProposeFrameworks"}
-    assert architect == {"big-model"}  # every call of the Architect's
-    others = {model for action, model in models if action not in ("WriteDesign", "ProposeFrameworks")}
+    others = {model for action, model in models if action != "WriteDesign"}
     assert others == {"base-model"}
-    assert {action for action, _ in models} == {"WritePRD", "ProposeFrameworks", "WriteDesign", "WriteCode"}
+    assert {action for action, _ in models} == {"WritePRD", "WriteDesign", "WriteCode"}
     assert sorted(llm.model for llm in outcome.llms) == ["base-model", "big-model"]
 
 

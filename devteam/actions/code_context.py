@@ -17,13 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
 from typing import Literal
 
 from devteam.artifacts.code_interface import python_interface, top_level_names
 from devteam.artifacts.design_slice import DesignSlice, design_slice
 from devteam.artifacts.documents import PlannedFile, SystemDesign
 from devteam.artifacts.file_plan import plan_key
+from devteam.artifacts.program_layout import is_test_path
 from devteam.core.errors import ContextWindowError
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage, TokenCount
@@ -49,11 +49,6 @@ class CodeContext:
     overview: bool  # whether the PRD's goals and requirements and the implementation approach are shown
 
 
-def is_test_file(path: str) -> bool:
-    name = PurePosixPath(path).name
-    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-
-
 def code_contexts(
     design: SystemDesign, planned: PlannedFile, sources: dict[str, str], plan_dependencies: dict[str, list[str]]
 ) -> list[CodeContext]:
@@ -75,7 +70,7 @@ def code_contexts(
         CodeContext("trimmed", shown, frozenset(as_interfaces), trimmed, False),
         CodeContext("minimal", shown, frozenset(as_interfaces), minimal, False),
     ]
-    start = 0 if is_test_file(key) or not as_interfaces else 1
+    start = 0 if is_test_path(key) or not as_interfaces else 1
     return candidates[start:]
 
 

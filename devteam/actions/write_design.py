@@ -1,11 +1,16 @@
-"""WriteDesign: PRD → system design with the file plan, checked (packages, unplanned files, entry point)."""
+"""WriteDesign: PRD → system design with the file plan, checked (plan size, packages, unplanned files, entry
+point) and sent back once with the problems named.
+
+The framework is chosen here, in the same call: the design's approach and `required_packages` are the choice,
+and the checks judge it (standard library first). Two calls before the design — a proposal, then a choice among
+it — cost a weak model minutes and chose Flask and pygame for a terminal snake game.
+"""
 
 from __future__ import annotations
 
-from devteam.actions.choose_framework import FrameworkChoice
 from devteam.actions.persona import Persona
 from devteam.actions.send_back import ask_checked
-from devteam.artifacts.checks import check_design, settle_design
+from devteam.artifacts.design_checks import DesignRules, check_design, settle_design
 from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
@@ -24,13 +29,18 @@ async def write_design(
     prd: PRD,
     repair: bool,
     existing: SystemDesign | None = None,
-    framework: FrameworkChoice | None = None,
+    install_allowed: bool = False,
 ) -> Answer[SystemDesign]:
+    """The design for `prd`. A new plan holds at most the model's `max_files` (an existing one is extended as it
+    is); a package this interpreter lacks goes back to the model unless the idea names it or `install_allowed`
+    (`--qa-install`)."""
+    max_files = llm.max_files if existing is None else None
+    rules = DesignRules(idea=idea, max_files=max_files, install_allowed=install_allowed)
     prompt = render_prompt(
         "write_design.j2",
         idea=idea,
         existing_design=existing.model_dump_json(indent=1) if existing else "",
-        framework=framework,
+        max_files=max_files,
         prd_json=prd.model_dump_json(indent=1, exclude={"competitive_quadrant_chart", "competitive_analysis"}),
         **answer_format(SystemDesign, output_mode=llm.output_mode(wants_json=True)),
     )
@@ -39,8 +49,8 @@ async def write_design(
         llm,
         messages,
         SystemDesign,
-        check=lambda design: check_design(design, idea=idea),
-        settle=lambda design: settle_design(design, idea=idea),
+        check=lambda design: check_design(design, rules),
+        settle=lambda design: settle_design(design, rules),
         role=persona.role,
         action=NAME,
         repair=repair,

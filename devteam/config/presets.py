@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 # The llm: keys a preset may fill; endpoint keys (api_type, base_url, api_key, model) are never a preset's.
-PRESET_KEYS = ("context_length", "prompt_format", "stop", "structured_output", "temperature", "pricing")
+PRESET_KEYS = ("context_length", "prompt_format", "stop", "structured_output", "temperature", "pricing", "max_files")
 NO_PRESET = "none"
 
 

@@ -122,6 +122,9 @@ class LLMConfig(BaseModel):
     # A completion endpoint's prompt format (built-in name, module:Class, or a jinja2 chat template file).
     prompt_format: str | None = None
     stop: list[str] | None = None
+    # The most files (tests aside) the Architect may plan for this model: a weak model writes one file well and
+    # eight badly. None: no limit.
+    max_files: int | None = Field(None, ge=1)
     # A model family's settings (presets.yaml, or the config's `presets:`): named here, else matched from
     # `model`; after loading, the name of the preset applied ("none" turns matching off).
     preset: str | None = None
@@ -202,6 +205,7 @@ class PresetEntry(BaseModel):
     structured_output: StructuredOutput | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     pricing: Pricing | None = None
+    max_files: int | None = Field(None, ge=1)
 
     @field_validator("match", "stop", mode="before")
     @classmethod

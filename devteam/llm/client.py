@@ -82,6 +82,7 @@ class LLM:
         levels: OutputLevels | None = None,
         temperature: float | None = None,
         redactor: Redactor | None = None,
+        max_files: int | None = None,
     ) -> None:
         self.provider = provider
         self.api_type = api_type
@@ -90,6 +91,8 @@ class LLM:
         self.ledger = ledger
         self.structured_output = structured_output
         self.max_tokens = max_tokens
+        # The most files (tests aside) a plan for this model may hold (its preset's or config's max_files).
+        self.max_files = max_files
         # The configured sampling temperature, which a varied re-ask steps up from.
         self.temperature = temperature
         self.observers = observers if observers is not None else []

@@ -55,6 +55,7 @@ def build_llm(
         levels=levels,
         temperature=config.temperature,
         redactor=Redactor(config.secrets()),
+        max_files=config.max_files,
     )
     if not llm.price.known:
         ledger.note_unpriced(llm.model)

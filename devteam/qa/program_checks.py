@@ -11,10 +11,12 @@ import importlib.util
 import os
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from devteam.artifacts.program_layout import entry_point, is_test_path
 from devteam.qa.box import PROJECT_DIR, Bind, Box
 from devteam.qa.box_init import BOX_FAILED
 from devteam.qa.sandbox import Limits, SandboxResult, run_sandboxed
@@ -39,7 +41,6 @@ _MISSING = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '([
 _TRACE_FILE = re.compile(r'File "([^"]+)", line \d+|^([^\s:][^:\n]*\.py):\d+:', re.MULTILINE)
 # bwrap's own complaints, or our launcher's: the box failed, the program never ran.
 _BOX_ERROR = re.compile(r"^(?:bwrap: .*|devteam box: .*)$", re.MULTILINE)
-_ENTRY_NAMES = ("main.py", "app.py", "run.py", "game.py", "cli.py")
 
 
 @dataclass(frozen=True)
@@ -189,20 +190,17 @@ def _counts(output: str) -> dict[str, int]:
     return {kind: int(number) for number, kind in _COUNT.findall(lines[-1])}
 
 
-def entry_command(paths: list[str]) -> list[str] | None:
-    """How the project starts: `python -m package` for a package with __main__.py, else a main-like script."""
-    for path in sorted(paths):
-        parts = PurePosixPath(path).parts
-        if len(parts) == 2 and parts[1] == "__main__.py":
-            return ["-m", parts[0]]
-    for name in _ENTRY_NAMES:
-        if name in paths:
-            return [name]
-    return None
+def entry_command(paths: list[str], purposes: Mapping[str, str] | None = None) -> list[str] | None:
+    """How the project starts (the interpreter's arguments): the one answer `program_layout.entry_point` gives
+    the README and the design check too; `purposes` are the plan's, when QA has it."""
+    entry = entry_point(paths, purposes)
+    return entry.argv if entry is not None else None
 
 
-def smoke_run(root: Path, paths: list[str], box: Box, limits: Limits = SMOKE_LIMITS) -> SmokeRun | None:
-    command = entry_command(paths)
+def smoke_run(
+    root: Path, paths: list[str], box: Box, limits: Limits = SMOKE_LIMITS, *, purposes: Mapping[str, str] | None = None
+) -> SmokeRun | None:
+    command = entry_command(paths, purposes)
     if command is None:
         return None
     terminal = uses_curses(root, paths)
@@ -313,11 +311,6 @@ def imported_modules(path: Path, known: list[str]) -> list[str]:
             if candidate in known and candidate not in found:
                 found.append(candidate)
     return found
-
-
-def is_test_path(path: str) -> bool:
-    name = PurePosixPath(path).name
-    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
 def install_requirements(

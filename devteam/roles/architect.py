@@ -1,9 +1,10 @@
-"""Architect: PRD → system design with the file plan, committed as docs and mermaid diagrams."""
+"""Architect: PRD → system design with the file plan, committed as docs and mermaid diagrams.
+
+One call (and at most one send-back): the framework is the design's own choice, judged by its checks.
+"""
 
 from __future__ import annotations
 
-from devteam.actions.choose_framework import CHOOSE as CHOOSE_FRAMEWORK
-from devteam.actions.choose_framework import choose_framework
 from devteam.actions.write_design import NAME as WRITE_DESIGN
 from devteam.actions.write_design import write_design
 from devteam.artifacts.documents import SystemDesign
@@ -29,13 +30,6 @@ class Architect(Role):
         if committed is not None and not run.incremental:
             run.progress.note(self.name, f"{WRITE_DESIGN} skipped: resuming from the committed {DESIGN_JSON}")
             return [Message("design", DesignWritten(prd, committed), self.name)]
-        framework = None
-        if committed is None:  # an existing design (--inc) has its framework already
-            run.progress.start(self.name, CHOOSE_FRAMEWORK)
-            framework = await choose_framework(self.llm, self.persona, idea=run.idea, prd=prd, repair=run.repair)
-            chosen = framework.name if framework else "none proposed"
-            others = f" (over {', '.join(framework.others)})" if framework and framework.others else ""
-            run.progress.done(self.name, CHOOSE_FRAMEWORK, detail=f"{chosen}{others}")
         run.progress.start(self.name, WRITE_DESIGN)
         answer = await write_design(
             self.llm,
@@ -44,7 +38,7 @@ class Architect(Role):
             prd=prd,
             repair=run.repair,
             existing=committed,
-            framework=framework,
+            install_allowed=run.qa_install,
         )
         design = answer.value
         repo.write_text(DESIGN_JSON, design.model_dump_json(indent=2))

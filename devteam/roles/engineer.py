@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import PurePosixPath
 
 from devteam.actions.code_context import CodeContext, code_contexts
 from devteam.actions.review_code import review_code
 from devteam.actions.write_code import NAME as WRITE_CODE
 from devteam.actions.write_code import WrittenFile, write_code
-from devteam.artifacts.checks import find_entry_point, run_command_for
 from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign
 from devteam.artifacts.file_plan import FileLevels, build_levels, folder_conflicts, plan_key
+from devteam.artifacts.program_layout import is_test_path, planned_entry_point
 from devteam.core.errors import DevteamError, WorkspaceError
 from devteam.core.prompting import render_document
 from devteam.core.safe_paths import project_name_from
@@ -237,7 +236,7 @@ class Engineer(Role):
                     prd=prd,
                     design=design,
                     project_name=project_name_from(prd.project_name),
-                    run_command=run_command_for(find_entry_point(design.file_list)),
+                    run_command=_run_command(design),
                     test_command=_test_command(planned),
                 ),
             )
@@ -246,7 +245,12 @@ class Engineer(Role):
             run.files_written.extend(extra)
 
 
+def _run_command(design: SystemDesign) -> str | None:
+    entry = planned_entry_point(design.file_list)
+    return entry.command if entry is not None else None
+
+
 def _test_command(paths: set[str]) -> str | None:
-    if any(PurePosixPath(path).name.startswith("test_") for path in paths):
+    if any(is_test_path(path) and path.endswith(".py") for path in paths):
         return "python -m pytest"
     return None

@@ -20,6 +20,7 @@ from devteam.actions.write_tests import NAME as WRITE_TESTS
 from devteam.actions.write_tests import test_path_for, write_tests
 from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.artifacts.file_plan import FileLevels, build_levels
+from devteam.artifacts.program_layout import entry_point, plan_purposes
 from devteam.artifacts.requirements import check_requirements
 from devteam.core.errors import WorkspaceError
 from devteam.core.prompting import render_document
@@ -28,7 +29,6 @@ from devteam.qa.program_checks import (
     InstallError,
     SmokeRun,
     TestRun,
-    entry_command,
     implicated_files,
     install_requirements,
     is_test_path,
@@ -244,7 +244,9 @@ class QaEngineer(Role):
         has_tests = any(is_test_path(path) and path.endswith(".py") for path in tracked)
         box = run.qa_box
         tests = await _sandboxed(run_tests, repo.root, box) if has_tests else None
-        smoke = await _sandboxed(smoke_run, repo.root, tracked, box)
+        # The entry point as the README names it: the plan's purposes decide where names do not.
+        purposes = plan_purposes(design.file_list)
+        smoke = await _sandboxed(partial(smoke_run, purposes=purposes), repo.root, tracked, box)
         # Nothing the box printed leaves it unscrubbed: reports, commit messages, fix prompts, the console.
         for checked in (tests, smoke):
             if checked is not None:
@@ -269,13 +271,11 @@ class QaEngineer(Role):
         if not report.code_failure or fixes >= run.qa_rounds:
             return []
         code_files = [p for p in tracked if p.endswith(".py") and not p.startswith(f"{REPORTS}/")]
-        files = implicated_files(report.output, repo.root, code_files) or self._fallback_files(tracked)
+        files = implicated_files(report.output, repo.root, code_files) or self._fallback_files(tracked, purposes)
         return [Message("bug_report", BugReport(number, report.output, files, design), self.name)]
 
     @staticmethod
-    def _fallback_files(tracked: list[str]) -> list[str]:
+    def _fallback_files(tracked: list[str], purposes: dict[str, str]) -> list[str]:
         """No file named in the output (e.g. a smoke run that printed nothing): the entry point."""
-        command = entry_command(tracked)
-        if command is None:
-            return []
-        return [f"{command[1]}/__main__.py" if command[0] == "-m" else command[0]]
+        entry = entry_point(tracked, purposes)
+        return [entry.path] if entry is not None else []

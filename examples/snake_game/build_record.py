@@ -36,9 +36,10 @@ sys.path.insert(0, str(REPO / "tests"))  # the scripted servers live with the te
 
 from fakes import OpenAIServer, RecordedRequest, Reply, Text  # noqa: E402
 
-from devteam.company import RunOptions, run_company  # noqa: E402
-from devteam.config import Config  # noqa: E402
+from devteam.config.settings import Config  # noqa: E402
 from devteam.llm.record_file import EXCHANGES, RECORD_DIR  # noqa: E402
+from devteam.run.company import run_company  # noqa: E402
+from devteam.run.options import RunOptions  # noqa: E402
 
 _FILE = re.compile(r"## Action: (?:WriteCode|ReviewCode)\n(?:Write|Review) the (?:complete )?file `([^`]+)`")
 
@@ -56,10 +57,6 @@ def answer(request: RecordedRequest) -> Reply:
         text = (ANSWERS / "prd.txt").read_text(encoding="utf-8")
     elif "## Action: WriteDesign" in prompt:
         text = (ANSWERS / "design.txt").read_text(encoding="utf-8")
-    elif "## Action: ProposeFrameworks" in prompt:
-        text = (ANSWERS / "frameworks.txt").read_text(encoding="utf-8")
-    elif "## Action: ChooseFramework" in prompt:
-        text = (ANSWERS / "framework_choice.txt").read_text(encoding="utf-8")
     elif "## Action: ReviewCode" in prompt:
         text = "LGTM"
     elif "## Action: WriteCode" in prompt and (match := _FILE.search(prompt)):

@@ -1,0 +1,144 @@
+"""The design's `required_packages`, checked: what goes into requirements.txt must be a package that pip can
+install and that the program can have where it will run.
+
+Weak models list standard-library modules (`random`), the project's own files (`snake`), prose ("the standard
+library"), the schema's own type names (`FrameworkOption` in 5 of 5 SmolLM2 runs) and frameworks the idea never
+asked for (Flask for a terminal snake game) that QA's interpreter cannot import. The certain fixes are made
+here with a logged `repair_…`; the rest are problems for the Architect, sent back once.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from devteam.artifacts.checked import note_repair
+
+log = logging.getLogger("devteam.repair")
+
+# What a plan says that is not a package: the interpreter itself, and tools that come with Python.
+_NOT_PACKAGES = frozenset({"python", "python3", "pip", "venv", "stdlib", "standard_library", "none"})
+_PACKAGE_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_STDLIB_WORDS = re.compile(r"\bstandard[ _-]?library\b|\bstdlib\b|\bbuilt[ -]?in\b", re.IGNORECASE)
+
+Importable = Callable[[str], bool]
+
+
+def package_name(requirement: str) -> str:
+    """`pygame==2.5.2` → `pygame`; `os.path` → `os` (what the requirement would install or import)."""
+    match = _PACKAGE_NAME.match(requirement)
+    name = match.group(1) if match else requirement.strip()
+    return name.split(".")[0].lower().replace("-", "_")
+
+
+def is_stdlib(name: str) -> bool:
+    return name in sys.stdlib_module_names or name in _NOT_PACKAGES
+
+
+def importable_here(requirement: str) -> bool:
+    """Whether this interpreter (the one QA runs the program with) has the package: as a module to import, or
+    as an installed distribution (`pyyaml` installs `yaml`, `Pillow` installs `PIL`)."""
+    name = package_name(requirement)
+    try:
+        if importlib.util.find_spec(name) is not None:
+            return True
+    except (ImportError, ValueError):
+        pass
+    match = _PACKAGE_NAME.match(requirement)
+    try:
+        importlib.metadata.distribution(match.group(1) if match else name)
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return False
+    return True
+
+
+def named_in(idea: str, requirement: str) -> bool:
+    """Whether the idea asks for this package by name ("a snake game with pygame")."""
+    name = package_name(requirement)
+    spellings = {name, name.replace("_", "-"), name.replace("_", "")}
+    text = idea.lower()
+    return any(re.search(rf"(?<![\w-]){re.escape(spelling)}(?![\w-])", text) for spelling in spellings)
+
+
+@dataclass
+class CheckedPackages:
+    packages: list[str]
+    repairs: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PackageRules:
+    """What the packages are checked against: the idea, the program's own module names, the schema's type
+    names, and whether a package this interpreter lacks may stay (`--qa-install` installs it for QA)."""
+
+    idea: str
+    own_modules: frozenset[str]
+    schema_names: frozenset[str]
+    install_allowed: bool = False
+    importable: Importable = importable_here
+
+
+def check_packages(packages: list[str], rules: PackageRules) -> CheckedPackages:
+    """Drop what is certainly not a package; name the packages the Architect must reconsider."""
+    result = CheckedPackages([])
+    for requirement in packages:
+        requirement = requirement.strip()
+        if not requirement:
+            continue
+        name = package_name(requirement)
+        if is_stdlib(name) or _STDLIB_WORDS.search(requirement):
+            note_repair(
+                result.repairs,
+                "repair_stdlib_requirement",
+                f"{requirement!r} comes with Python, not from pip; dropped from required_packages",
+            )
+            continue
+        if name in rules.own_modules:
+            note_repair(
+                result.repairs,
+                "repair_own_module_requirement",
+                f"{requirement!r} is one of the project's own files; dropped from required_packages",
+            )
+            continue
+        result.packages.append(requirement)
+        if name in rules.schema_names:
+            result.problems.append(
+                f"required_packages lists `{requirement}`, a type name of the answer's schema, not a package: "
+                "remove it (list only real third-party packages, or none)."
+            )
+        elif not rules.install_allowed and not named_in(rules.idea, requirement) and not rules.importable(requirement):
+            result.problems.append(
+                f"required_packages lists `{requirement}`, which is not installed where the program will run, and "
+                "the idea does not ask for it: build the program with the Python standard library instead (remove "
+                f"`{requirement}` from required_packages and from the files and the approach that use it)."
+            )
+    return result
+
+
+def settle_packages(packages: list[str], rules: PackageRules) -> CheckedPackages:
+    """After the Architect was asked once: schema names go; a package the model insists on stays, said in the log
+    (QA will report that the program needs it; `--qa-install` installs it)."""
+    result = CheckedPackages([])
+    for requirement in packages:
+        name = package_name(requirement)
+        if name in rules.schema_names:
+            note_repair(
+                result.repairs,
+                "repair_schema_name_package",
+                f"{requirement!r} is a type name of the answer's schema, not a package; dropped from required_packages",
+            )
+            continue
+        if not rules.install_allowed and not named_in(rules.idea, requirement) and not rules.importable(requirement):
+            log.warning(
+                "plan_needs_package: %r is not installed here and the Architect kept it; the program needs it "
+                "(--qa-install installs requirements.txt for QA)",
+                requirement,
+            )
+        result.packages.append(requirement)
+    return result
