@@ -128,8 +128,7 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--qa-install",
         action="store_true",
-        help="QA installs requirements.txt into a virtualenv in the project (.venv) first, inside the box, "
-        "wheels only",
+        help="QA installs requirements.txt into a virtualenv in the project (.venv) first, inside the box, wheels only",
     )
     parser.add_argument(
         "--qa-allow-sdist",
@@ -280,6 +279,8 @@ def _bench_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, action="append", help="a model config; repeat to compare models")
     parser.add_argument("--workspace", type=Path, help="bench folder (default: <config workspace>/bench)")
+    parser.add_argument("-m", "--model", help="the model to use (over each config's llm.model)")
+    parser.add_argument("--plain", action="store_true", help="plain lines, no live view (the bench prints lines)")
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -401,6 +402,11 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_INTERRUPTED
 
 
+def _parse(parser: argparse.ArgumentParser, words: Sequence[str]) -> argparse.Namespace:
+    """MetaGPT's spellings (`--code_review False`, `--run_tests`) read as ours, for every subcommand."""
+    return parser.parse_args(metagpt_forms(words, parser))
+
+
 def _help(topic: Sequence[str]) -> int:
     """`metagpt help` (MetaGPT users type it) and `metagpt help logs`: help, never an idea to build."""
     parsers = {"check": _check_parser, "logs": _logs_parser, "bench": _bench_parser}
@@ -414,11 +420,6 @@ def _apply_metagpt_flags(args: argparse.Namespace) -> None:
         if getattr(args, name, None) is not None:
             logging.getLogger("devteam.cli").warning("%s is ignored: %s", flag, why)
     if args.recover_path is not None:
-def _parse(parser: argparse.ArgumentParser, words: Sequence[str]) -> argparse.Namespace:
-    """MetaGPT's spellings (`--code_review False`, `--run_tests`) read as ours, for every subcommand."""
-    return parser.parse_args(metagpt_forms(words, parser))
-
-
         if args.project_path is not None and args.project_path != args.recover_path:
             raise UsageError("--recover-path and --project-path name different projects; give one of them")
         args.project_path, args.resume = args.recover_path, True
