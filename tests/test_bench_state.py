@@ -103,7 +103,7 @@ def test_an_edited_idea_is_a_new_project_even_when_its_first_words_match(
 
     assert second.code == 0, second.output
     assert "already done" not in second.stdout
-    assert _prds(model) == prds + 1
+    assert _prds(model) > prds  # a new project: its PRD was asked for
     [row] = _rows(tmp_path)
     assert row["idea"] == "write a word counter that ignores case and punctuation"
     assert "left out of the report" in second.stdout  # the old idea's result is not passed off as this one's
