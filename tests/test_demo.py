@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -89,3 +90,14 @@ def test_replay_takes_a_shipped_record_by_name_from_any_folder(tmp_path: Path) -
 
     unknown = run_metagpt([IDEA, "--replay", "no_such_record"], cwd=tmp_path)
     assert unknown.code == 2 and "no_such_record" in unknown.stderr and "Traceback" not in unknown.output
+
+
+def test_the_demo_with_qa_passes_on_what_the_plain_install_brings(tmp_path: Path) -> None:
+    # pytest is a core dependency: QA's tests run in the box with the interpreter the plain install made, and the
+    # recording needs no fix round (a missing pytest was once counted as a failing test and asked for a fix).
+    result = run_metagpt(["demo", "--run-tests", "--plain"], cwd=tmp_path)
+
+    assert result.code == 0, result.output
+    qa = [line for line in result.stdout.splitlines() if line.startswith("QA:")]
+    assert len(qa) == 1 and re.match(r"QA:\s+round 1: [1-9]\d* passed, 0 failed", qa[0]), result.stdout
+    assert "needs pytest" not in result.output and "FixCode" not in result.output
