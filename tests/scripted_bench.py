@@ -11,7 +11,16 @@ import re
 from fakes.base import Error, RecordedRequest, Reply, Text
 from scripted_company import ScriptedFile, design_answer, prd_answer
 
-_IDEA = re.compile(r"## Idea\n(.+)")
+_IDEA = re.compile(r"## The user's idea\n(.+)")
+_ACTION_LINE = re.compile(r"^## Action: .*$", re.MULTILINE)
+
+
+def _action_line(prompt: str) -> str:
+    """The prompt's `## Action: ...` line (prompts open with what the run's calls share, not the action)."""
+    match = _ACTION_LINE.search(prompt)
+    return match.group(0) if match else ""
+
+
 _FILE = re.compile(r"## Action: (?:WriteCode|ReviewCode)\n(?:Write|Review) the (?:complete )?file `([^`]+)`")
 
 FILES = [
@@ -47,7 +56,7 @@ class ScriptedBenchModel:
     def __call__(self, request: RecordedRequest) -> Reply:
         messages = (request.json or {}).get("messages", [])
         first_user = next((m["content"] for m in messages if m["role"] == "user"), "")
-        self.calls.append(first_user.splitlines()[0] if first_user else "")
+        self.calls.append(_action_line(first_user))
         if "## Action: WritePRD" in first_user:
             if self.refuse is not None and self.refuse in first_user:
                 return Error(403, message=REFUSAL)

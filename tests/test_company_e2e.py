@@ -68,8 +68,9 @@ def test_openai_protocol_run_builds_a_committed_repo(tmp_path: Path, openai_serv
     main_prompt = company.prompts["tictactoe/__main__.py"]
     test_prompt = company.prompts["tests/test_board.py"]
     assert "### `tictactoe/ai.py`" in main_prompt and "def choose(board: Board) -> int:" in main_prompt
-    assert "tests/test_board.py" not in main_prompt
-    assert "return self.cells[a]" in test_prompt and "tictactoe/ai.py" not in test_prompt
+    # (The plan's paths are in every prompt, in the start a run's calls share; the files' code is not.)
+    assert "### `tests/test_board.py`" not in main_prompt
+    assert "return self.cells[a]" in test_prompt and "### `tictactoe/ai.py`" not in test_prompt
     requests = [r.json for r in openai_server.requests if r.path.endswith("/chat/completions")]
     assert requests[0]["response_format"]["type"] == "json_schema"
 

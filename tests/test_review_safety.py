@@ -58,8 +58,8 @@ def _reviewing(company: ScriptedCompany, answer, verdict=lambda path: Text("need
     def handler(request: RecordedRequest) -> Reply:
         messages = request.json["messages"]
         first_user = next(m["content"] for m in messages if m["role"] == "user")
-        if first_user.startswith("## Action: ReviewCode"):
-            path = first_user.split("`", 2)[1]
+        if "## Action: ReviewCode" in first_user:
+            path = first_user.split("## Action: ReviewCode\nReview the file `", 1)[1].split("`", 1)[0]
             fixing = any(m["role"] == "assistant" and "needs changes" in m["content"] for m in messages)
             company.calls.append(f"{'fix' if fixing else 'review'}:{path}")
             return answer(path) if fixing else verdict(path)
@@ -165,9 +165,7 @@ def test_the_verdict_is_a_constrained_choice_and_lgtm_costs_one_call(
     for planned in WEB_FILES:
         assert _committed(outcome.repo_root, planned.path) == planned.code  # type: ignore[arg-type]
     review = next(
-        r.json
-        for r in openai_server.chat_requests
-        if r.json["messages"][1]["content"].startswith("## Action: ReviewCode")
+        r.json for r in openai_server.chat_requests if "## Action: ReviewCode" in r.json["messages"][1]["content"]
     )
     schema = review["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["choice"]["enum"] == ["LGTM", "needs changes"]

@@ -182,7 +182,10 @@ def test_roles_that_differ_only_by_api_key_each_send_their_own(tmp_path: Path, o
         outcome.run.repo.close()
 
     assert outcome.error is None, outcome.error
-    sent = {(first_user(r).split("\n", 1)[0], r.headers.get("authorization")) for r in openai_server.chat_requests}
+    sent = {
+        ("## Action: " + first_user(r).split("## Action: ", 1)[-1].split("\n", 1)[0], r.headers.get("authorization"))
+        for r in openai_server.chat_requests
+    }
     by_key = {key: {action for action, k in sent if k == key} for _, key in sent}
     assert "## Action: WriteDesign" in by_key["Bearer key-of-the-architect"]
     assert {"## Action: WritePRD", "## Action: WriteCode"} <= by_key["Bearer key-of-the-base"]

@@ -19,7 +19,7 @@ class FlakyCompany(ScriptedCompany):
 
     def __call__(self, request: RecordedRequest) -> Reply:
         first_user = next(m["content"] for m in request.json["messages"] if m["role"] == "user")
-        if first_user.startswith(f"## Action: WriteCode\nWrite the complete file `{FAILING_FILE}`"):
+        if f"## Action: WriteCode\nWrite the complete file `{FAILING_FILE}`" in first_user:
             return Error(503, message="slot busy")
         return super().__call__(request)
 

@@ -60,7 +60,7 @@ def first_user(request: RecordedRequest) -> str:
 
 
 def action_of(request: RecordedRequest) -> str:
-    return first_user(request).split("\n", 1)[0].removeprefix("## Action: ")
+    return first_user(request).split("## Action: ", 1)[-1].split("\n", 1)[0]
 
 
 def commits(root: Path) -> list[git.Commit]:

@@ -1,4 +1,8 @@
-"""Who is asking: the role's voice in the system prompt of every action it runs."""
+"""Who is asking: one system prompt for the whole run, and the role's voice late in each action's prompt.
+
+Every role sends the same system prompt, byte for byte, so a server's prefix cache serves it to every call;
+the role's own voice goes after the run's shared context (see prompts/run_shared.j2), just before the action.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,12 @@ class Persona:
     goal: str
 
     def system_message(self, *, language: str = "English") -> ChatMessage:
-        return ChatMessage(
-            "system",
-            render_prompt("system.j2", role=self.role, profile=self.profile, goal=self.goal, language=language),
-        )
+        """The run's one system prompt: the same for every role, so it is never read twice by the server."""
+        return ChatMessage("system", render_prompt("system.j2", language=language))
+
+    def voice(self) -> str:
+        """Who this role is and what it aims at, for the action part of a prompt (after the shared context)."""
+        return render_prompt("voice.j2", role=self.role, profile=self.profile, goal=self.goal).strip()
 
 
 FENCE_LANGUAGES = {

@@ -71,6 +71,9 @@ async def review_code(
             code=written.code,
             context=context,
             for_review=True,
+            shared_shown=True,
+            plan_shown=context.overview,
+            voice=persona.voice(),
             language_of=language_of,
             options=VERDICTS,
         )

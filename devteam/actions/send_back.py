@@ -34,9 +34,13 @@ async def ask_checked(
     role: str,
     action: str,
     repair: bool,
+    answer_tokens: int | None = None,
 ) -> Answer[M]:
-    """`ask_structured`, then `check`; problems go back to the model once, then `settle` fixes what is left."""
-    answer = await ask_structured(llm, messages, model, role=role, action=action, repair=repair)
+    """`ask_structured`, then `check`; problems go back to the model once, then `settle` fixes what is left.
+    `answer_tokens`: the most this answer can need (the action's cap under `max_token`)."""
+    answer = await ask_structured(
+        llm, messages, model, role=role, action=action, repair=repair, answer_tokens=answer_tokens
+    )
     checked = check(answer.value)
     ladder_repairs, check_repairs = list(answer.repairs), list(checked.repairs)
     calls, reasks = answer.calls, answer.reasks
@@ -48,7 +52,9 @@ async def ask_checked(
             ChatMessage("assistant", checked.value.model_dump_json(indent=1)),
             ChatMessage("user", render_prompt("sent_back.j2", problems=checked.problems)),
         ]
-        answer = await ask_structured(llm, again, model, role=role, action=action, repair=repair)
+        answer = await ask_structured(
+            llm, again, model, role=role, action=action, repair=repair, answer_tokens=answer_tokens
+        )
         checked = check(answer.value)
         ladder_repairs += answer.repairs
         check_repairs += checked.repairs

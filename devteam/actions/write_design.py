@@ -19,6 +19,9 @@ from devteam.structured.ask import Answer
 from devteam.structured.schema import answer_format
 
 NAME = "WriteDesign"
+# The most a design answer needs (approach, file plan with signatures, class diagram, call flow): 1,000-1,800
+# tokens for an 8-file plan; a cut-off design is asked again with twice this and the grammar's bounds.
+ANSWER_TOKENS = 2560
 
 
 async def write_design(
@@ -41,6 +44,7 @@ async def write_design(
         idea=idea,
         existing_design=existing.model_dump_json(indent=1) if existing else "",
         max_files=max_files,
+        voice=persona.voice(),
         prd_json=prd.model_dump_json(indent=1, exclude={"competitive_quadrant_chart", "competitive_analysis"}),
         **answer_format(SystemDesign, output_mode=llm.output_mode(wants_json=True)),
     )
@@ -54,4 +58,5 @@ async def write_design(
         role=persona.role,
         action=NAME,
         repair=repair,
+        answer_tokens=ANSWER_TOKENS,
     )

@@ -13,6 +13,9 @@ from devteam.structured.ask import Answer
 from devteam.structured.schema import answer_format
 
 NAME = "WritePRD"
+# The most a PRD answer needs: measured PRDs are 500-900 tokens (goals, stories, competitors, a quadrant chart,
+# requirements). A model that loops is cut here, not at max_token (4,096 tokens: 20 minutes at 3 tokens/s).
+ANSWER_TOKENS = 1536
 
 
 async def write_prd(llm: LLM, persona: Persona, *, idea: str, repair: bool, existing: PRD | None = None) -> Answer[PRD]:
@@ -20,6 +23,7 @@ async def write_prd(llm: LLM, persona: Persona, *, idea: str, repair: bool, exis
         "write_prd.j2",
         idea=idea,
         programming_language="Python",
+        voice=persona.voice(),
         existing_prd=existing.model_dump_json(indent=1) if existing else "",
         **answer_format(PRD, output_mode=llm.output_mode(wants_json=True)),
     )
@@ -34,4 +38,5 @@ async def write_prd(llm: LLM, persona: Persona, *, idea: str, repair: bool, exis
         role=persona.role,
         action=NAME,
         repair=repair,
+        answer_tokens=ANSWER_TOKENS,
     )

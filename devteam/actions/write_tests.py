@@ -53,6 +53,7 @@ async def write_tests(
         import_name=import_name(module_path),
         dependencies=dependencies,
         language_of=language_of,
+        voice=persona.voice(),
     )
     messages = [persona.system_message(), ChatMessage("user", prompt)]
     answer = await ask_code(

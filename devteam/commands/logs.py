@@ -26,11 +26,26 @@ from devteam.core.untrusted_text import escape_unsafe
 from devteam.llm.record_file import EXCHANGES, FAILED_RUNS_DIR, RECORD_DIR, SUMMARY, read_exchanges
 
 DEFAULT_WORKSPACE = Path("workspace")
-_COLUMNS = ("#", "role", "action", "subject", "model", "tokens in/out", "latency s", "retries", "repairs", "outcome")
+_COLUMNS = (
+    "#",
+    "role",
+    "action",
+    "subject",
+    "model",
+    "tokens in/out",
+    "cached",
+    "latency s",
+    "TTFT s",
+    "tok/s",
+    "retries",
+    "repairs",
+    "outcome",
+)
 _WIDEST = {"subject": 28, "model": 22, "repairs": 40, "outcome": 30}
 # The columns that give way, in this order, when the table is wider than the terminal; and how narrow each may get.
-_SHRINKABLE = {"repairs": 7, "outcome": 4, "subject": 10, "model": 8, "role": 8, "action": 8}
+_SHRINKABLE = {"repairs": 7, "outcome": 4, "subject": 10, "model": 8, "role": 8, "action": 8, "TTFT s": 4}
 TRUNCATED_CHARS = 400
+TIMELINE_WIDTH = 100  # `--timeline` into a pipe or a file: drawn this wide
 PATH_WORD = "path"
 
 
@@ -45,7 +60,6 @@ def run_logs_command(args: argparse.Namespace, *, stream: TextIO | None = None) 
         args.project = None
     try:
         # A broken config, read to find the workspace, raises ConfigError: the CLI's exit 2.
-TIMELINE_WIDTH = 100  # `--timeline` into a pipe or a file: drawn this wide
         record = find_record(args)
     except NoRecordError as missing:
         print(f"metagpt logs: {missing}", file=sys.stderr)
@@ -53,6 +67,8 @@ TIMELINE_WIDTH = 100  # `--timeline` into a pipe or a file: drawn this wide
     if wants_path:
         print(record, file=out)
         return EXIT_OK
+    if _is_empty(record):
+        return _show_run_without_calls(record, out)
     try:
         exchanges = read_exchanges(record)
     except ConfigError as unreadable:  # the file is there but is not a record
@@ -64,13 +80,20 @@ TIMELINE_WIDTH = 100  # `--timeline` into a pipe or a file: drawn this wide
             print(f"metagpt logs: --call {args.call}: {record} holds calls 1 to {len(exchanges)}", file=sys.stderr)
             return EXIT_USAGE
         exchanges = chosen
+    model = getattr(args, "model", None)
+    if model:
+        exchanges = [e for e in exchanges if e.get("model") == model]
     exchanges = select_exchanges(exchanges, queries=args.query or [], last=args.count)
     if not exchanges:
         wanted = [f"holds {query!r}" for query in args.query or []] + ([f"was answered by {model!r}"] if model else [])
         print(f"metagpt logs: no call in {record} {' and '.join(wanted)}", file=sys.stderr)
-    if _is_empty(record):
-        return _show_run_without_calls(record, out)
         return EXIT_NO_RECORD
+    if getattr(args, "timeline", False):
+        from devteam.commands.timeline import format_timeline
+
+        print(f"Record: {record}", file=out)
+        print(format_timeline(exchanges, width=_terminal_width(out) or TIMELINE_WIDTH), file=out)
+        return EXIT_OK
     if args.json:
         for exchange in exchanges:
             print(json.dumps(exchange, ensure_ascii=False), file=out)
@@ -81,19 +104,10 @@ TIMELINE_WIDTH = 100  # `--timeline` into a pipe or a file: drawn this wide
         return EXIT_OK
     if args.call is not None or args.full:
         text = "\n\n".join(format_call(exchange, truncate=args.truncate) for exchange in exchanges)
-    model = getattr(args, "model", None)
-    if model:
-        exchanges = [e for e in exchanges if e.get("model") == model]
         _page(text, out)
         return EXIT_OK
     print(f"Record: {record}", file=out)
     print(format_table(exchanges, width=_terminal_width(out)), file=out)
-    if getattr(args, "timeline", False):
-        from devteam.commands.timeline import format_timeline
-
-        print(f"Record: {record}", file=out)
-        print(format_timeline(exchanges, width=_terminal_width(out) or TIMELINE_WIDTH), file=out)
-        return EXIT_OK
     summary = read_summary(record.parent / SUMMARY)
     if summary is not None and not args.query and args.count is None:
         print("", file=out)
@@ -101,20 +115,6 @@ TIMELINE_WIDTH = 100  # `--timeline` into a pipe or a file: drawn this wide
     return EXIT_OK
 
 
-def _wants_path(args: argparse.Namespace) -> bool:
-    """`metagpt logs path`, as in `llm logs path`; a real folder called `path` still wins."""
-    project = args.project
-    return project is not None and str(project) == PATH_WORD and not Path(PATH_WORD).exists()
-
-
-def select_exchanges(exchanges: list[dict[str, Any]], *, queries: list[str], last: int | None) -> list[dict[str, Any]]:
-    """Calls whose prompt or answer holds every query (case-insensitive), then the last `last` of them."""
-    if queries:
-        needles = [query.casefold() for query in queries]
-        exchanges = [e for e in exchanges if all(needle in _searchable(e) for needle in needles)]
-    if last is not None:
-        exchanges = exchanges[-last:] if last > 0 else []
-    return exchanges
 def _is_empty(record: Path) -> bool:
     try:
         return record.stat().st_size == 0
@@ -134,6 +134,20 @@ def _show_run_without_calls(record: Path, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _wants_path(args: argparse.Namespace) -> bool:
+    """`metagpt logs path`, as in `llm logs path`; a real folder called `path` still wins."""
+    project = args.project
+    return project is not None and str(project) == PATH_WORD and not Path(PATH_WORD).exists()
+
+
+def select_exchanges(exchanges: list[dict[str, Any]], *, queries: list[str], last: int | None) -> list[dict[str, Any]]:
+    """Calls whose prompt or answer holds every query (case-insensitive), then the last `last` of them."""
+    if queries:
+        needles = [query.casefold() for query in queries]
+        exchanges = [e for e in exchanges if all(needle in _searchable(e) for needle in needles)]
+    if last is not None:
+        exchanges = exchanges[-last:] if last > 0 else []
+    return exchanges
 
 
 def _searchable(exchange: dict[str, Any]) -> str:
@@ -233,11 +247,21 @@ def table_row(exchange: dict[str, Any]) -> list[str]:
         str(exchange.get("subject") or "-"),
         str(exchange.get("model", "")),
         tokens,
+        _figure(exchange.get("cached_tokens"), "{:,.0f}"),
         f"{float(exchange.get('latency_s') or 0):.2f}",
+        _figure(exchange.get("first_token_s"), "{:.2f}"),
+        _figure(exchange.get("tokens_per_s"), "{:.1f}"),
         str(exchange.get("retries", 0)),
         ", ".join(exchange.get("repairs") or []) or "-",
         str(exchange.get("outcome", "ok")),
     ]
+
+
+def _figure(value: Any, form: str) -> str:
+    """A timing or cache figure, or "-" where the server and the stream did not say (older records too)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "-"
+    return form.format(value)
 
 
 def format_table(exchanges: list[dict[str, Any]], *, width: int | None = None) -> str:
@@ -308,6 +332,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"Calls:    {summary.get('calls', 0)}, {summary.get('prompt_tokens', 0):,} prompt + "
         f"{summary.get('completion_tokens', 0):,} completion tokens, {_cost_text(summary)}"
     )
+    timing = summary.get("timing")
+    if isinstance(timing, dict):
+        lines.append(f"Time:     {format_timing(timing)}")
     lines.append(
         f"Retries:  {summary.get('retries', 0)}, re-asks: {summary.get('reasks', 0)}, "
         f"field follow-ups: {summary.get('field_followups', 0)}"
@@ -336,6 +363,22 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _share(value: Any) -> str:
+    return f"{float(value):.0%}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+
+
+def format_timing(timing: dict[str, Any]) -> str:
+    """One line: model time, the share of it spent reading prompts, the cache's share of prompt tokens."""
+    model_s = timing.get("model_seconds")
+    parts = [f"{float(model_s):.1f}s in the model" if isinstance(model_s, (int, float)) else "model time -"]
+    parts.append(f"prompt reading {_share(timing.get('prompt_read_share'))}")
+    parts.append(f"cache hits {_share(timing.get('cache_hit_share'))} of prompt tokens")
+    ttft, speed = timing.get("median_first_token_s"), timing.get("tokens_per_s")
+    parts.append(f"TTFT {_figure(ttft, '{:.2f}')}s (median)")
+    parts.append(f"{_figure(speed, '{:.1f}')} tok/s")
+    return ", ".join(parts)
+
+
 def _cost_text(summary: dict[str, Any]) -> str:
     cost = f"${float(summary.get('cost') or 0):.4f}"
     return cost if summary.get("cost_known", True) else "cost unknown"
@@ -351,7 +394,10 @@ def format_call(exchange: dict[str, Any], *, truncate: bool = False) -> str:
         f"Finish:   {exchange.get('finish_reason')}",
         f"Usage:    {exchange.get('prompt_tokens', 0)} prompt + {exchange.get('completion_tokens', 0)} completion"
         f" tokens{' (estimated)' if exchange.get('usage_estimated') else ''}, ${float(exchange.get('cost') or 0):.6f}",
-        f"Latency:  {float(exchange.get('latency_s') or 0):.2f}s, {exchange.get('retries', 0)} retries",
+        f"Latency:  {float(exchange.get('latency_s') or 0):.2f}s, {exchange.get('retries', 0)} retries; "
+        f"TTFT {_figure(exchange.get('first_token_s'), '{:.2f}')}s, prompt read "
+        f"{_figure(exchange.get('prompt_s'), '{:.2f}')}s, {_figure(exchange.get('tokens_per_s'), '{:.1f}')} tok/s, "
+        f"{_figure(exchange.get('cached_tokens'), '{:,.0f}')} prompt tokens from the server's cache",
         f"Repairs:  {', '.join(exchange.get('repairs') or []) or 'none'}",
         f"Outcome:  {exchange.get('outcome', 'ok')}",
     ]

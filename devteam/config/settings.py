@@ -94,6 +94,8 @@ class Pricing(BaseModel):
 
     prompt: float = Field(0, ge=0)
     completion: float = Field(0, ge=0)
+    # A prompt token the provider served from its cache (OpenAI, DeepSeek discount them); unset: `prompt`.
+    cached_prompt: float | None = Field(None, ge=0)
 
 
 class LLMConfig(BaseModel):
@@ -112,7 +114,7 @@ class LLMConfig(BaseModel):
     stream: bool = True
     context_length: int | None = Field(None, ge=1)
     seed: int | None = None
-    pricing: Pricing = Field(default_factory=Pricing)
+    pricing: Pricing = Field(default_factory=Pricing)  # type: ignore[arg-type]
     structured_output: StructuredOutput = "auto"
     num_retries: int = Field(4, ge=0)
     retry_min_wait: float = Field(5, ge=0)
@@ -648,10 +650,10 @@ def _validate(data: dict[str, Any], origins: Origins) -> Config:
 
 def template_text() -> str:
     """The commented example config shipped with the package (also at config/config2.example.yaml)."""
-    return resources.files("devteam").joinpath(*_TEMPLATE).read_text(encoding="utf-8")
+    return resources.files("devteam").joinpath("/".join(_TEMPLATE)).read_text(encoding="utf-8")
 
 
 def init_config(home: Path) -> Path:
     """Write ~/.metagpt/config2.yaml from the template; an existing file is never overwritten."""
-    data = resources.files("devteam").joinpath(*_TEMPLATE).read_bytes()
+    data = resources.files("devteam").joinpath("/".join(_TEMPLATE)).read_bytes()
     return write_new_config(home / ".metagpt" / "config2.yaml", data)

@@ -58,6 +58,11 @@ class Exchange:
     repairs: list[str] = field(default_factory=list)
     outcome: str = "ok"
     started_at: float = 0.0
+    # Where the seconds went (see `Timings`): None where neither the stream nor the server told.
+    cached_tokens: int | None = None
+    first_token_s: float | None = None
+    prompt_s: float | None = None
+    tokens_per_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -165,6 +170,8 @@ class LLM:
             max_tokens=request.max_tokens or self.max_tokens,
             describe=f"{request.role} {request.action}".strip(),
         )
+        started_at = time.time()
+        self.ledger.calls_in_flight += 1
         try:
             with tapping() as tap:
                 response = await self._complete_at_some_level(request)
@@ -176,18 +183,16 @@ class LLM:
         except BaseException:
             self.ledger.release(hold)
             raise
+        finally:
+            self.ledger.calls_in_flight -= 1
         # Held until `settle` puts the real cost in the ledger, so calls in flight never overspend together.
         response.budget_hold = hold
         return response
-        started_at = time.time()
-        self.ledger.calls_in_flight += 1
 
     async def _complete_at_some_level(self, request: ChatRequest) -> ChatResponse:
         while True:
             try:
                 response = await self._complete_with_retries(request)
-        finally:
-            self.ledger.calls_in_flight -= 1
             except SchemaRejectedError as rejected:
                 lower = self.levels.step_down(request.output_mode, str(rejected))
                 if lower is None:
@@ -243,6 +248,7 @@ class LLM:
     async def _scrubbed_attempt(self, request: ChatRequest) -> ChatResponse:
         """One attempt, with this server's secrets scrubbed from what it sent — inside the retry loop, so the
         retry warnings are scrubbed too."""
+        new_attempt()
         try:
             response = await self.provider.complete(request)
         except DevteamError as error:
@@ -251,7 +257,6 @@ class LLM:
         scrub = self.redactor.secrets_only
         response.text, response.reasoning, response.model = (
             scrub(response.text),
-        new_attempt()
             scrub(response.reasoning),
             scrub(response.model),
         )
@@ -281,6 +286,7 @@ class LLM:
                 latency_s=response.latency_s,
                 retries=response.retries,
                 repairs=list(repairs),
+                timings=response.timings,
             ),
             release=hold,
         )
@@ -304,23 +310,14 @@ class LLM:
             repairs=list(repairs),
             outcome=outcome,
             started_at=started_at,
+            cached_tokens=response.usage.cached_tokens,
+            first_token_s=_rounded(response.timings.first_token_s),
+            prompt_s=_rounded(response.timings.prompt_s),
+            tokens_per_s=_rounded(response.timings.speed(response.usage.completion_tokens), 2),
         )
         for observer in self.observers:
             observer.on_exchange(exchange)
         return exchange
-
-    async def list_models(self) -> list[str]:
-        """The server's model names, scrubbed of its secrets (a hostile server may name a model after the key)."""
-        try:
-            models = await self.provider.list_models()
-        except DevteamError as error:
-            scrub_error(error, self.redactor)
-            raise
-        return [self.redactor.secrets_only(name) for name in models]
-
-    async def aclose(self) -> None:
-        await self.provider.aclose()
-
 
     def _tell_interrupted(self, request: ChatRequest, partial: str, *, started_at: float) -> None:
         """Tell the observers about a call that a stop cut short: no ledger entry (it has no answer), but the
@@ -351,12 +348,29 @@ class LLM:
             except Exception:  # the stop must go on whatever an observer makes of it
                 log.exception("an observer failed on the record of an interrupted call")
 
+    async def list_models(self) -> list[str]:
+        """The server's model names, scrubbed of its secrets (a hostile server may name a model after the key)."""
+        try:
+            models = await self.provider.list_models()
+        except DevteamError as error:
+            scrub_error(error, self.redactor)
+            raise
+        return [self.redactor.secrets_only(name) for name in models]
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()
+
+
 def scrub_error(error: DevteamError, redactor: Redactor) -> None:
     """Scrub an error's message (and a server error's body) in place, keeping its type for the callers."""
     if error.args and isinstance(error.args[0], str):
         error.args = (redactor.text(error.args[0]), *error.args[1:])
     if isinstance(error, ProviderError) and error.body is not None:
         error.body = redactor.text(error.body)
+
+
+def _rounded(value: float | None, digits: int = 4) -> float | None:
+    return round(value, digits) if value is not None else None
 
 
 def _level_words(level: OutputMode) -> str:

@@ -25,7 +25,10 @@ FREE_API_TYPES = frozenset({"ollama", "human", "replay", "huggingface", "llama_c
 
 def price_for(config: LLMConfig) -> Price:
     if "pricing" in config.model_fields_set:
-        return Price(prompt=config.pricing.prompt, completion=config.pricing.completion, source="config")
+        pricing = config.pricing
+        return Price(
+            prompt=pricing.prompt, completion=pricing.completion, cached_prompt=pricing.cached_prompt, source="config"
+        )
     if config.api_type in FREE_API_TYPES or (config.api_type == "open_llm" and is_local_url(config.base_url)):
         return Price(source="local")
     return _listed_price(config.model or "", config.base_url)
@@ -54,11 +57,18 @@ def _listed_price(model: str, base_url: str | None) -> Price:
         try:
             per_input = calc_price(Usage(input_tokens=TOKENS_PER_MILLION), model_ref=model, provider_api_url=url)
             per_output = calc_price(Usage(output_tokens=TOKENS_PER_MILLION), model_ref=model, provider_api_url=url)
+            # A prompt token served from the provider's cache costs less where the table knows the discount.
+            per_cached = calc_price(
+                Usage(input_tokens=TOKENS_PER_MILLION, cache_read_tokens=TOKENS_PER_MILLION),
+                model_ref=model,
+                provider_api_url=url,
+            )
         except LookupError:
             continue
         return Price(
             prompt=float(per_input.total_price),
             completion=float(per_output.total_price),
+            cached_prompt=float(per_cached.total_price),
             source=f"genai-prices ({per_input.provider.name})",
         )
     log.info("price: no known price for model %r; cost unknown (set pricing: in config2.yaml)", model)
@@ -70,4 +80,7 @@ def describe_price(price: Price) -> str:
         return "unknown (a hosted model with no listed price: set pricing: in config2.yaml)"
     if price.source == "local":
         return "free (local server)"
-    return f"${price.prompt:g} / ${price.completion:g} per 1M prompt / completion tokens, from {price.source}"
+    cached = (
+        f"; ${price.cached_prompt:g} a cached prompt token" if price.cached_prompt not in (None, price.prompt) else ""
+    )
+    return f"${price.prompt:g} / ${price.completion:g} per 1M prompt / completion tokens, from {price.source}{cached}"

@@ -56,6 +56,9 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: bool = False
+    # How many of the prompt tokens the server served from its prefix cache instead of reading them, where it
+    # says (llama.cpp's `cache_n`, OpenAI's and vLLM's `cached_tokens`); None: it did not say.
+    cached_tokens: int | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -65,6 +68,43 @@ class Usage:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.estimated = self.estimated or other.estimated
+        if other.cached_tokens is not None:
+            self.cached_tokens = (self.cached_tokens or 0) + other.cached_tokens
+
+
+# A stream that took less than this from its first piece to its last is too quick to measure a speed on
+# (a local test server, a cached answer): its tokens/s is left unknown rather than reported as millions.
+MIN_MEASURED_S = 0.05
+
+
+@dataclass
+class Timings:
+    """Where one call's seconds went, as far as the stream or the server shows it (None: not known).
+
+    On a laptop CPU reading the prompt can take as long as writing the answer; these figures show which.
+    """
+
+    # From sending the request to the first streamed piece of the answer: mostly the server reading the prompt.
+    first_token_s: float | None = None
+    # The server's own prompt-reading time (llama.cpp's `prompt_ms`, ollama's `prompt_eval_duration`).
+    prompt_s: float | None = None
+    # Seconds spent generating: the server's own figure, else from the first streamed piece to the last.
+    generation_s: float | None = None
+    # Generation speed as the server measured it (llama.cpp's `predicted_per_second`); else derived.
+    tokens_per_s: float | None = None
+
+    @property
+    def prompt_read_s(self) -> float | None:
+        """The server's prompt time where it reports one, else the time to the first token."""
+        return self.prompt_s if self.prompt_s is not None else self.first_token_s
+
+    def speed(self, completion_tokens: int) -> float | None:
+        """Tokens generated per second: the server's figure, else the completion over the generating time."""
+        if self.tokens_per_s is not None:
+            return self.tokens_per_s
+        if self.generation_s and self.generation_s >= MIN_MEASURED_S and completion_tokens > 1:
+            return completion_tokens / self.generation_s
+        return None
 
 
 @dataclass
@@ -80,6 +120,7 @@ class ChatResponse:
     # How JSON was asked for in the request that produced this answer (after any schema fallback).
     output_mode: OutputMode = "prompt"
     latency_s: float = 0.0
+    timings: Timings = field(default_factory=Timings)
     retries: int = 0
     # USD the ledger holds for this answer (its prompt estimate plus max_tokens) until the exchange is settled.
     budget_hold: float = 0.0
@@ -118,9 +159,15 @@ class Capabilities:
 class ChatProvider(Protocol):
     """The one narrow interface every provider implements (seeds: LanguageBackend)."""
 
-    name: str
-    model: str
     capabilities: Capabilities
+
+    @property
+    def name(self) -> str:
+        """The provider's `api_type` (a provider may narrow it to a Literal)."""
+        ...
+
+    @property
+    def model(self) -> str: ...
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         """Make one attempt; raise `ProviderError` (transient or not). Retries live in `llm.retry`."""

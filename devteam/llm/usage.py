@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from devteam.core.errors import BudgetExceededError
-from devteam.llm.types import ChatMessage, TokenCount, Usage
+from devteam.llm.types import ChatMessage, Timings, TokenCount, Usage
 
 log = logging.getLogger("devteam.llm")
 
@@ -91,8 +91,14 @@ class Price:
     # Where the figures came from, for `metagpt check` and the run header: config, local, genai-prices (...).
     source: str = "config"
 
+    # USD per million prompt tokens served from the provider's cache (OpenAI, DeepSeek and others discount
+    # them); None: the full prompt price.
+    cached_prompt: float | None = None
+
     def cost(self, usage: Usage) -> float:
-        return (usage.prompt_tokens * self.prompt + usage.completion_tokens * self.completion) / TOKENS_PER_MILLION
+        cached = min(usage.cached_tokens or 0, usage.prompt_tokens) if self.cached_prompt is not None else 0
+        read = (usage.prompt_tokens - cached) * self.prompt + cached * (self.cached_prompt or 0.0)
+        return (read + usage.completion_tokens * self.completion) / TOKENS_PER_MILLION
 
     @property
     def is_free(self) -> bool:
@@ -111,6 +117,50 @@ class CallStats:
     latency_s: float
     retries: int
     repairs: list[str] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+
+
+@dataclass(frozen=True)
+class TimeShares:
+    """Where a run's model time went, over the calls that say (see `Ledger.time_shares`)."""
+
+    model_s: float  # the calls' whole latencies
+    prompt_read_s: float | None  # the server's prompt time, or the time to the first token; None: no call says
+    prompt_read_share: float | None  # prompt_read_s over the latencies of the calls that report it
+    cached_tokens: int | None  # prompt tokens served from the server's cache, over the calls that report it
+    cache_hit_share: float | None  # cached over the prompt tokens of those calls
+    first_token_s: float | None  # the median time to first token
+    tokens_per_s: float | None  # completion tokens over generating seconds, over the calls that say
+
+
+def time_shares(calls: list[CallStats]) -> TimeShares:
+    """The run's prompt-read share of model time and cache hit share: each over the calls that report it, so
+    one server's silence does not read as zero."""
+    model_s = sum(call.latency_s for call in calls)
+    read = [(call.timings.prompt_read_s, call.latency_s) for call in calls if call.timings.prompt_read_s is not None]
+    read_s = sum(seconds for seconds, _ in read) if read else None
+    read_of = sum(latency for _, latency in read)
+    cached = [
+        (call.usage.cached_tokens, call.usage.prompt_tokens) for call in calls if call.usage.cached_tokens is not None
+    ]
+    cached_n = sum(n for n, _ in cached) if cached else None
+    cached_of = sum(prompt for _, prompt in cached)
+    firsts = sorted(call.timings.first_token_s for call in calls if call.timings.first_token_s is not None)
+    generated = [
+        (call.usage.completion_tokens, call.usage.completion_tokens / speed)
+        for call in calls
+        if (speed := call.timings.speed(call.usage.completion_tokens))
+    ]
+    generated_s = sum(seconds for _, seconds in generated)
+    return TimeShares(
+        model_s=model_s,
+        prompt_read_s=read_s,
+        prompt_read_share=min(read_s / read_of, 1.0) if read_s is not None and read_of > 0 else None,
+        cached_tokens=cached_n,
+        cache_hit_share=cached_n / cached_of if cached_n is not None and cached_of > 0 else None,
+        first_token_s=firsts[len(firsts) // 2] if firsts else None,
+        tokens_per_s=sum(n for n, _ in generated) / generated_s if generated_s > 0 else None,
+    )
 
 
 class Ledger:
@@ -128,6 +178,8 @@ class Ledger:
         # retries are the log's `retry` lines, and its calls include the calls that got no answer.
         self.retries = 0
         self.failed_calls = 0
+        # Calls sent and not yet answered (or given up): the live view's footer shows them.
+        self.calls_in_flight = 0
         self._held = 0.0
         self._lock = threading.Lock()
 
@@ -167,6 +219,12 @@ class Ledger:
         return sum(call.usage.completion_tokens for call in self.calls)
 
     @property
+    def time_shares(self) -> TimeShares:
+        with self._lock:
+            calls = list(self.calls)
+        return time_shares(calls)
+
+    @property
     def call_count(self) -> int:
         """Every call made: answered ones (in `calls`) and those that ended in an error after their retries."""
         return len(self.calls) + self.failed_calls
@@ -176,8 +234,6 @@ class Ledger:
         """USD held for calls in flight (see `reserve`)."""
         return self._held
 
-        # Calls sent and not yet answered (or given up): the live view's footer shows them.
-        self.calls_in_flight = 0
     def reserve(self, *, price: Price, prompt_tokens: int, max_tokens: int, describe: str) -> float:
         """Hold the most a call can cost — its prompt estimate plus `max_tokens` at the completion price — or
         refuse it. Calls in flight hold their share, so concurrent calls can never spend past the investment

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from devteam.console.progress import StageEvent
+from devteam.llm.usage import TimeShares
 
 if TYPE_CHECKING:
     from devteam.config.settings import Config
@@ -116,6 +117,7 @@ def build_summary(
         "repairs": dict(sorted(ledger.repairs.items())),
         "retries": ledger.retries,
         "reasks": ledger.reasks,
+        "timing": timing_summary(ledger.time_shares),
         "qa": _qa_summary(options, run, sandbox),
         "field_followups": ledger.field_followups,
         "files": {
@@ -125,6 +127,24 @@ def build_summary(
             "not_compiling": list(run.files_not_compiling),
         },
     }
+
+
+def timing_summary(shares: TimeShares) -> dict[str, Any]:
+    """Where the model's seconds went: the share spent reading prompts (the server's prompt time, or the time
+    to the first streamed token) and the share of prompt tokens the server's cache served; None: no call said."""
+    return {
+        "model_seconds": round(shares.model_s, 3),
+        "prompt_read_seconds": _round(shares.prompt_read_s, 3),
+        "prompt_read_share": _round(shares.prompt_read_share, 4),
+        "cached_prompt_tokens": shares.cached_tokens,
+        "cache_hit_share": _round(shares.cache_hit_share, 4),
+        "median_first_token_s": _round(shares.first_token_s, 3),
+        "tokens_per_s": _round(shares.tokens_per_s, 2),
+    }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return round(value, digits) if value is not None else None
 
 
 def _qa_summary(options: RunOptions, run: Any, sandbox: str | None) -> dict[str, Any] | None:

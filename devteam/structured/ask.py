@@ -22,7 +22,7 @@ from devteam.llm.client import LLM
 from devteam.llm.types import SCHEMA_LEVELS, ChatMessage, ChatRequest, ChatResponse, OutputMode
 from devteam.structured.echo import EchoFailure, echoed_fields, field_references
 from devteam.structured.field_followup import MAX_FIELD_FOLLOWUPS, FollowUpResult, follow_up_fields
-from devteam.structured.loops import repeats_itself
+from devteam.structured.loops import LOOP_FINISH, repeats_itself
 from devteam.structured.parse import ParseFailure, extract_code, parse_structured
 from devteam.structured.repeat_guard import RepeatGuard
 from devteam.structured.schema import to_strict_schema
@@ -69,13 +69,16 @@ async def ask_structured(
     subject: str = "",
     max_reasks: int = MAX_REASKS,
     max_followups: int = MAX_FIELD_FOLLOWUPS,
+    answer_tokens: int | None = None,
 ) -> Answer[M]:
     """Return a validated `model` instance from the LLM, or raise `StructuredOutputError`.
 
     An object that fails on some fields only (missing, wrong type, an echoed description or placeholder)
     gets a field follow-up for those fields; an answer that is not usable JSON is re-asked whole.
+    `answer_tokens` is the most this answer can need (see `capped_tokens`).
     """
     request = ChatRequest(
+        max_tokens=capped_tokens(llm, answer_tokens),
         messages=messages,
         json_schema=to_strict_schema(model),
         schema_name=model.__name__,
@@ -109,6 +112,15 @@ async def ask_structured(
         )
 
     return await ask_parsed(llm, request, parse, max_reasks=max_reasks, follow_up=follow_up if max_followups else None)
+
+
+def capped_tokens(llm: LLM, answer_tokens: int | None) -> int | None:
+    """An action's own cap on its answer, under the configured `max_token`: a PRD never needs 4,096 tokens,
+    and a model that loops is cut at the cap (then asked again with the grammar's bounds or the penalty)
+    instead of running to the limit or the whole-call timeout. None: the configured `max_token`."""
+    if answer_tokens is None:
+        return None
+    return min(answer_tokens, llm.max_tokens)
 
 
 async def ask_code(
@@ -360,9 +372,20 @@ def _give_up(
     return StructuredOutputError(message, attempts=attempts.calls, last_text=last_text, errors=attempts.errors)
 
 
+# A streamed answer the provider stopped short: it began repeating itself (the stream's loop watch), or the
+# whole-call timeout came first. Asked again with the same budget and the grammar's bounds or the penalty:
+# more tokens would only loop or wait longer, and the same request again would only get the same answer.
+TIMEOUT_FINISH = "timeout"
+CUT_SHORT = (LOOP_FINISH, TIMEOUT_FINISH)
+
+
 def _truncation(response: ChatResponse) -> str | None:
     if response.finish_reason == "length":
         return "the answer was cut off at the token limit (finish_reason=length)"
+    if response.finish_reason == LOOP_FINISH:
+        return f"the answer started repeating itself and was cut after {len(response.text)} characters"
+    if response.finish_reason == TIMEOUT_FINISH:
+        return f"the answer did not finish within the timeout ({len(response.text)} characters came)"
     if not response.text.strip() and response.reasoning.strip():
         return "the model spent the whole token budget thinking and gave no answer"
     return None
@@ -371,13 +394,15 @@ def _truncation(response: ChatResponse) -> str | None:
 def _enlarged(llm: LLM, request: ChatRequest, reason: str, response: ChatResponse) -> ChatRequest:
     """The request again with twice the token budget, bounded by a grammar or a repetition penalty."""
     current = request.max_tokens or llm.max_tokens
-    larger = current * 2
+    cut_short = response.finish_reason in CUT_SHORT
+    larger = current if cut_short else current * 2
     # A grammar keeps the answer JSON but lets a small model repeat one value to the limit; bounding every
     # string and list to fit the new budget makes it close them (only where the server makes a grammar).
     # (The level the answer came at: the run may have stepped down from the one the request was written for.)
     bounded = request.json_schema is not None and response.output_mode in SCHEMA_LEVELS
     # Without a grammar (code, prompt-only JSON), a loop is broken by a repetition penalty instead.
-    penalty = LOOP_PENALTY if not bounded and repeats_itself(response.text) else request.frequency_penalty
+    looped = cut_short or repeats_itself(response.text)
+    penalty = LOOP_PENALTY if not bounded and looped else request.frequency_penalty
     if bounded:
         how = " (a server that makes a grammar of the schema gets its strings and lists bounded to fit)"
     elif penalty is not None:

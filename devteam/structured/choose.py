@@ -21,6 +21,8 @@ from devteam.structured.parse import parse_structured
 from devteam.structured.schema import to_strict_schema
 
 _QUOTES = "\"'`*. \n\t"
+# The most a choice can need: `{"choice": "<one option>"}`.
+CHOICE_TOKENS = 512
 
 
 def choice_model(options: Sequence[str]) -> type[BaseModel]:
@@ -66,6 +68,8 @@ async def choose_from_options(
         json_schema=to_strict_schema(model),
         schema_name="Choice",
         output_mode=llm.output_mode(wants_json=True),
+        # One option's name, in JSON: a choice that runs longer is a loop.
+        max_tokens=min(CHOICE_TOKENS, llm.max_tokens),
         role=role,
         action=action,
         subject=subject,

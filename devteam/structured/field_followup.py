@@ -30,6 +30,8 @@ FIELD_FOLLOWUP = "repair_field_followup"
 # Follow-ups could not get real content for an echoed field: optional ones are cleared, required ones kept.
 ECHO_UNRESOLVED = "repair_echo_unresolved"
 MAX_FIELD_FOLLOWUPS = 2
+# The most a follow-up for a few fields can need.
+FOLLOWUP_TOKENS = 1024
 # The answer the follow-up refers to is quoted; a huge one is cut to keep the prompt small.
 QUOTED_ANSWER_LIMIT = 6000
 
@@ -177,7 +179,8 @@ def _followup_request(
         json_schema=to_strict_schema(small),
         schema_name=small.__name__,
         output_mode=llm.output_mode(wants_json=True),
-        max_tokens=None,
+        # A few fields need far less than the whole answer did: a follow-up that loops is cut early.
+        max_tokens=min(FOLLOWUP_TOKENS, llm.max_tokens),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,10 @@ class Text:
     reasoning: str | None = None
     usage: tuple[int, int] | None = None
     chunks: list[str] | None = None
+    # What a server reports besides the counts: prompt tokens its cache served (OpenAI's
+    # `prompt_tokens_details.cached_tokens`) and llama.cpp's `timings` object, sent with the usage.
+    cached_tokens: int | None = None
+    timings: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,17 @@ class Trickle:
     interval: float = 1.0
 
 
-Reply = Text | Error | CutStream | Hang | ErrorLine | Raw | RawStream | Trickle
+@dataclass(frozen=True)
+class Loop:
+    """A model gone round: status 200, then `unit` streamed over and over, never finishing, until the client
+    hangs up (counted in `ScriptedServer.hangups`), the server closes or `seconds` pass."""
+
+    unit: str
+    seconds: float = 60.0
+    interval: float = 0.001
+
+
+Reply = Text | Error | CutStream | Hang | ErrorLine | Raw | RawStream | Trickle | Loop
 Handler = Callable[[RecordedRequest], Reply]
 
 # A missing script is a test bug: answer with a status no client retries, so the test fails fast.
@@ -117,6 +132,8 @@ class Wire:
 
     def __init__(self, handler: BaseHTTPRequestHandler) -> None:
         self._handler = handler
+        # The client closed the connection while we were writing.
+        self.broken = False
 
     def send_json(self, status: int, payload: Any, *, headers: dict[str, str] | None = None) -> None:
         data = payload if isinstance(payload, str) else json.dumps(payload)
@@ -159,7 +176,7 @@ class Wire:
             self._handler.wfile.write(data)
             self._handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout); nothing left to tell it
+            self.broken = True  # the client gave up (timeout, or it cut a loop); nothing left to tell it
 
 
 class TrickleWire(Wire):
@@ -204,6 +221,8 @@ class ScriptedServer:
         self._handler: Handler | None = None
         self._requests: list[RecordedRequest] = []
         self._closing = threading.Event()
+        # How many `Loop` answers the client cut by hanging up.
+        self.hangups = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._url = ""
@@ -307,8 +326,25 @@ class ScriptedServer:
             wire.end_stream()
         elif isinstance(reply, Trickle):
             answer(reply.reply, wire.trickled(interval=reply.interval, closing=self._closing))
+        elif isinstance(reply, Loop):
+            self._loop(reply, request, wire)
         else:
             answer(reply, wire)
+
+    def loop_piece(self, unit: str, request: RecordedRequest) -> bytes:
+        """One streamed piece carrying `unit`, in this protocol's framing."""
+        raise NotImplementedError
+
+    def _loop(self, reply: Loop, request: RecordedRequest, wire: Wire) -> None:
+        wire.start_stream(self.stream_content_type)
+        piece = self.loop_piece(reply.unit, request)
+        deadline = time.monotonic() + reply.seconds
+        while not wire.broken and not self._closing.is_set() and time.monotonic() < deadline:
+            wire.stream_chunk(piece)
+            self._closing.wait(reply.interval)
+        if wire.broken:
+            with self._lock:
+                self.hangups += 1
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

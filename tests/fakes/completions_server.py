@@ -66,17 +66,17 @@ class CompletionsServer(ScriptedServer):
             prompt_tokens, completion_tokens = reply.usage
         model = str(body.get("model") or self.models[0])
         if native:
-            wire.send_json(
-                200,
-                {
-                    "content": reply.content,
-                    "model": model,
-                    "stop": True,
-                    "stop_type": "limit" if reply.finish_reason == "length" else "eos",
-                    "tokens_evaluated": prompt_tokens,
-                    "tokens_predicted": completion_tokens,
-                },
-            )
+            answer: dict[str, Any] = {
+                "content": reply.content,
+                "model": model,
+                "stop": True,
+                "stop_type": "limit" if reply.finish_reason == "length" else "eos",
+                "tokens_evaluated": prompt_tokens,
+                "tokens_predicted": completion_tokens,
+            }
+            if reply.timings is not None:
+                answer["timings"] = reply.timings  # llama-server's own figures, cache_n among them
+            wire.send_json(200, answer)
             return
         wire.send_json(
             200,

@@ -23,6 +23,8 @@ def _final(reply: Text, *, model: str, content: str = "", thinking: str | None =
     final["total_duration"] = 1_000_000
     if reply.usage is not None:
         final["prompt_eval_count"], final["eval_count"] = reply.usage
+    if reply.timings is not None:
+        final.update(reply.timings)  # ollama's durations (prompt_eval_duration, eval_duration) in nanoseconds
     return final
 
 
@@ -95,6 +97,10 @@ class OllamaServer(ScriptedServer):
             return
         streaming = body.get("stream", True) is not False
         self.serve_chat(request, wire, lambda reply, out: self._answer(reply, model, streaming, out))
+
+    def loop_piece(self, unit: str, request: RecordedRequest) -> bytes:
+        body = request.json if isinstance(request.json, dict) else {}
+        return json.dumps(_line(str(body.get("model", "")), unit)).encode() + b"\n"
 
     def _answer(self, reply: Reply, model: str, streaming: bool, wire: Wire) -> None:
         if isinstance(reply, Error):

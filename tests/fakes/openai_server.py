@@ -23,9 +23,16 @@ def error_body(status: int, message: str | None = None) -> dict[str, Any]:
     return {"error": {"message": text, "type": _ERROR_TYPES.get(status, "server_error"), "code": str(status)}}
 
 
-def _usage(usage: tuple[int, int]) -> dict[str, int]:
+def _usage(usage: tuple[int, int], cached: int | None = None) -> dict[str, Any]:
     prompt, completion = usage
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    body: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if cached is not None:
+        body["prompt_tokens_details"] = {"cached_tokens": cached}
+    return body
 
 
 def completion_body(reply: Text, *, model: str) -> dict[str, Any]:
@@ -41,7 +48,9 @@ def completion_body(reply: Text, *, model: str) -> dict[str, Any]:
         "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
     }
     if reply.usage is not None:
-        body["usage"] = _usage(reply.usage)
+        body["usage"] = _usage(reply.usage, reply.cached_tokens)
+    if reply.timings is not None:
+        body["timings"] = reply.timings
     return body
 
 
@@ -68,7 +77,10 @@ def stream_events(reply: Text, *, model: str, include_usage: bool) -> list[dict[
     if reply.finish_reason is not None:
         events.append(_chunk(model, {}, reply.finish_reason))
     if include_usage and reply.usage is not None:
-        events.append({**_chunk(model, None), "usage": _usage(reply.usage)})
+        last = {**_chunk(model, None), "usage": _usage(reply.usage, reply.cached_tokens)}
+        if reply.timings is not None:
+            last["timings"] = reply.timings  # llama.cpp's server sends its timings with the last chunk
+        events.append(last)
     return events
 
 
@@ -165,6 +177,10 @@ class OpenAIServer(ScriptedServer):
             wire.send_json(200, {"tokens": fake_tokens(str(body.get("content", "")))})
         else:
             wire.send_json(404, error_body(404, f"no route {request.method} {request.path}"))
+
+    def loop_piece(self, unit: str, request: RecordedRequest) -> bytes:
+        body = request.json if isinstance(request.json, dict) else {}
+        return _sse(_chunk(str(body.get("model", "")), {"content": unit}))
 
     def _answer(self, request: RecordedRequest, reply: Reply, wire: Wire) -> None:
         body = request.json if isinstance(request.json, dict) else {}

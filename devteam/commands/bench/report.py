@@ -30,6 +30,8 @@ CSV_COLUMNS = (
     "reasks",
     "follow_ups",
     "repairs",
+    "prompt_read_share",
+    "cache_hit_share",
     "error",
 )
 PLOT_HINT = "the chart needs matplotlib: pip install 'devteam[plot]' (or pip install matplotlib)"
@@ -87,6 +89,8 @@ _HEADER = (
     "follow-ups",
     "repairs",
     "QA rounds",
+    "prompt read",
+    "cache hits",
 )
 
 
@@ -113,6 +117,8 @@ def format_tables(rows: list[dict[str, Any]], sources: dict[str, str]) -> str:
                     str(row["follow_ups"]),
                     str(sum(row["repairs"].values())),
                     str(row["qa_rounds"]),
+                    _share(row.get("prompt_read_share")),
+                    _share(row.get("cache_hit_share")),
                 ]
             )
         table.append(
@@ -131,6 +137,8 @@ def format_tables(rows: list[dict[str, Any]], sources: dict[str, str]) -> str:
                 str(totals["follow_ups"]),
                 str(sum(totals["repairs"].values())),
                 str(totals["qa_rounds"]),
+                _share(_mean_share(model_rows, "prompt_read_share")),
+                _share(_mean_share(model_rows, "cache_hit_share")),
             ]
         )
         out.append(_align(table))
@@ -143,6 +151,16 @@ def format_tables(rows: list[dict[str, Any]], sources: dict[str, str]) -> str:
         out.append(f"repairs by kind: {repairs}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _share(value: Any) -> str:
+    """A share from the runs' summaries (prompt-read time, cache hits), or "-" where no server said."""
+    return f"{value:.0%}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+
+
+def _mean_share(rows: list[dict[str, Any]], key: str) -> float | None:
+    values = [row[key] for row in rows if isinstance(row.get(key), (int, float))]
+    return sum(values) / len(values) if values else None
 
 
 def _starts(row: dict[str, Any]) -> str:

@@ -83,6 +83,7 @@ def project_row(
         "follow_ups": int(_total(summaries, "field_followups")),
         "functions_filled": sum(functions_filled(summary) for summary in summaries),
         "repairs": dict(repairs.most_common()),
+        **timing_shares(summaries),
     }
     row["status"] = status(row, error is not None, has_verdict=bool(verdict))
     return row
@@ -122,6 +123,22 @@ def functions_filled(summary: dict[str, Any]) -> int:
 def first_line(text: str, limit: int = 300) -> str:
     line = next((part for part in text.splitlines() if part.strip()), "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def timing_shares(summaries: list[dict[str, Any]]) -> dict[str, float | None]:
+    """The project's prompt-read share of model time and cache hit share, from its runs' summaries (`timing`);
+    None where no run's server or stream said."""
+    timings = [summary["timing"] for summary in summaries if isinstance(summary.get("timing"), dict)]
+    read = [t for t in timings if isinstance(t.get("prompt_read_seconds"), (int, float))]
+    cached = [t for t in timings if isinstance(t.get("cached_prompt_tokens"), int)]
+    model_s = sum(_number(t.get("model_seconds")) for t in read)
+    cached_of = sum(
+        _number(t.get("cached_prompt_tokens")) / t["cache_hit_share"] for t in cached if t.get("cache_hit_share")
+    )
+    return {
+        "prompt_read_share": sum(_number(t["prompt_read_seconds"]) for t in read) / model_s if model_s else None,
+        "cache_hit_share": sum(_number(t["cached_prompt_tokens"]) for t in cached) / cached_of if cached_of else None,
+    }
 
 
 def _rounds(summary: dict[str, Any]) -> list[Any]:

@@ -24,8 +24,9 @@ from devteam.core.errors import (
 )
 from devteam.core.redaction import url_without_password
 from devteam.llm.grammar_bounds import schema_for_grammar
+from devteam.llm.loop_watch import LOOP_FINISH, LoopWatch
 from devteam.llm.stream_meter import count_streamed
-from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
+from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, Timings, TokenCount
 from devteam.llm.usage import estimate_prompt_tokens, estimated_count, plausible_usage
 from devteam.llm.wire.answer_shape import optional_text, require, token_count
 from devteam.llm.wire.http_errors import mapped_http_errors
@@ -33,6 +34,10 @@ from devteam.llm.wire.http_options import tls_options
 from devteam.llm.wire.server_errors import error_reason, is_schema_rejection, status_error
 from devteam.llm.wire.server_limits import window_from_ollama_show
 from devteam.llm.wire.server_probe import ServerProbe
+from devteam.llm.wire.server_timings import StreamClock, ollama_timings
+
+# The finish reason of a streamed answer cut at the whole-call timeout (see openai_compat.TIMEOUT_FINISH).
+TIMEOUT_FINISH = "timeout"
 
 DEFAULT_ROOT = "http://127.0.0.1:11434"
 DEFAULT_TIMEOUT = 600.0
@@ -129,6 +134,13 @@ class ChatAssembly:
         self._where = where
         self._text: list[str] = []
         self._thinking: list[str] = []
+        self.clock = StreamClock()
+        self.watch = LoopWatch()
+        self._server_timings = Timings()
+
+    @property
+    def looping(self) -> bool:
+        return self.watch.looping
 
     def add(self, line: dict[str, Any]) -> None:
         """Raises `MalformedAnswer` when a field we read is of the wrong kind (a `message` that is a string)."""
@@ -138,7 +150,10 @@ class ChatAssembly:
             piece = optional_text(message.get("content"), "message.content")
             self._text.append(piece)
             count_streamed(piece)
-            self._thinking.append(optional_text(message.get("thinking"), "message.thinking"))
+            thinking = optional_text(message.get("thinking"), "message.thinking")
+            self._thinking.append(thinking)
+            self.clock.mark(piece or thinking)
+            self.watch.feed(piece)
         model = line.get("model")
         self.model = model if isinstance(model, str) and model else self.model
         if line.get("done"):
@@ -146,12 +161,13 @@ class ChatAssembly:
             self.done_reason = optional_text(line.get("done_reason"), "done_reason") or None
             self.prompt_tokens = token_count(line.get("prompt_eval_count"), "prompt_eval_count")
             self.completion_tokens = token_count(line.get("eval_count"), "eval_count")
+            self._server_timings = ollama_timings(line)
 
     @property
     def text(self) -> str:
         return "".join(self._text)
 
-    def response(self, *, messages: list[ChatMessage]) -> ChatResponse:
+    def response(self, *, messages: list[ChatMessage], cut: str | None = None) -> ChatResponse:
         # ollama leaves out prompt_eval_count when the whole prompt came from its cache: that part is estimated.
         text = self.text
         usage = plausible_usage(
@@ -164,10 +180,11 @@ class ChatAssembly:
         )
         return ChatResponse(
             text=text,
-            finish_reason=self.done_reason,
+            finish_reason=cut or self.done_reason,
             usage=usage,
             model=self.model,
             reasoning="".join(self._thinking),
+            timings=self.clock.timings(self._server_timings),
         )
 
 
@@ -263,15 +280,25 @@ class OllamaProvider:
         body = build_chat_body(request, model=self.model, stream=self._stream, **self._options)
         structured = "format" in body
         started = time.perf_counter()
+        num_predict = (body.get("options") or {}).get("num_predict")
+        assembly = ChatAssembly(model=self.model, max_tokens=num_predict, where=self.describe())
+        cut: str | None = None
         with self._mapped_errors():
-            # httpx's timeout bounds each read; a server trickling bytes would never hit it. This bounds the call.
-            assembly = await asyncio.wait_for(self._chat(body, structured=structured), self._timeout)
-        if not assembly.done:
+            try:
+                # httpx's timeout bounds each read; a server trickling bytes would never hit it. This bounds the call.
+                await asyncio.wait_for(self._chat(body, assembly, structured=structured), self._timeout)
+            except asyncio.TimeoutError:
+                if not assembly.text.strip():
+                    raise
+                cut = TIMEOUT_FINISH  # what streamed before the deadline: asked again differently, never the same
+        if assembly.looping:
+            cut = LOOP_FINISH
+        if cut is None and not assembly.done:
             raise AnswerCutError(
                 f"stream from {self.describe()} ended before done=true after {len(assembly.text)} characters"
                 " (cut mid-answer)"
             )
-        response = assembly.response(messages=request.messages)
+        response = assembly.response(messages=request.messages, cut=cut)
         response.native_schema = isinstance(body.get("format"), dict)
         response.latency_s = time.perf_counter() - started
         return response
@@ -288,9 +315,7 @@ class OllamaProvider:
             target=f"ollama at {url_without_password(self.root)}",
         )
 
-    async def _chat(self, body: dict[str, Any], *, structured: bool) -> ChatAssembly:
-        num_predict = (body.get("options") or {}).get("num_predict")
-        assembly = ChatAssembly(model=self.model, max_tokens=num_predict, where=self.describe())
+    async def _chat(self, body: dict[str, Any], assembly: ChatAssembly, *, structured: bool) -> None:
         async with self._client.stream("POST", "/api/chat", json=body) as response:
             if response.status_code != 200:
                 text = (await response.aread()).decode(errors="replace")
@@ -298,9 +323,10 @@ class OllamaProvider:
             if body["stream"]:
                 async for line in ndjson_lines(response):
                     self._fold(assembly, line, structured=structured)
+                    if assembly.looping:
+                        return  # leaving the block closes the connection, so ollama stops generating
             else:
                 self._fold(assembly, await response.aread(), structured=structured)
-        return assembly
 
     def _fold(self, assembly: ChatAssembly, raw: bytes, *, structured: bool) -> None:
         """One NDJSON line (or the whole non-streamed body); decoding errors propagate to `_mapped_errors`."""

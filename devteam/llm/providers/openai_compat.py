@@ -30,8 +30,18 @@ from devteam.core.errors import (
 )
 from devteam.core.redaction import url_without_password
 from devteam.llm.grammar_bounds import schema_for_grammar
+from devteam.llm.loop_watch import LOOP_FINISH, LoopWatch
 from devteam.llm.stream_meter import count_streamed
-from devteam.llm.types import SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, ChatResponse, TokenCount
+from devteam.llm.types import (
+    SCHEMA_LEVELS,
+    Capabilities,
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    Timings,
+    TokenCount,
+    Usage,
+)
 from devteam.llm.usage import estimated_count, plausible_usage
 from devteam.llm.wire.answer_shape import MalformedAnswer, describe_value, optional_text, require, token_count
 from devteam.llm.wire.http_errors import is_http_error, transport_error
@@ -51,6 +61,7 @@ from devteam.llm.wire.server_limits import (
     window_from_model_list,
 )
 from devteam.llm.wire.server_probe import ServerProbe
+from devteam.llm.wire.server_timings import StreamClock, cached_from_usage, llamacpp_figures, plausible_cached
 
 ApiType = Literal["openai", "open_llm"]
 
@@ -60,7 +71,9 @@ PLACEHOLDER_KEY = "sk-no-key-required"
 DEFAULT_TIMEOUT = 600.0
 
 
-# -- usage --------------------------------------------------------------------------------------------------
+# The finish reason of a streamed answer cut at the whole-call timeout: kept, like a cut-off one, so the question
+# is asked again differently (never the same request again: it would only run into the same timeout).
+TIMEOUT_FINISH = "timeout"
 
 
 # -- request ------------------------------------------------------------------------------------------------
@@ -137,6 +150,20 @@ def _reported_counts(usage: Any) -> tuple[float | None, float | None]:
     )
 
 
+def _server_figures(source: Any, usage: Any) -> tuple[Timings, int | None]:
+    """llama.cpp's `timings` (a field the SDK keeps as an extra) and the cached prompt tokens, where reported."""
+    extra = getattr(source, "model_extra", None) or {}
+    timings, cached = llamacpp_figures(extra.get("timings"))
+    reported = cached_from_usage(usage)
+    return timings, reported if reported is not None else cached
+
+
+def _with_cache(usage: Usage, cached: int | None) -> Usage:
+    if not usage.estimated:
+        usage.cached_tokens = plausible_cached(cached, usage.prompt_tokens)
+    return usage
+
+
 def _text_fields(message: Any, kind: type, what: str) -> tuple[str, str, str | None]:
     """(content, reasoning, refusal) of a message or a delta, each checked."""
     require(message, kind, what)
@@ -175,13 +202,16 @@ def parse_completion(
             getattr(choice, "message", None), ChatCompletionMessage, "choices[0].message"
         )
         finish_reason = _finish_reason(choice)
+    timings, cached = _server_figures(completion, getattr(completion, "usage", None))
+    usage = plausible_usage(*counts, messages=messages, text=text, max_tokens=max_tokens, where=where)
     return ChatResponse(
         text=text,
         finish_reason=finish_reason,
-        usage=plausible_usage(*counts, messages=messages, text=text, max_tokens=max_tokens, where=where),
+        usage=_with_cache(usage, cached),
         model=_model_name(getattr(completion, "model", None), model),
         reasoning=reasoning,
         refusal=refusal,
+        timings=timings,
     )
 
 
@@ -198,6 +228,15 @@ class StreamAssembly:
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._refusal: list[str] = []
+        self.clock = StreamClock()
+        # Watches the answer as it comes: a model that starts repeating itself is cut there (`looping`).
+        self.watch = LoopWatch()
+        self._server_timings = Timings()
+        self._cached: int | None = None
+
+    @property
+    def looping(self) -> bool:
+        return self.watch.looping
 
     def add(self, chunk: Any) -> None:
         """Raises `MalformedAnswer` for a chunk that is not a `chat.completion.chunk`."""
@@ -206,6 +245,10 @@ class StreamAssembly:
         self.model = _model_name(getattr(chunk, "model", None), self.model)
         if getattr(chunk, "usage", None) is not None:
             self._counts = _reported_counts(chunk.usage)
+        timings, cached = _server_figures(chunk, getattr(chunk, "usage", None))
+        if timings != Timings():
+            self._server_timings = timings
+        self._cached = cached if cached is not None else self._cached
         choices = require(getattr(chunk, "choices", None), list, "a stream chunk's choices")
         for choice in choices[:1]:
             require(choice, ChunkChoice, "a stream chunk's choices[0]")
@@ -214,6 +257,8 @@ class StreamAssembly:
             )
             self._text.append(text)
             count_streamed(text)
+            self.clock.mark(text or reasoning)
+            self.watch.feed(text)
             self._reasoning.append(reasoning)
             self._refusal.append(refusal or "")
             self.finish_reason = _finish_reason(choice) or self.finish_reason
@@ -222,17 +267,20 @@ class StreamAssembly:
     def text(self) -> str:
         return "".join(self._text)
 
-    def response(self, *, messages: list[ChatMessage]) -> ChatResponse:
+    def response(self, *, messages: list[ChatMessage], cut: str | None = None) -> ChatResponse:
+        """The answer; `cut` is the finish reason of an answer stopped short here (a loop, the timeout)."""
         text = self.text
+        usage = plausible_usage(
+            *self._counts, messages=messages, text=text, max_tokens=self._max_tokens, where=self._where
+        )
         return ChatResponse(
             text=text,
-            finish_reason=self.finish_reason,
-            usage=plausible_usage(
-                *self._counts, messages=messages, text=text, max_tokens=self._max_tokens, where=self._where
-            ),
+            finish_reason=cut or self.finish_reason,
+            usage=_with_cache(usage, self._cached),
             model=self.model,
             reasoning="".join(self._reasoning),
             refusal="".join(self._refusal) or None,
+            timings=self.clock.timings(self._server_timings),
         )
 
 
@@ -342,9 +390,17 @@ class OpenAICompatProvider:
             request, api_type=self._api_type, model=self.model, stream=self._stream, **self._defaults
         )
         started = time.perf_counter()
+        max_tokens = kwargs.get("max_tokens", kwargs.get("max_completion_tokens"))
+        assembly = StreamAssembly(model=self.model, max_tokens=max_tokens, where=self.describe())
         with self._mapped_errors(structured=request.output_mode != "prompt"):
-            # The SDK's timeout bounds each read; a server trickling bytes would never hit it. This bounds the call.
-            response = await asyncio.wait_for(self._attempt(kwargs, request), self._timeout)
+            try:
+                # The SDK's timeout bounds each read; a server trickling bytes would never hit it. This bounds the call.
+                response = await asyncio.wait_for(self._attempt(kwargs, request, assembly), self._timeout)
+            except asyncio.TimeoutError:
+                if not assembly.text.strip():
+                    raise
+                # What streamed before the deadline is an answer cut short: the caller asks again differently.
+                response = assembly.response(messages=request.messages, cut=TIMEOUT_FINISH)
         response.native_schema = "response_format" in kwargs and request.output_mode in SCHEMA_LEVELS
         response.latency_s = time.perf_counter() - started
         return response
@@ -363,23 +419,29 @@ class OpenAICompatProvider:
         except ANSWER_ERRORS as exc:
             raise malformed_error(exc, where=where) from exc
 
-    async def _attempt(self, kwargs: dict[str, Any], request: ChatRequest) -> ChatResponse:
+    async def _attempt(self, kwargs: dict[str, Any], request: ChatRequest, assembly: StreamAssembly) -> ChatResponse:
         max_tokens = kwargs.get("max_tokens", kwargs.get("max_completion_tokens"))
         if self._stream:
-            return await self._complete_streamed(kwargs, request.messages, max_tokens=max_tokens)
+            return await self._complete_streamed(kwargs, request.messages, assembly)
         completion = await self._client.chat.completions.create(**kwargs)
-        return parse_completion(
+        response = parse_completion(
             completion, messages=request.messages, model=self.model, max_tokens=max_tokens, where=self.describe()
         )
+        # Unstreamed, the first token's time is known only as the server's prompt time (llama.cpp reports it).
+        response.timings.first_token_s = response.timings.prompt_s
+        return response
 
     async def _complete_streamed(
-        self, kwargs: dict[str, Any], messages: list[ChatMessage], *, max_tokens: int | None
+        self, kwargs: dict[str, Any], messages: list[ChatMessage], assembly: StreamAssembly
     ) -> ChatResponse:
-        assembly = StreamAssembly(model=self.model, max_tokens=max_tokens, where=self.describe())
         stream = await self._client.chat.completions.create(**kwargs)
         async with stream:
             async for chunk in stream:
                 assembly.add(chunk)
+                if assembly.looping:
+                    break  # leaving the block closes the stream, so the server stops generating
+        if assembly.looping:
+            return assembly.response(messages=messages, cut=LOOP_FINISH)
         content_type = stream.response.headers.get("content-type", "")
         if not assembly.chunks and "event-stream" not in content_type:
             # A login page or a JSON object where a stream was asked for: the SDK finds no events in it.
