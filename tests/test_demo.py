@@ -78,7 +78,7 @@ def test_no_config_and_no_server_says_where_it_looked_and_what_to_do(tmp_path: P
     out = result.output
     assert str(tmp_path / "home" / ".metagpt" / "config2.yaml") in out
     assert str(tmp_path / "config" / "config2.yaml") in out
-    assert "127.0.0.1:11434" in out and "127.0.0.1:8000" in out
+    assert "127.0.0.1:11434" in out and "127.0.0.1:8000" in out and "127.0.0.1:8080" in out
     assert "metagpt --init-config" in out and DEMO_COMMAND in out
     assert not (tmp_path / "workspace").exists()
 
