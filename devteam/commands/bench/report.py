@@ -34,7 +34,7 @@ CSV_COLUMNS = (
     "cache_hit_share",
     "error",
 )
-PLOT_HINT = "the chart needs matplotlib: pip install 'devteam[plot]' (or pip install matplotlib)"
+PLOT_HINT = "the chart needs matplotlib: pip install -e '.[plot]' in a checkout (or pip install matplotlib)"
 
 
 def model_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
