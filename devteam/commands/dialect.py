@@ -29,7 +29,8 @@ def metagpt_forms(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[
         if not word.startswith("--"):
             words.append(word)
             continue
-        name, has_value, value = word.partition("=")
+        name, sign, value = word.partition("=")
+        has_value = bool(sign)
         name = _spelled(name, known)
         if name not in switches:
             words.append(f"{name}={value}" if has_value else name)
