@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
@@ -29,10 +29,31 @@ import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from devteam.core.errors import ConfigError
+from devteam.llm.providers.turn_markers import TurnMarkers
 from devteam.llm.types import ChatMessage
 
 ENTRY_POINT_GROUP = "devteam.prompt_formats"
 _TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")
+KEY = "llm.prompt_format"
+# What a chat template or a user's format class may raise while it runs: reported as a config error (the
+# template's or the class's fault), never a traceback.
+_FORMAT_FAULTS = (
+    jinja2.TemplateError,
+    ArithmeticError,
+    LookupError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    RecursionError,
+)
+# The conversation every format is tried on when it is chosen, so a format that cannot render ours fails at
+# start-up with exit 2, not at the first call of a run.
+_SAMPLE = [
+    ChatMessage("system", "You write software."),
+    ChatMessage("user", "Write a game."),
+    ChatMessage("assistant", "{}"),
+    ChatMessage("user", "Again, as JSON."),
+]
 
 
 @runtime_checkable
@@ -74,6 +95,11 @@ class TurnFormat:
     strip: bool = False
     bos: str = ""
     description: str = ""
+    markers: TurnMarkers = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        pieces = [text for pair in self.roles.values() for text in pair] + [self.generation, self.bos]
+        object.__setattr__(self, "markers", TurnMarkers.of_format(pieces, stop=self.stop))
 
     def messages_to_prompt(self, messages: list[ChatMessage]) -> str:
         system = [m.content for m in messages if m.role == "system"]
@@ -98,13 +124,15 @@ class TurnFormat:
         return prompt
 
     def output_to_answer(self, raw: str) -> str:
-        return cut_at_stop(raw, self.stop)
+        return self.markers.restore(cut_at_stop(raw, self.stop))
 
     def _wrap(self, role: str, content: str) -> str:
         before, after = self.roles[role]
         return before + self._clean(content) + after
 
     def _clean(self, content: str) -> str:
+        """A message's text as it goes between the markers: none of the format's markers left in it."""
+        content = self.markers.neutralise(content)
         return content.strip() if self.strip else content
 
 
@@ -145,25 +173,33 @@ class ChatTemplateFormat:
         self.name = name
         self.stop = list(stop or ([eos_token] if eos_token else []))
         self._tokens = {"bos_token": bos_token, "eos_token": eos_token}
+        self.markers = TurnMarkers.of_format([bos_token, eos_token], stop=self.stop, source=source)
 
     @classmethod
     def from_file(cls, path: Path, **options: Any) -> ChatTemplateFormat:
         try:
             source = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{KEY} {path}: the chat template is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+            ) from None
         except OSError as exc:
-            raise ConfigError(f"prompt_format {path}: cannot read the chat template ({exc.strerror})") from None
+            raise ConfigError(f"{KEY} {path}: cannot read the chat template ({exc.strerror})") from None
         return cls(source, name=str(path), **options)
 
     def messages_to_prompt(self, messages: list[ChatMessage]) -> str:
+        """The template rendered over the messages, each one's text with the template's markers neutralised."""
+        shown = [{**m.as_dict(), "content": self.markers.neutralise(m.content)} for m in messages]
         try:
-            return self._template.render(
-                messages=[m.as_dict() for m in messages], add_generation_prompt=True, **self._tokens
-            )
-        except jinja2.TemplateError as exc:
-            raise ConfigError(f"prompt_format {self.name}: the chat template failed: {exc}") from None
+            return self._template.render(messages=shown, add_generation_prompt=True, **self._tokens)
+        except _FORMAT_FAULTS as exc:
+            raise ConfigError(
+                f"{KEY} {self.name}: the chat template failed while rendering ({type(exc).__name__}: {exc}); "
+                "fix the template, or use a built-in format"
+            ) from None
 
     def output_to_answer(self, raw: str) -> str:
-        return cut_at_stop(raw, self.stop)
+        return self.markers.restore(cut_at_stop(raw, self.stop))
 
 
 def _raise_template_error(message: str) -> None:
@@ -194,7 +230,7 @@ def resolve_prompt_format(spec: str, *, stop: list[str] | None = None, base_dir:
     """
     chosen = _lookup(spec, base_dir=base_dir, stop=stop)
     if stop and isinstance(chosen, TurnFormat):
-        chosen = TurnFormat(**{**chosen.__dict__, "stop": list(stop)})
+        chosen = replace(chosen, stop=list(stop))
     if not isinstance(chosen, PromptFormat):
         raise ConfigError(
             f"prompt_format {spec}: {type(chosen).__name__} lacks messages_to_prompt(messages) and "
@@ -205,7 +241,25 @@ def resolve_prompt_format(spec: str, *, stop: list[str] | None = None, base_dir:
             chosen.stop = list(stop)  # type: ignore[attr-defined]
         except AttributeError:
             pass
+    _try_out(spec, chosen)
     return chosen
+
+
+def _try_out(spec: str, chosen: PromptFormat) -> None:
+    """Run the format once on a sample conversation: a template or a class that fails on ours is a config
+    error now, naming the key and the fix, not a traceback at the first call of a run."""
+    try:
+        prompt = chosen.messages_to_prompt(_SAMPLE)
+        answer = chosen.output_to_answer("{}")
+    except ConfigError:
+        raise
+    except _FORMAT_FAULTS as exc:
+        raise ConfigError(
+            f"{KEY} {spec}: the format failed on a sample conversation ({type(exc).__name__}: {exc}); "
+            "fix it, or use a built-in format"
+        ) from None
+    if not isinstance(prompt, str) or not isinstance(answer, str):
+        raise ConfigError(f"{KEY} {spec}: messages_to_prompt and output_to_answer must return text (str)")
 
 
 def _lookup(spec: str, *, base_dir: Path | None, stop: list[str] | None) -> Any:
@@ -214,10 +268,10 @@ def _lookup(spec: str, *, base_dir: Path | None, stop: list[str] | None) -> Any:
     if key in builtins:
         return builtins[key]
     if key in _REGISTERED:
-        return _REGISTERED[key]()
+        return _built(spec, lambda: _REGISTERED[key])
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry.name.casefold() == key:
-            return entry.load()()
+            return _built(spec, entry.load)
     path = Path(spec).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
@@ -226,7 +280,7 @@ def _lookup(spec: str, *, base_dir: Path | None, stop: list[str] | None) -> Any:
             raise ConfigError(f"prompt_format {spec}: no such chat template file ({path})")
         return ChatTemplateFormat.from_file(path, stop=stop)
     if ":" in spec:
-        return _import_class(spec)()
+        return _built(spec, lambda: _import_class(spec))
     known = ", ".join(known_names())
     raise ConfigError(
         f"prompt_format {spec!r} is not known; use one of {known}, a jinja2 chat template file (.j2), "
@@ -244,6 +298,11 @@ def _import_class(spec: str) -> Callable[[], Any]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"prompt_format {spec}: cannot import module {module_name!r} ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - the user's module may raise anything while it is imported
+        raise ConfigError(
+            f"{KEY} {spec}: importing module {module_name!r} failed ({type(exc).__name__}: {exc}); "
+            f"fix {module_name}, or use a built-in format"
+        ) from None
     finally:
         if added:
             sys.path.remove("")
@@ -251,3 +310,16 @@ def _import_class(spec: str) -> Callable[[], Any]:
     if factory is None:
         raise ConfigError(f"prompt_format {spec}: module {module_name!r} has no {attribute!r}")
     return factory
+
+
+def _built(spec: str, load: Callable[[], Callable[[], Any]]) -> Any:
+    """A user's format class, loaded and instantiated; whatever its code raises is a ConfigError."""
+    try:
+        return load()()
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's code may raise anything when it is loaded or made
+        raise ConfigError(
+            f"{KEY} {spec}: loading the format failed ({type(exc).__name__}: {exc}); fix its code, or use a "
+            "built-in format"
+        ) from None
