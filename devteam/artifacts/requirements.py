@@ -52,3 +52,13 @@ def check_requirements(lines: list[str]) -> CheckedRequirements:
         else:
             checked.refused.append((text, reason))
     return checked
+
+
+REFUSED_MARKER = "repair_requirement_refused"
+
+
+def requirements_file(packages: list[str]) -> tuple[str, CheckedRequirements]:
+    """The text of `requirements.txt` for a design's `required_packages`: only what `check_requirements` keeps
+    (one requirement a line), so the file never holds an option, a URL or a path; and what was refused."""
+    checked = check_requirements(packages)
+    return "\n".join(checked.kept) or "# standard library only", checked

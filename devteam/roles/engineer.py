@@ -16,6 +16,7 @@ from devteam.actions.write_code import WrittenFile, write_code
 from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign
 from devteam.artifacts.file_plan import FileLevels, build_levels, folder_conflicts, plan_key
 from devteam.artifacts.program_layout import is_test_path, planned_entry_point
+from devteam.artifacts.requirements import REFUSED_MARKER, requirements_file
 from devteam.core.errors import DevteamError, WorkspaceError
 from devteam.core.prompting import render_document
 from devteam.core.safe_paths import project_name_from
@@ -225,7 +226,14 @@ class Engineer(Role):
         not_ours = planned | repo.local_changes()
         extra: list[str] = []
         if "requirements.txt" not in not_ours:
-            packages = "\n".join(design.required_packages) or "# standard library only"
+            # Only PEP 508 names: pip reads this file as a command line (`-e`, `--index-url`, URLs, paths).
+            packages, checked = requirements_file(design.required_packages)
+            for line, reason in checked.refused:
+                log.warning(
+                    "%s: %r is left out of requirements.txt: %s", REFUSED_MARKER, run.redactor.text(line), reason
+                )
+            if checked.refused:
+                run.ledger.add_repairs([REFUSED_MARKER])
             repo.write_text("requirements.txt", packages)
             extra.append("requirements.txt")
         if "README.md" not in not_ours:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from devteam.core.errors import WorkspaceError
 from devteam.core.untrusted_text import escape_unsafe
+from devteam.workspace.git_locks import GitLockedError, check_no_git_locks
 from devteam.workspace.lock import ProjectBusyError, ProjectLock
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ from devteam.core.safe_paths import (
 
 __all__ = [
     "CommitInfo",
+    "GitLockedError",
     "ProjectBusyError",
     "ProjectClaimedError",
     "ProjectExistsError",
@@ -155,7 +157,8 @@ class ProjectRepo:
 
     @classmethod
     def open(cls, root: Path) -> ProjectRepo:
-        """Reopen a project made by `create`, to resume it or change it; anything else is refused."""
+        """Reopen a project made by `create`, to resume it or change it; anything else is refused, and so is a
+        project where a git lock file would make the first commit fail (before any call is paid for)."""
         root = Path(root).expanduser()
         if root.exists() and not root.is_dir():
             raise WorkspaceError(f"{root} is a file, not a project folder; it is left untouched")
@@ -166,6 +169,8 @@ class ProjectRepo:
         try:
             project._check_ours()
             project._lock = ProjectLock.acquire(Path(repo.git_dir), project._root)
+            # Under our lock no other run writes here: a git lock now is a user's git, or one that died.
+            check_no_git_locks(project._root, Path(repo.git_dir))
         except BaseException:
             project.close()
             raise
