@@ -135,7 +135,8 @@ def test_a_resumed_run_appends_to_the_same_record(tmp_path: Path, openai_server:
     assert run_metagpt(args, cwd=tmp_path).code == 1
     root = tmp_path / "workspace" / "ttt"
     failed = _summary(root)
-    assert (failed["status"], failed["exit_code"], failed["error_type"]) == ("failed", 1, "ProviderError")
+    # The error's own type: the 500s ran out of retries.
+    assert (failed["status"], failed["exit_code"], failed["error_type"]) == ("failed", 1, "RetriesExhaustedError")
     assert failed["stages"][-1]["status"] == "unfinished"
 
     openai_server.set_handler(company)

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from devteam.commands.log_shapes import check_exchanges, summary_problem
 from devteam.config.settings import ConfigNotFoundError, load_config
 from devteam.core.errors import ConfigError, DevteamError
 from devteam.core.exit_codes import EXIT_FAILED as EXIT_NO_RECORD
@@ -71,8 +72,9 @@ def run_logs_command(args: argparse.Namespace, *, stream: TextIO | None = None) 
         return _show_run_without_calls(record, out)
     try:
         exchanges = read_exchanges(record)
+        check_exchanges(exchanges, record=record)
     except ConfigError as unreadable:  # the file is there but is not a record
-        print(f"metagpt logs: {unreadable}", file=sys.stderr)
+        print(f"metagpt logs: {escape_unsafe(str(unreadable))}", file=sys.stderr)
         return EXIT_NO_RECORD
     if args.call is not None:
         chosen = [e for e in exchanges if e.get("seq") == args.call]
@@ -226,12 +228,22 @@ def _children(folder: Path) -> list[Path]:
 
 
 def read_summary(path: Path) -> dict[str, Any] | None:
-    """The latest run's summary; None when the run never got to write one (killed)."""
+    """The latest run's summary; None when the run never got to write one (killed), or when what is there is
+    not a summary (said on stderr: the calls are still shown)."""
+    problem: str | None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return None
-    return data if isinstance(data, dict) else None
+    except (OSError, ValueError, RecursionError) as error:
+        data, problem = None, "JSON nested too deeply to read" if isinstance(error, RecursionError) else str(error)
+    else:
+        problem = summary_problem(data)
+    if problem is None:
+        return data if isinstance(data, dict) else None
+    shown = escape_unsafe(problem, one_line=True)
+    print(f"metagpt logs: {path} is not a run summary ({shown}); it is not shown", file=sys.stderr)
+    return None
 
 
 # -- formatting --------------------------------------------------------------------------------------------

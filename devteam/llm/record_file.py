@@ -63,7 +63,7 @@ def read_exchanges(path: Path) -> list[dict[str, Any]]:
 def _is_json(line: str) -> bool:
     try:
         json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -73,6 +73,8 @@ def _parse_line(line: str, *, path: Path, number: int) -> dict[str, Any]:
         data = json.loads(line)
     except ValueError as error:
         raise ConfigError(f"the record {path} is not valid JSON lines: line {number}: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"the record {path}: line {number} is JSON nested too deeply to read") from None
     if not isinstance(data, dict):
         raise ConfigError(f"the record {path}: line {number} is not a JSON object")
     missing = [name for name in REQUIRED_FIELDS if not isinstance(data.get(name), str)]
