@@ -107,7 +107,5 @@ def test_a_looting_test_leaks_the_key_through_no_door(
         assert f"file {config_paths[0]}: No such file" in report and "parent " not in report, report
     elif key_from == "file":  # without a box the file was read: the redactor is what kept the key in
         assert f"file {config_paths[0]}: llm:" in report and "[REDACTED]" in report, report
-    else:  # the program's environment is built empty; the run's is out of reach (another user namespace) or,
-        # where it can be read, redacted
-        assert "env SNAKE_LLM_KEY" not in report, report
-        assert "Permission denied" in report or "[REDACTED]" in report, report
+    else:  # the program's environment is built empty, and its /proc shows no process of the run
+        assert "env SNAKE_LLM_KEY" not in report and "parent " not in report, report

@@ -34,9 +34,10 @@ from typing import Any, BinaryIO, cast
 from devteam.qa.box import HOME_DIR, LAUNCHER, PROJECT_DIR, SOURCE_DIR, TMP_DIR, Bind, Box, bwrap_prefix
 from devteam.qa.project_copy import copy_project, scratch_folder
 
-# No --pid --fork: unshare then execs the program itself, so its exit status (and the signal that killed it)
-# is the program's own; the process group is killed at the end instead.
-_UNSHARE = ("--user", "--map-root-user", "--net")
+# A PID namespace of its own, /proc showing only it: when the program ends (or devteam kills the group, or dies:
+# --kill-child), process 1 of the namespace ends and the kernel kills everything left in it, a daemon that made a
+# session of its own included. The launcher is that process 1 and reports a signal as 128 + its number.
+_UNSHARE = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc")
 _CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Process groups running now: Ctrl-C on devteam must not leave them running until their wall-clock limit.
@@ -257,6 +258,8 @@ def run_sandboxed(
                 network=network,
             )
             result.output = result.output.replace(here, PROJECT_DIR)
+            if probe_isolation().network:  # the namespace launcher reported the program's signal as 128 + it
+                _signal_from_status(result)
     finally:
         _remove_tree(scratch)
     result.argv = list(argv)
@@ -430,14 +433,33 @@ def _make_cgroup(limits: Limits) -> Path | None:
 
 
 def _remove_cgroup(folder: Path | None) -> None:
+    """Kill what is left in the group (a daemon has left the process group, never the cgroup), then remove it."""
     if folder is None:
         return
+    _kill_cgroup(folder)
     for _ in range(50):  # the killed processes leave the group a moment after the kill
         try:
             folder.rmdir()
             return
         except OSError:
             time.sleep(0.02)
+
+
+def _kill_cgroup(folder: Path) -> None:
+    try:
+        (folder / "cgroup.kill").write_text("1")  # cgroup v2 (Linux 5.14+): every process in it, at once
+        return
+    except OSError:
+        pass
+    for _ in range(3):  # v1: one by one; a process forking meanwhile is caught by the next pass
+        pids = [int(word) for word in _read_text(folder / "cgroup.procs").split() if word.isdigit()]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
