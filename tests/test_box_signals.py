@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -16,6 +17,8 @@ import pytest
 from cli_runner import clean_env, metagpt_command, write_config
 from fakes import OpenAIServer
 from scripted_qa import ScriptedQaCompany
+
+from devteam.qa.sandbox import Limits, _cgroup_parent, _make_cgroup, _remove_cgroup
 
 IDEA = "write a snake game"
 
@@ -114,3 +117,29 @@ def test_a_signal_stops_the_run_during_qa_and_leaves_nothing_running(
     assert sorted(path.name for path in scratch.iterdir()) == [], "the box's temporary folders were left behind"
     root = tmp_path / "workspace" / "snake"
     assert (root / "snake" / "board.py").is_file()  # what was committed before the signal is kept
+
+
+@pytest.mark.skipif(_cgroup_parent() is None, reason="needs a pids cgroup this user may create groups in (root)")
+def test_the_pids_cgroup_is_emptied_of_a_daemon_before_it_is_removed(tmp_path: Path) -> None:
+    """Where no namespace can be had, the cgroup is the layer that catches a daemon: it left the process group,
+    never the cgroup."""
+    marker = f"devteam-cgroup-test-{uuid.uuid4().hex}"
+    group = _make_cgroup(Limits())
+    assert group is not None
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", f"import time; time.sleep(900)  # {marker}"],
+        start_new_session=True,
+        preexec_fn=lambda: (group / "cgroup.procs").write_text(str(os.getpid())),
+    )
+    try:
+        assert _marked(marker) == [daemon.pid]
+
+        _remove_cgroup(group)
+
+        daemon.wait(timeout=30)
+        assert daemon.returncode == -signal.SIGKILL
+        assert not group.exists()
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
