@@ -129,7 +129,7 @@ async def _in_daemon_thread(function: Callable[[str], _T], argument: str) -> _T:
     def work() -> None:
         try:
             result, error = function(argument), None
-        except BaseException as exc:  # handed to the awaiting task, as to_thread does
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task, as to_thread does
             result, error = None, exc
         try:
             loop.call_soon_threadsafe(settle, result, error)
