@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from devteam.actions.write_tests import NAME as WRITE_TESTS
@@ -238,7 +239,7 @@ class QaEngineer(Role):
     async def _round(self, run: RunContext, design: SystemDesign) -> list[Message]:
         repo = run.opened
         tracked = repo.tracked_files()
-        number = 1 + sum(1 for path in tracked if path.startswith(f"{REPORTS}/round_"))
+        number = _next_round(repo.root, tracked)
         what = f"QA round {number}"
         run.progress.start(self.name, what)
         has_tests = any(is_test_path(path) and path.endswith(".py") for path in tracked)
@@ -260,10 +261,13 @@ class QaEngineer(Role):
             repo.write_text(path, render_document("qa_report.md.j2", report=report, isolation=box.describe()))
             repo.commit(f"{headline[0].upper()}{headline[1:]} (round {number})", author=self.name, paths=[path])
         except WorkspaceError as error:
-            # A refused report path (a link, a folder) fails this round, not the run; --resume goes on.
+            # A refused report path (docs/qa a link out of the project) fails this round, not the run; --resume
+            # goes on, and so does QA once the path is the project's again.
             log.warning("QA round %d: its report could not be kept (%s); QA stops here", number, error)
+            run.qa_results[-1]["report"] = f"refused: {error}"
             run.progress.done(self.name, what, detail="report refused")
             return []
+        run.qa_results[-1]["report"] = path
         run.progress.done(self.name, what, detail=headline + (f"; needs {', '.join(needs)}" if needs else ""))
         fixes = sum(
             1 for commit in repo.history() if commit.author == "Engineer" and commit.message.startswith(FIX_PREFIX)
@@ -279,3 +283,25 @@ class QaEngineer(Role):
         """No file named in the output (e.g. a smoke run that printed nothing): the entry point."""
         entry = entry_point(tracked, purposes)
         return [entry.path] if entry is not None else []
+
+
+_ROUND = re.compile(rf"^{REPORTS}/round_(\d+)\.md$")
+MAX_SKIPPED_REPORTS = 100
+
+
+def _next_round(root: Path, tracked: list[str]) -> int:
+    """The round after the last committed report, past any path there that is not a report devteam made (a link
+    planted at `round_2.md`, a folder, a file of the user's): never written through or over, it is left alone
+    and the round takes the next free number, so one planted path cannot hold every later `--resume` at it."""
+    done = [int(match.group(1)) for path in tracked if (match := _ROUND.match(path))]
+    number = 1 + max(done, default=0)
+    for _ in range(MAX_SKIPPED_REPORTS):
+        taken = root / REPORTS / f"round_{number}.md"
+        if not os.path.lexists(taken):
+            break
+        kind = (
+            "a symbolic link" if taken.is_symlink() else "a folder" if taken.is_dir() else "a file git does not track"
+        )
+        log.warning("%s/round_%d.md is not a QA report devteam made (%s); left alone", REPORTS, number, kind)
+        number += 1
+    return number
