@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from cli_runner import run_metagpt, write_config
 from fakes import CompletionsServer, Error, Raw, Text, Trickle
+from provider_builder import make_provider
 
 from devteam.core.errors import (
     HTTPStatusError,
@@ -24,7 +25,6 @@ from devteam.core.errors import (
     SchemaRejectedError,
     ServerUnreachableError,
 )
-from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.retry import RetryPolicy, call_with_retries, is_transient
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 
@@ -51,7 +51,7 @@ CHECK_ANSWER = json.dumps({"greeting": "hello", "numbers": [1, 2, 3], "ok": True
 
 
 def _provider(api_type: str, url: str, **options: Any) -> Any:
-    return PROVIDER_FACTORIES[api_type](**{**BASE, "api_type": api_type, "base_url": url, **options})
+    return make_provider(api_type, **{**BASE, "api_type": api_type, "base_url": url, **options})
 
 
 def _complete(provider: Any, request: ChatRequest = PLAIN) -> ChatResponse:

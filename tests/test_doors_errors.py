@@ -16,6 +16,7 @@ import httpx
 import httpx2
 import pytest
 from fakes import CompletionsServer, Error, OllamaServer, OpenAIServer
+from provider_builder import make_provider
 
 from devteam.core.errors import (
     AnswerCutError,
@@ -30,7 +31,6 @@ from devteam.core.errors import (
 )
 from devteam.llm.providers.ollama import OllamaProvider
 from devteam.llm.providers.openai_compat import OpenAICompatProvider
-from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.retry import RetryPolicy, call_with_retries, is_transient
 from devteam.llm.types import ChatMessage, ChatRequest
 from devteam.llm.wire.answer_shape import MalformedAnswer
@@ -161,7 +161,7 @@ def test_a_refused_connection_is_unreachable_for_every_provider(api_type: str) -
     base.update({"temperature": None, "max_tokens": 16, "seed": None, "replay_file": None, "stop": None})
     extra = {"prompt_format": "chatml"} if api_type == "llama_server" else {}
     base_url = url + "/v1" if api_type == "open_llm" else url
-    provider = PROVIDER_FACTORIES[api_type](**base, **extra, api_type=api_type, base_url=base_url)
+    provider = make_provider(api_type, **base, **extra, api_type=api_type, base_url=base_url)
 
     async def go() -> Any:
         try:
@@ -197,8 +197,8 @@ def _structured_call(kind: str, server: Any) -> None:
     elif kind == "ollama":
         provider = OllamaProvider(model="test-model", base_url=server.url, timeout=5.0, stream=False)
     else:
-        provider = PROVIDER_FACTORIES["llama_server"](
-            model="m", base_url=server.url, timeout=5.0, prompt_format="chatml", api_key=None
+        provider = make_provider(
+            "llama_server", model="m", base_url=server.url, timeout=5.0, prompt_format="chatml", api_key=None
         )
 
     async def go() -> Any:

@@ -12,11 +12,11 @@ import pytest
 from cli_runner import run_metagpt, write_config
 from fakes import CompletionsServer, Error, Text
 from fakes.base import RecordedRequest, Reply
+from provider_builder import make_provider
 from scripted_company import ScriptedCompany
 
 from devteam.core.errors import ConfigError, ProviderError, SchemaRejectedError
 from devteam.llm.providers.completions import CompletionsProvider
-from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 
 MESSAGES = [ChatMessage("system", "You write PRDs."), ChatMessage("user", "a snake game")]
@@ -42,7 +42,7 @@ BASE = {
 
 def build(api_type: str, server: CompletionsServer, **options: Any) -> Any:
     url = server.base_url if api_type == "open_llm" else server.url
-    return PROVIDER_FACTORIES[api_type](**{**BASE, "api_type": api_type, "base_url": url, **options})
+    return make_provider(api_type, **{**BASE, "api_type": api_type, "base_url": url, **options})
 
 
 def complete(provider: Any, request: ChatRequest) -> ChatResponse:
@@ -130,7 +130,7 @@ def test_llama_server_without_a_prompt_format_says_how_to_fix_it(completions_ser
 def test_connection_refused_is_transient() -> None:
     with CompletionsServer() as server:
         url = server.url
-    provider = PROVIDER_FACTORIES["llama_server"](**{**BASE, "base_url": url, "prompt_format": "chatml"})
+    provider = make_provider("llama_server", **{**BASE, "base_url": url, "prompt_format": "chatml"})
     with pytest.raises(ProviderError, match="could not connect") as error:
         complete(provider, ChatRequest(messages=MESSAGES))
     assert error.value.transient
@@ -221,7 +221,7 @@ def test_without_tokenize_the_count_is_an_estimate_said_to_be_one() -> None:
     from fakes import OpenAIServer
 
     with OpenAIServer() as server:  # no /tokenize, no /props
-        provider = PROVIDER_FACTORIES["open_llm"](**{**BASE, "base_url": server.base_url, "prompt_format": "chatml"})
+        provider = make_provider("open_llm", **{**BASE, "base_url": server.base_url, "prompt_format": "chatml"})
 
         async def go() -> Any:
             try:

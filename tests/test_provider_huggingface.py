@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from cli_runner import clean_env, run_metagpt, write_config
+from provider_builder import make_provider
 
 from devteam.core.errors import ConfigError
-from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 
 CHECK_ANSWER = ['{"greeting":', '"hello",', '"numbers":', "[1,", "2],", '"ok":', "true}"]
@@ -42,7 +42,7 @@ def complete(provider: object, request: ChatRequest) -> ChatResponse:
 
 @pytest.mark.local_model
 def test_answers_through_the_models_own_chat_template(tiny_model: Path) -> None:
-    provider = PROVIDER_FACTORIES["huggingface"](**OPTIONS, model=str(tiny_model), context_length=None, max_tokens=32)
+    provider = make_provider("huggingface", **OPTIONS, model=str(tiny_model), context_length=None, max_tokens=32)
     response = complete(provider, ChatRequest(messages=MESSAGES))
 
     assert json.loads(response.text) == {"greeting": "hello", "numbers": [1, 2], "ok": True}
@@ -58,7 +58,7 @@ def test_answers_through_the_models_own_chat_template(tiny_model: Path) -> None:
 
 @pytest.mark.local_model
 def test_a_small_budget_is_reported_as_truncation(tiny_model: Path) -> None:
-    provider = PROVIDER_FACTORIES["huggingface"](**OPTIONS, model=str(tiny_model), context_length=2048, max_tokens=3)
+    provider = make_provider("huggingface", **OPTIONS, model=str(tiny_model), context_length=2048, max_tokens=3)
     response = complete(provider, ChatRequest(messages=MESSAGES))
     assert response.text == '{"greeting": "hello", "numbers":'
     assert response.finish_reason == "length"
@@ -69,7 +69,7 @@ def test_a_small_budget_is_reported_as_truncation(tiny_model: Path) -> None:
 def test_a_prompt_format_replaces_the_chat_template(tiny_model: Path) -> None:
     # Alpaca's prompt ends in "Response:", which the tiny model does not continue: it ends the answer at once.
     options = {**OPTIONS, "prompt_format": "alpaca"}
-    provider = PROVIDER_FACTORIES["huggingface"](**options, model=str(tiny_model), context_length=None, max_tokens=8)
+    provider = make_provider("huggingface", **options, model=str(tiny_model), context_length=None, max_tokens=8)
     assert provider.prompt_for(ChatRequest(messages=MESSAGES)).endswith("### Response:\n")
     assert complete(provider, ChatRequest(messages=MESSAGES)).text == ""
 
@@ -79,19 +79,19 @@ def test_a_model_without_a_chat_template_takes_its_presets_format(tmp_path: Path
     from tiny_hf_model import build_tiny_model
 
     bare = build_tiny_model(tmp_path / "bare", CHECK_ANSWER, chat_template=False)
-    without = PROVIDER_FACTORIES["huggingface"](**OPTIONS, model=str(bare), context_length=None, max_tokens=32)
+    without = make_provider("huggingface", **OPTIONS, model=str(bare), context_length=None, max_tokens=32)
     with pytest.raises(ConfigError, match="has no chat template; set llm.prompt_format"):
         complete(without, ChatRequest(messages=MESSAGES))
     options = {**OPTIONS, "preset_prompt_format": "chatml"}
-    with_preset = PROVIDER_FACTORIES["huggingface"](**options, model=str(bare), context_length=None, max_tokens=32)
+    with_preset = make_provider("huggingface", **options, model=str(bare), context_length=None, max_tokens=32)
     response = complete(with_preset, ChatRequest(messages=MESSAGES))
     assert json.loads(response.text)["greeting"] == "hello"  # the ChatML prompt ends in "assistant", as trained
 
 
 @pytest.mark.local_model
 def test_a_missing_model_folder_is_a_config_error(tmp_path: Path) -> None:
-    provider = PROVIDER_FACTORIES["huggingface"](
-        **OPTIONS, model=str(tmp_path / "nowhere"), context_length=None, max_tokens=8
+    provider = make_provider(
+        "huggingface", **OPTIONS, model=str(tmp_path / "nowhere"), context_length=None, max_tokens=8
     )
     with pytest.raises(ConfigError, match="is not a folder"):
         complete(provider, ChatRequest(messages=MESSAGES))

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 from cli_runner import clean_env, metagpt_command
+from provider_builder import make_provider
 
 from devteam.core.errors import ProviderError
 from devteam.llm.providers.human import HumanProvider, new_turn
-from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 
 CONVERSATION = [
@@ -71,7 +71,8 @@ def test_closed_input_is_an_error_not_an_empty_answer() -> None:
 
 
 def test_capabilities_are_all_off_and_registry_ignores_transport_options() -> None:
-    provider = PROVIDER_FACTORIES["human"](
+    provider = make_provider(
+        "human",
         api_type="human",
         model="human",
         base_url=None,

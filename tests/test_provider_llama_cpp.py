@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from cli_runner import clean_env, run_metagpt, write_config
+from provider_builder import make_provider
 
 from devteam.core.errors import ConfigError
-from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest
 
 VERDICT = {
@@ -37,7 +37,7 @@ def smollm2_gguf() -> Path:
 
 @pytest.fixture(scope="module")
 def smollm2() -> Any:
-    provider = PROVIDER_FACTORIES["llama_cpp"](**OPTIONS, model=str(smollm2_gguf()), context_length=2048, max_tokens=48)
+    provider = make_provider("llama_cpp", **OPTIONS, model=str(smollm2_gguf()), context_length=2048, max_tokens=48)
     yield provider
     asyncio.run(provider.aclose())
 
@@ -60,7 +60,7 @@ def test_schema_constrains_the_answer_through_the_models_chat_template(smollm2: 
 @pytest.mark.local_model
 def test_a_prompt_format_goes_through_create_completion_with_a_grammar() -> None:
     options = {**OPTIONS, "prompt_format": "chatml"}
-    provider = PROVIDER_FACTORIES["llama_cpp"](**options, model=str(smollm2_gguf()), context_length=1024, max_tokens=48)
+    provider = make_provider("llama_cpp", **options, model=str(smollm2_gguf()), context_length=1024, max_tokens=48)
     try:
         response = asyncio.run(
             provider.complete(ChatRequest(messages=MESSAGES, json_schema=VERDICT, output_mode="json_schema"))
@@ -73,8 +73,8 @@ def test_a_prompt_format_goes_through_create_completion_with_a_grammar() -> None
 
 @pytest.mark.local_model
 def test_a_missing_gguf_is_a_config_error(tmp_path: Path) -> None:
-    provider = PROVIDER_FACTORIES["llama_cpp"](
-        **OPTIONS, model=str(tmp_path / "nope.gguf"), context_length=None, max_tokens=8
+    provider = make_provider(
+        "llama_cpp", **OPTIONS, model=str(tmp_path / "nope.gguf"), context_length=None, max_tokens=8
     )
     with pytest.raises(ConfigError, match="is not a file"):
         asyncio.run(provider.context_window())

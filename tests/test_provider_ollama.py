@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from fakes import CutStream, Error, ErrorLine, Hang, OllamaServer, Text
+from provider_builder import make_provider
 
 from devteam.core.errors import ProviderError, SchemaRejectedError
 from devteam.llm.providers.ollama import OllamaProvider, ollama_root
-from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 
 MESSAGES = [ChatMessage("system", "You are an architect."), ChatMessage("user", "design a snake game")]
@@ -311,7 +311,8 @@ def test_list_models(ollama_server: OllamaServer) -> None:
 
 
 def test_registry_builds_an_ollama_provider(ollama_server: OllamaServer) -> None:
-    provider = PROVIDER_FACTORIES["ollama"](
+    provider = make_provider(
+        "ollama",
         api_type="ollama",
         model="test-model",
         base_url=ollama_server.url + "/api",

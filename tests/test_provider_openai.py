@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from fakes import CutStream, Error, ErrorLine, Hang, OpenAIServer, Text
+from provider_builder import make_provider
 
 from devteam.core.errors import ConfigError, ProviderError, SchemaRejectedError
 from devteam.llm.providers.openai_compat import PLACEHOLDER_KEY, OpenAICompatProvider, reasoning_of
-from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 from devteam.llm.wire.server_errors import error_reason, is_schema_rejection
 
@@ -384,7 +384,8 @@ def test_list_models(openai_server: OpenAIServer) -> None:
 
 @pytest.mark.parametrize("api_type", ["openai", "open_llm"])
 def test_registry_builds_openai_compatible_providers(openai_server: OpenAIServer, api_type: str) -> None:
-    provider = PROVIDER_FACTORIES[api_type](
+    provider = make_provider(
+        api_type,
         api_type=api_type,
         model="m",
         base_url=openai_server.base_url,

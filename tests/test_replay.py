@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from cli_runner import run_metagpt, write_config
 from fakes import OpenAIServer
+from provider_builder import make_provider
 from scripted_company import TICTACTOE_FILES, ScriptedCompany
 
 from devteam.core.errors import ConfigError, ReplayMismatchError
 from devteam.llm.providers.replay import ReplayProvider
-from devteam.llm.registry import PROVIDER_FACTORIES
 from devteam.llm.types import ChatMessage, ChatRequest
 
 IDEA = "write a tic-tac-toe game"
@@ -132,10 +132,10 @@ def test_registry_builds_replay_from_replay_file_and_needs_one(record: Path) -> 
         max_tokens=None,
         seed=None,
     )
-    provider = PROVIDER_FACTORIES["replay"](**options, replay_file=str(record))
+    provider = make_provider("replay", **options, replay_file=str(record))
     assert isinstance(provider, ReplayProvider)
     with pytest.raises(ConfigError, match="replay_file"):
-        PROVIDER_FACTORIES["replay"](**options, replay_file=None)
+        make_provider("replay", **options, replay_file=None)
 
 
 # -- through the CLI ---------------------------------------------------------------------------------------

@@ -16,10 +16,9 @@ HEAVY = ("openai", "networkx", "git", "json_repair")
 PROBE = """
 import json, sys
 import devteam.cli, devteam.commands.run, devteam.run.company
-from devteam.llm.registry import PROVIDER_FACTORIES
-provider = PROVIDER_FACTORIES[sys.argv[1]](model="m", base_url="http://127.0.0.1:9", api_key=None, timeout=5.0,
-                                           stream=True, context_length=None, temperature=None, max_tokens=None,
-                                           seed=None, replay_file=None)
+from devteam.llm.provider_settings import ProviderSettings
+from devteam.llm.registry import build_provider
+provider = build_provider(ProviderSettings(api_type=sys.argv[1], model="m", base_url="http://127.0.0.1:9", timeout=5.0))
 print(json.dumps(sorted({name.split(".")[0] for name in sys.modules} & set(sys.argv[2:]))))
 """
 

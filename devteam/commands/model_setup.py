@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from devteam.config.settings import Config, ConfigNotFoundError, LLMConfig, is_http_url, load_config, ollama_host_url
+from devteam.config.settings import Config, ConfigNotFoundError, is_http_url, load_config, ollama_host_url
 from devteam.config.user_file import write_new_config
 from devteam.core.errors import ConfigError, DevteamError
 from devteam.core.redaction import url_without_password
@@ -153,14 +153,18 @@ def environment_config(env: Mapping[str, str], *, model: str | None, ask: Ask | 
 
 def list_models(server: Server) -> list[str] | None:
     """What the server serves; None when nothing answers there (or the answer is not a model list)."""
-    from devteam.llm.factory import provider_arguments
-    from devteam.llm.registry import PROVIDER_FACTORIES
+    from devteam.llm.provider_settings import ProviderSettings
+    from devteam.llm.registry import build_provider
 
-    settings = LLMConfig.model_construct(
-        api_type=server.api_type, base_url=server.base_url, model="", timeout=LIST_TIMEOUT_S, stream=False
+    provider = build_provider(
+        ProviderSettings(
+            api_type=server.api_type,
+            base_url=server.base_url,
+            api_key=server.api_key,
+            timeout=LIST_TIMEOUT_S,
+            stream=False,
+        )
     )
-    arguments = {**provider_arguments(settings), "api_key": server.api_key}
-    provider = PROVIDER_FACTORIES[server.api_type](**arguments)
 
     async def listed() -> list[str] | None:
         try:

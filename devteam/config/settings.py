@@ -188,6 +188,10 @@ class LLMConfig(BaseModel):
             )
         return self
 
+    def filled_by_preset(self, key: str) -> bool:
+        """Whether `key` holds a value a preset filled in (not one the user wrote)."""
+        return key in self._preset_filled
+
     def secrets(self) -> list[str]:
         """The secrets this block holds: its api_key and the password of its base_url."""
         found = [self.api_key.get_secret_value()] if self.api_key is not None else []

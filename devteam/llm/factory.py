@@ -10,7 +10,8 @@ from devteam.core.redaction import Redactor, url_without_password
 from devteam.llm.client import LLM, ExchangeObserver
 from devteam.llm.output_levels import LevelCache, OutputLevels, default_cache_path, server_key
 from devteam.llm.pricing import price_for
-from devteam.llm.registry import PROVIDER_FACTORIES
+from devteam.llm.provider_settings import ProviderSettings
+from devteam.llm.registry import build_provider
 from devteam.llm.retry import RetryPolicy
 from devteam.llm.usage import Ledger
 
@@ -27,8 +28,7 @@ def build_llm(
     use_cached_level: bool = True,
 ) -> LLM:
     """The run's `LLM` for one config block. `use_cached_level=False` probes the ladder from the top (check)."""
-    factory = PROVIDER_FACTORIES[config.api_type]
-    provider = factory(**provider_arguments(config))
+    provider = build_provider(ProviderSettings.from_config(config))
     cache = level_cache if level_cache is not None else LevelCache(default_cache_path(os.environ, Path.home()))
     levels = OutputLevels(
         provider.capabilities,
@@ -60,24 +60,3 @@ def build_llm(
     if not llm.price.known:
         ledger.note_unpriced(llm.model)
     return llm
-
-
-def provider_arguments(config: LLMConfig) -> dict[str, object]:
-    return {
-        "api_type": config.api_type,
-        "model": config.model or "",
-        "base_url": config.base_url,
-        "api_key": config.api_key.get_secret_value() if config.api_key else None,
-        "timeout": config.timeout,
-        "stream": config.stream,
-        "context_length": config.context_length,
-        "temperature": config.temperature,
-        "max_tokens": config.max_token,
-        "seed": config.seed,
-        "replay_file": config.replay_file,
-        # A format written in the config is used as written (open_llm then speaks /v1/completions); one from a
-        # preset is only a fallback for endpoints that need a format and models that bring none.
-        "prompt_format": None if "prompt_format" in config._preset_filled else config.prompt_format,
-        "preset_prompt_format": config.prompt_format if "prompt_format" in config._preset_filled else None,
-        "stop": config.stop,
-    }

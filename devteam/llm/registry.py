@@ -1,8 +1,7 @@
 """`api_type` → provider factory: a plain dict, no registration by import side effects.
 
-Every factory takes the same keyword arguments (model, base_url, api_key, timeout, stream, context_length,
-temperature, max_tokens, seed, replay_file, prompt_format, stop; `api_type` is accepted and ignored, the key
-decides), so the caller can build any provider from one config block.
+Every factory takes one `ProviderSettings` and passes each provider the fields it uses, by name; the key of
+the dict decides the provider (`settings.api_type` only tells the OpenAI-compatible ones apart).
 """
 
 from __future__ import annotations
@@ -11,107 +10,124 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from devteam.core.errors import ConfigError
+from devteam.llm.provider_settings import ProviderSettings
 from devteam.llm.types import ChatProvider
 
 if TYPE_CHECKING:
     from devteam.llm.providers.completions import CompletionsProvider, Dialect
-    from devteam.llm.providers.human import HumanProvider
-    from devteam.llm.providers.ollama import OllamaProvider
     from devteam.llm.providers.openai_compat import ApiType
 
 # Each factory imports its provider when it is called: a run loads only the client it talks through (the
 # openai SDK alone costs more CPU than everything else a run does before its first request).
 
-
-_NOT_FOR_SERVERS = ("api_type", "replay_file", "prompt_format", "preset_prompt_format", "stop")
-
-
-def _server_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in options.items() if name not in _NOT_FOR_SERVERS}
+Factory = Callable[[ProviderSettings], ChatProvider]
 
 
-def _openai_compat(api_type: ApiType) -> Callable[..., ChatProvider]:
-    def build(**options: Any) -> ChatProvider:
-        if options.get("prompt_format"):
+def build_provider(settings: ProviderSettings) -> ChatProvider:
+    """The provider for `settings.api_type`."""
+    return PROVIDER_FACTORIES[settings.api_type](settings)
+
+
+def _server(settings: ProviderSettings, *, stream: bool = True) -> dict[str, Any]:
+    """What a provider that talks to a server uses."""
+    options: dict[str, Any] = {
+        "model": settings.model,
+        "base_url": settings.base_url,
+        "api_key": settings.api_key,
+        "timeout": settings.timeout,
+        "context_length": settings.context_length,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "seed": settings.seed,
+    }
+    if stream:
+        options["stream"] = settings.stream
+    return options
+
+
+def _openai_compat(api_type: ApiType) -> Factory:
+    def build(settings: ProviderSettings) -> ChatProvider:
+        if settings.prompt_format:
             # A prompt format means the model wants one string: the server's /v1/completions, not its chat API.
-            return _completions("openai", **options)
+            return _completions("openai", settings)
         from devteam.llm.providers.openai_compat import OpenAICompatProvider
 
-        return OpenAICompatProvider(api_type=api_type, **_server_options(options))
+        return OpenAICompatProvider(api_type=api_type, **_server(settings))
 
     return build
 
 
-def _completions(dialect: Dialect, **options: Any) -> CompletionsProvider:
+def _completions(dialect: Dialect, settings: ProviderSettings) -> CompletionsProvider:
     from devteam.llm.providers.completions import CompletionsProvider
     from devteam.llm.providers.prompt_formats import resolve_prompt_format
 
-    spec = options.get("prompt_format") or options.get("preset_prompt_format")
+    spec = settings.prompt_format or settings.preset_prompt_format
     if not spec:
         raise ConfigError(
             "llm.prompt_format is missing: api_type llama_server sends one prompt string, so it needs the "
             "model's prompt format, e.g. prompt_format: chatml (or a preset that names one)"
         )
-    prompt_format = resolve_prompt_format(spec, stop=options.get("stop"))
-    server = _server_options(options)
-    server.pop("stream", None)  # completions are asked for whole; the timeout covers a long answer
-    return CompletionsProvider(dialect=dialect, prompt_format=prompt_format, format_name=spec, **server)
+    prompt_format = resolve_prompt_format(spec, stop=settings.stop)
+    # Completions are asked for whole; the timeout covers a long answer.
+    return CompletionsProvider(
+        dialect=dialect, prompt_format=prompt_format, format_name=spec, **_server(settings, stream=False)
+    )
 
 
-def _llama_server(**options: Any) -> CompletionsProvider:
-    return _completions("llama_server", **options)
+def _llama_server(settings: ProviderSettings) -> ChatProvider:
+    return _completions("llama_server", settings)
 
 
-def _in_process(options: dict[str, Any]) -> dict[str, Any]:
+def _in_process(settings: ProviderSettings) -> dict[str, Any]:
     """What an in-process model uses: no URL, key or timeout; the prompt format resolved when one is named."""
     from devteam.llm.providers.prompt_formats import resolve_prompt_format
 
-    spec, fallback = options.get("prompt_format"), options.get("preset_prompt_format")
+    spec, fallback, stop = settings.prompt_format, settings.preset_prompt_format, settings.stop
     return {
-        "model": options["model"],
-        "context_length": options.get("context_length"),
-        "temperature": options.get("temperature"),
-        "max_tokens": options.get("max_tokens"),
-        "seed": options.get("seed"),
-        "prompt_format": resolve_prompt_format(spec, stop=options.get("stop")) if spec else None,
-        "fallback_format": resolve_prompt_format(fallback, stop=options.get("stop")) if fallback else None,
-        "stop": options.get("stop"),
+        "model": settings.model,
+        "context_length": settings.context_length,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "seed": settings.seed,
+        "prompt_format": resolve_prompt_format(spec, stop=stop) if spec else None,
+        "fallback_format": resolve_prompt_format(fallback, stop=stop) if fallback else None,
+        "stop": stop,
     }
 
 
-def _huggingface(**options: Any) -> ChatProvider:
+def _huggingface(settings: ProviderSettings) -> ChatProvider:
     # Imported here: transformers and torch load only when this api_type is chosen.
     from devteam.llm.providers.huggingface import HuggingFaceProvider
 
-    return HuggingFaceProvider(**_in_process(options))
+    return HuggingFaceProvider(**_in_process(settings))
 
 
-def _llama_cpp(**options: Any) -> ChatProvider:
+def _llama_cpp(settings: ProviderSettings) -> ChatProvider:
     from devteam.llm.providers.llama_cpp import LlamaCppProvider
 
-    return LlamaCppProvider(**_in_process(options))
+    return LlamaCppProvider(**_in_process(settings))
 
 
-def _ollama(**options: Any) -> OllamaProvider:
+def _ollama(settings: ProviderSettings) -> ChatProvider:
     from devteam.llm.providers.ollama import OllamaProvider
 
-    return OllamaProvider(**_server_options(options))
+    return OllamaProvider(**_server(settings))
 
 
-def _human(*, model: str = "human", context_length: int | None = None, **_transport: Any) -> HumanProvider:
+def _human(settings: ProviderSettings) -> ChatProvider:
     from devteam.llm.providers.human import HumanProvider
 
-    # A person needs no URL, key, timeout or sampling settings; accepting them keeps one factory signature.
-    return HumanProvider(model=model or "human", context_length=context_length)
+    # A person needs no URL, key, timeout or sampling settings.
+    return HumanProvider(model=settings.model or "human", context_length=settings.context_length)
 
 
-def _replay(**options: Any) -> ChatProvider:
+def _replay(settings: ProviderSettings) -> ChatProvider:
     from devteam.llm.providers.replay import build_replay
 
-    return build_replay(**options)
+    return build_replay(replay_file=settings.replay_file, model=settings.model, context_length=settings.context_length)
 
 
-PROVIDER_FACTORIES: dict[str, Callable[..., ChatProvider]] = {
+PROVIDER_FACTORIES: dict[str, Factory] = {
     "openai": _openai_compat("openai"),
     "open_llm": _openai_compat("open_llm"),
     "llama_server": _llama_server,
