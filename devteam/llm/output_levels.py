@@ -120,10 +120,6 @@ class OutputLevels:
     def current(self) -> OutputMode:
         return self._level
 
-    @property
-    def can_step_down(self) -> bool:
-        return self.setting == "auto" and self._level != "prompt"
-
     def clamp(self, level: OutputMode) -> OutputMode:
         """A request made before a step down (a re-ask reuses its first request) asks at today's level."""
         if level == "prompt":

@@ -6,7 +6,7 @@ options, and whether a prompt format was written by the user or filled in by a p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -53,7 +53,3 @@ class ProviderSettings:
             preset_prompt_format=config.prompt_format if from_preset else None,
             stop=list(config.stop) if config.stop is not None else None,
         )
-
-    def but(self, **changes: object) -> ProviderSettings:
-        """A copy with some fields changed (a probe's short timeout, a key given by the environment)."""
-        return replace(self, **changes)  # type: ignore[arg-type]

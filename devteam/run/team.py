@@ -14,10 +14,6 @@ class Team:
         self.roles: list[Role] = list(roles or [])
         self.history: list[Message] = []
 
-    def hire(self, *roles: Role) -> Team:
-        self.roles.extend(roles)
-        return self
-
     async def start(self, idea: str) -> list[Message]:
         """Publish the idea and route messages until no role has anything left to say."""
         queue: deque[Message] = deque([Message("idea", IdeaGiven(idea), "User")])

@@ -355,10 +355,6 @@ class ProjectRepo:
             return []
         return [_commit_info(commit) for commit in self._repo.iter_commits("HEAD", reverse=True)]
 
-    def is_clean(self) -> bool:
-        """True when nothing is modified, staged or untracked (ignored files do not count)."""
-        return not self._repo.is_dirty(index=True, working_tree=True, untracked_files=True)
-
     def tracked_files(self) -> list[str]:
         """Project-relative POSIX paths of the files in git's index, sorted."""
         out = self._git("ls_files", "-z")
