@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from devteam.core.errors import DevteamError
+from devteam.structured.json_text import tokens
 
-FailureKind = Literal["empty", "truncated", "refusal", "no_json", "invalid_json", "validation"]
+FailureKind = Literal["empty", "truncated", "refusal", "no_json", "invalid_json", "validation", "no_code"]
 
 STRIP_BOM = "repair_strip_bom"
 STRIP_THINK = "repair_strip_think"
@@ -323,25 +324,19 @@ def _structure_end(text: str, start: int, *, stack: list[str] | None = None) -> 
     """Index after the bracket closing the one at `start` (or the brackets already open in `stack`), or None
     and whether the text ends in a string."""
     stack = list(stack or [])
-    in_string = escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
+    in_string = False
+    for token in tokens(text, start=start):
+        in_string = token.kind in ("open", "text", "escape")
+        ch = token.text
+        if token.kind != "code":
+            continue
+        if ch in "{[":
             stack.append("}" if ch == "{" else "]")
         elif ch in "}]" and ch in stack:  # a mismatched closer closes what it matches
             while stack.pop() != ch:
                 pass
             if not stack:
-                return i + 1, False
+                return token.index + 1, False
     return None, in_string
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from devteam.structured.extract import JSON_SYNTAX, Fix, ParseFailure, preview
+from devteam.structured.json_text import string_mask, tokens
 from devteam.structured.schema import accepts_none
 
 PYTHON_LITERALS = "repair_python_literals"
@@ -208,29 +209,8 @@ def _describe(error: BaseException) -> str:
     return str(error)
 
 
-def _string_mask(text: str, quotes: str) -> list[bool]:
-    """For each character, whether it lies inside a string delimited by one of `quotes`."""
-    mask = [False] * len(text)
-    closer = ""
-    escaped = False
-    for i, ch in enumerate(text):
-        if not closer:
-            if ch in quotes:
-                closer = ch
-            continue
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == closer:
-            closer = ""
-            continue
-        mask[i] = True
-    return mask
-
-
 def _has_raw_control_chars(text: str) -> bool:
-    mask = _string_mask(text, '"')
+    mask = string_mask(text, '"')
     return any(inside and ch < " " for ch, inside in zip(text, mask))
 
 
@@ -245,30 +225,21 @@ def _invalid_escapes_to_json(text: str) -> tuple[str, str]:
     quote, anything else (a regex `\\s*\\(`, a Windows path) keeps its backslash, escaped, as the model wrote it."""
     out: list[str] = []
     found: list[str] = []
-    quote = ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if not quote:
-            quote = ch if ch in "\"'" else ""
-        elif ch == "\\" and i + 1 < len(text):
-            nxt = text[i + 1]
-            if nxt in _JSON_ESCAPES or (nxt == "'" and quote == "'"):
-                out.append(text[i : i + 2])
-            else:
-                found.append("\\" + nxt)
-                out.append(nxt if nxt in _DROPPED_ESCAPES or nxt == "'" else "\\\\" + nxt)
-            i += 2
+    for token in tokens(text, quotes="\"'"):
+        if token.kind != "escape" or len(token.text) < 2:
+            out.append(token.text)
             continue
-        elif ch == quote:
-            quote = ""
-        out.append(ch)
-        i += 1
+        nxt = token.text[1]
+        if nxt in _JSON_ESCAPES or (nxt == "'" and token.quote == "'"):
+            out.append(token.text)
+        else:
+            found.append(token.text)
+            out.append(nxt if nxt in _DROPPED_ESCAPES or nxt == "'" else "\\\\" + nxt)
     return "".join(out), ", ".join(dict.fromkeys(found))
 
 
 def _python_literals_to_json(text: str) -> tuple[str, str]:
-    mask = _string_mask(text, "\"'")
+    mask = string_mask(text, "\"'")
     hits = [m for m in _PY_LITERAL.finditer(text) if not mask[m.start()]]
     for match in reversed(hits):
         text = text[: match.start()] + _PY_TO_JSON[match.group()] + text[match.end() :]
