@@ -14,8 +14,9 @@ import pytest
 
 from devteam.artifacts.requirements import check_requirements
 from devteam.qa.box import choose_box
+from devteam.qa.isolation import cgroup_parent
 from devteam.qa.program_checks import run_tests
-from devteam.qa.sandbox import Limits, NoBoxError, _cgroup_parent, run_sandboxed
+from devteam.qa.sandbox import Limits, NoBoxError, run_sandboxed
 
 BOX = choose_box()
 
@@ -193,6 +194,6 @@ def test_a_root_cgroup_v2_hierarchy_is_read_without_crashing(tmp_path: Path) -> 
     v2.mkdir()
     (v2 / "cgroup.procs").write_text("")
     (v2 / "cgroup.subtree_control").write_text("cpu memory pids\n")
-    assert _cgroup_parent((v2,)) == v2
+    assert cgroup_parent((v2,)) == v2
     (v2 / "cgroup.subtree_control").write_text("cpu memory\n")
-    assert _cgroup_parent((v2,)) is None
+    assert cgroup_parent((v2,)) is None

@@ -18,7 +18,8 @@ from cli_runner import clean_env, metagpt_command, write_config
 from fakes import OpenAIServer
 from scripted_qa import ScriptedQaCompany
 
-from devteam.qa.sandbox import Limits, _cgroup_parent, _make_cgroup, _remove_cgroup
+from devteam.qa.isolation import cgroup_parent
+from devteam.qa.sandbox import Limits, _make_cgroup, _remove_cgroup
 
 IDEA = "write a snake game"
 
@@ -119,7 +120,7 @@ def test_a_signal_stops_the_run_during_qa_and_leaves_nothing_running(
     assert (root / "snake" / "board.py").is_file()  # what was committed before the signal is kept
 
 
-@pytest.mark.skipif(_cgroup_parent() is None, reason="needs a pids cgroup this user may create groups in (root)")
+@pytest.mark.skipif(cgroup_parent() is None, reason="needs a pids cgroup this user may create groups in (root)")
 def test_the_pids_cgroup_is_emptied_of_a_daemon_before_it_is_removed(tmp_path: Path) -> None:
     """Where no namespace can be had, the cgroup is the layer that catches a daemon: it left the process group,
     never the cgroup."""

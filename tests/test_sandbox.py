@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from devteam.qa.box import PROJECT_DIR, Bind, choose_box
-from devteam.qa.sandbox import Limits, probe_isolation, run_sandboxed
+from devteam.qa.isolation import probe_isolation
+from devteam.qa.sandbox import Limits, run_sandboxed
 
 # The real box (bubblewrap): CI installs it; a machine without it gets the "missing" box and these fail.
 BOX = choose_box()

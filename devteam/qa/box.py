@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from devteam.qa.isolation import probe_isolation
+
 # Where things are inside the box. Tracebacks name files under PROJECT_DIR in every mode, so QA reads them the
 # same way (an unsafe run's copy path is shown as PROJECT_DIR).
 BOX_DIR = "/box"
@@ -98,14 +100,10 @@ def choose_box(setting: str = "auto", *, unsafe: bool = False, bwrap: str | None
 
 
 def _unsafe_reason() -> str:
-    from devteam.qa.sandbox import probe_isolation
-
     return probe_isolation().describe()
 
 
 def _has_cgroup() -> bool:
-    from devteam.qa.sandbox import probe_isolation
-
     return probe_isolation().process_limit == "cgroup"
 
 

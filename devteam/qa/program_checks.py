@@ -19,6 +19,7 @@ from typing import Any
 from devteam.artifacts.program_layout import entry_point, is_test_path
 from devteam.qa.box import PROJECT_DIR, Bind, Box
 from devteam.qa.box_init import BOX_FAILED
+from devteam.qa.disk_use import remove_folder, used_bytes
 from devteam.qa.sandbox import Limits, SandboxResult, run_sandboxed
 
 TEST_LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
@@ -338,10 +339,22 @@ def install_requirements(
         pip = [f"{inside}/bin/python", "-I", "-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
         steps.append(([*pip, *binary, *names], True))
     env = {key: value for key, value in os.environ.items() if key in _PIP_SETTINGS}
+    # .venv is the one folder the box writes on this disk: all its files together stay under the box's disk cap.
+    cap = limits.disk_bytes
+    too_big = f"the installed packages in {PROJECT_VENV} grew past {cap // (1024 * 1024)} MiB, the cap for all of them"
+
+    def over_cap() -> str | None:
+        return too_big if used_bytes(venv, stop_above=cap) > cap else None
+
     output = []
     for argv, network in steps:
-        result = run_sandboxed(argv, project=root, box=box, limits=limits, env=env, network=network, binds=binds)
+        result = run_sandboxed(
+            argv, project=root, box=box, limits=limits, env=env, network=network, binds=binds, watch=over_cap
+        )
         output.append(result.output)
+        if result.stopped is not None or over_cap() is not None:
+            remove_folder(venv)
+            raise InstallError(f"{too_big}; it was removed and nothing was installed")
         if not result.ok:
             raise InstallError(f"installing the requirements failed:\n{_with_limit_note(result)[-2000:]}")
     return "".join(output)

@@ -17,7 +17,6 @@ import os
 import pty
 import re
 import resource
-import shutil
 import signal
 import struct
 import subprocess
@@ -26,19 +25,16 @@ import tempfile
 import termios
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, cast
 
 from devteam.qa.box import HOME_DIR, LAUNCHER, PROJECT_DIR, SOURCE_DIR, TMP_DIR, Bind, Box, bwrap_prefix
+from devteam.qa.disk_use import remove_folder
+from devteam.qa.isolation import cgroup_parent, namespace_prefix, probe_isolation
 from devteam.qa.project_copy import copy_project, scratch_folder
 
-# A PID namespace of its own, /proc showing only it: when the program ends (or devteam kills the group, or dies:
-# --kill-child), process 1 of the namespace ends and the kernel kills everything left in it, a daemon that made a
-# session of its own included. The launcher is that process 1 and reports a signal as 128 + its number.
-_UNSHARE = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc")
-_CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Process groups running now: Ctrl-C on devteam must not leave them running until their wall-clock limit.
 _LIVE: set[int] = set()
@@ -59,25 +55,6 @@ class Limits:
     disk_bytes: int = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Isolation:
-    """What this machine lets the sandbox do beyond rlimits; the run summary repeats it to the user."""
-
-    network: bool
-    process_limit: str  # "rlimit", "cgroup" or "none"
-    notes: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        parts = [
-            "network: " + ("none (own namespace)" if self.network else "NOT isolated"),
-            "process count: "
-            + {"rlimit": "limited (RLIMIT_NPROC)", "cgroup": "limited (pids cgroup)", "none": "NOT limited"}[
-                self.process_limit
-            ],
-        ]
-        return "; ".join(parts + list(self.notes))
-
-
 @dataclass
 class SandboxResult:
     argv: list[str]
@@ -87,74 +64,11 @@ class SandboxResult:
     timed_out: bool = False
     output_truncated: bool = False
     signal_name: str | None = None
+    stopped: str | None = None  # why the caller's watch stopped the program before it ended
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0
-
-
-@functools.lru_cache(maxsize=1)
-def probe_isolation() -> Isolation:
-    """Try the namespaces once per process: they depend on the kernel and its settings, not on the program."""
-    notes: list[str] = []
-    network = _unshare_works()
-    if not network:
-        notes.append(
-            "unprivileged user namespaces are unavailable here (`unshare -rn true` failed), "
-            "so generated code can reach the network"
-        )
-    if os.geteuid() != 0:
-        process_limit = "rlimit"
-    elif _cgroup_parent() is not None:
-        process_limit = "cgroup"
-    else:
-        process_limit = "none"
-        notes.append(
-            "running as root without a writable pids cgroup: the kernel does not apply "
-            "RLIMIT_NPROC to root, so the process count is not limited"
-        )
-    return Isolation(network=network, process_limit=process_limit, notes=tuple(notes))
-
-
-def _unshare_works() -> bool:
-    """`unshare -rn true`, through the same launcher a real run uses (it must be allowed to raise `lo`)."""
-    unshare, true = shutil.which("unshare"), shutil.which("true")
-    if unshare is None or true is None:
-        return False
-    try:
-        probe = subprocess.run(
-            [*_namespace_prefix(Isolation(network=True, process_limit="none")), true],
-            check=False,
-            capture_output=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return probe.returncode == 0
-
-
-def _cgroup_parent(roots: Sequence[Path] = _CGROUP_ROOTS) -> Path | None:
-    """A pids-cgroup folder we may create children in (v1 `pids` hierarchy, or v2 with pids enabled)."""
-    for root in roots:
-        if not (root / "cgroup.procs").exists():
-            continue
-        if root.name != "pids" and "pids" not in _read_text(root / "cgroup.subtree_control").split():
-            continue
-        probe = root / f"devteam-probe-{os.getpid()}"
-        try:
-            probe.mkdir()
-            probe.rmdir()
-        except OSError:
-            continue
-        return root
-    return None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
 
 
 def sandbox_env(home: str, tmp: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -195,9 +109,13 @@ def run_sandboxed(
     terminal: bool = False,
     network: bool = False,
     binds: Sequence[Bind] = (),
+    watch: Watch | None = None,
 ) -> SandboxResult:
     """Run `argv` (absolute program, box paths) in a throwaway copy of `project` within `limits`; stdin is
     closed. Never raises for what the program does; `NoBoxError` when `box` runs no code.
+
+    `watch` is asked a few times a second while the program runs; a reason it returns stops the program there
+    (`SandboxResult.stopped`): a limit only the caller can measure, such as the size of a writable bind.
 
     `terminal` gives the program a pseudo-terminal (24x80) that nobody types into, instead of closed stdin and
     a pipe: a curses program refuses to start without one, and would otherwise never be seen running.
@@ -236,6 +154,7 @@ def run_sandboxed(
                 limits=limits,
                 terminal=terminal,
                 network=True,
+                watch=watch,
             )
             _signal_from_status(result)
         else:
@@ -256,12 +175,13 @@ def run_sandboxed(
                 limits=limits,
                 terminal=terminal,
                 network=network,
+                watch=watch,
             )
             result.output = result.output.replace(here, PROJECT_DIR)
             if probe_isolation().network:  # the namespace launcher reported the program's signal as 128 + it
                 _signal_from_status(result)
     finally:
-        _remove_tree(scratch)
+        remove_folder(scratch)
     result.argv = list(argv)
     return result
 
@@ -273,26 +193,6 @@ def _signal_from_status(result: SandboxResult) -> None:
         result.signal_name = signal.Signals(code - 128).name
 
 
-def _remove_tree(folder: Path) -> None:
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(folder, onexc=_force_remove)
-    else:
-        shutil.rmtree(folder, onerror=_force_remove)
-
-
-def _force_remove(function: Any, path: str, _info: Any) -> None:
-    """A program may leave folders without write permission: open them up and try once more."""
-    try:
-        os.chmod(os.path.dirname(path), 0o700)
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
-    except OSError:
-        pass
-
-
 def _run(
     argv: Sequence[str],
     *,
@@ -301,10 +201,11 @@ def _run(
     limits: Limits,
     terminal: bool,
     network: bool,
+    watch: Watch | None = None,
 ) -> SandboxResult:
     """Start `argv`, limited, and wait for it; `network` False asks for a namespace of its own (no box)."""
     isolation = probe_isolation()
-    command = [*([] if network else _namespace_prefix(isolation)), *argv]
+    command = [*([] if network else namespace_prefix(isolation)), *argv]
     cgroup = _make_cgroup(limits) if isolation.process_limit == "cgroup" else None
     # RLIMIT_NPROC counts every process of this user, so the cap is "this many more than now" (counted
     # here: the child between fork and exec must not walk /proc).
@@ -340,10 +241,9 @@ def _run(
     assert output is not None
     reader = _CappedReader(cast(BinaryIO, output), limits.output_bytes, terminal=terminal)
     timed_out = False
+    stopped: str | None = None
     try:
-        process.wait(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+        timed_out, stopped = _wait(process, limits.wall_seconds, watch)
     finally:
         with _LIVE_LOCK:
             _LIVE.discard(process.pid)
@@ -362,7 +262,34 @@ def _run(
         timed_out=timed_out,
         output_truncated=reader.truncated,
         signal_name=signal_name,
+        stopped=stopped,
     )
+
+
+Watch = Callable[[], "str | None"]
+_WATCH_SECONDS = 0.25
+
+
+def _wait(process: subprocess.Popen[bytes], wall_seconds: float, watch: Watch | None) -> tuple[bool, str | None]:
+    """Wait for the program: (timed out, the reason `watch` gave to stop it)."""
+    if watch is None:
+        try:
+            process.wait(timeout=wall_seconds)
+        except subprocess.TimeoutExpired:
+            return True, None
+        return False, None
+    deadline = time.monotonic() + wall_seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return True, None
+        try:
+            process.wait(timeout=min(left, _WATCH_SECONDS))
+            return False, None
+        except subprocess.TimeoutExpired:
+            reason = watch()
+            if reason is not None:
+                return False, reason
 
 
 _SIGNALS = {int(s) for s in signal.Signals}
@@ -383,13 +310,6 @@ def stop_all() -> None:
             os.killpg(group, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-
-
-def _namespace_prefix(isolation: Isolation) -> list[str]:
-    if not isolation.network:
-        return []
-    launcher = Path(__file__).with_name("loopback_up.py")
-    return [shutil.which("unshare") or "unshare", *_UNSHARE, sys.executable, "-I", str(launcher)]
 
 
 def _limit_child(limits: Limits, nproc: int | None, cgroup: Path | None) -> None:
@@ -420,7 +340,7 @@ def _user_process_count() -> int:
 
 
 def _make_cgroup(limits: Limits) -> Path | None:
-    parent = _cgroup_parent()
+    parent = cgroup_parent()
     if parent is None:
         return None
     folder = Path(tempfile.mkdtemp(prefix="devteam-sandbox-", dir=parent))
@@ -452,7 +372,10 @@ def _kill_cgroup(folder: Path) -> None:
     except OSError:
         pass
     for _ in range(3):  # v1: one by one; a process forking meanwhile is caught by the next pass
-        pids = [int(word) for word in _read_text(folder / "cgroup.procs").split() if word.isdigit()]
+        try:
+            pids = [int(word) for word in (folder / "cgroup.procs").read_text().split() if word.isdigit()]
+        except OSError:
+            return
         if not pids:
             return
         for pid in pids:
