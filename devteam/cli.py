@@ -218,15 +218,12 @@ def _common_flags(parser: argparse.ArgumentParser, *, model_help: str, workspace
 def _check_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="metagpt check",
-        description="Check the configured LLM with one structured round trip, and measure its speed.",
+        description="Check the configured LLM with one structured round trip.",
     )
     _common_flags(
         parser,
         model_help="the model to check (over the config's llm.model)",
         workspace_help="accepted for a command line shared with a run; check writes nothing there",
-    )
-    parser.add_argument(
-        "--no-speed", dest="speed", action="store_false", help="skip the speed measurement (one short call)"
     )
     return parser
 
