@@ -35,7 +35,8 @@ class HostileDesign(ScriptedCompany):
 
 
 def test_requirements_txt_holds_only_package_names(tmp_path: Path, openai_server: OpenAIServer) -> None:
-    openai_server.set_handler(HostileDesign())
+    company = HostileDesign()
+    openai_server.set_handler(company)
     write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m"})
 
     result = run_metagpt([IDEA, "--no-code-review", "--project-name", "ttt"], cwd=tmp_path)
@@ -47,6 +48,11 @@ def test_requirements_txt_holds_only_package_names(tmp_path: Path, openai_server
     assert committed.splitlines() == KEPT, committed
     for word in ("-e", "--index-url", "-r", "http", "/", "@", "git+"):
         assert word not in committed, (word, committed)
+    # Checked at design time already: the design document holds only names, and the Architect is not asked
+    # again about lines that are no package at all.
+    design = json.loads((root / "docs" / "system_design.json").read_text())
+    assert design["required_packages"] == KEPT, design["required_packages"]
+    assert company.calls.count("WriteDesign") == 1, company.calls
     run_log = (root / ".devteam" / "run.log").read_text()
     for line in HOSTILE:
         assert f"repair_requirement_refused: {line!r}" in run_log, line

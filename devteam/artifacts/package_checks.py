@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from devteam.artifacts.checked import note_repair
+from devteam.artifacts.requirements import REFUSED_MARKER, refusal
 
 log = logging.getLogger("devteam.repair")
 
@@ -106,6 +107,8 @@ def check_packages(packages: list[str], rules: PackageRules) -> CheckedPackages:
                 f"{requirement!r} is one of the project's own files; dropped from required_packages",
             )
             continue
+        if _not_a_name(requirement, result.repairs):
+            continue
         result.packages.append(requirement)
         if name in rules.schema_names:
             result.problems.append(
@@ -126,6 +129,8 @@ def settle_packages(packages: list[str], rules: PackageRules) -> CheckedPackages
     (QA will report that the program needs it; `--qa-install` installs it)."""
     result = CheckedPackages([])
     for requirement in packages:
+        if _not_a_name(requirement, result.repairs):
+            continue
         name = package_name(requirement)
         if name in rules.schema_names:
             note_repair(
@@ -142,3 +147,14 @@ def settle_packages(packages: list[str], rules: PackageRules) -> CheckedPackages
             )
         result.packages.append(requirement)
     return result
+
+
+def _not_a_name(requirement: str, repairs: list[str]) -> bool:
+    """pip reads requirements.txt as a command line: an option, a URL, a path or a direct reference is dropped."""
+    reason = refusal(requirement)
+    if reason is None:
+        return False
+    note_repair(
+        repairs, REFUSED_MARKER, f"{requirement!r} is not a package name ({reason}); dropped from required_packages"
+    )
+    return True
