@@ -70,7 +70,7 @@ def test_the_recorded_prd_gap_costs_one_field_follow_up(tmp_path: Path, llama_cp
     assert result.code == 0, result.output
     # The first PRD request is refused at json_schema (HTTP 500), answered at json_object+schema; then one
     # follow-up for the missing field, with a schema of that field alone, under the server's grammar.
-    first, followup = [r for r in model.prd_requests if r.json["response_format"]["type"] == "json_object"]
+    _first, followup = [r for r in model.prd_requests if r.json["response_format"]["type"] == "json_object"]
     assert followup.json["response_format"]["schema"]["properties"].keys() == {"requirement_analysis"}
     ask = followup.json["messages"][-1]["content"]
     assert "requirement_analysis" in ask and "Field required" in ask

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -152,7 +153,7 @@ def test_jinja_template_errors_are_config_errors(tmp_path: Path) -> None:
 class ShoutFormat:
     """A user's own format: the seed's two methods and nothing else."""
 
-    stop = ["###"]
+    stop: ClassVar[list[str]] = ["###"]
 
     def messages_to_prompt(self, messages: list[ChatMessage]) -> str:
         return "".join(f"{m.role.upper()}: {m.content}\n" for m in messages) + "BOT:"

@@ -80,7 +80,7 @@ def test_a_model_without_a_chat_template_takes_its_presets_format(tmp_path: Path
 
     bare = build_tiny_model(tmp_path / "bare", CHECK_ANSWER, chat_template=False)
     without = make_provider("huggingface", **OPTIONS, model=str(bare), context_length=None, max_tokens=32)
-    with pytest.raises(ConfigError, match="has no chat template; set llm.prompt_format"):
+    with pytest.raises(ConfigError, match=r"has no chat template; set llm\.prompt_format"):
         complete(without, ChatRequest(messages=MESSAGES))
     options = {**OPTIONS, "preset_prompt_format": "chatml"}
     with_preset = make_provider("huggingface", **options, model=str(bare), context_length=None, max_tokens=32)

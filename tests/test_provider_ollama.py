@@ -202,7 +202,7 @@ def test_unknown_model_says_how_to_pull_it(ollama_server: OllamaServer) -> None:
 def test_a_404_from_something_else_says_so(ollama_server: OllamaServer) -> None:
     ollama_server.enqueue(Error(404, body="404 page not found"))
 
-    with pytest.raises(ProviderError, match="is http://127.0.0.1:[0-9]+ an ollama server") as caught:
+    with pytest.raises(ProviderError, match=r"is http://127\.0\.0\.1:[0-9]+ an ollama server") as caught:
         complete(ollama_server)
 
     assert caught.value.transient is False

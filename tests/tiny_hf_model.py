@@ -8,6 +8,7 @@ that follows it in `answer`. Greedy decoding then spells `answer` after the chat
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 CHATML_TEMPLATE = (
@@ -64,7 +65,7 @@ def build_tiny_model(folder: Path, answer: list[str], *, context_length: int = 5
             layer.self_attn.o_proj.weight.zero_()
             layer.mlp.down_proj.weight.zero_()
         model.lm_head.weight.zero_()
-        for token, following in zip(chain, chain[1:]):
+        for token, following in itertools.pairwise(chain):
             model.lm_head.weight[vocab[following], vocab[token]] = 10.0
         for token in vocab:  # anything else ends the answer
             if token not in chain[:-1]:

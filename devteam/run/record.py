@@ -58,7 +58,7 @@ class _RecordLogHandler(logging.Handler):
             return  # another run's line, logged while several runs share the process
         try:
             self.recorder.add_log_line(self.format(record))
-        except Exception:  # a logging handler must never break the run
+        except Exception:  # noqa: BLE001 -- a logging handler must never break the run
             self.handleError(record)
 
 
