@@ -45,7 +45,7 @@ class LiveView:
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self._handlers: list[tuple[logging.StreamHandler, TextIO]] = []
+        self._handlers: list[tuple[logging.StreamHandler, TextIO | None]] = []
         self._started = False
 
     def line(self, text: str) -> None:

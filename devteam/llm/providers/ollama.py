@@ -260,7 +260,7 @@ class OllamaProvider:
         self._window_known = context_length is not None
         self._stream = stream
         self._timeout = timeout
-        self._options = {
+        self._options: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "seed": seed,

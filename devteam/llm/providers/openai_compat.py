@@ -362,7 +362,7 @@ class OpenAICompatProvider:
         self._api_type: ApiType = api_type
         self._stream = stream
         self._timeout = timeout
-        self._defaults = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        self._defaults: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         if api_key is None and api_type == "open_llm":
             api_key = PLACEHOLDER_KEY
         self._probe = ServerProbe(
