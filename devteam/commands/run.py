@@ -99,7 +99,7 @@ def run_idea_command(args: argparse.Namespace) -> int:
     if getattr(args, "replay", None) is not None and config.llm.replay_file:
         notice_replayed_idea(Path(config.llm.replay_file), args.idea)
     inc_root = (
-        options.project_path or (options.workspace / project_name_from(options.project_name))
+        options.project_path or (options.workspace / project_name_from(options.project_name or ""))
         if options.incremental and (options.project_path or options.project_name)
         else None
     )
@@ -207,11 +207,14 @@ def failure_paragraph(
     if isinstance(error, RunInterruptedError):
         text = f"metagpt: stopped by {'SIGTERM' if error.exit_code == EXIT_TERMINATED else 'Ctrl-C'}."
     else:
-        reason = {
+        reasons: dict[type[BaseException], str] = {
             BudgetExceededError: "the budget stopped the run",
             ContextWindowError: "a prompt does not fit the model's context window",
             WorkspaceError: "the project folder could not be used",
-        }.get(type(error), "the run could not finish")
+        }
+        reason = (
+            reasons.get(type(error), "the run could not finish") if error is not None else "the run could not finish"
+        )
         text = f"metagpt: {reason}: {error}"
     if isinstance(error, ProviderError) and config_llm is not None:
         text += f"\n{hint_for(error, config_llm)}"
