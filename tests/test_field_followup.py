@@ -86,7 +86,7 @@ def test_the_recorded_prd_gap_costs_one_field_follow_up(tmp_path: Path, llama_cp
     assert (summary["field_followups"], summary["reasks"]) == (1, 0)
     assert summary["repairs"]["repair_field_followup"] == 1
     assert "repair_field_followup" in result.stderr
-    assert "1 field follow-ups" in result.stdout
+    assert "field follow-ups: 1" in result.stdout
 
 
 def design_of(server: OpenAIServer, messages: list[ChatMessage]) -> Answer[SystemDesign]:

@@ -66,12 +66,12 @@ def test_table_and_summary_of_the_most_recent_project(
     ):
         assert column in header, column
     rows = [line for line in result.stdout.splitlines() if line[:1].isdigit()]
-    assert len(rows) == 8
+    assert len(rows) == 7  # PRD, design, 5 files
     assert rows[0].split()[:3] == ["1", "ProductManager", "WritePRD"]
     assert "tictactoe/board.py" in result.stdout and "logs-model" in result.stdout
     for line in (
         "Idea:     write a tic-tac-toe game",
-        "Calls:    8,",
+        "LLM:      7 calls,",
         "Retries:  0, re-asks: 0",
         "Repairs:  none",
         "Stages:",
@@ -125,7 +125,7 @@ def test_call_shows_one_exchange_in_full(tmp_path: Path, project: Path) -> None:
 def test_call_out_of_range_is_a_usage_error(tmp_path: Path, project: Path) -> None:
     result = run_metagpt(["logs", str(project), "--call", "99"], cwd=tmp_path)
     assert result.code == 2
-    assert "calls 1 to 8" in result.stderr and "Traceback" not in result.output
+    assert "calls 1 to 7" in result.stderr and "Traceback" not in result.output
 
 
 def test_no_record_is_a_clear_message_exit_1(tmp_path: Path) -> None:
@@ -164,12 +164,12 @@ def test_last_n_calls_query_and_just_the_answer(tmp_path: Path, project: Path) -
     last_two = run_metagpt(["logs", str(project), "-n", "2"], cwd=tmp_path)
     assert last_two.code == 0, last_two.output
     rows = [line.split()[0] for line in last_two.stdout.splitlines() if line[:1].isdigit()]
-    assert rows == ["7", "8"]
+    assert rows == ["6", "7"]
 
     design = run_metagpt(["logs", str(project), "-q", "## Action: WriteDesign"], cwd=tmp_path)
     assert design.code == 0, design.output
     rows = [line.split()[:3] for line in design.stdout.splitlines() if line[:1].isdigit()]
-    assert rows == [["3", "Architect", "WriteDesign"]]
+    assert rows == [["2", "Architect", "WriteDesign"]]
     narrowed = run_metagpt(["logs", str(project), "-q", "WritePRD", "-q", "no such words anywhere"], cwd=tmp_path)
     assert narrowed.code == 1 and "no call in" in narrowed.stderr and "Traceback" not in narrowed.output
 
@@ -195,7 +195,7 @@ def test_on_a_terminal_the_table_fits_and_a_call_is_paged(tmp_path: Path, projec
     narrow = run_metagpt_on_pty(["logs", str(project)], cwd=tmp_path, columns=100)
     assert narrow.code == 0, narrow.stdout
     table = [line for line in narrow.stdout.splitlines() if line[:1].isdigit() or line.startswith("#")]
-    assert len(table) == 9 and max(len(line) for line in table) <= 100, table
+    assert len(table) == 8 and max(len(line) for line in table) <= 100, table
 
     paged_to = tmp_path / "paged.txt"
     env = clean_env(tmp_path / "home", PAGER=f"cat > {paged_to}")

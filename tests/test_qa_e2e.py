@@ -52,8 +52,8 @@ def test_run_tests_catches_the_bug_and_the_engineer_fixes_it(tmp_path: Path, ope
         and "## The module under test: `snake/board.py`" in company.prompts["WriteTests"][0]
     )
     assert (root / "snake" / "board.py").read_text().count("self.snake.pop()") == 1
-    assert "QA:       round 1: 3 passed, 1 failed, entry point: clean exit" in result.stdout
-    assert "QA:       round 2: 4 passed, 0 failed" in result.stdout
+    assert "QA:       round 1: 3 tests passed, 1 failed, entry point: clean exit" in result.stdout
+    assert "QA:       round 2: 4 tests passed, 0 failed" in result.stdout
     assert "Sandbox:" in result.stdout
     summary = json.loads((root / ".devteam" / "summary.json").read_text())
     assert [(r["round"], r["tests_passed"], r["tests_failed"]) for r in summary["qa"]["rounds"]] == [

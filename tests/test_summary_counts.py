@@ -42,4 +42,4 @@ def test_summary_counts_the_retries_and_calls_of_a_call_that_gave_up(
     assert summary["failed_calls"] == 1
     assert summary["calls"] == len(exchanges) + 1
     assert f"{summary['calls']} calls (1 without an answer)" in result.stdout
-    assert f"{summary['retries']} retries" in result.stdout
+    assert f"Retries:  {summary['retries']}," in result.stdout

@@ -10,6 +10,7 @@ needed to find the workspace).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import pydoc
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from devteam.commands.log_shapes import check_exchanges, summary_problem
+from devteam.commands.summary_text import figure, usage_lines
 from devteam.config.settings import ConfigNotFoundError, load_config
 from devteam.core.errors import ConfigError, DevteamError
 from devteam.core.exit_codes import EXIT_FAILED as EXIT_NO_RECORD
@@ -43,8 +45,6 @@ _COLUMNS = (
     "outcome",
 )
 _WIDEST = {"subject": 28, "model": 22, "repairs": 40, "outcome": 30}
-# The columns that give way, in this order, when the table is wider than the terminal; and how narrow each may get.
-_SHRINKABLE = {"repairs": 7, "outcome": 4, "subject": 10, "model": 8, "role": 8, "action": 8, "TTFT s": 4}
 TRUNCATED_CHARS = 400
 TIMELINE_WIDTH = 100  # `--timeline` into a pipe or a file: drawn this wide
 PATH_WORD = "path"
@@ -259,56 +259,47 @@ def table_row(exchange: dict[str, Any]) -> list[str]:
         str(exchange.get("subject") or "-"),
         str(exchange.get("model", "")),
         tokens,
-        _figure(exchange.get("cached_tokens"), "{:,.0f}"),
+        figure(exchange.get("cached_tokens"), "{:,.0f}"),
         f"{float(exchange.get('latency_s') or 0):.2f}",
-        _figure(exchange.get("first_token_s"), "{:.2f}"),
-        _figure(exchange.get("tokens_per_s"), "{:.1f}"),
+        figure(exchange.get("first_token_s"), "{:.2f}"),
+        figure(exchange.get("tokens_per_s"), "{:.1f}"),
         str(exchange.get("retries", 0)),
         ", ".join(exchange.get("repairs") or []) or "-",
         str(exchange.get("outcome", "ok")),
     ]
 
 
-def _figure(value: Any, form: str) -> str:
-    """A timing or cache figure, or "-" where the server and the stream did not say (older records too)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "-"
-    return form.format(value)
-
-
 def format_table(exchanges: list[dict[str, Any]], *, width: int | None = None) -> str:
-    """The calls, one a row; with `width`, the loosest columns are clipped until the table fits."""
-    rows: list[list[str] | str] = []
-    current_run = None
+    """The calls, one a row (rich lays the table out); with `width`, columns give way with an ellipsis until the
+    table fits. A record of several runs gets one table per run, each under a `-- run ID` line."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    runs: dict[Any, list[dict[str, Any]]] = {}
     for exchange in exchanges:
-        run = exchange.get("run")
-        if run != current_run and len({e.get("run") for e in exchanges}) > 1:
-            rows.append(f"-- run {run}")
-        current_run = run
-        rows.append([_clip(value, _WIDEST.get(name)) for name, value in zip(_COLUMNS, table_row(exchange))])
-    cells = [row for row in rows if isinstance(row, list)]
-    widths = [max(len(name), *(len(row[i]) for row in cells)) for i, name in enumerate(_COLUMNS)]
-    if width is not None:
-        widths = _fit(widths, width)
-        rows = [row if isinstance(row, str) else [_clip(v, w) for v, w in zip(row, widths)] for row in rows]
-    lines = ["  ".join(_clip(name, w).ljust(w) for name, w in zip(_COLUMNS, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append(row if isinstance(row, str) else "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
-    return "\n".join(lines)
-
-
-def _fit(widths: list[int], limit: int) -> list[int]:
-    widths = list(widths)
-    excess = sum(widths) + 2 * (len(widths) - 1) - limit
-    for name, narrowest in _SHRINKABLE.items():
-        if excess <= 0:
-            break
-        index = _COLUMNS.index(name)
-        give = min(excess, max(0, widths[index] - narrowest))
-        widths[index] -= give
-        excess -= give
-    return widths
+        runs.setdefault(exchange.get("run"), []).append(exchange)
+    out = io.StringIO()
+    console = Console(file=out, width=width or 10_000, color_system=None, highlight=False, soft_wrap=False)
+    for run, calls in runs.items():
+        if len(runs) > 1:
+            console.print(Text(f"-- run {run}"))
+        # Two spaces between columns and none at the edges: fourteen columns still fit a 100-column terminal.
+        table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0), header_style="")
+        for name in _COLUMNS:
+            # The call number never gives way: it is what `--call N` takes.
+            table.add_column(
+                name,
+                no_wrap=True,
+                overflow="ellipsis",
+                max_width=_WIDEST.get(name),
+                min_width=3 if name == "#" else None,
+            )
+        for exchange in calls:
+            # Model text is shown as text: a `[bold]` in a subject is not rich markup.
+            table.add_row(*(Text(value) for value in table_row(exchange)))
+        console.print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
 
 
 def _clip(value: str, width: int | None) -> str:
@@ -340,29 +331,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"Config:   {source}, repair {'on' if config.get('repair') else 'off'}")
     if summary.get("error"):
         lines.append(f"Error:    {summary['error']}")
-    lines.append(
-        f"Calls:    {summary.get('calls', 0)}, {summary.get('prompt_tokens', 0):,} prompt + "
-        f"{summary.get('completion_tokens', 0):,} completion tokens, {_cost_text(summary)}"
-    )
-    timing = summary.get("timing")
-    if isinstance(timing, dict):
-        lines.append(f"Time:     {format_timing(timing)}")
-    lines.append(
-        f"Retries:  {summary.get('retries', 0)}, re-asks: {summary.get('reasks', 0)}, "
-        f"field follow-ups: {summary.get('field_followups', 0)}"
-    )
-    repairs = summary.get("repairs") or {}
-    lines.append("Repairs:  " + (", ".join(f"{kind} x{count}" for kind, count in repairs.items()) or "none"))
-    qa = summary.get("qa") or {}
-    for result in qa.get("rounds") or []:
-        smoke = f", entry point: {result['smoke']}" if result.get("smoke") else ""
-        needs = f", needs {', '.join(result['needs'])}" if result.get("needs") else ""
-        lines.append(
-            f"QA:       round {result.get('round')}: {result.get('tests_passed', 0)} tests passed, "
-            f"{result.get('tests_failed', 0)} failed{smoke}{needs}"
-        )
-    if qa.get("sandbox"):
-        lines.append(f"Sandbox:  {qa['sandbox']}")
+    lines += usage_lines(summary)
     stages = summary.get("stages") or []
     if stages:
         lines.append("Stages:")
@@ -373,27 +342,6 @@ def format_summary(summary: dict[str, Any]) -> str:
             state = "" if stage.get("status") == "done" else f"  ({stage.get('status')})"
             lines.append(f"  {timing}  {stage.get('role', ''):<15} {stage.get('stage', '')}{detail}{state}")
     return "\n".join(lines)
-
-
-def _share(value: Any) -> str:
-    return f"{float(value):.0%}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
-
-
-def format_timing(timing: dict[str, Any]) -> str:
-    """One line: model time, the share of it spent reading prompts, the cache's share of prompt tokens."""
-    model_s = timing.get("model_seconds")
-    parts = [f"{float(model_s):.1f}s in the model" if isinstance(model_s, (int, float)) else "model time -"]
-    parts.append(f"prompt reading {_share(timing.get('prompt_read_share'))}")
-    parts.append(f"cache hits {_share(timing.get('cache_hit_share'))} of prompt tokens")
-    ttft, speed = timing.get("median_first_token_s"), timing.get("tokens_per_s")
-    parts.append(f"TTFT {_figure(ttft, '{:.2f}')}s (median)")
-    parts.append(f"{_figure(speed, '{:.1f}')} tok/s")
-    return ", ".join(parts)
-
-
-def _cost_text(summary: dict[str, Any]) -> str:
-    cost = f"${float(summary.get('cost') or 0):.4f}"
-    return cost if summary.get("cost_known", True) else "cost unknown"
 
 
 def format_call(exchange: dict[str, Any], *, truncate: bool = False) -> str:
@@ -407,9 +355,9 @@ def format_call(exchange: dict[str, Any], *, truncate: bool = False) -> str:
         f"Usage:    {exchange.get('prompt_tokens', 0)} prompt + {exchange.get('completion_tokens', 0)} completion"
         f" tokens{' (estimated)' if exchange.get('usage_estimated') else ''}, ${float(exchange.get('cost') or 0):.6f}",
         f"Latency:  {float(exchange.get('latency_s') or 0):.2f}s, {exchange.get('retries', 0)} retries; "
-        f"TTFT {_figure(exchange.get('first_token_s'), '{:.2f}')}s, prompt read "
-        f"{_figure(exchange.get('prompt_s'), '{:.2f}')}s, {_figure(exchange.get('tokens_per_s'), '{:.1f}')} tok/s, "
-        f"{_figure(exchange.get('cached_tokens'), '{:,.0f}')} prompt tokens from the server's cache",
+        f"TTFT {figure(exchange.get('first_token_s'), '{:.2f}')}s, prompt read "
+        f"{figure(exchange.get('prompt_s'), '{:.2f}')}s, {figure(exchange.get('tokens_per_s'), '{:.1f}')} tok/s, "
+        f"{figure(exchange.get('cached_tokens'), '{:,.0f}')} prompt tokens from the server's cache",
         f"Repairs:  {', '.join(exchange.get('repairs') or []) or 'none'}",
         f"Outcome:  {exchange.get('outcome', 'ok')}",
     ]

@@ -7,13 +7,14 @@ import asyncio
 import os
 import shlex
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from devteam.commands.diagnosis import hint_for
 from devteam.commands.first_run import no_config_help
 from devteam.commands.model_setup import load_user_config, terminal_ask
+from devteam.commands.summary_text import files_line, usage_lines
 from devteam.config.settings import Config, ConfigNotFoundError, LLMConfig
 from devteam.console.run_header import run_header
 from devteam.console.run_notices import head_commit, notice_project_name, notice_replayed_idea, notice_unchanged
@@ -141,55 +142,19 @@ async def _run_stoppable(config: Config, options: RunOptions, stop: StopRequest)
         uninstall()
 
 
-def print_summary(outcome: RunOutcome, stream) -> None:  # type: ignore[no-untyped-def]
-    ledger, run = outcome.ledger, outcome.run
+def print_summary(outcome: RunOutcome, stream: TextIO) -> None:
+    """What the run made and spent, from its summary (the same lines `metagpt logs` shows), and what to do next."""
+    summary = outcome.summary
     print("", file=stream)
     if outcome.repo_root is not None:
         print(f"Project:  {outcome.repo_root}", file=stream)
-    print(
-        f"Files:    {len(run.files_written)} written"
-        + (f", {len(run.files_refused)} refused ({', '.join(run.files_refused)})" if run.files_refused else "")
-        + (f", {len(run.files_kept)} kept with local changes ({', '.join(run.files_kept)})" if run.files_kept else "")
-        + (
-            f", {len(run.files_not_compiling)} not compiling ({', '.join(run.files_not_compiling)})"
-            if run.files_not_compiling
-            else ""
-        ),
-        file=stream,
-    )
-    failed = f" ({ledger.failed_calls} without an answer)" if ledger.failed_calls else ""
-    print(
-        f"LLM:      {ledger.call_count} call{'s' if ledger.call_count != 1 else ''}{failed}, {ledger.prompt_tokens:,} prompt + "
-        f"{ledger.completion_tokens:,} completion tokens, {ledger.cost_text()}, {ledger.retries} retries, "
-        f"{ledger.reasks} re-asks, {ledger.field_followups} field follow-ups",
-        file=stream,
-    )
-    repairs = Counter(ledger.repairs)
-    if repairs:
-        print("Repairs:  " + ", ".join(f"{kind} x{count}" for kind, count in sorted(repairs.items())), file=stream)
-    for line in qa_lines(outcome):
+    for line in [files_line(summary), *usage_lines(summary)]:
         print(line, file=stream)
     if outcome.record_dir is not None:
         print(f"Record:   {outcome.record_dir} (metagpt logs {outcome.repo_root or outcome.record_dir})", file=stream)
     if outcome.repo_root is not None and outcome.error is None:
         # After a stop the failure paragraph gives the one next step: the resume command.
         print(f"Next:     git -C {outcome.repo_root} log --oneline", file=stream)
-
-
-def qa_lines(outcome: RunOutcome) -> list[str]:
-    """One line per QA round: tests passed / failed, the smoke run, missing packages."""
-    lines = []
-    for result in outcome.run.qa_results:
-        smoke = f", entry point: {result['smoke']}" if result.get("smoke") else ""
-        needs = f", needs {', '.join(result['needs'])}" if result.get("needs") else ""
-        lines.append(
-            f"QA:       round {result['round']}: {result['tests_passed']} passed, "
-            f"{result['tests_failed']} failed{smoke}{needs}"
-        )
-    box = outcome.run.qa_box
-    if box is not None:
-        lines.append(f"Sandbox:  {box.describe()}")
-    return lines
 
 
 def failure_paragraph(

@@ -163,6 +163,13 @@ def time_shares(calls: list[CallStats]) -> TimeShares:
     )
 
 
+def cost_text(cost: float, *, known: bool) -> str:
+    """`$0.0123`, or `cost unknown` when a model without a price took part (never a misleading $0)."""
+    if not known:
+        return "cost unknown" if cost == 0 else f"${cost:.4f} + unknown"
+    return f"${cost:.4f}"
+
+
 class Ledger:
     """Totals for a run. Thread-safe because files are written concurrently."""
 
@@ -192,10 +199,7 @@ class Ledger:
         return not self.unpriced_models
 
     def cost_text(self) -> str:
-        """`$0.0123`, or `cost unknown` when a model without a price took part (never a misleading $0)."""
-        if not self.cost_known:
-            return "cost unknown" if self.cost == 0 else f"${self.cost:.4f} + unknown"
-        return f"${self.cost:.4f}"
+        return cost_text(self.cost, known=self.cost_known)
 
     def note_unpriced(self, model: str) -> None:
         """A hosted model whose price nobody knows: say once that the budget cannot hold it."""

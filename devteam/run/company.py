@@ -173,10 +173,12 @@ async def run_company(
         redactor=Redactor(config.secrets()),
     )
     outcome = RunOutcome(run=run, ledger=ledger, run_id=new_run_id())
+    clock, started, started_at = StageClock(), time.monotonic(), _now()
+    run.progress.listeners.append(clock.on_event)
     recording: _Recording | None = None
     status = "crashed"  # until the team returns, fails or is interrupted: anything else is a crash
     try:
-        recording = _Recording.begin(config, options, outcome) if options.record else None
+        recording = _Recording.begin(options, outcome) if options.record else None
         run.repo = opener.check_before_run()
         recorders = recording.observers() if recording is not None else []
         outcome.roles, outcome.llms = hire_roles(
@@ -209,8 +211,21 @@ async def run_company(
         run.progress.close()
         for llm in outcome.llms:
             await llm.aclose()
+        # One summary, built whether or not it is recorded: the console prints it, the record keeps it.
+        outcome.summary = build_summary(
+            run_id=outcome.run_id,
+            config=config,
+            options=options,
+            outcome=outcome,
+            status=status,
+            started_at=started_at,
+            finished_at=_now(),
+            seconds=time.monotonic() - started,
+            clock=clock,
+            sandbox=run.qa_box.describe() if run.qa_box is not None else None,
+        )
         if recording is not None:
-            outcome.record_dir = recording.end(status)
+            outcome.record_dir = recording.recorder.finish(outcome.summary)
         if run.repo is not None:
             run.repo.close()  # ends the run's lock on the project, and git's helper processes
     return outcome
@@ -232,46 +247,27 @@ def _qa_roles(options: RunOptions) -> list[type[Role]]:
 
 
 class _Recording:
-    """The run record's part in a run: the recorder, the stage clock, and the summary at the end."""
+    """The run record's part in a run: the recorder, listening to the progress events and every exchange."""
 
-    def __init__(self, config: Config, options: RunOptions, outcome: RunOutcome) -> None:
-        self.config, self.options, self.outcome = config, options, outcome
-        self.clock = StageClock()
-        self.started = time.monotonic()
-        self.started_at = _now()
+    def __init__(self, options: RunOptions, outcome: RunOutcome) -> None:
         run = outcome.run
         self.recorder = RunRecorder(
             run_id=outcome.run_id,
             idea=options.idea,
-            redactor=Redactor(config.secrets()),
+            redactor=run.redactor,
             project_root=lambda: run.repo.root if run.repo is not None else None,
             failed_folder=options.workspace / FAILED_RUNS_DIR / outcome.run_id,
         )
 
     @classmethod
-    def begin(cls, config: Config, options: RunOptions, outcome: RunOutcome) -> _Recording:
-        recording = cls(config, options, outcome)
-        outcome.run.progress.listeners += [recording.clock.on_event, recording.recorder.on_progress]
+    def begin(cls, options: RunOptions, outcome: RunOutcome) -> _Recording:
+        recording = cls(options, outcome)
+        outcome.run.progress.listeners.append(recording.recorder.on_progress)
         recording.recorder.start()
         return recording
 
     def observers(self) -> list[ExchangeObserver]:
         return [self.recorder]
-
-    def end(self, status: str) -> Path | None:
-        summary = build_summary(
-            run_id=self.outcome.run_id,
-            config=self.config,
-            options=self.options,
-            outcome=self.outcome,
-            status=status,
-            started_at=self.started_at,
-            finished_at=_now(),
-            seconds=time.monotonic() - self.started,
-            clock=self.clock,
-            sandbox=_sandbox_description(self.options),
-        )
-        return self.recorder.finish(summary)
 
 
 def _live_view(*, show_text: bool) -> Callable[[Progress, TextIO], ProgressView]:
@@ -287,12 +283,6 @@ def _qa_box(options: RunOptions) -> Box | None:
     from devteam.qa.box import choose_box
 
     return choose_box(options.qa_sandbox, unsafe=options.qa_unsafe)
-
-
-def _sandbox_description(options: RunOptions) -> str | None:
-    """The box generated code ran in (or why it did not run), for the summary of a run with QA."""
-    box = _qa_box(options)
-    return None if box is None else box.describe()
 
 
 def _now() -> str:

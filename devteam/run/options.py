@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devteam.llm.client import LLM
 from devteam.llm.usage import Ledger
@@ -51,6 +52,8 @@ class RunOutcome:
     roles: list[Role] = field(default_factory=list)
     run_id: str = ""
     record_dir: Path | None = None
+    # The run's summary (run.summary.build_summary), built at the end whether or not the record keeps it.
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def repo_root(self) -> Path | None:
