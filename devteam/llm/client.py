@@ -17,6 +17,7 @@ from devteam.core.redaction import Redactor
 from devteam.llm.concurrency import gate_for
 from devteam.llm.output_levels import OutputLevels, request_at_level
 from devteam.llm.record_file import INTERRUPTED
+from devteam.llm.recorded_answers import RecordedAnswers
 from devteam.llm.retry import RetryPolicy, call_with_retries
 from devteam.llm.stream_meter import new_attempt, tapping
 from devteam.llm.types import ChatMessage, ChatProvider, ChatRequest, ChatResponse, OutputMode, TokenCount
@@ -63,6 +64,8 @@ class Exchange:
     first_token_s: float | None = None
     prompt_s: float | None = None
     tokens_per_s: float | None = None
+    # Given again from an earlier run's record by `--resume`: this run paid nothing for it.
+    reused: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -110,6 +113,8 @@ class LLM:
         # This server's own secrets (its key, its URL's password): a server that echoes them gets them scrubbed
         # from its answers and errors before anything — a file, a commit, a log line — can carry them on.
         self.redactor = redactor if redactor is not None else Redactor()
+        # `--resume`: the answers the project's record already holds, given again instead of asked again.
+        self.recorded: RecordedAnswers | None = None
 
     @property
     def model(self) -> str:
@@ -161,6 +166,10 @@ class LLM:
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         """One answer, with retries for transient faults and the level fallback; not yet in the ledger."""
+        if self.recorded is not None:
+            reused = self.recorded.take(request)
+            if reused is not None:
+                return reused
         # A re-ask or a larger-budget retry reuses its first request; the server's "no" still holds.
         request = request_at_level(request, self.levels.clamp(request.output_mode))
         request = await self.fit_to_window(request)
@@ -276,20 +285,23 @@ class LLM:
         """Put a finished exchange in the ledger and tell the observers (the run record)."""
         cost = self.price.cost(response.usage)
         hold, response.budget_hold = response.budget_hold, 0.0
-        self.ledger.add(
-            CallStats(
-                role=request.role,
-                action=request.action,
-                model=response.model or self.model,
-                usage=response.usage,
-                cost=cost,
-                latency_s=response.latency_s,
-                retries=response.retries,
-                repairs=list(repairs),
-                timings=response.timings,
-            ),
-            release=hold,
-        )
+        if response.reused:
+            self.ledger.release(hold)  # paid for by the run that asked it: not a call of this run
+        else:
+            self.ledger.add(
+                CallStats(
+                    role=request.role,
+                    action=request.action,
+                    model=response.model or self.model,
+                    usage=response.usage,
+                    cost=cost,
+                    latency_s=response.latency_s,
+                    retries=response.retries,
+                    repairs=list(repairs),
+                    timings=response.timings,
+                ),
+                release=hold,
+            )
         exchange = Exchange(
             role=request.role,
             action=request.action,
@@ -314,6 +326,7 @@ class LLM:
             first_token_s=_rounded(response.timings.first_token_s),
             prompt_s=_rounded(response.timings.prompt_s),
             tokens_per_s=_rounded(response.timings.speed(response.usage.completion_tokens), 2),
+            reused=response.reused,
         )
         for observer in self.observers:
             observer.on_exchange(exchange)

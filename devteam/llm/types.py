@@ -124,6 +124,8 @@ class ChatResponse:
     retries: int = 0
     # USD the ledger holds for this answer (its prompt estimate plus max_tokens) until the exchange is settled.
     budget_hold: float = 0.0
+    # Given again from the project's record by `--resume` (see recorded_answers.py): no call was made for it.
+    reused: bool = False
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,10 @@ class Engineer(Role):
         refused = self._refuse_unwritable(plan, run)
         run.progress.expect_files(len(plan.files) - len(refused))
         sources: dict[str, str] = {}
+        resumed: list[str] = []  # committed by an earlier run: kept, and fitted now if that run never got to it
         semaphore = asyncio.Semaphore(run.max_concurrency)
         for number, level in enumerate(plan.levels, 1):
-            todo = self._files_to_write([p for p in level if plan_key(p.path) not in refused], run, sources)
+            todo = self._files_to_write([p for p in level if plan_key(p.path) not in refused], run, sources, resumed)
             if not todo:
                 continue
             answered: dict[str, WrittenFile] = {}
@@ -79,7 +80,7 @@ class Engineer(Role):
             failures = [result for result in results if isinstance(result, BaseException)]
             if failures:
                 raise failures[0]
-        await fit_written_files(self.llm, self.persona, design, sources, run)
+        await fit_written_files(self.llm, self.persona, design, sources, run, resumed=resumed)
         self._write_project_files(prd, design, run)
         return [Message("code", CodeWritten(dict(sources)), self.name)]
 
@@ -106,7 +107,9 @@ class Engineer(Role):
                 run.files_refused.append(planned.path)
         return set(refused)
 
-    def _files_to_write(self, level: list[PlannedFile], run: RunContext, sources: dict[str, str]) -> list[PlannedFile]:
+    def _files_to_write(
+        self, level: list[PlannedFile], run: RunContext, sources: dict[str, str], resumed: list[str]
+    ) -> list[PlannedFile]:
         """The level's files still to write: on --resume committed files are kept, and on --resume and --inc a
         file the user changed (or created) and has not committed is never overwritten."""
         repo = run.opened
@@ -116,6 +119,7 @@ class Engineer(Role):
             key = repo.relative(planned.path)
             if repo.has_path_committed(key) and not run.incremental:
                 sources[key] = repo.read_text(key) or ""
+                resumed.append(key)
                 run.progress.note(self.name, f"{key} already committed; kept")
                 continue
             if key in changed:
@@ -158,6 +162,7 @@ class Engineer(Role):
             answered[planned.path] = written
             if run.code_review:
                 written = await self._review(planned, design, written, contexts, run)
+                answered[planned.path] = written  # the review's answer is paid for too
             review = f", review: {written.review}" if run.code_review else ""
             run.progress.done(
                 self.name,

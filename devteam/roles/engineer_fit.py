@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 
 from devteam.actions.fit_imports import NAME as FIT_IMPORTS
 from devteam.actions.fit_imports import fit_imports
@@ -21,13 +22,24 @@ from devteam.llm.client import LLM
 from devteam.roles.base import RunContext
 
 log = logging.getLogger("devteam.engineer")
+_FIT_COMMIT_END = " to the files it imports"
 
 
 async def fit_written_files(
-    llm: LLM, persona: Persona, design: SystemDesign, sources: dict[str, str], run: RunContext
+    llm: LLM,
+    persona: Persona,
+    design: SystemDesign,
+    sources: dict[str, str],
+    run: RunContext,
+    *,
+    resumed: Collection[str] = (),
 ) -> list[str]:
-    """Check and, where needed, rewrite the files written in this run; returns the paths committed."""
-    written = [path for path in sources if path in run.files_written and path.endswith(".py")]
+    """Check and, where needed, rewrite the files written in this run, and on `--resume` the `resumed` files (kept
+    as an earlier run committed them) that no earlier fit named: that run stopped before or during this stage.
+    Returns the paths committed."""
+    fitted = _fitted_before(run, persona) if resumed else set()
+    unfitted = set(resumed) - fitted
+    written = [path for path in sources if (path in run.files_written or path in unfitted) and path.endswith(".py")]
     semaphore = asyncio.Semaphore(run.max_concurrency)
     snapshot = dict(sources)
 
@@ -42,10 +54,41 @@ async def fit_written_files(
 
     # The check is cheap: only the files that miss are asked again.
     needing = [path for path in written if import_misses(path, snapshot[path], snapshot, design.required_packages)]
-    results = await asyncio.gather(*(fit_one(path) for path in needing))
+    answered: dict[str, str | None] = {}
+
+    async def fit_kept(path: str) -> None:
+        answered[path] = await fit_one(path)
+
+    try:
+        results = await asyncio.gather(*(fit_kept(path) for path in needing), return_exceptions=True)
+    except asyncio.CancelledError:
+        # Stopped mid-stage: the fits already answered are paid for, so they are committed before the stop goes on.
+        _commit_fits(needing, answered, sources, run, persona)
+        raise
+    changed = _commit_fits(needing, answered, sources, run, persona)
+    failures = [result for result in results if isinstance(result, BaseException)]
+    if failures:
+        raise failures[0]  # after the answered fits are kept: a resume asks none of them again
+    return changed
+
+
+def _fitted_before(run: RunContext, persona: Persona) -> set[str]:
+    """The files an earlier run's fit already rewrote (its "Fit a, b to the files it imports" commits)."""
+    paths: set[str] = set()
+    for commit in run.opened.history():
+        first = commit.message.splitlines()[0] if commit.message else ""
+        if commit.author == persona.role and first.startswith("Fit ") and first.endswith(_FIT_COMMIT_END):
+            paths.update(first[len("Fit ") : -len(_FIT_COMMIT_END)].split(", "))
+    return paths
+
+
+def _commit_fits(
+    order: list[str], answered: dict[str, str | None], sources: dict[str, str], run: RunContext, persona: Persona
+) -> list[str]:
     repo = run.opened
     changed = []
-    for path, fixed in zip(needing, results):
+    for path in order:  # the order asked, not the order answered
+        fixed = answered.get(path)
         if fixed is None:
             continue
         try:
@@ -56,5 +99,5 @@ async def fit_written_files(
         sources[path] = fixed
         changed.append(path)
     if changed:
-        repo.commit(f"Fit {', '.join(changed)} to the files it imports", author=persona.role, paths=changed)
+        repo.commit(f"Fit {', '.join(changed)}{_FIT_COMMIT_END}", author=persona.role, paths=changed)
     return changed

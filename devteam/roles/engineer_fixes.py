@@ -54,14 +54,37 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
             run.progress.done(persona.role, f"{FIX_CODE} {path}", detail="changed" if changed else "unchanged")
         return fixed if changed else None
 
-    results = await asyncio.gather(*(fix_one(path) for path in targets))
-    changed = []
-    for path, fixed in zip(targets, results):
-        if fixed is not None:
-            repo.write_text(path, fixed)
-            changed.append(path)
+    answered: dict[str, str | None] = {}
+
+    async def fix_kept(path: str) -> None:
+        answered[path] = await fix_one(path)
+
+    try:
+        results = await asyncio.gather(*(fix_kept(path) for path in targets), return_exceptions=True)
+    except asyncio.CancelledError:
+        # Stopped mid-round: a fix already answered is paid for; committed, a resume never asks for it again.
+        _commit_fixes(targets, answered, run, persona, report.round)
+        raise
+    changed = _commit_fixes(targets, answered, run, persona, report.round)
+    failures = [result for result in results if isinstance(result, BaseException)]
+    if failures:
+        raise failures[0]  # after the answered fixes are kept
     if not changed:
         log.warning("QA round %d: the Engineer's fix changed nothing; QA stops here", report.round)
         return []
-    repo.commit(f"Fix {', '.join(changed)} (QA round {report.round})", author=persona.role, paths=changed)
     return [Message("fixed", FixesCommitted(report.round, tuple(changed)), persona.role)]
+
+
+def _commit_fixes(
+    order: list[str], answered: dict[str, str | None], run: RunContext, persona: Persona, round_number: int
+) -> list[str]:
+    repo = run.opened
+    changed = []
+    for path in order:  # the order asked, not the order answered
+        fixed = answered.get(path)
+        if fixed is not None:
+            repo.write_text(path, fixed)
+            changed.append(path)
+    if changed:
+        repo.commit(f"Fix {', '.join(changed)} (QA round {round_number})", author=persona.role, paths=changed)
+    return changed

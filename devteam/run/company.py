@@ -24,6 +24,7 @@ from devteam.core.redaction import Redactor
 from devteam.llm.client import LLM, ExchangeObserver
 from devteam.llm.factory import build_llm
 from devteam.llm.record_file import FAILED_RUNS_DIR
+from devteam.llm.recorded_answers import RecordedAnswers
 from devteam.llm.usage import Ledger
 from devteam.roles.architect import Architect
 from devteam.roles.base import Role, RunContext
@@ -187,6 +188,8 @@ async def run_company(
             [*(observers or []), *recorders],
             [*_built_in_roles(options), *_qa_roles(options), *extra_roles],
         )
+        if options.resume and run.repo is not None:
+            _reuse_recorded_answers(run.repo.root, outcome.llms)
         await Team(run, outcome.roles).start(options.idea)
         status = "ok"
     except DevteamError as error:
@@ -229,6 +232,16 @@ async def run_company(
         if run.repo is not None:
             run.repo.close()  # ends the run's lock on the project, and git's helper processes
     return outcome
+
+
+def _reuse_recorded_answers(root: Path, llms: list[LLM]) -> None:
+    """`--resume` pays for nothing twice: an answer the project's record holds (received, then the run stopped
+    before its stage was committed) is given again for the very same prompt (see `RecordedAnswers`)."""
+    recorded = RecordedAnswers.of_project(root)
+    if len(recorded):
+        log.info("resume: the record holds %d answers this run may reuse instead of asking again", len(recorded))
+    for llm in llms:
+        llm.recorded = recorded
 
 
 def _uncancel() -> None:
