@@ -10,7 +10,7 @@ import git
 import yaml
 from cli_runner import run_metagpt, write_config
 from fakes import OpenAIServer
-from fakes.base import Error, RecordedRequest, Reply
+from fakes.base import Error, RecordedRequest, Reply, Text
 from scripted_company import ScriptedFile
 from scripted_qa import BUGGY_BOARD, SNAKE_FILES, ScriptedQaCompany
 
@@ -153,3 +153,29 @@ def test_qa_install_makes_an_ignored_virtualenv_in_the_project(tmp_path: Path, o
         assert not repo.is_dirty(untracked_files=True)
         assert not any(path.startswith(".venv") for path in repo.git.ls_files().splitlines())
     assert yaml.safe_load((tmp_path / "config" / "config2.yaml").read_text())["llm"]["model"] == "m"
+
+
+class _NoUsableTests(ScriptedQaCompany):
+    """A model whose every test file runs past the token limit, even with the budget doubled (the 0.5B's did)."""
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        messages = (request.json or {}).get("messages", [])
+        if any("## Action: WriteTests" in str(m.get("content")) for m in messages):
+            self.calls.append("tests:cut")
+            return Text("```python\nimport pytest\n\ndef test_", finish_reason="length", usage=(100, 10))
+        return super().__call__(request)
+
+
+def test_tests_the_model_cannot_write_leave_qa_running_the_program(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    company = _NoUsableTests()
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    assert company.calls.count("tests:cut") == 2  # asked, asked again with twice the budget, then no tests
+    assert "QA writes no tests for snake/board.py" in result.stderr
+    log = _log(tmp_path / "workspace" / "snake")
+    assert not any(summary.startswith("Add tests") for _, summary in log), log
+    assert log[-1][0] == "QaEngineer" and "round 1" in log[-1][1], log  # the round ran: the program was started

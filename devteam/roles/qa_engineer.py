@@ -23,7 +23,7 @@ from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.artifacts.file_plan import FileLevels, build_levels
 from devteam.artifacts.program_layout import entry_point, plan_purposes
 from devteam.artifacts.requirements import check_requirements
-from devteam.core.errors import WorkspaceError
+from devteam.core.errors import StructuredOutputError, WorkspaceError
 from devteam.core.prompting import render_document
 from devteam.qa.program_checks import (
     BugReport,
@@ -166,10 +166,16 @@ class QaEngineer(Role):
         written = await asyncio.gather(
             *(self._write_one(run, prd, design, plan, module, test_path, semaphore) for module, test_path in targets)
         )
-        paths = [test_path for (_, test_path), code in zip(targets, written)]
-        for path, code in zip(paths, written):
+        kept = [(module, test_path, code) for (module, test_path), code in zip(targets, written) if code is not None]
+        if not kept:
+            return  # no usable test from the model: the round still runs the program itself
+        for _, path, code in kept:
             repo.write_text(path, code)
-        repo.commit(f"Add tests for {', '.join(module for module, _ in targets)}", author=self.name, paths=paths)
+        repo.commit(
+            f"Add tests for {', '.join(module for module, _, _ in kept)}",
+            author=self.name,
+            paths=[path for _, path, _ in kept],
+        )
 
     def _core_modules(self, run: RunContext, plan: FileLevels, tracked: list[str]) -> list[str]:
         """Logic modules in plan order (the ones others build on first), without entry points and UI code."""
@@ -196,24 +202,31 @@ class QaEngineer(Role):
         module: str,
         test_path: str,
         semaphore: asyncio.Semaphore,
-    ) -> str:
+    ) -> str | None:
+        """The test file's code, or None when the model gave no usable answer: tests QA writes are a means to
+        judge the program, so their failure is logged and the round goes on (never the run's end)."""
         repo = run.opened
         dependencies = {
             path: repo.read_text(path) or "" for path in plan.dependencies.get(module, []) if repo.exists(path)
         }
         async with semaphore:
             run.progress.start(self.name, f"{WRITE_TESTS} {test_path}")
-            code = await write_tests(
-                self.llm,
-                self.persona,
-                prd=prd,
-                design=design,
-                module_path=module,
-                code=repo.read_text(module) or "",
-                test_path=test_path,
-                dependencies=dependencies,
-                repair=run.repair,
-            )
+            try:
+                code = await write_tests(
+                    self.llm,
+                    self.persona,
+                    prd=prd,
+                    design=design,
+                    module_path=module,
+                    code=repo.read_text(module) or "",
+                    test_path=test_path,
+                    dependencies=dependencies,
+                    repair=run.repair,
+                )
+            except StructuredOutputError as error:
+                log.warning("QA writes no tests for %s: %s", module, error)
+                run.progress.done(self.name, f"{WRITE_TESTS} {test_path}", detail="no usable answer")
+                return None
             run.progress.done(self.name, f"{WRITE_TESTS} {test_path}", detail=f"{len(code.splitlines())} lines")
         return code
 
