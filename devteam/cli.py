@@ -49,11 +49,13 @@ RUN_EPILOG = """examples:
   metagpt "add a high-score table" --project-path workspace/snake_game --inc
   metagpt "write a snake game" --project-name snake_game --resume    continue a stopped run
   metagpt "write a snake game" --run-tests          then QA: tests and a smoke run, sandboxed; failures fixed
-  metagpt check                                      is the configured model reachable and answering JSON?
+  metagpt check                                      is the model reachable, answering JSON, and how fast?
   metagpt logs -n 5                                  the last five LLM calls of the most recent run
 
 subcommands (each has --help):
-  check [--config PATH]      one structured round trip through the configured LLM; exit 0 ok, 1 not
+  check [--config PATH] [--no-speed]
+                             one structured round trip through the configured LLM, then its speed and the
+                             time a project takes there; exit 0 ok, 1 not
   logs [PROJECT] [-n N] [-q TEXT] [-r] [--call N] [--full] [-t] [--json] [--workspace DIR]
                              the LLM calls of a run; 'metagpt logs path' prints where the record is
   bench [IDEAS.txt] [--config A.yaml --config B.yaml ...] [--concurrency N] [--no-retry-failed]
@@ -218,12 +220,15 @@ def _common_flags(parser: argparse.ArgumentParser, *, model_help: str, workspace
 def _check_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="metagpt check",
-        description="Check the configured LLM with one structured round trip.",
+        description="Check the configured LLM with one structured round trip, and measure its speed.",
     )
     _common_flags(
         parser,
         model_help="the model to check (over the config's llm.model)",
         workspace_help="accepted for a command line shared with a run; check writes nothing there",
+    )
+    parser.add_argument(
+        "--no-speed", dest="speed", action="store_false", help="skip the speed measurement (one short call)"
     )
     return parser
 

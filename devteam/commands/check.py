@@ -1,7 +1,9 @@
-"""`metagpt check`: is the configured LLM reachable, and can it give us structured output?
+"""`metagpt check`: is the configured LLM reachable, can it give us structured output, and how fast is it?
 
 One small structured round trip through the whole ladder (request shaping, triage, extraction, repair,
-validation, re-ask), so what a user sees here is what the pipeline will meet.
+validation, re-ask), so what a user sees here is what the pipeline will meet; then one short timed call that
+measures how fast the server reads and writes (and its parallel slots), turned into the rough time a project
+takes there, cached for the run header (`llm/server_speed.py`). `--no-speed` skips that call.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from devteam.core.prompting import render_prompt
 from devteam.core.redaction import Redactor, redact_console
 from devteam.llm.client import LLM
 from devteam.llm.factory import build_llm
+from devteam.llm.output_levels import server_key
 from devteam.llm.pricing import describe_price, price_for
+from devteam.llm.server_speed import ServerSpeed, SpeedCache, measure_speed, speed_cache_path
 from devteam.llm.types import ChatMessage
 from devteam.llm.usage import Ledger
 from devteam.structured.ask import ask_structured
@@ -75,9 +79,11 @@ class CheckReport:
     tokens: int = 0
     answer: CheckAnswer | None = None
     error: DevteamError | None = None
+    speed: ServerSpeed | None = None
+    speed_error: str | None = None
 
 
-async def run_check(config: Config) -> CheckReport:
+async def run_check(config: Config, *, speed: bool = True) -> CheckReport:
     report = CheckReport()
     # Probe the ladder from the top, whatever an earlier run cached; what works here is cached for runs.
     llm = build_llm(_quick(config), ledger=Ledger(), use_cached_level=False)
@@ -101,9 +107,19 @@ async def run_check(config: Config) -> CheckReport:
         report.latency_s = time.monotonic() - started
         report.fallback = llm.schema_fallback_reason
         report.tokens = llm.ledger.prompt_tokens + llm.ledger.completion_tokens
+        if speed and report.answer is not None:
+            await _measure_speed(llm, report)
     finally:
         await llm.aclose()
     return report
+
+
+async def _measure_speed(llm: LLM, report: CheckReport) -> None:
+    """A server that answered the check but fails this call is still usable: the report says so, no more."""
+    try:
+        report.speed = await measure_speed(llm)
+    except DevteamError as error:
+        report.speed_error = _clipped(str(error))
 
 
 def _quick(config: Config) -> LLMConfig:
@@ -163,6 +179,12 @@ def print_report(report: CheckReport, config: Config, out: TextIO) -> None:
     if report.fallback:
         print(f"            the server rejected a higher level: {_clipped(report.fallback)}", file=out)
     print(f"repairs:    {', '.join(report.repairs) if report.repairs else 'none needed'}", file=out)
+    if report.speed is not None:
+        print(f"speed:      {report.speed.describe()}", file=out)
+        expectation = report.speed.expectation()
+        print(f"expect:     {expectation or 'unknown (the answer came too quickly to time)'}", file=out)
+    elif report.speed_error is not None:
+        print(f"speed:      not measured ({report.speed_error})", file=out)
 
 
 def _clipped(text: str, limit: int = 160) -> str:
@@ -218,7 +240,11 @@ def run_check_command(args: argparse.Namespace, *, verbose: bool = False) -> int
     for line in ignored_variables(config, os.environ):
         print(f"note:       {line}", file=sys.stderr)
     with quiet_level_steps():
-        report = asyncio.run(run_check(config))
+        report = asyncio.run(run_check(config, speed=getattr(args, "speed", True)))
+    if report.speed is not None:
+        llm = config.llm
+        cache = SpeedCache(speed_cache_path(os.environ, Path.home()))
+        cache.put(server_key(llm.api_type, llm.base_url, llm.model), report.speed)
     shown = io.StringIO()
     print_report(report, config, shown)
     # A server may name its models after the key or echo it in an error: nothing it sent is printed unscrubbed.

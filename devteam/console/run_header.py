@@ -15,6 +15,7 @@ from devteam.config.settings import Config, describe_preset
 from devteam.console.ignored_env import ignored_variables
 from devteam.core.redaction import url_without_credentials
 from devteam.llm.output_levels import LevelCache, default_cache_path, server_key
+from devteam.llm.server_speed import SpeedCache, speed_cache_path
 
 
 def run_header(
@@ -37,8 +38,24 @@ def run_header(
     preset = describe_preset(llm)
     if preset and llm.api_type != "replay":
         lines.append(f"  {'preset':<10} {preset}")
+    expectation = _expectation(config, env if env is not None else os.environ)
+    if expectation:
+        lines.append(f"  {'expect':<10} {expectation}")
     lines += [f"  {'note':<10} {line}" for line in ignored_variables(config, env if env is not None else os.environ)]
     return lines
+
+
+def _expectation(config: Config, env: Mapping[str, str]) -> str | None:
+    """What `metagpt check` measured on this server and model, when it did: the time a project takes there."""
+    llm = config.llm
+    if llm.api_type in ("replay", "human"):
+        return None
+    speed = SpeedCache(speed_cache_path(env, Path.home())).get(server_key(llm.api_type, llm.base_url, llm.model))
+    expectation = speed.expectation() if speed is not None else None
+    if speed is None or expectation is None:
+        return None
+    when = f" on {speed.measured_at[:10]}" if speed.measured_at else ""
+    return f"{expectation}; measured by metagpt check{when}"
 
 
 def _output_level(config: Config) -> str:
