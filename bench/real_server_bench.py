@@ -260,7 +260,9 @@ def build_config(args: argparse.Namespace, base_url: str, model: str) -> Config:
         "timeout": 600,
         "structured_output": args.structured_output,
     }
-    return Config.model_validate({"llm": llm, "max_concurrency": args.max_concurrency})
+    # As a config file's `llm:` block is read: the model's preset (e.g. a one-file plan for a 0.5B) applies.
+    config = Config.from_llm_block(llm, origins={})
+    return config.model_copy(update={"max_concurrency": args.max_concurrency})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,9 +15,10 @@ from scripted_company import ScriptedCompany, ScriptedFile, prd_answer
 from test_team import config_for, options_for, run
 
 from devteam.artifacts.checks import check_prd, settle_prd
-from devteam.artifacts.design_checks import DesignRules, check_design, settle_design
+from devteam.artifacts.design_checks import DesignRules, check_design, settle_design, wants_runnable_program
 from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign
 from devteam.artifacts.package_checks import importable_here, named_in
+from devteam.commands.bench.suite import load_ideas
 
 SNAKE = "write a snake game"
 
@@ -215,3 +216,17 @@ def test_a_model_with_max_files_1_is_asked_for_one_file_and_gets_it(
     design = json.loads((outcome.repo_root / "docs" / "system_design.json").read_text())
     assert [f["path"] for f in design["file_list"]] == ["main.py"]
     assert [call for call in company.calls if call not in ("WritePRD", "WriteDesign")] == ["main.py"]
+
+
+@pytest.mark.parametrize(
+    ("idea", "runnable"),
+    [
+        ("write a snake game for the terminal: the game logic in its own module, separate from the drawing", True),
+        ("write a Python library that parses ISO dates", False),
+        ("write a package of string helpers", False),
+        ("write a command-line tool, packaged as a library too", True),
+        *((idea.text, True) for idea in load_ideas(None)),
+    ],
+)
+def test_an_idea_is_a_program_to_run_unless_it_asks_only_for_a_library(idea: str, runnable: bool) -> None:
+    assert wants_runnable_program(idea) is runnable

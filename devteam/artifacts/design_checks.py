@@ -30,7 +30,30 @@ from devteam.artifacts.program_layout import CODE_SUFFIXES, is_test_path, planne
 from devteam.core.errors import WorkspaceError
 from devteam.core.safe_paths import normalise_relative_path
 
-_LIBRARY_WORDS = frozenset({"library", "package", "module", "sdk", "plugin", "extension", "framework"})
+_LIBRARY_WORDS = frozenset({"library", "package", "sdk", "plugin", "extension", "framework"})
+# Words that name something to run: they win over a library word ("a game whose logic is a package of its own").
+_PROGRAM_WORDS = frozenset(
+    {
+        "game",
+        "app",
+        "application",
+        "cli",
+        "command",
+        "tool",
+        "script",
+        "program",
+        "server",
+        "api",
+        "bot",
+        "converter",
+        "generator",
+        "calculator",
+        "checker",
+        "service",
+        "utility",
+        "website",
+    }
+)
 _WORD = re.compile(r"[a-z0-9]+")
 # Files that have no extension by convention; any other planned file without one is a name, not a file.
 _NO_EXTENSION_NAMES = frozenset(
@@ -64,8 +87,10 @@ def schema_type_names() -> frozenset[str]:
 
 
 def wants_runnable_program(idea: str) -> bool:
-    """Most ideas are programs to run; a library or package has no entry point to look for."""
-    return not (_LIBRARY_WORDS & set(_WORD.findall(idea.lower())))
+    """Most ideas are programs to run; a library or package has no entry point to look for, unless the idea
+    also names something to run ("a snake game, the game logic in its own module" is a game)."""
+    words = set(_WORD.findall(idea.lower()))
+    return not (_LIBRARY_WORDS & words) or bool(_PROGRAM_WORDS & words)
 
 
 def own_modules(files: list[PlannedFile]) -> set[str]:
