@@ -8,6 +8,9 @@ schema either way. Generation runs in a worker thread, one at a time (a `Llama` 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
+import importlib
 import json
 import threading
 import time
@@ -23,6 +26,26 @@ from devteam.llm.usage import estimate_tokens
 
 PURPOSE = "api_type llama_cpp"
 DEFAULT_MAX_TOKENS = 1024
+
+
+@functools.cache
+def _close_null_files_at_exit() -> None:
+    """llama-cpp-python opens /dev/null twice when it is imported (`llama_cpp._utils.outnull_file` and
+    `errnull_file`, where its `suppress_stdout_stderr` points the C library's output while a model loads) and
+    never closes them: every process that loads a model in process ends with two "ResourceWarning: unclosed file
+    <... name='/dev/null'>" lines. They are the library's to close, so we close them when the interpreter exits:
+    by then no model is loading, and freeing one (`Llama.close`, `__del__`) does not use them. Registered once."""
+    try:
+        utils = importlib.import_module("llama_cpp._utils")
+    except ImportError:
+        return
+    files = [getattr(utils, name, None) for name in ("outnull_file", "errnull_file")]
+    atexit.register(_close_all, [file for file in files if hasattr(file, "close")])
+
+
+def _close_all(files: list[Any]) -> None:
+    for file in files:
+        file.close()
 
 
 class LlamaCppProvider:
@@ -44,6 +67,7 @@ class LlamaCppProvider:
         stop: list[str] | None = None,
     ) -> None:
         self._llama_cpp = require("llama_cpp", extra="llama-cpp", purpose=PURPOSE)
+        _close_null_files_at_exit()
         self.path = Path(model).expanduser()
         self.model = self.path.stem
         self._configured_context = context_length
