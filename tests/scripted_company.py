@@ -95,6 +95,7 @@ def design_answer(files: list[ScriptedFile]) -> dict[str, object]:
 
 
 Mangle = Callable[[str], str]
+_FIT_FILE = re.compile(r"The file `([^`]+)` you wrote")
 
 
 class ScriptedCompany:
@@ -133,6 +134,11 @@ class ScriptedCompany:
             path = match.group(1) if match else "?"
             key, text = path, self.code_text(path)
             self.prompt_chars[path] = sum(len(m["content"]) for m in messages)
+        elif "## Action: FitImports" in prompt:
+            # The import check's follow-up: this company keeps the file as it wrote it (a model that insists).
+            match = _FIT_FILE.search(prompt)
+            path = match.group(1) if match else "?"
+            key, text = f"fit:{path}", self.code_text(path)
         else:
             raise AssertionError(f"unscripted prompt: {prompt[:200]}")
         self.calls.append(key)

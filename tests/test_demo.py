@@ -99,5 +99,5 @@ def test_the_demo_with_qa_passes_on_what_the_plain_install_brings(tmp_path: Path
 
     assert result.code == 0, result.output
     qa = [line for line in result.stdout.splitlines() if line.startswith("QA:")]
-    assert len(qa) == 1 and re.match(r"QA:\s+round 1: [1-9]\d* passed, 0 failed", qa[0]), result.stdout
+    assert len(qa) == 1 and re.match(r"QA:\s+round 1: [1-9]\d* tests passed, 0 failed", qa[0]), result.stdout
     assert "needs pytest" not in result.output and "FixCode" not in result.output

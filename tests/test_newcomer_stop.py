@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import random
 import re
 import select
 import signal
@@ -31,6 +32,31 @@ LOOPING = "the same requirement again"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # A model gone round: the same line streamed one byte at a time, for far longer than any test waits.
 GOING_ROUND = Trickle(Text((LOOPING + "\n") * 400, chunks=[LOOPING + "\n"] * 400), interval=0.002)
+# A long answer that does not repeat itself (the loop watch would cut a repeating one at once): lines of words
+# drawn from a seeded generator, streamed slowly.
+_WORDS = [
+    "board",
+    "player",
+    "move",
+    "turn",
+    "score",
+    "grid",
+    "win",
+    "draw",
+    "mark",
+    "cell",
+    "row",
+    "column",
+    "game",
+    "rule",
+    "check",
+    "undo",
+    "save",
+    "load",
+]
+_RANDOM = random.Random(7)
+LONG_LINES = [" ".join(_RANDOM.choice(_WORDS) for _ in range(9)) + "\n" for _ in range(400)]
+LONG_ANSWER = Trickle(Text("".join(LONG_LINES), chunks=LONG_LINES), interval=0.005)
 
 
 def _prd_answered_by(server: OpenAIServer, reply: Reply) -> None:
@@ -208,22 +234,26 @@ def test_a_stop_before_the_first_call_still_leaves_a_record(tmp_path: Path) -> N
 def test_a_stop_mid_stream_keeps_the_partial_answer_the_live_view_showed(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:
-    _prd_answered_by(openai_server, GOING_ROUND)
+    _prd_answered_by(openai_server, LONG_ANSWER)
     write_config(tmp_path, {"api_type": "open_llm", "base_url": openai_server.base_url, "model": "m", "stream": True})
     run = OnTerminal([IDEA, "--no-code-review", "--project-name", "ttt"], tmp_path)
     try:
-        # The text streams under the spinner (a model going round is visible), and the footer counts the call.
-        _wait_until(lambda: LOOPING in run.screen and "1 call in flight" in run.screen, "the streamed text")
+        # The text streams under the spinner, and the footer counts the call.
+        _wait_until(
+            lambda: any(line[:20] in run.screen for line in LONG_LINES[:20]) and "1 call in flight" in run.screen,
+            "the streamed text",
+        )
+        _wait_until(lambda: LONG_LINES[2][:20] in run.screen, "a third line")
         run.process.send_signal(signal.SIGTERM)
     finally:
         code = run.finish()
     assert code == 143, run.screen
     (call,) = _records(tmp_path / "workspace")
-    assert call["outcome"] == "interrupted" and str(call["answer"]).startswith(LOOPING + "\n" + LOOPING)
+    assert call["outcome"] == "interrupted" and str(call["answer"]).startswith(LONG_LINES[0] + LONG_LINES[1])
     assert (tmp_path / "workspace" / "ttt" / ".devteam" / "summary.json").is_file()
 
     logs = run_metagpt(["logs", "ttt", "--call", "1"], cwd=tmp_path / "workspace")
-    assert logs.code == 0 and LOOPING in logs.stdout and "Outcome:  interrupted" in logs.stdout
+    assert logs.code == 0 and LONG_LINES[0].strip() in logs.stdout and "Outcome:  interrupted" in logs.stdout
 
 
 def test_no_show_text_keeps_the_answer_off_the_screen(tmp_path: Path, openai_server: OpenAIServer) -> None:

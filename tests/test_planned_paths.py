@@ -51,7 +51,10 @@ def test_a_fresh_plan_cannot_take_protected_ignored_or_clashing_paths(
     root = tmp_path / "workspace" / "tictactoe"
     # Refused before paying: no WriteCode call for any of them.
     assert not {f.path for f in hostile} & set(company.calls)
-    assert f"{len(hostile)} refused" in result.stdout
+    # `tictactoe` (no extension, where a folder must be) is dropped from the plan by the design check; the
+    # workspace refuses the rest.
+    assert f"{len(hostile) - len(CLASHING)} refused" in result.stdout
+    assert "tictactoe" not in company.calls
     assert (root / ".gitignore").read_text() == GITIGNORE
     assert not (root / ".env").exists() and not (root / "build").exists()
     assert not (root / "tictactoe" / ".gitattributes").exists()

@@ -60,7 +60,8 @@ def test_a_missing_package_is_told_apart_from_a_missing_project_module(tmp_path:
 
 def test_the_entry_point_is_found_and_a_server_that_keeps_running_counts_as_a_clean_start(tmp_path: Path) -> None:
     assert entry_command(["tool/__init__.py", "tool/__main__.py", "main.py"]) == ["-m", "tool"]
-    assert entry_command(["lib.py"]) is None
+    assert entry_command(["lib.py"]) == ["lib.py"]  # the only module: what the README runs, QA starts
+    assert entry_command(["lib.py", "util.py"]) is None
     root = _project(
         tmp_path, {"app.py": "import time\nprint('serving', flush=True)\nwhile True:\n    time.sleep(0.1)\n"}
     )

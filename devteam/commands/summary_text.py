@@ -30,7 +30,7 @@ def format_timing(timing: dict[str, Any]) -> str:
     parts.append(f"cache hits {share(timing.get('cache_hit_share'))} of prompt tokens")
     ttft, speed = timing.get("median_first_token_s"), timing.get("tokens_per_s")
     parts.append(f"TTFT {figure(ttft, '{:.2f}')}s (median)")
-    parts.append(f"{figure(speed, '{:.1f}')} tok/s")
+    parts.append(f"{figure(speed, '{:.1f}')} tokens/s")
     return ", ".join(parts)
 
 
