@@ -95,7 +95,7 @@ def design_answer(files: list[ScriptedFile]) -> dict[str, object]:
 
 
 Mangle = Callable[[str], str]
-_FIT_FILE = re.compile(r"The file `([^`]+)` you wrote")
+_FIT_FILE = re.compile(r"## Action: FitImports\n`([^`]+)` cannot run as written")
 
 
 class ScriptedCompany:

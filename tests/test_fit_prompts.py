@@ -348,7 +348,7 @@ def test_an_import_of_what_does_not_exist_goes_back_with_the_real_interface(tmp_
     assert "game_logic.py defines no `GameLogic` (it defines `Board`)" in prompt
     assert "`import pygame`: pygame is neither a planned file nor a required package" in prompt
     assert "### `game_logic.py`" in prompt and "def slide(self, way: str) -> None:" in prompt
-    assert "Import only the standard library" in prompt
+    assert "using only the standard library" in prompt
     root = tmp_path / "game2048"
     assert (root / "terminal_game.py").read_text() == TERMINAL_FIXED
     log = (root / ".devteam" / "run.log").read_text()

@@ -179,3 +179,30 @@ def test_tests_the_model_cannot_write_leave_qa_running_the_program(tmp_path: Pat
     log = _log(tmp_path / "workspace" / "snake")
     assert not any(summary.startswith("Add tests") for _, summary in log), log
     assert log[-1][0] == "QaEngineer" and "round 1" in log[-1][1], log  # the round ran: the program was started
+
+
+ONE_FILE = (
+    "def add(a: int, b: int) -> int:\n    return a + b\n\n\n"
+    "def main() -> None:\n    print(add(2, 3))\n\n\n"
+    'if __name__ == "__main__":\n    main()\n'
+)
+ONE_FILE_TESTS = "from main import add\n\n\ndef test_add() -> None:\n    assert add(2, 3) == 5\n"
+
+
+def test_a_one_file_program_gets_its_own_tests(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    # What a small model is asked for (max_files: 1): the whole program in main.py, which QA tests too.
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", ONE_FILE, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": ONE_FILE_TESTS},
+    )
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    assert company.calls.count("tests:main.py") == 1
+    log = _log(tmp_path / "workspace" / "snake")
+    assert ("QaEngineer", "Add tests for main.py") in log, log
+    assert "QA:       round 1: 1 tests passed, 0 failed, entry point: clean exit" in result.stdout

@@ -28,7 +28,7 @@ ARGS = [IDEA, "--project-name", "tictactoe", "--workspace", "ws"]
 PATIENCE = 90.0
 
 _FILL = re.compile(r"Write the body of `([^`]+)` in `([^`]+)`")
-_FIT = re.compile(r"The file `([^`]+)` you wrote")
+_FIT = re.compile(r"## Action: FitImports\n`([^`]+)` cannot run as written")
 _FIX = re.compile(r"Fix the file `([^`]+)`")
 
 

@@ -50,6 +50,7 @@ async def fit_imports(
         third_party=any(miss.module_path is None for miss in misses),
         required=required,
         language_of=language_of,
+        line_of=lambda miss: _source_line(code, miss.line),
     )
     try:
         answer = await ask_code(
@@ -75,6 +76,11 @@ async def fit_imports(
     if left:
         log.warning("%s %s: still imports what does not exist: %s", NAME, path, _details(left))
     return answer.value
+
+
+def _source_line(code: str, line: int) -> str:
+    lines = code.splitlines()
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
 
 def _interfaces(misses: list[ImportMiss], sources: dict[str, str]) -> dict[str, str]:

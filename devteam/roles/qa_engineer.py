@@ -48,6 +48,8 @@ FIX_PREFIX = "Fix "
 MAX_TESTED_MODULES = 4
 _UI_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:curses|pygame|tkinter|turtle|pyglet|arcade)\b", re.MULTILINE)
 _NOT_CORE = {"__init__.py", "__main__.py", "conftest.py", "setup.py", "main.py", "app.py", "run.py", "cli.py"}
+# A module with something to test: a top-level function or class.
+_DEFINES = re.compile(r"^(?:async\s+)?(?:def|class)\s+\w+", re.MULTILINE)
 
 
 async def _sandboxed(check: Callable[..., T], *args: Any) -> T:
@@ -178,9 +180,11 @@ class QaEngineer(Role):
         )
 
     def _core_modules(self, run: RunContext, plan: FileLevels, tracked: list[str]) -> list[str]:
-        """Logic modules in plan order (the ones others build on first), without entry points and UI code."""
+        """Logic modules in plan order (the ones others build on first), without entry points and UI code; a
+        one-file program (what a small model is asked for) is its own core, when its logic is not UI code."""
         repo = run.opened
         modules = []
+        alone: list[str] = []
         for planned in plan.files:
             try:
                 key = repo.relative(planned.path)
@@ -188,9 +192,16 @@ class QaEngineer(Role):
                 continue  # a refused plan entry (".", "", a path out of the project) has no module to test
             if not key.endswith(".py") or key not in tracked or is_test_path(key):
                 continue
-            if PurePosixPath(key).name in _NOT_CORE or _UI_IMPORT.search(repo.read_text(key) or ""):
+            text = repo.read_text(key) or ""
+            if _UI_IMPORT.search(text):
+                continue
+            if PurePosixPath(key).name in _NOT_CORE:
+                if _DEFINES.search(text):
+                    alone.append(key)
                 continue
             modules.append(key)
+        if not modules and len(alone) == 1 and len([p for p in tracked if p.endswith(".py")]) == 1:
+            return alone
         return modules[:MAX_TESTED_MODULES]
 
     async def _write_one(
