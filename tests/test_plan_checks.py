@@ -135,7 +135,9 @@ def test_a_plan_larger_than_the_model_carries_is_sent_back_then_merged_into_one_
     settled = settle_design(checked.value, rules)
     (only,) = settled.value.file_list
     assert only.path == "main.py" and only.depends_on == []
-    assert "snake/board.py: the snake/board.py part" in only.purpose and SNAKE in only.purpose
+    assert "the snake/board.py part" in only.purpose and SNAKE in only.purpose
+    # The old files are described, never offered as names to import: "no other files".
+    assert "snake/board.py:" not in only.purpose and "There are no other files" in only.purpose
     assert settled.repairs == ["repair_plan_one_file"]
 
 

@@ -271,13 +271,17 @@ def _size_problem(files: list[PlannedFile], max_files: int | None) -> str | None
 
 
 def _one_file(files: list[PlannedFile], idea: str, repairs: list[str]) -> list[PlannedFile]:
-    """The program in `main.py` alone, told what the plan had in each file (tests go with the modules they
-    imported; QA writes new ones)."""
+    """The program in `main.py` alone, told what the plan had in its files (tests go with the modules they
+    imported; QA writes new ones). The old files are described, never named: a 0.5B told that main.py "holds
+    what the plan had in tictactoe.py" wrote `import tictactoe` for a module that no longer exists."""
     program = _program_files(files)
-    parts = "; ".join(f"{plan_key(f.path)}: {f.purpose.strip()}" for f in program if f.purpose.strip())
-    purpose = f"The whole program (the user's idea: {idea}), in one file; runs with `python {ONE_FILE}`."
+    parts = "; ".join(f.purpose.strip().rstrip(".") for f in program if f.purpose.strip())
+    purpose = (
+        f"The whole program (the user's idea: {idea}), in one file; runs with `python {ONE_FILE}`. "
+        "There are no other files: define every class and function it uses in this file."
+    )
     if parts:
-        purpose += f" It holds what the plan had in {parts}"[:_MERGED_PURPOSE_LIMIT]
+        purpose += f" It holds: {parts}."[:_MERGED_PURPOSE_LIMIT]
     note_repair(
         repairs,
         "repair_plan_one_file",
