@@ -123,6 +123,7 @@ class HollowCompany(ScriptedCompany):
     def __init__(self, files: list[ScriptedFile]) -> None:
         super().__init__(files, project_name="snake")
         self.fills: dict[str, str] = {}  # qualname -> the prompt that asked for it
+        self.fill_requests: dict[str, list[dict[str, str]]] = {}  # qualname -> the whole conversation sent
 
     def design_text(self) -> str:
         design = json.loads(super().design_text())
@@ -134,11 +135,13 @@ class HollowCompany(ScriptedCompany):
         return json.dumps(design)
 
     def __call__(self, request: RecordedRequest) -> Reply:
-        first_user = next(m["content"] for m in request.json["messages"] if m["role"] == "user")
-        match = FILL.search(first_user)
+        # A fill continues the conversation that wrote the file: its own question is the last user message.
+        last_user = next(m["content"] for m in reversed(request.json["messages"]) if m["role"] == "user")
+        match = FILL.search(last_user)
         if match is None:
             return super().__call__(request)
-        self.fills[match.group(1)] = first_user
+        self.fills[match.group(1)] = last_user
+        self.fill_requests[match.group(1)] = request.json["messages"]
         self.calls.append(f"fill:{match.group(1)}")
         return Text(BODIES[match.group(1)])
 
@@ -198,6 +201,11 @@ def test_each_hollow_function_is_asked_for_alone_and_spliced_in(tmp_path: Path) 
     assert any("snake.py new_food: the answer does not parse in place" in line for line in log_lines)
     summary = json.loads((record / "summary.json").read_text())
     assert summary["repairs"]["repair_function_followup"] == 5
+    # Each fill continues the conversation that wrote the file, so a server's prefix cache serves all of it.
+    writing = company.prompts["snake.py"]
+    for messages in company.fill_requests.values():
+        assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+        assert messages[1]["content"] == writing and messages[2]["content"].startswith("```python\n")
 
 
 def test_a_compile_error_that_remains_is_sent_back_with_every_error(tmp_path: Path) -> None:

@@ -45,7 +45,9 @@ class CountingCompany(ScriptedCompany):
     def __call__(self, request: RecordedRequest) -> Reply:
         messages = (request.json or {}).get("messages", [])
         first_user = next((m["content"] for m in messages if m["role"] == "user"), "")
-        key, text = self._follow_up(first_user)
+        # A follow-up continues the conversation that wrote the file: its own question is the last message.
+        last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        key, text = self._follow_up(last_user)
         if key is None:
             reply = super().__call__(request)
             key = self.calls[-1]

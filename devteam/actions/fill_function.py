@@ -62,10 +62,21 @@ class Filled:
 
 
 async def fill_hollow_functions(
-    llm: LLM, persona: Persona, *, code: str, brief: FileBrief, repair: bool, limit: int = MAX_FILLS_PER_FILE
+    llm: LLM,
+    persona: Persona,
+    *,
+    code: str,
+    brief: FileBrief,
+    repair: bool,
+    limit: int = MAX_FILLS_PER_FILE,
+    conversation: list[ChatMessage] | None = None,
 ) -> Filled:
-    """Ask for each hollow function of `code` in turn (at most `limit`), one follow-up each."""
+    """Ask for each hollow function of `code` in turn (at most `limit`), one follow-up each.
+
+    With `conversation` (the request that wrote `code`), each follow-up continues it: the server's prefix
+    cache then serves the whole writing prompt and its answer, and only the follow-up itself is read."""
     result = Filled(code)
+    opening = [*conversation, ChatMessage("assistant", f"```python\n{code.rstrip()}\n```")] if conversation else None
     if not brief.path.endswith(".py"):
         return result
     tried: set[str] = set()
@@ -75,7 +86,7 @@ async def fill_hollow_functions(
             break
         hollow = pending[0]
         tried.add(hollow.qualname)
-        spliced = await _fill_one(llm, persona, result.code, hollow, brief, repair, result.repairs)
+        spliced = await _fill_one(llm, persona, result.code, hollow, brief, repair, result.repairs, opening)
         if spliced is None:
             result.left.append(hollow.qualname)
             continue
@@ -98,13 +109,14 @@ async def _fill_one(
     brief: FileBrief,
     repair: bool,
     repairs: list[str],
+    opening: list[ChatMessage] | None = None,
 ) -> str | None:
     """The file with this one function filled, or None (no usable answer, or one that breaks the file)."""
     prompt = function_prompt(code, hollow, brief)
     try:
         answer = await ask_code(
             llm,
-            [persona.system_message(), ChatMessage("user", prompt)],
+            [*(opening or [persona.system_message()]), ChatMessage("user", prompt)],
             role=persona.role,
             action=NAME,
             subject=f"{brief.path}:{hollow.qualname}",

@@ -108,7 +108,7 @@ async def write_code(
     brief = FileBrief(
         planned.path, planned.purpose, idea or prd.original_requirements, design, dict(fitted.context.dependencies)
     )
-    await _fill_hollows(llm, persona, written, brief, repair)
+    await _fill_hollows(llm, persona, written, brief, repair, conversation=messages)
     errors = syntax_errors(planned.path, written.code)
     if not errors:
         return written
@@ -134,7 +134,7 @@ async def write_code(
     )
     written.code = fixed.value
     written.repairs.extend(fixed.repairs)
-    await _fill_hollows(llm, persona, written, brief, repair)
+    await _fill_hollows(llm, persona, written, brief, repair, conversation=fix_messages)
     written.compile_error = compile_error(planned.path, written.code)
     if written.compile_error:
         log.warning(
@@ -143,9 +143,20 @@ async def write_code(
     return written
 
 
-async def _fill_hollows(llm: LLM, persona: Persona, written: WrittenFile, brief: FileBrief, repair: bool) -> None:
-    """Each hollow function of the file asked for on its own (FillFunction), in place."""
-    result = await fill_hollow_functions(llm, persona, code=written.code, brief=brief, repair=repair)
+async def _fill_hollows(
+    llm: LLM,
+    persona: Persona,
+    written: WrittenFile,
+    brief: FileBrief,
+    repair: bool,
+    *,
+    conversation: list[ChatMessage] | None = None,
+) -> None:
+    """Each hollow function of the file asked for on its own (FillFunction), in place, continuing the
+    conversation that wrote the file (so the server's cache serves it)."""
+    result = await fill_hollow_functions(
+        llm, persona, code=written.code, brief=brief, repair=repair, conversation=conversation
+    )
     written.code = result.code
     written.filled.extend(result.filled)
     written.repairs.extend(result.repairs)
