@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import cast, get_args
 
 from devteam.core.prompting import render_prompt
+from devteam.llm.cache_file import JsonCacheFile
 from devteam.llm.types import OUTPUT_LEVELS, SCHEMA_LEVELS, Capabilities, ChatMessage, ChatRequest, OutputMode
 
 log = logging.getLogger("devteam.llm")
@@ -42,36 +41,18 @@ class LevelCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file = JsonCacheFile(path, "the structured-output cache")
 
     def get(self, key: str) -> OutputMode | None:
-        level = self._read().get(key)
+        level = self._file.read().get(key)
         return cast(OutputMode, level) if level in get_args(OutputMode) else None
 
     def put(self, key: str, level: OutputMode) -> None:
-        entries = self._read()
+        entries = {k: v for k, v in self._file.read().items() if isinstance(v, str)}
         if entries.get(key) == level:
             return
         entries[key] = level
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename: a run killed mid-write, or two runs at once, never leave half a file.
-            with tempfile.NamedTemporaryFile(
-                "w", dir=self.path.parent, suffix=".tmp", delete=False, encoding="utf-8"
-            ) as handle:
-                json.dump(entries, handle, indent=1, sort_keys=True)
-            os.replace(handle.name, self.path)
-        except OSError as error:
-            log.warning("could not write the structured-output cache %s (%s); carrying on without it", self.path, error)
-
-    def _read(self) -> dict[str, str]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as error:
-            log.warning("ignoring the structured-output cache %s (%s)", self.path, error)
-            return {}
-        return {str(k): v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+        self._file.write(entries)
 
 
 def server_key(api_type: str, base_url: str | None, model: str | None) -> str:

@@ -7,11 +7,8 @@ write an answer; a user should know before the first run whether a project takes
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import secrets
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -20,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from devteam.core.prompting import render_prompt
+from devteam.llm.cache_file import JsonCacheFile
 from devteam.llm.client import LLM
 from devteam.llm.output_levels import default_cache_path
 from devteam.llm.types import MIN_MEASURED_S, ChatMessage, ChatRequest
@@ -146,33 +144,15 @@ class SpeedCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file = JsonCacheFile(path, "the speed cache")
 
     def get(self, key: str) -> ServerSpeed | None:
-        return ServerSpeed.from_json(self._read().get(key))
+        return ServerSpeed.from_json(self._file.read().get(key))
 
     def put(self, key: str, speed: ServerSpeed) -> None:
-        entries = self._read()
+        entries = self._file.read()
         entries[key] = speed.to_json()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename: two checks at once, or one killed mid-write, never leave half a file.
-            with tempfile.NamedTemporaryFile(
-                "w", dir=self.path.parent, suffix=".tmp", delete=False, encoding="utf-8"
-            ) as handle:
-                json.dump(entries, handle, indent=1, sort_keys=True)
-            os.replace(handle.name, self.path)
-        except OSError as error:
-            log.warning("could not write the speed cache %s (%s); carrying on without it", self.path, error)
-
-    def _read(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError, RecursionError) as error:
-            log.warning("ignoring the speed cache %s (%s)", self.path, error)
-            return {}
-        return {str(key): value for key, value in data.items()} if isinstance(data, dict) else {}
+        self._file.write(entries)
 
 
 def _duration(seconds: float) -> str:
