@@ -49,13 +49,17 @@ def test_the_deepest_frame_comes_first_and_tests_last(tmp_path: Path) -> None:
 
 
 def test_a_missing_package_is_told_apart_from_a_missing_project_module(tmp_path: Path) -> None:
-    root = _project(tmp_path, {"game/__init__.py": ""})
+    root = _project(tmp_path, {"game/__init__.py": "", "requirements.txt": "pygame>=2\nPyYAML\n"})
     output = (
         "ModuleNotFoundError: No module named 'pygame'\n"
         "ModuleNotFoundError: No module named 'game.missing'\n"
         "ImportError: No module named 'yaml.cyaml'\n"
+        "ModuleNotFoundError: No module named 'graphics'\n"
     )
+    # pygame and yaml (PyYAML) are required and missing here; game.missing is the project's own; graphics is
+    # asked for by nothing: the code made it up, which is the code's failure, not a package to install.
     assert missing_packages(output, root) == ["pygame", "yaml"]
+    assert missing_packages("ModuleNotFoundError: No module named 'graphics'\n", root) == []
 
 
 def test_the_entry_point_is_found_and_a_server_that_keeps_running_counts_as_a_clean_start(tmp_path: Path) -> None:

@@ -86,12 +86,42 @@ def test_qa_rounds_bound_the_fixes_and_qa_true_in_the_config_turns_qa_on(
     assert company.calls.count("fix:snake/board.py") == 1
 
 
+class _Requiring(ScriptedQaCompany):
+    """A design whose required_packages name the package the code imports (and this machine lacks)."""
+
+    def design_text(self) -> str:
+        design = json.loads(super().design_text())
+        design["required_packages"] = ["zz_absent_engine"]
+        return json.dumps(design)
+
+
+def test_a_module_no_requirement_names_is_the_codes_failure_and_goes_to_the_fix(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    # The 0.5B's one-file snake kept `from graphics import *` in a standard-library program: not a package to
+    # install but a module it made up, so QA hands the failure to the Engineer like any other.
+    main = "from zz_made_up_graphics import *\n\ndraw()\n"
+    files = [*SNAKE_FILES[:2], ScriptedFile("snake/__main__.py", main, ["snake/board.py"], "entry point")]
+    company = ScriptedQaCompany(
+        files,
+        fixes={},
+        tests={"snake/board.py": "def test_nothing() -> None:\n    assert True\n"},
+    )
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    assert "needs zz_made_up_graphics" not in result.stdout
+    assert "fix:snake/__main__.py" in company.calls
+    assert "No module named 'zz_made_up_graphics'" in company.prompts["FixCode"][0]
+
+
 def test_a_missing_third_party_package_is_reported_not_fixed(tmp_path: Path, openai_server: OpenAIServer) -> None:
     main = "import zz_absent_engine\n\nzz_absent_engine.run()\n"
     files = [*SNAKE_FILES[:2], ScriptedFile("snake/__main__.py", main, ["snake/board.py"], "entry point")]
-    company = ScriptedQaCompany(
-        files, fixes={}, tests={"snake/board.py": "def test_nothing() -> None:\n    assert True\n"}
-    )
+    company = _Requiring(files, fixes={}, tests={"snake/board.py": "def test_nothing() -> None:\n    assert True\n"})
     openai_server.set_handler(company)
     _configure(tmp_path, openai_server)
 

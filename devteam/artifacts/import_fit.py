@@ -79,7 +79,7 @@ def import_misses(path: str, code: str, sources: dict[str, str], required: list[
     modules = module_paths(list(sources))
     packages = {name.split(".")[0] for name in modules}
     misses: list[ImportMiss] = []
-    wanted = _required_names(required)
+    wanted = required_names(required)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             base = _absolute(node, path)
@@ -184,8 +184,7 @@ def _third_party(path: str, line: int, module: str, wanted: set[str]) -> list[Im
     top = module.split(".")[0]
     if not top or top in sys.stdlib_module_names or top in _ALWAYS_THERE:
         return []
-    names = {canonicalize_name(top), canonicalize_name(_DISTRIBUTIONS.get(top, top))}
-    if names & wanted:
+    if provided_by(top) & wanted:
         return []
     listed = ", ".join(sorted(wanted)) if wanted else "none: standard library only"
     return [
@@ -197,7 +196,14 @@ def _third_party(path: str, line: int, module: str, wanted: set[str]) -> list[Im
     ]
 
 
-def _required_names(required: list[str]) -> set[str]:
+def provided_by(module: str) -> set[str]:
+    """The canonical names of the distributions that may provide the top-level module `module`."""
+    top = module.split(".")[0]
+    return {canonicalize_name(top), canonicalize_name(_DISTRIBUTIONS.get(top, top))}
+
+
+def required_names(required: list[str]) -> set[str]:
+    """The canonical distribution names that requirement lines name (anything unparsable by its first word)."""
     names: set[str] = set()
     for line in required:
         text = line.split("#", 1)[0].strip()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from devteam.artifacts.import_fit import provided_by, required_names
 from devteam.artifacts.program_layout import entry_point, is_test_path
 from devteam.qa.box import PROJECT_DIR, Bind, Box
 from devteam.qa.box_init import BOX_FAILED
@@ -228,6 +229,15 @@ def smoke_run(
     return SmokeRun(shown, "fails", output)
 
 
+def required_modules(root: Path) -> set[str]:
+    """The distributions the project's requirements.txt names (canonical names), read as the box will."""
+    try:
+        text = (root / "requirements.txt").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    return required_names(text.splitlines())
+
+
 _CURSES = re.compile(r"^\s*(?:import|from)\s+curses\b", re.MULTILINE)
 
 
@@ -252,12 +262,17 @@ def _with_limit_note(result: SandboxResult) -> str:
 
 
 def missing_packages(output: str, root: Path) -> list[str]:
-    """Third-party modules the code imports but this interpreter lacks ("needs pygame"); a missing module
-    that the project itself should contain is a code failure, not a missing package."""
+    """Third-party modules the code imports, that its requirements.txt asks for, but this interpreter lacks
+    ("needs pygame"). A missing module that the project should contain, or one that no requirement names (the
+    0.5B's `from graphics import *` in a standard-library program), is the code's failure, not a missing
+    package: it goes to the Engineer's fix like any other."""
+    required = required_modules(root)
     needs: list[str] = []
     for name in _MISSING.findall(output):
         top = name.split(".")[0]
         if (root / top).is_dir() or (root / f"{top}.py").is_file() or top in needs:
+            continue
+        if not required & provided_by(top):
             continue
         needs.append(top)
     return needs
