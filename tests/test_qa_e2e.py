@@ -236,3 +236,31 @@ def test_a_one_file_program_gets_its_own_tests(tmp_path: Path, openai_server: Op
     log = _log(tmp_path / "workspace" / "snake")
     assert ("QaEngineer", "Add tests for main.py") in log, log
     assert "QA:       round 1: 1 tests passed, 0 failed, entry point: clean exit" in result.stdout
+
+
+class _CopiesTheModule(ScriptedQaCompany):
+    """The first test file answered is a copy of the module (no test in it), as the 0.5B's tic-tac-toe was."""
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        messages = (request.json or {}).get("messages", [])
+        if any("## Action: WriteTests" in str(m.get("content")) for m in messages) and len(messages) == 2:
+            self.calls.append("tests:copy")
+            return Text(f"```python\n{ONE_FILE}```\n", usage=(100, 50))
+        return super().__call__(request)
+
+
+def test_a_test_file_with_no_test_is_sent_back_once(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    company = _CopiesTheModule(
+        [ScriptedFile("main.py", ONE_FILE, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": ONE_FILE_TESTS},
+    )
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    assert company.calls.count("tests:copy") == 1 and company.calls.count("tests:main.py") == 1
+    assert "no test function in the answer" in result.stderr
+    assert "QA:       round 1: 1 tests passed, 0 failed" in result.stdout

@@ -5,6 +5,8 @@ Scoped like WriteCode: the prompt carries the module under test and the files it
 
 from __future__ import annotations
 
+import ast
+import logging
 from pathlib import PurePosixPath
 
 from devteam.actions.persona import Persona, language_of
@@ -14,6 +16,8 @@ from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
 from devteam.structured.ask import ask_code
+
+log = logging.getLogger("devteam.structured")
 
 NAME = "WriteTests"
 
@@ -25,6 +29,18 @@ def test_path_for(module_path: str, taken: set[str]) -> str:
     if candidate in taken and len(parts) > 1:
         candidate = f"tests/test_{'_'.join(parts)}.py"
     return candidate
+
+
+def has_tests(code: str) -> bool:
+    """Whether pytest would collect something from `code`: a `test_*` function, or one inside a `Test*` class."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return "def test_" in code  # a file that does not compile is the syntax fix's business
+    return any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
+        for node in ast.walk(tree)
+    )
 
 
 def import_name(module_path: str) -> str:
@@ -59,6 +75,23 @@ async def write_tests(
     answer = await ask_code(
         llm, messages, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
     )
+    if not has_tests(answer.value):
+        # A 0.5B answered the tic-tac-toe tests with a copy of the module: nothing to collect. Sent back once.
+        log.warning("sent_back: %s %s: no test function in the answer", NAME, test_path)
+        llm.ledger.count_reask()
+        again = [
+            *messages,
+            ChatMessage("assistant", f"```python\n{answer.value}\n```"),
+            ChatMessage(
+                "user",
+                render_prompt("tests_sent_back.j2", test_path=test_path, import_name=import_name(module_path)),
+            ),
+        ]
+        retried = await ask_code(
+            llm, again, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
+        )
+        if has_tests(retried.value):
+            answer, messages = retried, again
     error = compile_error(test_path, answer.value)
     if error is None:
         return answer.value
