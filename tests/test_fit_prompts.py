@@ -359,3 +359,13 @@ def test_an_import_of_what_does_not_exist_goes_back_with_the_real_interface(tmp_
 
     with git.Repo(root) as repo:
         assert any(c.summary == "Fit terminal_game.py to the files it imports" for c in repo.iter_commits())
+
+
+def test_only_top_level_imports_at_the_named_lines_are_dropped() -> None:
+    from devteam.artifacts.import_fit import without_import_lines
+
+    code = "import os\nfrom graphics import (\n    draw,\n    clear,\n)\n\n\ndef f():\n    import graphics\n    return os.sep\n"
+    trimmed = without_import_lines(code, {2, 9})
+    assert trimmed == "import os\n\n\ndef f():\n    import graphics\n    return os.sep\n"
+    assert without_import_lines(code, {5}) is None  # no statement starts there
+    assert without_import_lines("def broken(:\n", {1}) is None

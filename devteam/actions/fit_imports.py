@@ -7,12 +7,13 @@ better than the file it replaces.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 
 from devteam.actions.persona import Persona, language_of
 from devteam.artifacts.code_interface import python_interface
 from devteam.artifacts.hollow_code import syntax_errors
-from devteam.artifacts.import_fit import ImportMiss, import_misses
+from devteam.artifacts.import_fit import ImportMiss, import_misses, without_import_lines
 from devteam.core.errors import StructuredOutputError
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
@@ -23,6 +24,7 @@ log = logging.getLogger("devteam.repair")
 
 NAME = "FitImports"
 MARKER = "repair_import_fit"
+DROPPED = "repair_import_dropped"
 
 
 async def fit_imports(
@@ -69,13 +71,35 @@ async def fit_imports(
     left = import_misses(path, answer.value, {**sources, path: answer.value}, required)
     if syntax_errors(path, answer.value) and not syntax_errors(path, code):
         log.warning("%s %s: the answer does not compile; kept as written", NAME, path)
-        return None
+        return _without_what_cannot_load(path, code, misses)
     if len(left) >= len(misses):
         log.warning("%s %s: the answer fits no better (%s); kept as written", NAME, path, _details(left))
-        return None
+        return _without_what_cannot_load(path, code, misses)
     if left:
         log.warning("%s %s: still imports what does not exist: %s", NAME, path, _details(left))
+        return _without_what_cannot_load(path, answer.value, left) or answer.value
     return answer.value
+
+
+def _without_what_cannot_load(path: str, code: str, misses: list[ImportMiss]) -> str | None:
+    """The last resort after the follow-up: an import of a module nothing provides (not planned, not required,
+    not installed) stops the whole file at its first line, so the line goes and the rest can load and be
+    tested (a 0.5B kept `from graphics import *` in a standard-library snake through every follow-up).
+    None when there is no such import or the file would not parse without it."""
+    lines = {miss.line for miss in misses if miss.module_path is None and miss.module is not None}
+    unavailable = {
+        miss.line for miss in misses if miss.line in lines and importlib.util.find_spec(miss.module or "") is None
+    }
+    trimmed = without_import_lines(code, unavailable)
+    if trimmed is None:
+        return None
+    log.warning(
+        "%s: %s: dropped the import(s) of what nothing provides, at line(s) %s",
+        DROPPED,
+        path,
+        ", ".join(str(line) for line in sorted(unavailable)),
+    )
+    return trimmed
 
 
 def _source_line(code: str, line: int) -> str:

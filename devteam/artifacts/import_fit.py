@@ -52,6 +52,7 @@ class ImportMiss:
     line: int
     detail: str
     module_path: str | None = None  # the planned file it imports from (None: a package)
+    module: str | None = None  # the top-level module a package import names
 
 
 def module_paths(paths: list[str]) -> dict[str, str]:
@@ -192,8 +193,30 @@ def _third_party(path: str, line: int, module: str, wanted: set[str]) -> list[Im
             path,
             line,
             f"`import {top}`: {top} is neither a planned file nor a required package (required: {listed})",
+            module=top,
         )
     ]
+
+
+def without_import_lines(code: str, lines: set[int]) -> str | None:
+    """`code` without the top-level import statements that start at `lines`; None when there is none, or the
+    file would not parse without them."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    doomed = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno in lines]
+    if not doomed:
+        return None
+    kept = code.splitlines(keepends=True)
+    for node in sorted(doomed, key=lambda n: n.lineno, reverse=True):
+        del kept[node.lineno - 1 : (node.end_lineno or node.lineno)]
+    trimmed = "".join(kept)
+    try:
+        ast.parse(trimmed)
+    except (SyntaxError, ValueError):
+        return None
+    return trimmed
 
 
 def provided_by(module: str) -> set[str]:
