@@ -4,17 +4,14 @@ it; the provider closes them at exit). A real interpreter in a subprocess, with 
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-# find_spec, not an import: importing llama_cpp here would leave the two files open in the test process itself.
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python (the test extra)"
-)
+# The child imports llama_cpp, not this process: here it would leave the two files open in the test process.
+pytestmark = pytest.mark.local_model
 
 SCRIPT = """
 import llama_cpp._utils as utils
