@@ -309,11 +309,14 @@ class UnfitCompany(ScriptedCompany):
     def __init__(self) -> None:
         super().__init__(TWENTY_48, project_name="game2048")
         self.fit_prompts: list[str] = []
+        self.fit_conversations: list[list[dict[str, str]]] = []
 
     def __call__(self, request: RecordedRequest) -> Reply:
-        first_user = next(m["content"] for m in request.json["messages"] if m["role"] == "user")
-        if first_user.startswith("## Action: FitImports"):
-            self.fit_prompts.append(first_user)
+        # The fit continues the conversation that wrote the file: its own question is the last user message.
+        last_user = next(m["content"] for m in reversed(request.json["messages"]) if m["role"] == "user")
+        if last_user.startswith("## Action: FitImports"):
+            self.fit_prompts.append(last_user)
+            self.fit_conversations.append(request.json["messages"])
             return Text(f"```python\n{TERMINAL_FIXED}```")
         return super().__call__(request)
 
@@ -345,6 +348,10 @@ def test_an_import_of_what_does_not_exist_goes_back_with_the_real_interface(tmp_
             outcome.run.repo.close()
     assert outcome.error is None, outcome.error
     (prompt,) = company.fit_prompts
+    # It continues the conversation that wrote the file (a server's prefix cache serves the writing prompt).
+    (conversation,) = company.fit_conversations
+    assert [m["role"] for m in conversation] == ["system", "user", "assistant", "user"]
+    assert conversation[1]["content"] == company.prompts["terminal_game.py"]
     assert "game_logic.py defines no `GameLogic` (it defines `Board`)" in prompt
     assert "`import pygame`: pygame is neither a planned file nor a required package" in prompt
     assert "### `game_logic.py`" in prompt and "def slide(self, way: str) -> None:" in prompt

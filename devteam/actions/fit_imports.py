@@ -35,8 +35,11 @@ async def fit_imports(
     sources: dict[str, str],
     required: list[str],
     repair: bool,
+    conversation: list[ChatMessage] | None = None,
 ) -> str | None:
-    """The file at `path` rewritten to import only what exists, or None (it fits, or no better answer came)."""
+    """The file at `path` rewritten to import only what exists, or None (it fits, or no better answer came).
+    With `conversation` (the request that wrote the file and its answer) the follow-up continues it, so a
+    server's prefix cache serves the writing prompt."""
     code = sources[path]
     misses = import_misses(path, code, sources, required)
     if not misses:
@@ -57,7 +60,7 @@ async def fit_imports(
     try:
         answer = await ask_code(
             llm,
-            [persona.system_message(), ChatMessage("user", prompt)],
+            [*(conversation or [persona.system_message()]), ChatMessage("user", prompt)],
             role=persona.role,
             action=NAME,
             subject=path,

@@ -34,6 +34,9 @@ class WrittenFile:
     compile_error: str | None = None
     review: str = "skipped"  # "skipped" | "LGTM" | "rewritten"
     filled: list[str] = field(default_factory=list)  # hollow functions filled by a follow-up each
+    # The request that wrote the code and its answer: a follow-up on this file continues it, so a server's
+    # prefix cache serves the whole writing prompt (empty for a file this run did not write).
+    conversation: list[ChatMessage] = field(default_factory=list)
 
 
 def code_prompt(
@@ -102,6 +105,7 @@ async def write_code(
         max_tokens=fitted.max_tokens,
     )
     written = WrittenFile(path=planned.path, code=answer.value, repairs=list(answer.repairs))
+    written.conversation = [*messages, ChatMessage("assistant", f"```{language}\n{answer.value.rstrip()}\n```")]
     problem = code_problem(planned.path, written.code)
     if problem is not None:
         written = await _send_back(llm, persona, messages, written, planned, problem, language, repair)
@@ -134,6 +138,7 @@ async def write_code(
     )
     written.code = fixed.value
     written.repairs.extend(fixed.repairs)
+    written.conversation = [*fix_messages, ChatMessage("assistant", f"```{language}\n{fixed.value.rstrip()}\n```")]
     await _fill_hollows(llm, persona, written, brief, repair, conversation=fix_messages)
     written.compile_error = compile_error(planned.path, written.code)
     if written.compile_error:

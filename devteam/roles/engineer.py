@@ -20,6 +20,7 @@ from devteam.artifacts.requirements import REFUSED_MARKER, requirements_file
 from devteam.core.errors import DevteamError, WorkspaceError
 from devteam.core.prompting import render_document
 from devteam.core.safe_paths import project_name_from
+from devteam.llm.types import ChatMessage
 from devteam.qa.program_checks import BugReport
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.engineer_fit import fit_written_files
@@ -45,6 +46,7 @@ class Engineer(Role):
         refused = self._refuse_unwritable(plan, run)
         run.progress.expect_files(len(plan.files) - len(refused))
         sources: dict[str, str] = {}
+        conversations: dict[str, list[ChatMessage]] = {}  # path -> the request that wrote it, and its answer
         resumed: list[str] = []  # committed by an earlier run: kept, and fitted now if that run never got to it
         semaphore = asyncio.Semaphore(run.max_concurrency)
         for number, level in enumerate(plan.levels, 1):
@@ -64,7 +66,9 @@ class Engineer(Role):
                 # Stopped (Ctrl-C, SIGTERM) mid-level: the answers already received are paid for, so they are
                 # written and committed before the stop goes on; --resume then asks only for the rest.
                 kept = [planned for planned in todo if planned.path in answered]
-                done = self._keep_written(kept, [answered[planned.path] for planned in kept], run, sources)
+                done = self._keep_written(
+                    kept, [answered[planned.path] for planned in kept], run, sources, conversations
+                )
                 if done:
                     repo.commit(
                         f"Write {', '.join(done)} (level {number} of {len(plan.levels)}, interrupted)",
@@ -72,7 +76,7 @@ class Engineer(Role):
                         paths=done,
                     )
                 raise
-            done = self._keep_written(todo, results, run, sources)
+            done = self._keep_written(todo, results, run, sources, conversations)
             if done:
                 repo.commit(
                     f"Write {', '.join(done)} (level {number} of {len(plan.levels)})", author=self.name, paths=done
@@ -80,7 +84,9 @@ class Engineer(Role):
             failures = [result for result in results if isinstance(result, BaseException)]
             if failures:
                 raise failures[0]
-        await fit_written_files(self.llm, self.persona, design, sources, run, resumed=resumed)
+        await fit_written_files(
+            self.llm, self.persona, design, sources, run, resumed=resumed, conversations=conversations
+        )
         self._write_project_files(prd, design, run)
         return [Message("code", CodeWritten(dict(sources)), self.name)]
 
@@ -203,6 +209,7 @@ class Engineer(Role):
         results: list[WrittenFile | BaseException],
         run: RunContext,
         sources: dict[str, str],
+        conversations: dict[str, list[ChatMessage]],
     ) -> list[str]:
         repo = run.opened
         done = []
@@ -217,6 +224,8 @@ class Engineer(Role):
                 run.files_refused.append(planned.path)
                 continue
             sources[key] = result.code
+            if result.conversation:
+                conversations[key] = result.conversation
             run.files_written.append(key)
             if result.compile_error:
                 run.files_not_compiling.append(key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from devteam.actions.fit_imports import NAME as FIT_IMPORTS
 from devteam.actions.fit_imports import fit_imports
@@ -19,6 +19,7 @@ from devteam.artifacts.documents import SystemDesign
 from devteam.artifacts.import_fit import import_misses
 from devteam.core.errors import WorkspaceError
 from devteam.llm.client import LLM
+from devteam.llm.types import ChatMessage
 from devteam.roles.base import RunContext
 
 log = logging.getLogger("devteam.engineer")
@@ -33,6 +34,7 @@ async def fit_written_files(
     run: RunContext,
     *,
     resumed: Collection[str] = (),
+    conversations: Mapping[str, list[ChatMessage]] | None = None,
 ) -> list[str]:
     """Check and, where needed, rewrite the files written in this run, and on `--resume` the `resumed` files (kept
     as an earlier run committed them) that no earlier fit named: that run stopped before or during this stage.
@@ -47,7 +49,13 @@ async def fit_written_files(
         async with semaphore:
             run.progress.start(persona.role, f"{FIT_IMPORTS} {path}")
             fixed = await fit_imports(
-                llm, persona, path=path, sources=snapshot, required=list(design.required_packages), repair=run.repair
+                llm,
+                persona,
+                path=path,
+                sources=snapshot,
+                required=list(design.required_packages),
+                repair=run.repair,
+                conversation=(conversations or {}).get(path),
             )
             run.progress.done(persona.role, f"{FIT_IMPORTS} {path}", detail="rewritten" if fixed else "kept")
         return fixed
