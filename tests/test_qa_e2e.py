@@ -241,6 +241,15 @@ def test_a_one_file_program_gets_its_own_tests(tmp_path: Path, openai_server: Op
     log = _log(tmp_path / "workspace" / "snake")
     assert ("QaEngineer", "Add tests for main.py") in log, log
     assert "QA:       round 1: 1 tests passed, 0 failed, entry point: clean exit" in result.stdout
+    # The test writer's prompt starts as the file writer's did (idea, design, plan, product), byte for byte, so
+    # a server's prefix cache serves that part when the tests are asked for right after the file.
+    tests_prompt, code_prompt = company.prompts["WriteTests"][0], company.prompts["main.py"]
+    shared = tests_prompt[: next(i for i, (a, b) in enumerate(zip(tests_prompt, code_prompt)) if a != b)]
+    assert (
+        shared.startswith("## The user's idea\n")
+        and "## The file plan\n`main.py`" in shared
+        and "Requirements:" in shared
+    )
 
 
 class _CopiesTheModule(ScriptedQaCompany):

@@ -58,11 +58,14 @@ async def write_tests(
     test_path: str,
     dependencies: dict[str, str],
     repair: bool,
+    idea: str = "",
 ) -> str:
     prompt = render_prompt(
         "write_tests.j2",
+        idea=idea or prd.original_requirements,
         prd=prd,
         design=design,
+        plan_shown=True,
         module_path=module_path,
         code=code,
         test_path=test_path,

@@ -233,6 +233,7 @@ class QaEngineer(Role):
                     test_path=test_path,
                     dependencies=dependencies,
                     repair=run.repair,
+                    idea=run.idea,
                 )
             except StructuredOutputError as error:
                 log.warning("QA writes no tests for %s: %s", module, error)
