@@ -278,3 +278,18 @@ def test_a_test_file_with_no_test_is_sent_back_once(tmp_path: Path, openai_serve
     assert company.calls.count("tests:copy") == 1 and company.calls.count("tests:main.py") == 1
     assert "no test function in the answer" in result.stderr
     assert "QA:       round 1: 1 tests passed, 0 failed" in result.stdout
+
+
+def test_names_a_test_uses_from_its_module_without_importing_them_are_imported() -> None:
+    from devteam.actions.write_tests import with_module_imports
+
+    module = (
+        "LIMIT = 3\n\n\ndef convert_length(x):\n    return x\n\n\nclass Unit:\n    pass\n\n\ndef _hidden():\n    pass\n"
+    )
+    tests = "import pytest\n\n\ndef test_length():\n    unit = Unit()\n    assert convert_length(LIMIT) == 3\n"
+    completed, added = with_module_imports(tests, module, "tools.converter")
+    assert added == ["LIMIT", "Unit", "convert_length"]
+    assert completed.startswith("from tools.converter import LIMIT, Unit, convert_length\n")
+    imported = "from tools.converter import LIMIT, Unit, convert_length\n" + tests
+    assert with_module_imports(imported, module, "tools.converter") == (imported, [])
+    assert with_module_imports("def broken(:\n", module, "m") == ("def broken(:\n", [])

@@ -20,6 +20,7 @@ from devteam.structured.ask import ask_code
 log = logging.getLogger("devteam.structured")
 
 NAME = "WriteTests"
+TEST_IMPORT = "repair_test_import"
 
 
 def test_path_for(module_path: str, taken: set[str]) -> str:
@@ -41,6 +42,43 @@ def has_tests(code: str) -> bool:
         isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
         for node in ast.walk(tree)
     )
+
+
+def with_module_imports(test_code: str, module_code: str, module: str) -> tuple[str, list[str]]:
+    """The test file with an import of the names it uses from the module under test but never imports (a 0.5B
+    wrote `convert_length(...)` in its tests without importing it: every test a NameError). Returns the code and
+    the names added; nothing changes when either file does not parse."""
+    try:
+        tests, code = ast.parse(test_code), ast.parse(module_code)
+    except (SyntaxError, ValueError):
+        return test_code, []
+    offered = {
+        node.name
+        for node in code.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_")
+    }
+    offered |= {
+        target.id
+        for node in code.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id.isupper()
+    }
+    bound = {
+        alias.asname or alias.name.split(".")[0]
+        for node in ast.walk(tests)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    bound |= {
+        node.name for node in ast.walk(tests) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    bound |= {node.id for node in ast.walk(tests) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    used = {node.id for node in ast.walk(tests) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    missing = sorted((used & offered) - bound)
+    if not missing:
+        return test_code, []
+    return f"from {module} import {', '.join(missing)}\n" + test_code, missing
 
 
 def import_name(module_path: str) -> str:
@@ -97,7 +135,7 @@ async def write_tests(
             answer, messages = retried, again
     error = compile_error(test_path, answer.value)
     if error is None:
-        return answer.value
+        return _importing(answer.value, code, module_path, test_path, llm)
     fix = [
         *messages,
         ChatMessage("assistant", f"```python\n{answer.value}\n```"),
@@ -107,4 +145,18 @@ async def write_tests(
     fixed = await ask_code(
         llm, fix, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
     )
-    return fixed.value
+    return _importing(fixed.value, code, module_path, test_path, llm)
+
+
+def _importing(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:
+    completed, added = with_module_imports(test_code, module_code, import_name(module_path))
+    if added:
+        log.info(
+            "%s: %s uses %s from %s without importing them; imported",
+            TEST_IMPORT,
+            test_path,
+            ", ".join(added),
+            module_path,
+        )
+        llm.ledger.add_repairs([TEST_IMPORT])
+    return completed
