@@ -293,3 +293,27 @@ def test_names_a_test_uses_from_its_module_without_importing_them_are_imported()
     imported = "from tools.converter import LIMIT, Unit, convert_length\n" + tests
     assert with_module_imports(imported, module, "tools.converter") == (imported, [])
     assert with_module_imports("def broken(:\n", module, "m") == ("def broken(:\n", [])
+
+
+class _FixCutOff(ScriptedQaCompany):
+    """Every FixCode answer runs past the token limit, even with the budget doubled."""
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        messages = (request.json or {}).get("messages", [])
+        if any("## Action: FixCode" in str(m.get("content")) for m in messages):
+            self.calls.append("fix:cut")
+            return Text("```python\nclass Board:\n    def __init__(self", finish_reason="length", usage=(100, 10))
+        return super().__call__(request)
+
+
+def test_a_fix_the_model_cannot_give_ends_the_round_not_the_run(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    company = _FixCutOff()
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    assert company.calls.count("fix:cut") == 2  # asked, asked again with twice the budget
+    assert "no usable fix for snake/board.py" in result.stderr
+    assert "QA:       round 1: 3 tests passed, 1 failed" in result.stdout

@@ -11,6 +11,7 @@ import logging
 from devteam.actions.fix_code import NAME as FIX_CODE
 from devteam.actions.fix_code import fix_code
 from devteam.actions.persona import Persona
+from devteam.core.errors import StructuredOutputError
 from devteam.llm.client import LLM
 from devteam.qa.program_checks import BugReport, is_test_path
 from devteam.roles.base import Message, RunContext
@@ -40,16 +41,24 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
         context = dict(list(context.items())[:MAX_CONTEXT_FILES])
         async with semaphore:
             run.progress.start(persona.role, f"{FIX_CODE} {path}")
-            fixed = await fix_code(
-                llm,
-                persona,
-                design=report.design,
-                path=path,
-                code=sources[path],
-                failure=report.failure,
-                context=context,
-                repair=run.repair,
-            )
+            try:
+                fixed = await fix_code(
+                    llm,
+                    persona,
+                    design=report.design,
+                    path=path,
+                    code=sources[path],
+                    failure=report.failure,
+                    context=context,
+                    repair=run.repair,
+                )
+            except StructuredOutputError as error:
+                # A fix the model cannot give (cut off even with the budget doubled, as a 0.5B's markdown
+                # converter was) leaves the file as it was: QA reports the round, the run is not lost.
+                log.warning(
+                    "QA round %d: no usable fix for %s (%s); the file stays as it was", report.round, path, error
+                )
+                fixed = None
             changed = fixed is not None and fixed.strip() != sources[path].strip()
             run.progress.done(persona.role, f"{FIX_CODE} {path}", detail="changed" if changed else "unchanged")
         return fixed if changed else None
