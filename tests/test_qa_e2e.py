@@ -190,19 +190,24 @@ def test_qa_install_makes_an_ignored_virtualenv_in_the_project(tmp_path: Path, o
     assert yaml.safe_load((tmp_path / "config" / "config2.yaml").read_text())["llm"]["model"] == "m"
 
 
-class _NoUsableTests(ScriptedQaCompany):
-    """A model whose every test file runs past the token limit, even with the budget doubled (the 0.5B's did)."""
+class _CutOff(ScriptedQaCompany):
+    """Every request of one action runs past the token limit, even with the budget doubled (the 0.5B's tests
+    and fixes did); the rest is answered as scripted. Each cut-off answer is counted as `key`."""
+
+    def __init__(self, action: str, key: str, partial: str) -> None:
+        super().__init__()
+        self.action, self.key, self.partial = action, key, partial
 
     def __call__(self, request: RecordedRequest) -> Reply:
         messages = (request.json or {}).get("messages", [])
-        if any("## Action: WriteTests" in str(m.get("content")) for m in messages):
-            self.calls.append("tests:cut")
-            return Text("```python\nimport pytest\n\ndef test_", finish_reason="length", usage=(100, 10))
+        if any(f"## Action: {self.action}" in str(m.get("content")) for m in messages):
+            self.calls.append(self.key)
+            return Text(self.partial, finish_reason="length", usage=(100, 10))
         return super().__call__(request)
 
 
 def test_tests_the_model_cannot_write_leave_qa_running_the_program(tmp_path: Path, openai_server: OpenAIServer) -> None:
-    company = _NoUsableTests()
+    company = _CutOff("WriteTests", "tests:cut", "```python\nimport pytest\n\ndef test_")
     openai_server.set_handler(company)
     _configure(tmp_path, openai_server)
 
@@ -295,19 +300,8 @@ def test_names_a_test_uses_from_its_module_without_importing_them_are_imported()
     assert with_module_imports("def broken(:\n", module, "m") == ("def broken(:\n", [])
 
 
-class _FixCutOff(ScriptedQaCompany):
-    """Every FixCode answer runs past the token limit, even with the budget doubled."""
-
-    def __call__(self, request: RecordedRequest) -> Reply:
-        messages = (request.json or {}).get("messages", [])
-        if any("## Action: FixCode" in str(m.get("content")) for m in messages):
-            self.calls.append("fix:cut")
-            return Text("```python\nclass Board:\n    def __init__(self", finish_reason="length", usage=(100, 10))
-        return super().__call__(request)
-
-
 def test_a_fix_the_model_cannot_give_ends_the_round_not_the_run(tmp_path: Path, openai_server: OpenAIServer) -> None:
-    company = _FixCutOff()
+    company = _CutOff("FixCode", "fix:cut", "```python\nclass Board:\n    def __init__(self")
     openai_server.set_handler(company)
     _configure(tmp_path, openai_server)
 
