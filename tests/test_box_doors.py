@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from devteam.artifacts.requirements import check_requirements
-from devteam.qa.box import choose_box
+from devteam.qa.box import choose_box, interpreter_prefixes
 from devteam.qa.isolation import cgroup_parent
 from devteam.qa.program_checks import run_tests
 from devteam.qa.sandbox import Limits, NoBoxError, run_sandboxed
@@ -38,6 +38,10 @@ def _run(root: Path, code: str, limits: Limits = ATTACK_LIMITS):  # type: ignore
     return run_sandboxed([sys.executable, "attack.py"], project=root, box=BOX, limits=limits)
 
 
+def _holds_interpreter(entry: Path) -> bool:
+    return any(Path(prefix) == entry or entry in Path(prefix).parents for prefix in interpreter_prefixes())
+
+
 def test_this_machine_has_a_real_box() -> None:
     assert BOX.kind == "bubblewrap", BOX.describe()
     assert "bubblewrap" in BOX.describe()
@@ -50,11 +54,14 @@ def test_the_users_config_files_and_the_projects_git_are_not_in_the_box(tmp_path
     root = _project(tmp_path, {"config/keep.txt": "x\n"})
     (root / ".git").mkdir()
     (root / ".git" / "config").write_text("[core]\n")
+    # The folder metagpt runs in may hold the interpreter (a venv in a checkout): the box shows that venv
+    # read-only and the folders above it as empty mount points, but nothing else from there.
+    host_files = [str(entry) for entry in sorted(Path.cwd().iterdir())[:20] if not _holds_interpreter(entry)]
+    paths = [str(secret), "~/.metagpt/config2.yaml", ".git/config", str(Path.home() / ".metagpt"), *host_files]
     code = (
         "import os\n"
-        f"for path in [{str(secret)!r}, os.path.expanduser('~/.metagpt/config2.yaml'), '.git/config', "
-        f"{str(Path.home() / '.metagpt')!r}, {str(Path.cwd())!r}]:\n"
-        "    print(path, 'VISIBLE' if os.path.exists(path) else 'absent')\n"
+        f"for path in {paths!r}:\n"
+        "    print(path, 'VISIBLE' if os.path.exists(os.path.expanduser(path)) else 'absent')\n"
     )
     result = _run(root, code)
     assert result.ok, result.output
