@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from fakes import RecordedRequest, Reply, Text
+from fakes import RecordedRequest, Reply, Text, asked
 
 RECORDS = Path(__file__).resolve().parent / "data" / "real_model_records"
 _ACTION = re.compile(r"## Action: (\w+)")
@@ -18,7 +18,7 @@ _FILE = re.compile(r"## Action: (?:WriteCode|ReviewCode)\n(?:Write|Review) the (
 
 
 def first_user(request: RecordedRequest) -> str:
-    return next((m["content"] for m in request.json["messages"] if m["role"] == "user"), "")
+    return asked(request.json["messages"])
 
 
 def key_of(request: RecordedRequest) -> tuple[str, str]:

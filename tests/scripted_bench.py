@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-from fakes.base import Error, RecordedRequest, Reply, Text
+from fakes.base import Error, RecordedRequest, Reply, Text, asked
 from scripted_company import ScriptedFile, design_answer, prd_answer
 
 _IDEA = re.compile(r"## The user's idea\n(.+)")
@@ -55,7 +55,7 @@ class ScriptedBenchModel:
 
     def __call__(self, request: RecordedRequest) -> Reply:
         messages = (request.json or {}).get("messages", [])
-        first_user = next((m["content"] for m in messages if m["role"] == "user"), "")
+        first_user = asked(messages)
         self.calls.append(_action_line(first_user))
         if "## Action: WritePRD" in first_user:
             if self.refuse is not None and self.refuse in first_user:

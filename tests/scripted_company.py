@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fakes.base import RecordedRequest, Reply, Text
+from fakes.base import RecordedRequest, Reply, Text, asked
 
 _FILE = re.compile(r"## Action: (?:WriteCode|ReviewCode)\n(?:Write|Review) the (?:complete )?file `([^`]+)`")
 
@@ -121,7 +121,7 @@ class ScriptedCompany:
     def __call__(self, request: RecordedRequest) -> Reply:
         messages = (request.json or {}).get("messages", [])
         prompt = messages[-1]["content"] if messages else ""
-        first_user = next((m["content"] for m in messages if m["role"] == "user"), "")
+        first_user = asked(messages)
         if "## Action: WritePRD" in first_user:
             key, text = "WritePRD", self.prd_text()
         elif "## Action: WriteDesign" in first_user:

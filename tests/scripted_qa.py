@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from fakes.base import RecordedRequest, Reply, Text
+from fakes.base import RecordedRequest, Reply, Text, asked
 from scripted_company import ScriptedCompany, ScriptedFile
 
 BOARD_TEMPLATE = '''\
@@ -113,23 +113,28 @@ class ScriptedQaCompany(ScriptedCompany):
         super().__init__(files or SNAKE_FILES, project_name=project_name)
         self.fixes = dict(fixes if fixes is not None else {"snake/board.py": FIXED_BOARD})
         self.tests = dict(tests if tests is not None else {"snake/board.py": TESTS})
-        self.prompts: dict[str, list[str]] = {}
+        self.prompts: dict[str, list[str]] = {}  # action -> each request's messages, as one text
+        self.requests: dict[str, list[list[dict[str, str]]]] = {}  # action -> each request's messages
 
     def __call__(self, request: RecordedRequest) -> Reply:
         messages = (request.json or {}).get("messages", [])
-        first_user = next((m["content"] for m in messages if m["role"] == "user"), "")
+        first_user = asked(messages)
         tests = _TEST_TARGET.search(first_user)
         if tests:
             self.calls.append(f"tests:{tests.group(2)}")
-            self.prompts.setdefault("WriteTests", []).append(first_user)
+            self._keep("WriteTests", messages)
             return Text(f"```python\n{self.tests[tests.group(2)]}```\n", usage=(len(first_user) // 4, 100))
         fix = _FIX_TARGET.search(first_user)
         if fix:
             path = fix.group(1)
             self.calls.append(f"fix:{path}")
-            self.prompts.setdefault("FixCode", []).append(first_user)
+            self._keep("FixCode", messages)
             # Only a prompt that shows the failure earns the fix: that is what the loop must deliver.
             shown_failure = "assert" in first_user and "FAILED" in first_user
             code = self.fixes[path] if shown_failure and path in self.fixes else "# unchanged\n"
             return Text(f"```python\n{code}```\n", usage=(len(first_user) // 4, 100))
         return super().__call__(request)
+
+    def _keep(self, action: str, messages: list[dict[str, str]]) -> None:
+        self.prompts.setdefault(action, []).append("\n\n".join(m["content"] for m in messages))
+        self.requests.setdefault(action, []).append(messages)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import git
 from cli_runner import run_metagpt, write_config
-from fakes import Error, OpenAIServer, RecordedRequest, Reply
+from fakes import Error, OpenAIServer, RecordedRequest, Reply, asked
 from scripted_qa import ScriptedQaCompany
 
 IDEA = "write a snake game"
@@ -25,7 +25,7 @@ def _project_after_round_one(tmp_path: Path, server: OpenAIServer, company: Scri
     """Round 1 found the bug and the fix call failed: the run stopped, round 1 committed."""
 
     def fix_fails(request: RecordedRequest) -> Reply:
-        first_user = next((m["content"] for m in request.json["messages"] if m["role"] == "user"), "")
+        first_user = asked(request.json["messages"])
         if "## Action: FixCode" in first_user:
             return Error(400, {"error": {"message": "model crashed"}})
         return company(request)

@@ -23,10 +23,15 @@ from devteam.commands.bench.suite import load_ideas
 SNAKE = "write a snake game"
 
 
-def design_of(paths: list[str], packages: list[str] | None = None) -> SystemDesign:
+def design_of(
+    paths: list[str], packages: list[str] | None = None, depends: dict[str, list[str]] | None = None
+) -> SystemDesign:
     return SystemDesign(
         implementation_approach="standard library",
-        file_list=[PlannedFile(path=path, purpose=f"the {path} part") for path in paths],
+        file_list=[
+            PlannedFile(path=path, purpose=f"the {path} part", depends_on=(depends or {}).get(path, []))
+            for path in paths
+        ],
         data_structures_and_interfaces="classDiagram",
         program_call_flow="sequenceDiagram",
         required_packages=packages or [],
@@ -125,12 +130,12 @@ def test_the_standard_library_named_as_a_package_is_dropped() -> None:
 
 def test_a_plan_larger_than_the_model_carries_is_sent_back_then_merged_into_one_file() -> None:
     design = design_of(["snake/board.py", "snake/game.py", "main.py", "tests/test_board.py"])
-    rules = DesignRules(idea=SNAKE, max_files=1)
+    rules = DesignRules(idea=SNAKE, max_files=2)
 
     checked = check_design(design, rules)
     assert checked.problems == [
-        "file_list plans 3 files, but this model writes one file well: plan the whole program as one file, "
-        "`main.py`, that starts the program."
+        "file_list plans 3 files besides tests, but this model writes at most 2 well: merge files until at most "
+        "2 are left, one of them the entry point."
     ]
     settled = settle_design(checked.value, rules)
     (only,) = settled.value.file_list
@@ -139,6 +144,24 @@ def test_a_plan_larger_than_the_model_carries_is_sent_back_then_merged_into_one_
     # The old files are described, never offered as names to import: "no other files".
     assert "snake/board.py:" not in only.purpose and "There are no other files" in only.purpose
     assert settled.repairs == ["repair_plan_one_file"]
+
+
+def test_a_one_file_model_gets_its_plan_merged_without_being_asked_again() -> None:
+    # Every file problem of the 0.5B's snake plan (a package as a planned dependency, two files, no entry point)
+    # is settled by the merge into main.py, so no call is spent re-planning.
+    design = design_of(["game_logic.py", "graphics.py"], depends={"game_logic.py": ["pygame"]})
+    checked = check_design(design, DesignRules(idea=SNAKE, max_files=1, importable=never_installed))
+    assert checked.problems == []
+    (only,) = checked.value.file_list
+    assert only.path == "main.py" and only.depends_on == []
+    assert "repair_plan_one_file" in checked.repairs
+
+
+def test_a_one_file_model_still_hears_of_a_package_it_cannot_have() -> None:
+    design = design_of(["snake.py", "main.py"], packages=["pygame==2.5.2"])
+    checked = check_design(design, DesignRules(idea=SNAKE, max_files=1, importable=never_installed))
+    assert any("pygame" in problem for problem in checked.problems)
+    assert any("one file well" in problem for problem in checked.problems)
 
 
 def test_tests_do_not_count_against_the_plan_size_and_no_limit_is_no_limit() -> None:
@@ -201,7 +224,7 @@ def test_a_prd_with_no_requirements_is_not_committed_as_zero_requirements(
 def test_a_model_with_max_files_1_is_asked_for_one_file_and_gets_it(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:
-    # The scripted Architect plans six files whatever it is asked: sent back once, then merged into main.py.
+    # The scripted Architect plans six files whatever it is asked: merged into main.py, without a second call.
     main = ScriptedFile("main.py", "def main() -> None:\n    print('tic-tac-toe')\n\n\nmain()\n", [], "the game")
     company = ScriptedCompany()
     company.files["main.py"] = main
@@ -214,7 +237,7 @@ def test_a_model_with_max_files_1_is_asked_for_one_file_and_gets_it(
     assert outcome.error is None, outcome.error
     design_prompts = [r for r in openai_server.chat_requests if "## Action: WriteDesign" in str(r.json["messages"])]
     assert "Plan the whole program as ONE file, `main.py`" in design_prompts[0].json["messages"][-1]["content"]
-    assert "this model writes one file well" in design_prompts[1].json["messages"][-1]["content"]
+    assert len(design_prompts) == 1
     design = json.loads((outcome.repo_root / "docs" / "system_design.json").read_text())
     assert [f["path"] for f in design["file_list"]] == ["main.py"]
     assert [call for call in company.calls if call not in ("WritePRD", "WriteDesign")] == ["main.py"]

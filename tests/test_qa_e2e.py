@@ -9,7 +9,7 @@ from pathlib import Path
 import git
 import yaml
 from cli_runner import run_metagpt, write_config
-from fakes import OpenAIServer
+from fakes import OpenAIServer, asked
 from fakes.base import Error, RecordedRequest, Reply, Text
 from scripted_company import ScriptedFile
 from scripted_qa import BUGGY_BOARD, SNAKE_FILES, ScriptedQaCompany
@@ -46,11 +46,18 @@ def test_run_tests_catches_the_bug_and_the_engineer_fixes_it(tmp_path: Path, ope
     # The fix prompt carried the failing output and the implicated file.
     fix_prompt = company.prompts["FixCode"][0]
     assert "test_length_stays_the_same_without_food" in fix_prompt and "self.snake.insert(0, head)" in fix_prompt
-    # WriteTests was scoped to the module (and not the entry point).
-    assert (
-        company.calls.count("tests:snake/board.py") == 1
-        and "## The module under test: `snake/board.py`" in company.prompts["WriteTests"][0]
-    )
+    # ... as a turn after the conversation that wrote the file, the file as it read then (a server's cache holds
+    # the writing prompt), and the failure and the test file in the new turn.
+    (_, wrote_board, board_then, fix_turn) = company.requests["FixCode"][0]
+    assert "Write the complete file `snake/board.py`" in wrote_board["content"]
+    assert board_then == {"role": "assistant", "content": f"```python\n{BUGGY_BOARD.rstrip()}\n```"}
+    assert "Fix the file `snake/board.py` you wrote above" in fix_turn["content"]
+    assert "### `tests/test_board.py`" in fix_turn["content"]
+    # WriteTests was scoped to the module (and not the entry point): it continued the conversation that wrote it.
+    (system, wrote, board, ask) = company.requests["WriteTests"][0]
+    assert company.calls.count("tests:snake/board.py") == 1
+    assert "Write the complete file `snake/board.py`" in wrote["content"] and "class Board" in board["content"]
+    assert (system["role"], board["role"]) == ("system", "assistant") and "## Action: WriteTests" in ask["content"]
     assert (root / "snake" / "board.py").read_text().count("self.snake.pop()") == 1
     assert "QA:       round 1: 3 tests passed, 1 failed, entry point: clean exit" in result.stdout
     assert "QA:       round 2: 4 tests passed, 0 failed" in result.stdout
@@ -144,7 +151,7 @@ def test_interrupted_qa_keeps_its_rounds_and_resume_continues(tmp_path: Path, op
     fail_fixes = {"on": True}
 
     def handler(request: RecordedRequest) -> Reply:
-        first_user = next((m["content"] for m in request.json["messages"] if m["role"] == "user"), "")
+        first_user = asked(request.json["messages"])
         if fail_fixes["on"] and "## Action: FixCode" in first_user:
             return Error(400, {"error": {"message": "model crashed"}})
         return company(request)
@@ -172,6 +179,10 @@ def test_interrupted_qa_keeps_its_rounds_and_resume_continues(tmp_path: Path, op
         "4 of 4 tests pass, python -m snake: clean exit (round 3)",
     ]
     assert company.calls.count("tests:snake/board.py") == 1  # tests are not written twice
+    # The resumed run did not write the file, so its fix is a prompt of its own, the file in it.
+    resumed_fix = company.requests["FixCode"][-1]
+    assert [m["role"] for m in resumed_fix] == ["system", "user"]
+    assert "## The file to fix: `snake/board.py`" in resumed_fix[1]["content"]
 
 
 def test_qa_install_makes_an_ignored_virtualenv_in_the_project(tmp_path: Path, openai_server: OpenAIServer) -> None:
@@ -246,15 +257,14 @@ def test_a_one_file_program_gets_its_own_tests(tmp_path: Path, openai_server: Op
     log = _log(tmp_path / "workspace" / "snake")
     assert ("QaEngineer", "Add tests for main.py") in log, log
     assert "QA:       round 1: 1 tests passed, 0 failed, entry point: clean exit" in result.stdout
-    # The test writer's prompt starts as the file writer's did (idea, design, plan, product), byte for byte, so
-    # a server's prefix cache serves that part when the tests are asked for right after the file.
-    tests_prompt, code_prompt = company.prompts["WriteTests"][0], company.prompts["main.py"]
-    shared = tests_prompt[: next(i for i, (a, b) in enumerate(zip(tests_prompt, code_prompt)) if a != b)]
-    assert (
-        shared.startswith("## The user's idea\n")
-        and "## The file plan\n`main.py`" in shared
-        and "Requirements:" in shared
-    )
+    # The tests are asked for as a turn after the conversation that wrote the file, byte for byte, so a server's
+    # prefix cache serves the whole writing prompt and the file when the tests are asked for right after it.
+    tests_request = company.requests["WriteTests"][0]
+    assert tests_request[1]["content"] == company.prompts["main.py"]
+    assert tests_request[2] == {
+        "role": "assistant",
+        "content": f"```python\n{company.files['main.py'].code.rstrip()}\n```",
+    }
 
 
 class _CopiesTheModule(ScriptedQaCompany):
@@ -262,7 +272,8 @@ class _CopiesTheModule(ScriptedQaCompany):
 
     def __call__(self, request: RecordedRequest) -> Reply:
         messages = (request.json or {}).get("messages", [])
-        if any("## Action: WriteTests" in str(m.get("content")) for m in messages) and len(messages) == 2:
+        # The first ask for tests ends with the WriteTests turn; the one sent back ends with the complaint.
+        if "## Action: WriteTests" in str(messages[-1].get("content")):
             self.calls.append("tests:copy")
             return Text(f"```python\n{ONE_FILE}```\n", usage=(100, 50))
         return super().__call__(request)

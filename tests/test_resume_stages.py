@@ -20,7 +20,7 @@ from pathlib import Path
 import git
 import pytest
 from cli_runner import clean_env, metagpt_command, run_metagpt, write_config
-from fakes import Error, Hang, OpenAIServer, RecordedRequest, Reply, Text
+from fakes import Error, Hang, OpenAIServer, RecordedRequest, Reply, Text, asked
 from scripted_company import TICTACTOE_FILES, ScriptedCompany, ScriptedFile
 
 IDEA = "write a tic-tac-toe game"
@@ -44,7 +44,7 @@ class CountingCompany(ScriptedCompany):
 
     def __call__(self, request: RecordedRequest) -> Reply:
         messages = (request.json or {}).get("messages", [])
-        first_user = next((m["content"] for m in messages if m["role"] == "user"), "")
+        first_user = asked(messages)
         # A follow-up continues the conversation that wrote the file: its own question is the last message.
         last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         key, text = self._follow_up(last_user)

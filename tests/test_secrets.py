@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from cli_runner import clean_env, run_metagpt, write_config
-from fakes import Error, OpenAIServer, RecordedRequest, Reply, Text
+from fakes import Error, OpenAIServer, RecordedRequest, Reply, Text, asked
 from scripted_company import _FILE, ScriptedCompany, ScriptedFile
 
 from devteam.config.settings import load_config
@@ -26,7 +26,7 @@ from devteam.run.options import RunOptions
 
 
 def first_user(request: RecordedRequest) -> str:
-    return next((m["content"] for m in (request.json or {}).get("messages", []) if m["role"] == "user"), "")
+    return asked((request.json or {}).get("messages", []))
 
 
 KEY = "sk-live-7f3Qz9EchoedKey2026"

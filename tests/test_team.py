@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import git
-from fakes import OpenAIServer, RecordedRequest, Reply, Text
+from fakes import OpenAIServer, RecordedRequest, Reply, Text, asked
 from pydantic import BaseModel, ConfigDict
 from scripted_company import TICTACTOE_FILES, ScriptedCompany, ScriptedFile
 
@@ -56,7 +56,7 @@ def run(config: Config, options: RunOptions) -> RunOutcome:
 
 
 def first_user(request: RecordedRequest) -> str:
-    return next(m["content"] for m in request.json["messages"] if m["role"] == "user")
+    return asked(request.json["messages"])
 
 
 def action_of(request: RecordedRequest) -> str:

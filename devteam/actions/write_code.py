@@ -193,4 +193,9 @@ async def _send_back(
     still = code_problem(planned.path, answer.value)
     if still is not None:
         log.warning("%s: %s after it was sent back; kept as written", planned.path, still)
-    return WrittenFile(path=planned.path, code=answer.value, repairs=[*written.repairs, *answer.repairs])
+    return WrittenFile(
+        path=planned.path,
+        code=answer.value,
+        repairs=[*written.repairs, *answer.repairs],
+        conversation=[*again, ChatMessage("assistant", f"```{language}\n{answer.value.rstrip()}\n```")],
+    )

@@ -1,14 +1,18 @@
 """WriteTests: pytest tests for one module, from the requirements, the design, the module and its dependencies.
 
 Scoped like WriteCode: the prompt carries the module under test and the files it depends on, not the project.
+When this run wrote the module, the request is a turn after the conversation that wrote it (`file_threads`):
+the server's cache serves that whole conversation, and a small model sees the module as its own answer.
 """
 
 from __future__ import annotations
 
 import ast
 import logging
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from devteam.actions.file_threads import continued, fenced, fits
 from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error
 from devteam.artifacts.documents import PRD, SystemDesign
@@ -21,6 +25,15 @@ log = logging.getLogger("devteam.structured")
 
 NAME = "WriteTests"
 TEST_IMPORT = "repair_test_import"
+# The most a test file of 3-8 tests needs; the answer budget of a continued request.
+ANSWER_TOKENS = 1536
+
+
+@dataclass(frozen=True)
+class WrittenTests:
+    code: str
+    # The request that wrote the tests and its answer: a fix of the test file continues it.
+    conversation: list[ChatMessage]
 
 
 def test_path_for(module_path: str, taken: set[str]) -> str:
@@ -97,7 +110,84 @@ async def write_tests(
     dependencies: dict[str, str],
     repair: bool,
     idea: str = "",
-) -> str:
+    conversation: list[ChatMessage] | None = None,
+) -> WrittenTests:
+    """`conversation`: the request that wrote the module and its answer, when this run wrote it."""
+    messages = await _opening(
+        llm,
+        persona,
+        prd=prd,
+        design=design,
+        module_path=module_path,
+        code=code,
+        test_path=test_path,
+        dependencies=dependencies,
+        idea=idea,
+        conversation=conversation,
+    )
+    answer = await ask_code(
+        llm, messages, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
+    )
+    if not has_tests(answer.value):
+        # A 0.5B answered the tic-tac-toe tests with a copy of the module: nothing to collect. Sent back once.
+        log.warning("sent_back: %s %s: no test function in the answer", NAME, test_path)
+        llm.ledger.count_reask()
+        again = [
+            *messages,
+            ChatMessage("assistant", fenced(test_path, answer.value)),
+            ChatMessage(
+                "user",
+                render_prompt("tests_sent_back.j2", test_path=test_path, import_name=import_name(module_path)),
+            ),
+        ]
+        retried = await ask_code(
+            llm, again, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
+        )
+        if has_tests(retried.value):
+            answer, messages = retried, again
+    error = compile_error(test_path, answer.value)
+    if error is None:
+        written = _importing(answer.value, code, module_path, test_path, llm)
+        return WrittenTests(written, [*messages, ChatMessage("assistant", fenced(test_path, written))])
+    fix = [
+        *messages,
+        ChatMessage("assistant", fenced(test_path, answer.value)),
+        ChatMessage("user", render_prompt("fix_syntax.j2", path=test_path, error=error)),
+    ]
+    llm.ledger.add_repairs(["repair_syntax"])
+    fixed = await ask_code(
+        llm, fix, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
+    )
+    written = _importing(fixed.value, code, module_path, test_path, llm)
+    return WrittenTests(written, [*fix, ChatMessage("assistant", fenced(test_path, written))])
+
+
+async def _opening(
+    llm: LLM,
+    persona: Persona,
+    *,
+    prd: PRD,
+    design: SystemDesign,
+    module_path: str,
+    code: str,
+    test_path: str,
+    dependencies: dict[str, str],
+    idea: str,
+    conversation: list[ChatMessage] | None,
+) -> list[ChatMessage]:
+    """The request for the tests: a turn after the module's writing conversation where it fits the window,
+    else a prompt of its own."""
+    if conversation:
+        followup = render_prompt(
+            "write_tests_followup.j2",
+            voice=persona.voice(),
+            module_path=module_path,
+            test_path=test_path,
+            import_name=import_name(module_path),
+        )
+        messages = [*continued(conversation, module_path, code), ChatMessage("user", followup)]
+        if await fits(llm, messages, ANSWER_TOKENS):
+            return messages
     prompt = render_prompt(
         "write_tests.j2",
         idea=idea or prd.original_requirements,
@@ -112,40 +202,7 @@ async def write_tests(
         language_of=language_of,
         voice=persona.voice(),
     )
-    messages = [persona.system_message(), ChatMessage("user", prompt)]
-    answer = await ask_code(
-        llm, messages, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
-    )
-    if not has_tests(answer.value):
-        # A 0.5B answered the tic-tac-toe tests with a copy of the module: nothing to collect. Sent back once.
-        log.warning("sent_back: %s %s: no test function in the answer", NAME, test_path)
-        llm.ledger.count_reask()
-        again = [
-            *messages,
-            ChatMessage("assistant", f"```python\n{answer.value}\n```"),
-            ChatMessage(
-                "user",
-                render_prompt("tests_sent_back.j2", test_path=test_path, import_name=import_name(module_path)),
-            ),
-        ]
-        retried = await ask_code(
-            llm, again, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
-        )
-        if has_tests(retried.value):
-            answer, messages = retried, again
-    error = compile_error(test_path, answer.value)
-    if error is None:
-        return _importing(answer.value, code, module_path, test_path, llm)
-    fix = [
-        *messages,
-        ChatMessage("assistant", f"```python\n{answer.value}\n```"),
-        ChatMessage("user", render_prompt("fix_syntax.j2", path=test_path, error=error)),
-    ]
-    llm.ledger.add_repairs(["repair_syntax"])
-    fixed = await ask_code(
-        llm, fix, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
-    )
-    return _importing(fixed.value, code, module_path, test_path, llm)
+    return [persona.system_message(), ChatMessage("user", prompt)]
 
 
 def _importing(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:

@@ -14,6 +14,7 @@ from devteam.actions.persona import Persona
 from devteam.console.progress import Progress
 from devteam.core.redaction import Redactor
 from devteam.llm.client import LLM
+from devteam.llm.types import ChatMessage
 from devteam.llm.usage import Ledger
 
 if TYPE_CHECKING:
@@ -69,6 +70,10 @@ class RunContext:
     # Files with uncommitted local changes that --resume / --inc left as they were instead of rewriting them.
     files_kept: list[str] = field(default_factory=list)
     files_not_compiling: list[str] = field(default_factory=list)
+    # path -> the request that wrote the file and its answer (WriteCode's, then QA's for a test file): its tests
+    # and fixes continue it, so the server's prefix cache serves it (see actions/file_threads.py). Empty for
+    # files an earlier run wrote: those calls send prompts of their own.
+    conversations: dict[str, list[ChatMessage]] = field(default_factory=dict)
 
     def project(self, name_hint: str) -> ProjectRepo:
         """The project repo, created (or opened, when resuming) the first time a role needs it."""

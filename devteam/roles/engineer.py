@@ -46,7 +46,7 @@ class Engineer(Role):
         refused = self._refuse_unwritable(plan, run)
         run.progress.expect_files(len(plan.files) - len(refused))
         sources: dict[str, str] = {}
-        conversations: dict[str, list[ChatMessage]] = {}  # path -> the request that wrote it, and its answer
+        conversations = run.conversations  # path -> the request that wrote it, and its answer
         resumed: list[str] = []  # committed by an earlier run: kept, and fitted now if that run never got to it
         semaphore = asyncio.Semaphore(run.max_concurrency)
         for number, level in enumerate(plan.levels, 1):

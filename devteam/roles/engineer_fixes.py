@@ -51,6 +51,7 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
                     failure=report.failure,
                     context=context,
                     repair=run.repair,
+                    conversation=run.conversations.get(path),
                 )
             except StructuredOutputError as error:
                 # A fix the model cannot give (cut off even with the budget doubled, as a 0.5B's markdown

@@ -223,7 +223,7 @@ class QaEngineer(Role):
         async with semaphore:
             run.progress.start(self.name, f"{WRITE_TESTS} {test_path}")
             try:
-                code = await write_tests(
+                written = await write_tests(
                     self.llm,
                     self.persona,
                     prd=prd,
@@ -234,13 +234,16 @@ class QaEngineer(Role):
                     dependencies=dependencies,
                     repair=run.repair,
                     idea=run.idea,
+                    conversation=run.conversations.get(module),
                 )
             except StructuredOutputError as error:
                 log.warning("QA writes no tests for %s: %s", module, error)
                 run.progress.done(self.name, f"{WRITE_TESTS} {test_path}", detail="no usable answer")
                 return None
-            run.progress.done(self.name, f"{WRITE_TESTS} {test_path}", detail=f"{len(code.splitlines())} lines")
-        return code
+            run.conversations[test_path] = written.conversation
+            lines = len(written.code.splitlines())
+            run.progress.done(self.name, f"{WRITE_TESTS} {test_path}", detail=f"{lines} lines")
+        return written.code
 
     async def _install(self, run: RunContext) -> None:
         repo = run.opened

@@ -13,6 +13,7 @@ from .base import (
     ScriptedServer,
     Text,
     Trickle,
+    asked,
 )
 from .completions_server import CompletionsServer
 from .ollama_server import OllamaServer
@@ -34,4 +35,5 @@ __all__ = [
     "ScriptedServer",
     "Text",
     "Trickle",
+    "asked",
 ]

@@ -26,6 +26,13 @@ class RecordedRequest:
     json: Any = None
 
 
+def asked(messages: list[dict[str, Any]]) -> str:
+    """The user turn that says what a chat request asks for: the last one naming an action (`## Action: ...`),
+    since a test or fix request continues the conversation that wrote the file; else the first user turn."""
+    users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+    return next((text for text in reversed(users) if "## Action: " in text), users[0] if users else "")
+
+
 @dataclass(frozen=True)
 class Text:
     """A normal answer. `chunks` fixes how the content is split when streamed (default: a few pieces)."""
