@@ -10,6 +10,7 @@ runs one project through the whole pipeline at concurrency 1, and prints, for th
 
 Run from the repo root (it takes minutes on a laptop CPU; the test extra brings the server and SmolLM2):
     python bench/cache_bench.py [--model-path PATH.gguf] [--idea "write a snake game"] [--max-token 768]
+        [--qa-rounds 2 | --no-qa] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import asyncio
 import io
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -84,8 +86,17 @@ def _number(value: Any, form: str) -> str:
     return form.format(value) if isinstance(value, (int, float)) else "-"
 
 
-async def one_project(config: Any, idea: str, workspace: Path) -> dict[str, Any]:
-    options = RunOptions(idea=idea, workspace=workspace, code_review=False, max_concurrency=1)
+async def one_project(config: Any, idea: str, workspace: Path, *, qa_rounds: int | None = 2) -> dict[str, Any]:
+    """One project as `metagpt bench` runs it: QA on (its tests and fixes are calls too) unless `qa_rounds` is
+    None."""
+    options = RunOptions(
+        idea=idea,
+        workspace=workspace,
+        code_review=False,
+        max_concurrency=1,
+        run_tests=qa_rounds is not None,
+        qa_rounds=qa_rounds or 0,
+    )
     started = time.monotonic()
     outcome = await run_company(config, options, progress_stream=io.StringIO())
     wall = time.monotonic() - started
@@ -127,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idea", default=DEFAULT_IDEA)
     parser.add_argument("--max-token", type=int, default=768)
     parser.add_argument("--structured-output", default="auto")
+    parser.add_argument("--qa-rounds", type=int, default=2, help="QA fix rounds (default 2, as `metagpt bench`)")
+    parser.add_argument("--no-qa", action="store_true", help="no QA: the stages up to the code only")
+    parser.add_argument("--keep", type=Path, help="copy the server's log and the project here, to read after")
     args = parser.parse_args(argv)
     args.max_concurrency = 1  # llama-cpp-python's server serves one request at a time
     with ExitStack() as stack:
@@ -139,8 +153,11 @@ def main(argv: list[str] | None = None) -> int:
             server = stack.enter_context(llama_server(scratch))
             base_url, model = server.base_url, server.model
         config = build_config(args, base_url, model)
-        result = asyncio.run(one_project(config, args.idea, scratch / "workspace"))
+        qa_rounds = None if args.no_qa else args.qa_rounds
+        result = asyncio.run(one_project(config, args.idea, scratch / "workspace", qa_rounds=qa_rounds))
         log_text = (scratch / "llama_server.log").read_text(errors="replace")
+        if args.keep is not None:
+            shutil.copytree(scratch, args.keep, dirs_exist_ok=True, symlinks=True)
     report(result, read_server_log(log_text), model=model, idea=args.idea)
     return 0
 

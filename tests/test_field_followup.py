@@ -151,8 +151,9 @@ def test_a_placeholder_copied_from_the_format_is_asked_for_again(openai_server: 
     assert "placeholder" in openai_server.chat_requests[-1].json["messages"][-1]["content"]
 
 
-def test_an_echo_the_follow_ups_cannot_fix_is_cleared_if_optional_not_fatal(openai_server: OpenAIServer) -> None:
-    """The same echo after every follow-up: the optional field falls back to its default, the run goes on."""
+def test_an_echoed_field_nothing_builds_on_is_cleared_without_a_follow_up(openai_server: OpenAIServer) -> None:
+    """The 0.5B's PRD repeats the quadrant chart's description: cleared at once, not asked for (it echoed
+    through two follow-ups in 3 PRDs of 10)."""
     from devteam.artifacts.documents import PRD
 
     exchange = recorded("snake_auto_qwen05.jsonl", "WritePRD")[0]
@@ -182,5 +183,19 @@ def test_an_echo_the_follow_ups_cannot_fix_is_cleared_if_optional_not_fatal(open
 
     assert answer.value.competitive_quadrant_chart == ""  # the echo is not kept as content
     assert answer.value.product_goals == json.loads(exchange["answer"])["product_goals"]
+    assert answer.repairs[-1:] == ["repair_echo_unresolved"]
+    assert answer.field_followups == 0 and len(openai_server.chat_requests) == 1
+
+
+def test_an_echo_the_follow_ups_cannot_fix_is_not_fatal(openai_server: OpenAIServer) -> None:
+    """The same echo after every follow-up: a required field stays as answered, and the run goes on."""
+    exchange = recorded("snake_auto_qwen05.jsonl", "WriteDesign")[0]
+    openai_server.set_handler(lambda _request: Text(exchange["answer"]))
+    messages = [ChatMessage(m["role"], m["content"]) for m in exchange["messages"]]
+
+    answer = design_of(openai_server, messages)
+
+    echoed = json.loads(exchange["answer"])["data_structures_and_interfaces"]
+    assert answer.value.data_structures_and_interfaces == echoed
     assert answer.repairs[-2:] == ["repair_field_followup", "repair_echo_unresolved"]
     assert answer.field_followups == 2

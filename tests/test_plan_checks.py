@@ -255,3 +255,13 @@ def test_a_model_with_max_files_1_is_asked_for_one_file_and_gets_it(
 )
 def test_an_idea_is_a_program_to_run_unless_it_asks_only_for_a_library(idea: str, runnable: bool) -> None:
     assert wants_runnable_program(idea) is runnable
+
+
+def test_a_planned_requirements_file_or_readme_is_left_to_the_engineer() -> None:
+    # The 0.5B planned requirements.txt for a todo list and wrote numpy, pandas and requests into it, past the
+    # package checks; the Engineer writes both files from the design (and the README names QA's entry point).
+    design = design_of(["requirements.txt", "main.py", "README.md"], depends={"main.py": ["requirements.txt"]})
+    checked = check_design(design, DesignRules(idea=SNAKE))
+    assert [planned.path for planned in checked.value.file_list] == ["main.py"]
+    assert checked.value.file_list[0].depends_on == [] and checked.problems == []
+    assert checked.repairs == ["repair_plan_project_file"]

@@ -60,6 +60,10 @@ _NO_EXTENSION_NAMES = frozenset(
     {"makefile", "dockerfile", "procfile", "license", "licence", "readme", "changelog", "authors", "notice"}
 )
 ONE_FILE = "main.py"
+# Written by the Engineer from the design (requirements.txt from the checked `required_packages`, the README
+# with the entry point QA runs): a planned copy would be a second, unchecked answer (the 0.5B planned a
+# requirements.txt and wrote numpy, pandas and requests into it for a todo list with no package required).
+PROJECT_FILES = frozenset({"requirements.txt", "readme.md"})
 _MERGED_PURPOSE_LIMIT = 1500
 
 
@@ -122,7 +126,9 @@ def importable_path(path: str) -> str:
 def check_design(design: SystemDesign, rules: DesignRules) -> Checked[SystemDesign]:
     """Fix the packages, the module names and the non-file dependencies; report what the Architect must change."""
     repairs: list[str] = []
-    design = design.model_copy(update={"file_list": _importable_files(design.file_list, repairs)})
+    design = design.model_copy(
+        update={"file_list": _importable_files(_without_project_files(design, repairs), repairs)}
+    )
     own = own_modules(design.file_list)
     packages = check_packages(design.required_packages, _package_rules(rules, own))
     repairs += packages.repairs
@@ -136,6 +142,10 @@ def check_design(design: SystemDesign, rules: DesignRules) -> Checked[SystemDesi
             name = package_name(raw)
             if resolve_dependency(raw, by_path) is not None:
                 kept.append(raw)
+            elif plan_key(raw).lower() in PROJECT_FILES:
+                note_repair(
+                    repairs, "repair_plan_project_file", f"{planned.path} depends on {raw!r}, a project file; dropped"
+                )
             elif "/" not in raw and not raw.endswith(".py") and (is_stdlib(name) or name in installed):
                 note_repair(
                     repairs,
@@ -215,6 +225,20 @@ def settle_design(design: SystemDesign, rules: DesignRules) -> Checked[SystemDes
         note_repair(repairs, "repair_entry_point", "the plan has no entry point; planned main.py to start the program")
     value = design.model_copy(update={"file_list": files, "required_packages": packages.packages})
     return Checked(value, repairs=repairs)
+
+
+def _without_project_files(design: SystemDesign, repairs: list[str]) -> list[PlannedFile]:
+    kept = []
+    for planned in design.file_list:
+        if plan_key(planned.path).lower() in PROJECT_FILES:
+            note_repair(
+                repairs,
+                "repair_plan_project_file",
+                f"{planned.path} is planned, but it is written from the design; dropped from the plan",
+            )
+            continue
+        kept.append(planned)
+    return kept
 
 
 def _package_rules(rules: DesignRules, own: set[str]) -> PackageRules:

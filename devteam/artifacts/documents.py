@@ -7,7 +7,7 @@ are mapped onto them by the structured-output repair, so users' existing habits 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -29,6 +29,11 @@ class PRD(BaseModel):
     """Product requirement document, the ProductManager's output."""
 
     model_config = ConfigDict(extra="forbid")
+    # Fields no later stage builds on: one that repeats its description is cleared, not asked for again (the
+    # 0.5B echoed the quadrant chart and the UI draft in 3 PRDs of 10 and kept echoing through 2 follow-ups).
+    echo_cleared: ClassVar[frozenset[str]] = frozenset(
+        {"competitive_quadrant_chart", "ui_design_draft", "anything_unclear"}
+    )
 
     language: str = Field(description="Natural language of the documents, e.g. en_us.")
     programming_language: str = Field(description="Programming language of the code, e.g. Python.")

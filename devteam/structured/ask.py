@@ -21,7 +21,13 @@ from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import SCHEMA_LEVELS, ChatMessage, ChatRequest, ChatResponse, OutputMode
 from devteam.structured.echo import EchoFailure, echoed_fields, field_references
-from devteam.structured.field_followup import MAX_FIELD_FOLLOWUPS, FollowUpResult, follow_up_fields
+from devteam.structured.field_followup import (
+    ECHO_UNRESOLVED,
+    MAX_FIELD_FOLLOWUPS,
+    FollowUpResult,
+    clear_echoes,
+    follow_up_fields,
+)
 from devteam.structured.loops import LOOP_FINISH, repeats_itself
 from devteam.structured.parse import ParseFailure, extract_code, parse_structured
 from devteam.structured.repeat_guard import RepeatGuard
@@ -91,10 +97,18 @@ async def ask_structured(
 
     def parse(text: str) -> tuple[M, list[str]]:
         result = parse_structured(text, model, repair=repair)
-        echoes = echoed_fields(result.value, references)
-        if echoes:
-            raise EchoFailure(result.value, echoes, repairs=result.repairs)
-        return result.value, result.repairs
+        value, repairs = result.value, list(result.repairs)
+        echoes = echoed_fields(value, references)
+        # A field nothing builds on (a PRD's quadrant chart) that repeats its description is cleared: a
+        # follow-up for it costs a call, and a weak model echoes again.
+        decorative = {key: why for key, why in echoes.items() if key in getattr(model, "echo_cleared", ())}
+        if decorative:
+            value = clear_echoes(value, model, decorative, role=role, action=action, asked=False)
+            repairs.append(ECHO_UNRESOLVED)
+        rest = {key: why for key, why in echoes.items() if key not in decorative}
+        if rest:
+            raise EchoFailure(value, rest, repairs=repairs)
+        return value, repairs
 
     async def follow_up(
         followed: ChatRequest, answer: str, failure: ParseFailure, guard: RepeatGuard

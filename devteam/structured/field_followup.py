@@ -124,12 +124,14 @@ async def follow_up_fields(
         result.last_problem = outcome
         answer = response.text
     if fallback is not None:
-        result.value = _settle_for_echoes(fallback, model, problems, request)
+        result.value = clear_echoes(fallback, model, problems, role=request.role, action=request.action)
         result.repairs = list(dict.fromkeys([*earlier, FIELD_FOLLOWUP, ECHO_UNRESOLVED]))
     return result
 
 
-def _settle_for_echoes(value: BaseModel, model: type[M], echoes: dict[str, str], request: ChatRequest) -> M:
+def clear_echoes(
+    value: BaseModel, model: type[M], echoes: dict[str, str], *, role: str, action: str, asked: bool = True
+) -> M:
     """The object with its still-echoed optional fields cleared to their defaults (the required ones stay:
     an echo is poor content, but no reason to lose the whole document)."""
     data = value.model_dump(by_alias=True)
@@ -141,11 +143,12 @@ def _settle_for_echoes(value: BaseModel, model: type[M], echoes: dict[str, str],
             cleared.append(key)
     kept = [key for key in echoes if key not in cleared]
     log.info(
-        "%s: %s %s: %s still repeat their descriptions after the follow-ups; %s",
+        "%s: %s %s: %s %s; %s",
         ECHO_UNRESOLVED,
-        request.role,
-        request.action,
+        role,
+        action,
         ", ".join(echoes),
+        "still repeat their descriptions after the follow-ups" if asked else "repeat their descriptions",
         "; ".join(
             part
             for part in (f"cleared {', '.join(cleared)}" if cleared else "", f"kept {', '.join(kept)}" if kept else "")
