@@ -7,7 +7,7 @@ import asyncio
 
 from fakes import OpenAIServer
 
-from devteam.actions.file_threads import continued, fenced, fits
+from devteam.actions.file_threads import continued, fenced, fits, thread_for
 from devteam.config.settings import Config
 from devteam.llm.factory import build_llm
 from devteam.llm.types import ChatMessage
@@ -55,3 +55,27 @@ def test_a_continued_request_is_sent_only_where_the_window_leaves_room_for_the_a
         assert not _fits(server, CONVERSATION, 256)
     with OpenAIServer() as server:  # a server that does not say its window: the request goes as it is
         assert _fits(server, CONVERSATION, 1536)
+
+
+def test_a_fix_continues_the_tests_conversation_while_it_shows_the_file_as_it_reads_now() -> None:
+    code, tests = "print('first answer')\n", "def test_x():\n    assert True\n"
+    wrote_tests = [
+        *CONVERSATION,
+        ChatMessage("user", "## Action: WriteTests\nWrite the pytest file `tests/test_main.py`."),
+        ChatMessage("assistant", fenced("tests/test_main.py", tests)),
+    ]
+    conversations = {"main.py": CONVERSATION, "tests/test_main.py": wrote_tests}
+
+    chosen = thread_for(conversations, "main.py", {"main.py": code, "tests/test_main.py": tests})
+    assert chosen == (wrote_tests, {"main.py", "tests/test_main.py"})
+
+    # main.py changed since the tests were written: its own conversation, showing it as it reads now.
+    changed = "print('fixed')\n"
+    messages, shown = thread_for(conversations, "main.py", {"main.py": changed, "tests/test_main.py": tests}) or (
+        [],
+        set(),
+    )
+    assert messages[-1] == ChatMessage("assistant", fenced("main.py", changed)) and shown == {"main.py"}
+
+    # A file this run did not write (an earlier run's, on --resume): no conversation to continue.
+    assert thread_for({}, "main.py", {"main.py": code}) is None

@@ -81,3 +81,19 @@ def test_a_review_shares_the_writers_start(openai_server: OpenAIServer, tmp_path
     common = write_user[: next((i for i, (a, b) in enumerate(zip(write_user, review_user)) if a != b), 0)]
     # The idea, the design and the plan: the review reads them from the server's cache too.
     assert "## The file plan" in common and "## The user's idea" in common
+
+
+def test_the_design_is_asked_as_the_turn_after_the_prd_answer_as_it_was_written(
+    openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    requests = _run(openai_server, tmp_path)
+    prd_request = next(r for r in requests if "## Action: WritePRD" in _messages(r)[-1]["content"])
+    design_request = next(r for r in requests if "## Action: WriteDesign" in _messages(r)[-1]["content"])
+    system, asked_prd, prd_answer, asked_design = _messages(design_request)
+    # The PRD's request, then its answer byte for byte as the server sent it: what the server's cache holds.
+    assert [system, asked_prd] == _messages(prd_request)
+    assert prd_answer["role"] == "assistant" and prd_answer["content"] == ScriptedCompany().prd_text()
+    # The PRD is not quoted again.
+    assert (
+        "## PRD" not in asked_design["content"] and "the product requirement document above" in asked_design["content"]
+    )

@@ -11,6 +11,8 @@ while the file is unchanged the prefix stays byte-identical to what the server h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from devteam.actions.persona import language_of
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
@@ -38,3 +40,21 @@ async def fits(llm: LLM, messages: list[ChatMessage], answer_tokens: int) -> boo
         return True
     counted = await llm.prompt_tokens(messages)
     return window - counted.n >= min(max(answer_tokens, MIN_ROOM_TOKENS), llm.max_tokens)
+
+
+def thread_for(
+    conversations: Mapping[str, list[ChatMessage]], path: str, sources: Mapping[str, str]
+) -> tuple[list[ChatMessage], set[str]] | None:
+    """The conversation a fix of `path` continues, and the files it shows as they read now; None when this run
+    has none. A test file's conversation that shows `path` as it reads now comes first (the tests were written
+    right after it: the server's cache holds both files); else `path`'s own."""
+    shown_now = fenced(path, sources[path])
+    for other, conversation in conversations.items():
+        if other == path or other not in sources or not conversation:
+            continue
+        if any(m.role == "assistant" and m.content == shown_now for m in conversation[:-1]):
+            return continued(conversation, other, sources[other]), {path, other}
+    own = conversations.get(path)
+    if own:
+        return continued(own, path, sources[path]), {path}
+    return None

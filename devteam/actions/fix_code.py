@@ -1,12 +1,15 @@
 """FixCode: one file corrected from the failure QA saw, with the other files the failure names as context.
 
-When this run wrote the file, the request is a turn after the conversation that wrote it (`file_threads`): the
-server's cache serves the writing prompt and the file, and only the failure is new to it.
+When this run wrote the file, the request is a turn after the conversation that wrote it, or after the one that
+wrote its tests (`file_threads.thread_for`): the server's cache serves the writing prompts and the files, and
+only the failure is new to it.
 """
 
 from __future__ import annotations
 
-from devteam.actions.file_threads import continued, fits
+from dataclasses import dataclass
+
+from devteam.actions.file_threads import fenced, fits
 from devteam.actions.fill_function import FileBrief, fill_hollow_functions
 from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error
@@ -21,6 +24,13 @@ NAME = "FixCode"
 FAILURE_LIMIT = 6000  # characters of failing output quoted; the end of pytest's output says the most
 
 
+@dataclass(frozen=True)
+class FixedFile:
+    code: str
+    # The request and its answer: the next fix of the file continues it.
+    conversation: list[ChatMessage]
+
+
 async def fix_code(
     llm: LLM,
     persona: Persona,
@@ -31,22 +41,24 @@ async def fix_code(
     failure: str,
     context: dict[str, str],
     repair: bool,
-    conversation: list[ChatMessage] | None = None,
-) -> str | None:
-    """The corrected file, or None when the answer would not compile where the original did. `conversation`:
-    the request that wrote the file and its answer, when this run wrote it."""
+    thread: tuple[list[ChatMessage], set[str]] | None = None,
+) -> FixedFile | None:
+    """The corrected file, or None when the answer would not compile where the original did. `thread`: a
+    conversation of this run that shows the file as it reads now, and the files it shows
+    (`file_threads.thread_for`); those are not quoted again."""
     quoted = failure if len(failure) <= FAILURE_LIMIT else "...\n" + failure[-FAILURE_LIMIT:]
     messages: list[ChatMessage] = []
-    if conversation:
+    if thread:
+        above, shown = thread
         followup = render_prompt(
             "fix_code_followup.j2",
             path=path,
             failure=quoted,
-            context=context,
+            context={other: text for other, text in context.items() if other not in shown},
             language_of=language_of,
             voice=persona.voice(),
         )
-        messages = [*continued(conversation, path, code), ChatMessage("user", followup)]
+        messages = [*above, ChatMessage("user", followup)]
         if not await fits(llm, messages, len(code) // 3):
             messages = []
     if not messages:
@@ -78,4 +90,4 @@ async def fix_code(
     )
     if compile_error(path, filled.code) and not compile_error(path, code):
         return None
-    return filled.code
+    return FixedFile(filled.code, [*messages, ChatMessage("assistant", fenced(path, filled.code))])

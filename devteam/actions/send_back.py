@@ -70,4 +70,5 @@ async def ask_checked(
         reasks=reasks,
         calls=calls,
         native_schema=answer.native_schema,
+        text=answer.text if calls == 1 else "",
     )

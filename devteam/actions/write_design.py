@@ -8,6 +8,7 @@ it — cost a weak model minutes and chose Flask and pygame for a terminal snake
 
 from __future__ import annotations
 
+from devteam.actions.file_threads import fits
 from devteam.actions.persona import Persona
 from devteam.actions.send_back import ask_checked
 from devteam.artifacts.design_checks import DesignRules, check_design, settle_design
@@ -33,22 +34,34 @@ async def write_design(
     repair: bool,
     existing: SystemDesign | None = None,
     install_allowed: bool = False,
+    prd_conversation: list[ChatMessage] | None = None,
 ) -> Answer[SystemDesign]:
     """The design for `prd`. A new plan holds at most the model's `max_files` (an existing one is extended as it
     is); a package this interpreter lacks goes back to the model unless the idea names it or `install_allowed`
-    (`--qa-install`)."""
+    (`--qa-install`). `prd_conversation` (the request that wrote the PRD, with its answer as written): the
+    design is asked for as the next turn, where it fits the window, so the server's cache serves the PRD."""
     max_files = llm.max_files if existing is None else None
     rules = DesignRules(idea=idea, max_files=max_files, install_allowed=install_allowed)
-    prompt = render_prompt(
-        "write_design.j2",
-        idea=idea,
-        existing_design=existing.model_dump_json(indent=1) if existing else "",
-        max_files=max_files,
-        voice=persona.voice(),
-        prd_json=prd.model_dump_json(indent=1, exclude={"competitive_quadrant_chart", "competitive_analysis"}),
-        **answer_format(SystemDesign, output_mode=llm.output_mode(wants_json=True)),
-    )
-    messages = [persona.system_message(), ChatMessage("user", prompt)]
+
+    def prompt(prd_above: bool) -> str:
+        return render_prompt(
+            "write_design.j2",
+            prd_above=prd_above,
+            idea=idea,
+            existing_design=existing.model_dump_json(indent=1) if existing else "",
+            max_files=max_files,
+            voice=persona.voice(),
+            prd_json=prd.model_dump_json(indent=1, exclude={"competitive_quadrant_chart", "competitive_analysis"}),
+            **answer_format(SystemDesign, output_mode=llm.output_mode(wants_json=True)),
+        )
+
+    messages: list[ChatMessage] = []
+    if prd_conversation and existing is None:
+        messages = [*prd_conversation, ChatMessage("user", prompt(prd_above=True))]
+        if not await fits(llm, messages, ANSWER_TOKENS):
+            messages = []
+    if not messages:
+        messages = [persona.system_message(), ChatMessage("user", prompt(prd_above=False))]
     return await ask_checked(
         llm,
         messages,

@@ -18,7 +18,11 @@ NAME = "WritePRD"
 ANSWER_TOKENS = 1536
 
 
-async def write_prd(llm: LLM, persona: Persona, *, idea: str, repair: bool, existing: PRD | None = None) -> Answer[PRD]:
+async def write_prd(
+    llm: LLM, persona: Persona, *, idea: str, repair: bool, existing: PRD | None = None
+) -> tuple[Answer[PRD], list[ChatMessage]]:
+    """The PRD, and the request with the answer as the model wrote it (empty when it took more than one call):
+    the design continues that conversation, so the server's cache serves both."""
     prompt = render_prompt(
         "write_prd.j2",
         idea=idea,
@@ -29,7 +33,7 @@ async def write_prd(llm: LLM, persona: Persona, *, idea: str, repair: bool, exis
     )
     messages = [persona.system_message(), ChatMessage("user", prompt)]
     # A PRD about another product (the model wrote a snake game for "2048") is sent back with the idea quoted.
-    return await ask_checked(
+    answer = await ask_checked(
         llm,
         messages,
         PRD,
@@ -40,3 +44,5 @@ async def write_prd(llm: LLM, persona: Persona, *, idea: str, repair: bool, exis
         repair=repair,
         answer_tokens=ANSWER_TOKENS,
     )
+    conversation = [*messages, ChatMessage("assistant", answer.text)] if answer.text else []
+    return answer, conversation

@@ -13,6 +13,7 @@ from devteam.core.safe_paths import project_name_from
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.committed_docs import read_committed
 from devteam.roles.messages import DesignWritten, PRDWritten
+from devteam.roles.product_manager import PRD_JSON
 
 DESIGN_JSON = "docs/system_design.json"
 
@@ -39,6 +40,7 @@ class Architect(Role):
             repair=run.repair,
             existing=committed,
             install_allowed=run.qa_install,
+            prd_conversation=run.conversations.get(PRD_JSON),
         )
         design = answer.value
         repo.write_text(DESIGN_JSON, design.model_dump_json(indent=2))

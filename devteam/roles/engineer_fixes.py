@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from devteam.actions.file_threads import thread_for
 from devteam.actions.fix_code import NAME as FIX_CODE
 from devteam.actions.fix_code import fix_code
 from devteam.actions.persona import Persona
@@ -51,7 +52,7 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
                     failure=report.failure,
                     context=context,
                     repair=run.repair,
-                    conversation=run.conversations.get(path),
+                    thread=thread_for(run.conversations, path, sources),
                 )
             except StructuredOutputError as error:
                 # A fix the model cannot give (cut off even with the budget doubled, as a 0.5B's markdown
@@ -60,9 +61,12 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
                     "QA round %d: no usable fix for %s (%s); the file stays as it was", report.round, path, error
                 )
                 fixed = None
-            changed = fixed is not None and fixed.strip() != sources[path].strip()
+            changed = fixed is not None and fixed.code.strip() != sources[path].strip()
             run.progress.done(persona.role, f"{FIX_CODE} {path}", detail="changed" if changed else "unchanged")
-        return fixed if changed else None
+        if fixed is None or not changed:
+            return None
+        run.conversations[path] = fixed.conversation  # the next round's fix of this file continues it
+        return fixed.code
 
     answered: dict[str, str | None] = {}
 

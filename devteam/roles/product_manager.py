@@ -26,10 +26,12 @@ class ProductManager(Role):
             run.progress.note(self.name, f"{WRITE_PRD} skipped: resuming from the committed {PRD_JSON}")
             return [Message("prd", PRDWritten(committed), self.name)]
         run.progress.start(self.name, WRITE_PRD)
-        answer = await write_prd(
+        answer, conversation = await write_prd(
             self.llm, self.persona, idea=message.expect(IdeaGiven).text, repair=run.repair, existing=committed
         )
         prd = answer.value
+        if conversation:
+            run.conversations[PRD_JSON] = conversation  # the design continues it
         repo = run.project(prd.project_name)
         repo.write_text(PRD_JSON, prd.model_dump_json(indent=2))
         # Titles and the message use the sanitised name: the model's own spelling may hold anything.

@@ -57,6 +57,9 @@ class Answer(Generic[T]):
     # The structured-output level of the request that produced the accepted answer.
     output_mode: OutputMode = "prompt"
     field_followups: int = 0
+    # The answer as the model wrote it, when one request's answer was accepted as it came ("" after follow-ups
+    # or a send-back): a turn that continues the conversation quotes it byte for byte, as the server cached it.
+    text: str = ""
 
 
 Parser = Callable[[str], tuple[T, list[str]]]
@@ -278,6 +281,7 @@ async def ask_parsed(
                         calls=attempts.calls,
                         native_schema=response.native_schema,
                         output_mode=response.output_mode,
+                        text=response.text if attempts.calls == 1 else "",
                     )
             exchange.outcome = failure.outcome
         attempts.errors.append(failure.outcome if failure.kind == "cut_off" else f"{failure.kind}: {failure.feedback}")
