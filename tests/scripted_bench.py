@@ -76,7 +76,9 @@ class ScriptedBenchModel:
                 code = BROKEN_MAIN
             text = f"```python\n{code}```\n"
         elif "## Action: WriteTests" in first_user:
-            text = f"```python\n{NO_TESTS if 'untested' in first_user else TESTS}```\n"
+            # The idea is in the conversation the tests continue (the file's writing prompt), not in their turn.
+            untested = any("untested" in str(m.get("content")) for m in messages)
+            text = f"```python\n{NO_TESTS if untested else TESTS}```\n"
         elif "## Action: FixCode" in first_user:
             # A model that cannot find the bug: it answers with the file as it was.
             path = re.search(r"Fix the file `([^`]+)`", first_user)

@@ -255,7 +255,7 @@ def test_a_qa_fix_that_leaves_a_hollow_method_gets_it_filled() -> None:
                 await llm.aclose()
 
         result = asyncio.run(go())
-    assert result is not None and "        self.body.append(self.body[-1])" in result
-    assert hollow_functions(result) == []
+    assert result is not None and "        self.body.append(self.body[-1])" in result.code
+    assert hollow_functions(result.code) == []
     fill_prompt = server.chat_requests[1].json["messages"][-1]["content"]
     assert "Write the body of `Snake.grow` in `snake.py`" in fill_prompt and "Main->>Snake: grow()" in fill_prompt

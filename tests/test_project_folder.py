@@ -11,7 +11,7 @@ from pathlib import Path
 import git
 import pytest
 from cli_runner import CliResult, clean_env, metagpt_command, run_metagpt, write_config
-from fakes import OpenAIServer, RecordedRequest, Reply
+from fakes import OpenAIServer, RecordedRequest, Reply, asked
 from scripted_company import ScriptedCompany
 
 IDEA = "write a tic-tac-toe game"
@@ -92,7 +92,7 @@ class PrdGate:
         self._changed = threading.Condition()
 
     def __call__(self, request: RecordedRequest) -> Reply:
-        if "## Action: WritePRD" in str(request.json):
+        if "## Action: WritePRD" in asked(request.json["messages"]):
             with self._changed:
                 self.asked += 1
                 self._changed.notify_all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -156,9 +157,10 @@ def chatml_company(company: ScriptedCompany, prompts: list[str]) -> Any:
     def handle(request: RecordedRequest) -> Reply:
         prompt = str(request.json["prompt"])
         prompts.append(prompt)
-        as_chat = RecordedRequest(
-            request.method, request.path, request.headers, {"messages": [{"role": "user", "content": prompt}]}
-        )
+        # The ChatML turns back as messages: a request may continue a conversation (the design after the PRD).
+        turns = re.findall(r"<\|im_start\|>(\w+)\n(.*?)(?:<\|im_end\|>|$)", prompt, re.S)
+        messages = [{"role": role, "content": content} for role, content in turns if content.strip()]
+        as_chat = RecordedRequest(request.method, request.path, request.headers, {"messages": messages})
         reply = company(as_chat)
         assert isinstance(reply, Text)
         return Text(reply.content + "<|im_end|>\n<|im_start|>user\n", usage=reply.usage)
