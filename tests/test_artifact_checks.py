@@ -304,6 +304,16 @@ def test_original_requirements_that_do_not_restate_the_idea_become_the_idea(
     assert checked.value.original_requirements == "write a snake game"
     assert checked.repairs == ["repair_original_requirements"]
     assert any(r.getMessage().startswith("repair_original_requirements: 'A short identifier") for r in caplog.records)
+    # The 0.5B's todo PRD restated its prompt along with the idea: the idea alone is kept.
+    echoed = prd.model_copy(
+        update={
+            "original_requirements": "Write a snake game. You are ProductManager, a product manager. Turn the user's "
+            "idea into a clear, small product requirement document a team can build."
+        }
+    )
+    cleaned = check_prd(echoed, idea="write a snake game")
+    assert cleaned.value.original_requirements == "write a snake game"
+    assert cleaned.repairs == ["repair_original_requirements"]
     # A restatement that names the subject stays as the model wrote it.
     kept = prd.model_copy(update={"original_requirements": "A classic Snake game for the terminal."})
     assert check_prd(kept, idea="write a snake game").value.original_requirements == kept.original_requirements

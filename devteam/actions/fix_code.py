@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from devteam.actions.file_threads import fenced, fits
 from devteam.actions.fill_function import FileBrief, fill_hollow_functions
 from devteam.actions.persona import Persona, language_of
-from devteam.actions.write_code import compile_error
+from devteam.actions.write_code import compile_error, with_stdlib_imports
 from devteam.artifacts.documents import SystemDesign
 from devteam.artifacts.file_plan import plan_key
+from devteam.artifacts.program_layout import is_test_path
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
@@ -90,4 +91,5 @@ async def fix_code(
     )
     if compile_error(path, filled.code) and not compile_error(path, code):
         return None
-    return FixedFile(filled.code, [*messages, ChatMessage("assistant", fenced(path, filled.code))])
+    fixed = with_stdlib_imports(llm, path, filled.code, test_file=is_test_path(path))
+    return FixedFile(fixed, [*messages, ChatMessage("assistant", fenced(path, filled.code))])

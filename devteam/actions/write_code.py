@@ -16,6 +16,7 @@ from devteam.actions.persona import Persona, language_of
 from devteam.artifacts.checks import code_problem
 from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign
 from devteam.artifacts.hollow_code import syntax_errors
+from devteam.artifacts.missing_imports import with_module_imports
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
@@ -24,6 +25,7 @@ from devteam.structured.ask import ask_code
 log = logging.getLogger("devteam.repair")
 
 NAME = "WriteCode"
+STDLIB_IMPORT = "repair_stdlib_import"
 
 
 @dataclass
@@ -56,6 +58,18 @@ def code_prompt(
         voice=voice,
         language_of=language_of,
     )
+
+
+def with_stdlib_imports(llm: LLM, path: str, code: str, *, test_file: bool = False) -> str:
+    """`code` with an import of each standard-library module it uses but never imports (see
+    `artifacts/missing_imports`), logged as `repair_stdlib_import`."""
+    if not path.endswith(".py"):
+        return code
+    completed, added = with_module_imports(code, test_file=test_file)
+    if added:
+        log.info("%s: %s uses %s without importing; imported", STDLIB_IMPORT, path, ", ".join(added))
+        llm.ledger.add_repairs([STDLIB_IMPORT])
+    return completed
 
 
 def compile_error(path: str, code: str) -> str | None:
@@ -115,6 +129,7 @@ async def write_code(
     await _fill_hollows(llm, persona, written, brief, repair, conversation=messages)
     errors = syntax_errors(planned.path, written.code)
     if not errors:
+        written.code = with_stdlib_imports(llm, planned.path, written.code)
         return written
     # One more chance with every error quoted (not just the first): cheap, and it fixes most slips.
     log.info("repair_syntax: %s does not compile (%s); asking for a fix", planned.path, "; ".join(errors))
@@ -140,6 +155,7 @@ async def write_code(
     written.repairs.extend(fixed.repairs)
     written.conversation = [*fix_messages, ChatMessage("assistant", f"```{language}\n{fixed.value.rstrip()}\n```")]
     await _fill_hollows(llm, persona, written, brief, repair, conversation=fix_messages)
+    written.code = with_stdlib_imports(llm, planned.path, written.code)
     written.compile_error = compile_error(planned.path, written.code)
     if written.compile_error:
         log.warning(

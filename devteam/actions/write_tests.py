@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 
 from devteam.actions.file_threads import continued, fenced, fits
 from devteam.actions.persona import Persona, language_of
-from devteam.actions.write_code import compile_error
+from devteam.actions.write_code import compile_error, with_stdlib_imports
 from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
@@ -206,6 +206,7 @@ async def _opening(
 
 
 def _importing(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:
+    test_code = with_stdlib_imports(llm, test_path, test_code, test_file=True)
     completed, added = with_module_imports(test_code, module_code, import_name(module_path))
     if added:
         log.info(

@@ -193,6 +193,11 @@ def missing_idea_words(idea: str, prd: PRD) -> list[str]:
     return [word for word in idea_subject_words(idea) if _stem(word) not in text]
 
 
+# The role's voice, as prompts/voice.j2 words it ("You are ProductManager, a product manager. ..."), or the
+# PRD prompt's own instructions, inside the restated idea.
+_INSTRUCTIONS = re.compile(r"\byou are (?:a |an |the )?[a-z]*(?:manager|architect|engineer)\b|\bturn the user's idea\b")
+
+
 def check_prd(prd: PRD, *, idea: str) -> Checked[PRD]:
     """A PRD that mentions fewer than half of the idea's subject words has drifted to another product, and one
     without requirements has nothing for the design to build: both are problems. One that is about the idea
@@ -209,7 +214,17 @@ def check_prd(prd: PRD, *, idea: str) -> Checked[PRD]:
     else:
         words = idea_subject_words(idea)
         restated = prd.original_requirements.lower()
-        if words and not any(_stem(word) in restated for word in words):
+        if _INSTRUCTIONS.search(restated):
+            # The 0.5B restated its prompt with the idea ("... You are ProductManager, a product manager. Turn
+            # the user's idea into ..."): every later prompt quotes this field, and its tests printed it back.
+            note_repair(
+                repairs,
+                "repair_original_requirements",
+                f"{preview(prd.original_requirements, limit=80)} repeats the prompt's instructions; set to the idea "
+                f"{idea!r}",
+            )
+            prd = prd.model_copy(update={"original_requirements": idea})
+        elif words and not any(_stem(word) in restated for word in words):
             note_repair(
                 repairs,
                 "repair_original_requirements",
