@@ -101,11 +101,17 @@ def test_a_package_this_interpreter_lacks_is_sent_back_unless_the_idea_names_it_
     installing = DesignRules(idea=SNAKE, importable=never_installed, install_allowed=True)
     assert check_design(design, installing).problems == []
 
-    # A model that insists keeps its package (QA will say the program needs it), and the log says so.
-    with caplog.at_level(logging.WARNING, logger="devteam"):
+    # A model that insists loses the package (the program is written with the standard library), and the log
+    # says how to keep it; a package the idea names, or --qa-install, keeps it.
+    with caplog.at_level(logging.INFO, logger="devteam"):
         settled = settle_design(checked.value, DesignRules(idea=SNAKE, importable=never_installed))
-    assert settled.value.required_packages == ["flask==3.0.0"] and settled.repairs == []
-    assert any(r.getMessage().startswith("plan_needs_package: 'flask==3.0.0'") for r in caplog.records)
+    assert settled.value.required_packages == [] and settled.repairs == ["repair_package_dropped"]
+    assert any(
+        r.getMessage().startswith("repair_package_dropped: 'flask==3.0.0'") and "--qa-install" in r.getMessage()
+        for r in caplog.records
+    )
+    assert settle_design(checked.value, named).value.required_packages == ["flask==3.0.0"]
+    assert settle_design(checked.value, installing).value.required_packages == ["flask==3.0.0"]
 
 
 def test_what_is_installed_here_is_known_by_module_or_distribution_name() -> None:

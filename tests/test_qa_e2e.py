@@ -138,7 +138,9 @@ def test_a_missing_third_party_package_is_reported_not_fixed(tmp_path: Path, ope
     openai_server.set_handler(company)
     _configure(tmp_path, openai_server)
 
-    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+    # The idea names the package, so the design keeps it (else it is dropped and the program written without).
+    idea = f"{IDEA}, drawn with zz_absent_engine"
+    result = run_metagpt([idea, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
 
     assert result.code == 0, result.output
     assert "needs zz_absent_engine" in result.stdout

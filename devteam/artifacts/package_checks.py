@@ -125,8 +125,10 @@ def check_packages(packages: list[str], rules: PackageRules) -> CheckedPackages:
 
 
 def settle_packages(packages: list[str], rules: PackageRules) -> CheckedPackages:
-    """After the Architect was asked once: schema names go; a package the model insists on stays, said in the log
-    (QA will report that the program needs it; `--qa-install` installs it)."""
+    """After the Architect was asked once: schema names go, and so does a package the model insists on that
+    cannot be imported where the program runs (the idea does not name it, `--qa-install` is off): the writers
+    are then told the standard library is all there is, and an import of it goes back to its writer. A 0.5B
+    insisted on pygame for a terminal snake game and wrote a program that could not start."""
     result = CheckedPackages([])
     for requirement in packages:
         if _not_a_name(requirement, result.repairs):
@@ -140,11 +142,14 @@ def settle_packages(packages: list[str], rules: PackageRules) -> CheckedPackages
             )
             continue
         if not rules.install_allowed and not named_in(rules.idea, requirement) and not rules.importable(requirement):
-            log.warning(
-                "plan_needs_package: %r is not installed here and the Architect kept it; the program needs it "
-                "(--qa-install installs requirements.txt for QA)",
-                requirement,
+            note_repair(
+                result.repairs,
+                "repair_package_dropped",
+                f"{requirement!r} is not installed here and the idea does not ask for it; dropped from "
+                "required_packages, the program is written with the standard library (name the package in the "
+                "idea, or use --qa-install, to keep it)",
             )
+            continue
         result.packages.append(requirement)
     return result
 
