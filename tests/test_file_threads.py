@@ -57,7 +57,7 @@ def test_a_continued_request_is_sent_only_where_the_window_leaves_room_for_the_a
         assert _fits(server, CONVERSATION, 1536)
 
 
-def test_a_fix_continues_the_tests_conversation_while_it_shows_the_file_as_it_reads_now() -> None:
+def test_a_fix_continues_the_conversation_that_wrote_the_file_as_it_reads_now() -> None:
     code, tests = "print('first answer')\n", "def test_x():\n    assert True\n"
     wrote_tests = [
         *CONVERSATION,
@@ -66,16 +66,14 @@ def test_a_fix_continues_the_tests_conversation_while_it_shows_the_file_as_it_re
     ]
     conversations = {"main.py": CONVERSATION, "tests/test_main.py": wrote_tests}
 
-    chosen = thread_for(conversations, "main.py", {"main.py": code, "tests/test_main.py": tests})
-    assert chosen == (wrote_tests, {"main.py", "tests/test_main.py"})
-
-    # main.py changed since the tests were written: its own conversation, showing it as it reads now.
+    # Not the tests' conversation (the 0.5B answered a fix there with its tests again): the file's own.
     changed = "print('fixed')\n"
-    messages, shown = thread_for(conversations, "main.py", {"main.py": changed, "tests/test_main.py": tests}) or (
-        [],
-        set(),
+    chosen = thread_for(conversations, "main.py", {"main.py": changed, "tests/test_main.py": tests})
+    assert chosen == ([*CONVERSATION[:2], ChatMessage("assistant", fenced("main.py", changed))], {"main.py"})
+    # A test file's fix continues the conversation that wrote the tests.
+    assert thread_for(conversations, "tests/test_main.py", {"tests/test_main.py": tests}) == (
+        wrote_tests,
+        {"tests/test_main.py"},
     )
-    assert messages[-1] == ChatMessage("assistant", fenced("main.py", changed)) and shown == {"main.py"}
-
     # A file this run did not write (an earlier run's, on --resume): no conversation to continue.
     assert thread_for({}, "main.py", {"main.py": code}) is None

@@ -46,14 +46,13 @@ def test_run_tests_catches_the_bug_and_the_engineer_fixes_it(tmp_path: Path, ope
     # The fix prompt carried the failing output and the implicated file.
     fix_prompt = company.prompts["FixCode"][0]
     assert "test_length_stays_the_same_without_food" in fix_prompt and "self.snake.insert(0, head)" in fix_prompt
-    # ... as a turn after the conversation that wrote the file and then its tests (what a server's cache holds
-    # right after the tests were written), the files as they read now; only the failure is in the new turn.
-    (_, wrote_board, board_then, ask_tests, tests_then, fix_turn) = company.requests["FixCode"][0]
+    # ... as a turn after the conversation that wrote the file, the file as it reads now (a server's cache holds
+    # the writing prompt); the failure and the test file in the new turn.
+    (_, wrote_board, board_then, fix_turn) = company.requests["FixCode"][0]
     assert "Write the complete file `snake/board.py`" in wrote_board["content"]
     assert board_then == {"role": "assistant", "content": f"```python\n{BUGGY_BOARD.rstrip()}\n```"}
-    assert "## Action: WriteTests" in ask_tests["content"] and "def test_step_moves_the_head" in tests_then["content"]
     assert "Fix the file `snake/board.py` you wrote above" in fix_turn["content"]
-    assert "### `tests/test_board.py`" not in fix_turn["content"] and "FAILED" in fix_turn["content"]
+    assert "### `tests/test_board.py`" in fix_turn["content"] and "FAILED" in fix_turn["content"]
     # WriteTests was scoped to the module (and not the entry point): it continued the conversation that wrote it.
     (system, wrote, board, ask) = company.requests["WriteTests"][0]
     assert company.calls.count("tests:snake/board.py") == 1

@@ -45,15 +45,10 @@ async def fits(llm: LLM, messages: list[ChatMessage], answer_tokens: int) -> boo
 def thread_for(
     conversations: Mapping[str, list[ChatMessage]], path: str, sources: Mapping[str, str]
 ) -> tuple[list[ChatMessage], set[str]] | None:
-    """The conversation a fix of `path` continues, and the files it shows as they read now; None when this run
-    has none. A test file's conversation that shows `path` as it reads now comes first (the tests were written
-    right after it: the server's cache holds both files); else `path`'s own."""
-    shown_now = fenced(path, sources[path])
-    for other, conversation in conversations.items():
-        if other == path or other not in sources or not conversation:
-            continue
-        if any(m.role == "assistant" and m.content == shown_now for m in conversation[:-1]):
-            return continued(conversation, other, sources[other]), {path, other}
+    """The conversation a fix of `path` continues — the one that wrote it (or its last fix), showing it as it
+    reads now — and the files it shows; None when this run has none. Not the conversation that wrote its tests,
+    though the server's cache holds that one: asked there to fix `main.py`, the 0.5B answered with its tests
+    again (`from main import ...` as main.py)."""
     own = conversations.get(path)
     if own:
         return continued(own, path, sources[path]), {path}

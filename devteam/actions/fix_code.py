@@ -7,12 +7,14 @@ only the failure is new to it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from devteam.actions.file_threads import fenced, fits
 from devteam.actions.fill_function import FileBrief, fill_hollow_functions
 from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error, with_stdlib_imports
+from devteam.artifacts.checks import code_problem
 from devteam.artifacts.documents import SystemDesign
 from devteam.artifacts.file_plan import plan_key
 from devteam.artifacts.program_layout import is_test_path
@@ -20,6 +22,8 @@ from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
 from devteam.structured.ask import ask_code
+
+log = logging.getLogger("devteam.engineer")
 
 NAME = "FixCode"
 FAILURE_LIMIT = 6000  # characters of failing output quoted; the end of pytest's output says the most
@@ -90,6 +94,10 @@ async def fix_code(
         llm, persona, code=answer.value, brief=brief, repair=repair, conversation=messages
     )
     if compile_error(path, filled.code) and not compile_error(path, code):
+        return None
+    problem = code_problem(path, filled.code)
+    if problem is not None and code_problem(path, code) is None:
+        log.warning("%s %s: the answer is not a fix (%s); the file stays as it was", NAME, path, problem)
         return None
     fixed = with_stdlib_imports(llm, path, filled.code, test_file=is_test_path(path))
     return FixedFile(fixed, [*messages, ChatMessage("assistant", fenced(path, filled.code))])

@@ -299,7 +299,20 @@ def code_problem(path: str, code: str) -> str | None:
     functions = [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if functions and all(all(_is_placeholder(stmt) for stmt in fn.body) for fn in functions):
         return "every function in the file is a stub (`pass` or `...`): nothing is implemented"
+    own = ".".join(PurePosixPath(path).with_suffix("").parts)
+    if own != "__main__" and not own.endswith(".__main__") and _imports(tree, own):
+        # The 0.5B, asked to fix main.py after writing its tests, answered with the tests: `from main import ...`.
+        return f"the file imports itself (`{own}`): it is another file's code, not `{path}`"
     return None
+
+
+def _imports(tree: ast.Module, module: str) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == module:
+            return True
+        if isinstance(node, ast.Import) and any(alias.name == module for alias in node.names):
+            return True
+    return False
 
 
 def _is_placeholder(node: ast.stmt) -> bool:
