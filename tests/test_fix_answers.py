@@ -15,6 +15,7 @@ from devteam.artifacts.checks import code_problem
 from devteam.artifacts.documents import PlannedFile, SystemDesign
 from devteam.config.settings import Config
 from devteam.llm.factory import build_llm
+from devteam.llm.types import ChatMessage
 from devteam.llm.usage import Ledger
 
 MAIN = "def check_winner(board):\n    return None\n\n\nif __name__ == '__main__':\n    print(check_winner([]))\n"
@@ -31,7 +32,7 @@ def test_a_file_that_imports_itself_is_not_that_file() -> None:
     assert code_problem("snake/__main__.py", "from snake.board import Board\n\nBoard()\n") is None
 
 
-def _fix(server: OpenAIServer) -> FixedFile | None:
+def _fix(server: OpenAIServer, thread: tuple[list[ChatMessage], set[str]] | None = None) -> FixedFile | None:
     design = SystemDesign(
         implementation_approach="Standard library only.",
         file_list=[PlannedFile(path="main.py", purpose="the game")],
@@ -52,6 +53,7 @@ def _fix(server: OpenAIServer) -> FixedFile | None:
                 failure="FAILED tests/test_main.py::test_board - assert None == 'X'",
                 context={},
                 repair=True,
+                thread=thread,
             )
         finally:
             await llm.aclose()
@@ -72,3 +74,23 @@ def test_a_real_fix_is_kept() -> None:
         server.enqueue(Text(f"```python\n{fixed}```"))
         result = _fix(server)
     assert result is not None and result.code == fixed
+
+
+def test_a_continued_fix_that_repeats_the_file_is_asked_again_with_a_prompt_of_its_own() -> None:
+    # The 0.5B, continuing the conversation that wrote main.py, wrote main.py again, byte for byte.
+    fixed = MAIN.replace("return None", "return 'X' if board else None")
+    thread = (
+        [
+            ChatMessage("system", "You write code."),
+            ChatMessage("user", "## Action: WriteCode\nWrite the complete file `main.py`."),
+            ChatMessage("assistant", f"```python\n{MAIN.rstrip()}\n```"),
+        ],
+        {"main.py"},
+    )
+    with OpenAIServer() as server:
+        server.enqueue(Text(f"```python\n{MAIN}```"), Text(f"```python\n{fixed}```"))
+        result = _fix(server, thread)
+        first, second = (request.json["messages"] for request in server.chat_requests)
+    assert result is not None and result.code == fixed
+    assert len(first) == 4 and "Fix the file `main.py` you wrote above" in first[-1]["content"]
+    assert [m["role"] for m in second] == ["system", "user"] and "## The file to fix: `main.py`" in second[1]["content"]

@@ -73,6 +73,16 @@ def test_the_entry_point_is_found_and_a_server_that_keeps_running_counts_as_a_cl
     assert smoke is not None and smoke.verdict == "clean start" and smoke.ok
 
 
+def test_a_program_that_asks_for_its_arguments_started_but_a_traceback_is_a_failure(tmp_path: Path) -> None:
+    # The 0.5B's snake: `Usage: python snake_game.py <length>` and exit 1, started with no arguments.
+    usage = "import sys\nif len(sys.argv) < 2:\n    print('Usage: python main.py <length>')\n    sys.exit(1)\n"
+    smoke = smoke_run(_project(tmp_path / "a", {"main.py": usage}), ["main.py"], BOX)
+    assert smoke is not None and smoke.verdict == "clean exit", smoke.output
+    crash = "print('usage: main.py FILE')\nopen('missing.txt')\n"
+    smoke = smoke_run(_project(tmp_path / "b", {"main.py": crash}), ["main.py"], BOX)
+    assert smoke is not None and smoke.verdict == "fails", smoke.output
+
+
 def test_a_crashing_entry_point_is_a_code_failure(tmp_path: Path) -> None:
     root = _project(tmp_path, {"main.py": "raise RuntimeError('boom')\n"})
     smoke = smoke_run(root, ["main.py"], BOX)

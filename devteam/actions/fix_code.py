@@ -66,27 +66,35 @@ async def fix_code(
         messages = [*above, ChatMessage("user", followup)]
         if not await fits(llm, messages, len(code) // 3):
             messages = []
-    if not messages:
-        prompt = render_prompt(
-            "fix_code.j2",
-            design=design,
-            path=path,
-            code=code,
-            failure=quoted,
-            context=context,
-            language_of=language_of,
-            voice=persona.voice(),
-        )
-        messages = [persona.system_message(), ChatMessage("user", prompt)]
+    standalone = [
+        persona.system_message(),
+        ChatMessage(
+            "user",
+            render_prompt(
+                "fix_code.j2",
+                design=design,
+                path=path,
+                code=code,
+                failure=quoted,
+                context=context,
+                language_of=language_of,
+                voice=persona.voice(),
+            ),
+        ),
+    ]
+    messages = messages or standalone
     answer = await ask_code(
-        llm,
-        messages,
-        role=persona.role,
-        action=NAME,
-        subject=path,
-        language=language_of(path),
-        repair=repair,
+        llm, messages, role=persona.role, action=NAME, subject=path, language=language_of(path), repair=repair
     )
+    if messages is not standalone and answer.value.strip() == code.strip():
+        # Continuing the conversation that wrote the file, the 0.5B wrote the same file again (temperature 0,
+        # its own answer above): asked once more with a prompt of its own, the failure in front of the file.
+        log.warning("%s %s: the answer repeats the file; asking again with a prompt of its own", NAME, path)
+        llm.ledger.count_reask()
+        messages = standalone
+        answer = await ask_code(
+            llm, messages, role=persona.role, action=NAME, subject=path, language=language_of(path), repair=repair
+        )
     # A fix can leave (or make) a hollow function too: each is asked for on its own.
     purpose = next((item.purpose for item in design.file_list if plan_key(item.path) == plan_key(path)), "")
     brief = FileBrief(path, purpose, "", design, context)

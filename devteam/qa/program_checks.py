@@ -222,11 +222,18 @@ def smoke_run(
         return SmokeRun(shown, "box failed", output)
     if result.timed_out:
         return SmokeRun(shown, "clean start", output)
-    if result.returncode == 0 or (result.returncode == 2 and "usage:" in result.output.lower()):
+    if result.returncode == 0 or _usage_exit(result.returncode, result.output):
         return SmokeRun(shown, "clean exit", output)
     if needs:
         return SmokeRun(shown, "needs packages", output, needs)
     return SmokeRun(shown, "fails", output)
+
+
+def _usage_exit(returncode: int | None, output: str) -> bool:
+    """A program that wants arguments and, started without them, says how to call it and exits (argparse with
+    2, hand-written code often with 1: the 0.5B's `Usage: python snake_game.py <length>`), without a
+    traceback: it started."""
+    return returncode in (1, 2) and "usage:" in output.lower() and "Traceback (most recent call last)" not in output
 
 
 def required_modules(root: Path) -> set[str]:
