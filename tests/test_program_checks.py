@@ -83,6 +83,17 @@ def test_a_program_that_asks_for_its_arguments_started_but_a_traceback_is_a_fail
     assert smoke is not None and smoke.verdict == "fails", smoke.output
 
 
+def test_an_interactive_program_that_waits_for_input_started(tmp_path: Path) -> None:
+    # The 0.5B's unit converter: a menu, then input(); the box's stdin is closed, so the read ends in EOFError.
+    waits = "print('1) length 2) weight')\nchoice = input('Enter the unit: ')\n"
+    smoke = smoke_run(_project(tmp_path / "a", {"main.py": waits}), ["main.py"], BOX)
+    assert smoke is not None and smoke.verdict == "clean start" and smoke.ok, smoke.output
+    # An EOFError the program raises itself, or a crash before the read, is a failure.
+    raises = "raise EOFError('broken archive')\n"
+    smoke = smoke_run(_project(tmp_path / "b", {"main.py": raises}), ["main.py"], BOX)
+    assert smoke is not None and smoke.verdict == "fails", smoke.output
+
+
 def test_a_crashing_entry_point_is_a_code_failure(tmp_path: Path) -> None:
     root = _project(tmp_path, {"main.py": "raise RuntimeError('boom')\n"})
     smoke = smoke_run(root, ["main.py"], BOX)

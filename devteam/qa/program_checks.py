@@ -224,6 +224,8 @@ def smoke_run(
         return SmokeRun(shown, "clean start", output)
     if result.returncode == 0 or _usage_exit(result.returncode, result.output):
         return SmokeRun(shown, "clean exit", output)
+    if _waits_for_input(result.output):
+        return SmokeRun(shown, "clean start", output)
     if needs:
         return SmokeRun(shown, "needs packages", output, needs)
     return SmokeRun(shown, "fails", output)
@@ -234,6 +236,14 @@ def _usage_exit(returncode: int | None, output: str) -> bool:
     2, hand-written code often with 1: the 0.5B's `Usage: python snake_game.py <length>`), without a
     traceback: it started."""
     return returncode in (1, 2) and "usage:" in output.lower() and "Traceback (most recent call last)" not in output
+
+
+def _waits_for_input(output: str) -> bool:
+    """An interactive program ran up to its first `input()` and asked (stdin is closed in the box, so the read
+    ends in EOFError): it started, as a curses program that waits in its pseudo-terminal does. The 0.5B's 2048
+    and unit converter did; nothing before the read failed."""
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return bool(lines) and lines[-1].strip() == "EOFError: EOF when reading a line"
 
 
 def required_modules(root: Path) -> set[str]:
