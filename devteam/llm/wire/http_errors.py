@@ -82,7 +82,7 @@ def mapped_http_errors(
         yield
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise transport_error(exc, where=where, root=root, hint=hint, target=target) from exc
-    except asyncio.TimeoutError as exc:
+    except (asyncio.TimeoutError, TimeoutError) as exc:  # one class from 3.11 on; two on 3.10
         raise deadline_error(where=where, timeout=timeout) from exc
     except ANSWER_ERRORS as exc:
         raise malformed_error(exc, where=where, what=what) from exc
