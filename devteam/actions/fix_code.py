@@ -108,4 +108,4 @@ async def fix_code(
         log.warning("%s %s: the answer is not a fix (%s); the file stays as it was", NAME, path, problem)
         return None
     fixed = with_stdlib_imports(llm, path, filled.code, test_file=is_test_path(path))
-    return FixedFile(fixed, [*messages, ChatMessage("assistant", fenced(path, filled.code))])
+    return FixedFile(fixed, [*messages, ChatMessage("assistant", fenced(path, fixed))])

@@ -113,18 +113,35 @@ async def write_tests(
     conversation: list[ChatMessage] | None = None,
 ) -> WrittenTests:
     """`conversation`: the request that wrote the module and its answer, when this run wrote it."""
-    messages = await _opening(
-        llm,
-        persona,
-        prd=prd,
-        design=design,
-        module_path=module_path,
-        code=code,
-        test_path=test_path,
-        dependencies=dependencies,
-        idea=idea,
-        conversation=conversation,
-    )
+    messages: list[ChatMessage] = []
+    if conversation:
+        followup = render_prompt(
+            "write_tests_followup.j2",
+            voice=persona.voice(),
+            module_path=module_path,
+            test_path=test_path,
+            import_name=import_name(module_path),
+        )
+        messages = [*continued(conversation, module_path, code), ChatMessage("user", followup)]
+        if not await fits(llm, messages, ANSWER_TOKENS):
+            messages = []
+    if not messages:
+        # A prompt of its own: this run did not write the module, or the conversation leaves no room.
+        prompt = render_prompt(
+            "write_tests.j2",
+            idea=idea or prd.original_requirements,
+            prd=prd,
+            design=design,
+            plan_shown=True,
+            module_path=module_path,
+            code=code,
+            test_path=test_path,
+            import_name=import_name(module_path),
+            dependencies=dependencies,
+            language_of=language_of,
+            voice=persona.voice(),
+        )
+        messages = [persona.system_message(), ChatMessage("user", prompt)]
     answer = await ask_code(
         llm, messages, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
     )
@@ -160,49 +177,6 @@ async def write_tests(
     )
     written = _importing(fixed.value, code, module_path, test_path, llm)
     return WrittenTests(written, [*fix, ChatMessage("assistant", fenced(test_path, written))])
-
-
-async def _opening(
-    llm: LLM,
-    persona: Persona,
-    *,
-    prd: PRD,
-    design: SystemDesign,
-    module_path: str,
-    code: str,
-    test_path: str,
-    dependencies: dict[str, str],
-    idea: str,
-    conversation: list[ChatMessage] | None,
-) -> list[ChatMessage]:
-    """The request for the tests: a turn after the module's writing conversation where it fits the window,
-    else a prompt of its own."""
-    if conversation:
-        followup = render_prompt(
-            "write_tests_followup.j2",
-            voice=persona.voice(),
-            module_path=module_path,
-            test_path=test_path,
-            import_name=import_name(module_path),
-        )
-        messages = [*continued(conversation, module_path, code), ChatMessage("user", followup)]
-        if await fits(llm, messages, ANSWER_TOKENS):
-            return messages
-    prompt = render_prompt(
-        "write_tests.j2",
-        idea=idea or prd.original_requirements,
-        prd=prd,
-        design=design,
-        plan_shown=True,
-        module_path=module_path,
-        code=code,
-        test_path=test_path,
-        import_name=import_name(module_path),
-        dependencies=dependencies,
-        language_of=language_of,
-        voice=persona.voice(),
-    )
-    return [persona.system_message(), ChatMessage("user", prompt)]
 
 
 def _importing(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:

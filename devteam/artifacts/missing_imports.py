@@ -89,8 +89,6 @@ def _bound_names(tree: ast.AST) -> set[str]:
             bound.add(node.name)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             bound |= set(node.names)
-        elif isinstance(node, ast.alias) and node.asname:
-            bound.add(node.asname)
     return bound
 
 
