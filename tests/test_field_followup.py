@@ -89,7 +89,9 @@ def test_the_recorded_prd_gap_costs_one_field_follow_up(tmp_path: Path, llama_cp
     assert "field follow-ups: 1" in result.stdout
 
 
-def design_of(server: OpenAIServer, messages: list[ChatMessage]) -> Answer[SystemDesign]:
+def design_of(
+    server: OpenAIServer, messages: list[ChatMessage], *, structured_output: str = "auto"
+) -> Answer[SystemDesign]:
     config = Config.model_validate(
         {
             "llm": {
@@ -99,6 +101,7 @@ def design_of(server: OpenAIServer, messages: list[ChatMessage]) -> Answer[Syste
                 "stream": False,
                 "timeout": 5,
                 "num_retries": 0,
+                "structured_output": structured_output,
             }
         }
     )
@@ -188,7 +191,8 @@ def test_an_echoed_field_nothing_builds_on_is_cleared_without_a_follow_up(openai
 
 
 def test_an_echo_the_follow_ups_cannot_fix_is_not_fatal(openai_server: OpenAIServer) -> None:
-    """The same echo after every follow-up: a required field stays as answered, and the run goes on."""
+    """The same echo after the follow-up: a required field stays as answered, and the run goes on — after one
+    follow-up, since it fixed none of the fields (a second would show the model the same answer)."""
     exchange = recorded("snake_auto_qwen05.jsonl", "WriteDesign")[0]
     openai_server.set_handler(lambda _request: Text(exchange["answer"]))
     messages = [ChatMessage(m["role"], m["content"]) for m in exchange["messages"]]
@@ -198,4 +202,53 @@ def test_an_echo_the_follow_ups_cannot_fix_is_not_fatal(openai_server: OpenAISer
     echoed = json.loads(exchange["answer"])["data_structures_and_interfaces"]
     assert answer.value.data_structures_and_interfaces == echoed
     assert answer.repairs[-2:] == ["repair_field_followup", "repair_echo_unresolved"]
+    assert answer.field_followups == 1 and len(openai_server.chat_requests) == 2
+
+
+def test_a_follow_up_that_fixes_some_fields_is_followed_by_one_for_the_rest(openai_server: OpenAIServer) -> None:
+    exchange = recorded("snake_auto_qwen05.jsonl", "WriteDesign")[0]
+    recorded_design = json.loads(exchange["answer"])
+    class_diagram = "classDiagram\n    class Snake {\n        +move()\n    }"
+    call_flow = "sequenceDiagram\n    participant M as main\n    M->>Snake: move()"
+    openai_server.enqueue(
+        Text(exchange["answer"]),
+        # the class diagram comes right; the call flow is still the field's description
+        Text(
+            json.dumps(
+                {
+                    "data_structures_and_interfaces": class_diagram,
+                    "program_call_flow": recorded_design["program_call_flow"],
+                }
+            )
+        ),
+        Text(json.dumps({"program_call_flow": call_flow})),
+    )
+    messages = [ChatMessage(m["role"], m["content"]) for m in exchange["messages"]]
+
+    answer = design_of(openai_server, messages)
+
+    assert answer.value.data_structures_and_interfaces == class_diagram
+    assert answer.value.program_call_flow == call_flow
     assert answer.field_followups == 2
+    assert asked_properties(openai_server.chat_requests[-1]) == ["program_call_flow"]
+
+
+def test_a_follow_up_under_a_schema_the_server_enforces_does_not_spell_the_schema_out(
+    llama_cpp_server: OpenAIServer, openai_server: OpenAIServer
+) -> None:
+    """llama.cpp holds the answer to the small schema by its grammar: the prompt names the fields and what
+    each must hold, and leaves the JSON schema out (fewer prompt tokens to read); asked in plain JSON mode
+    (nothing enforced), the model gets the schema spelled out."""
+    exchange = recorded("snake_auto_qwen05.jsonl", "WriteDesign")[0]
+    messages = [ChatMessage(m["role"], m["content"]) for m in exchange["messages"]]
+    for server, mode in ((llama_cpp_server, "auto"), (openai_server, "json_object")):
+        server.set_handler(lambda _request: Text(exchange["answer"]))
+        design_of(server, messages, structured_output=mode)
+
+    enforced = llama_cpp_server.chat_requests[-1]
+    assert (enforced.json.get("response_format") or {}).get("schema"), "llama.cpp gets the schema as its grammar"
+    enforced_ask = enforced.json["messages"][-1]["content"]
+    assert "data_structures_and_interfaces: A mermaid classDiagram of the code." in enforced_ask
+    assert "JSON schema" not in enforced_ask and '"properties"' not in enforced_ask
+    spelled_ask = openai_server.chat_requests[-1].json["messages"][-1]["content"]
+    assert "It must match this JSON schema" in spelled_ask and '"program_call_flow"' in spelled_ask

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
+from devteam.llm.types import SCHEMA_LEVELS, ChatMessage, ChatRequest, ChatResponse
 from devteam.structured.echo import EchoFailure, echoed_fields
 from devteam.structured.extract import ParseFailure
 from devteam.structured.parse import emit_fixes, parse_structured
@@ -105,6 +105,7 @@ async def follow_up_fields(
         response = await llm.complete(admitted)
         result.calls += 1
         outcome = _problem_with(response)
+        stuck = False  # a cut-off or refused answer says nothing about whether asking again helps
         if outcome is None:
             try:
                 value, repairs = _merge(
@@ -113,7 +114,9 @@ async def follow_up_fields(
             except ParseFailure as again:
                 outcome = f"{again.kind}: {again.feedback}"
                 fallback = again.value if isinstance(again, EchoFailure) else None
+                asked_for = set(problems)
                 problems, kept = _next_problems(again, problems, kept)
+                stuck = set(problems) == asked_for
             else:
                 repairs = [*earlier, *repairs, FIELD_FOLLOWUP]
                 llm.settle(admitted, response, repairs=repairs, started_at=started_at)
@@ -123,6 +126,17 @@ async def follow_up_fields(
         llm.settle(admitted, response, repairs=[], outcome=f"field follow-up: {outcome}", started_at=started_at)
         result.last_problem = outcome
         answer = response.text
+        if stuck:
+            # Not one field came right: the next follow-up shows the model this answer and gets it again (the
+            # 0.5B's second follow-up failed in 20 of 20 chains over its bench runs). What stands is kept.
+            log.info(
+                "%s: %s %s: the follow-up fixed none of %s; no further follow-up",
+                FIELD_FOLLOWUP,
+                request.role,
+                request.action,
+                ", ".join(problems),
+            )
+            break
     if fallback is not None:
         result.value = clear_echoes(fallback, model, problems, role=request.role, action=request.action)
         result.repairs = list(dict.fromkeys([*earlier, FIELD_FOLLOWUP, ECHO_UNRESOLVED]))
@@ -171,9 +185,10 @@ def _followup_request(
         for name, field in model.model_fields.items()
         if (field.alias or name) in problems and field.description
     }
-    prompt = render_prompt(
-        "field_followup.j2", problems=problems, descriptions=descriptions, schema=schema_for_prompt(small)
-    )
+    output_mode = llm.output_mode(wants_json=True)
+    # Where the server holds the answer to the small schema, the descriptions above say all it needs.
+    schema = "" if output_mode in SCHEMA_LEVELS else schema_for_prompt(small)
+    prompt = render_prompt("field_followup.j2", problems=problems, descriptions=descriptions, schema=schema)
     quoted = answer if len(answer) <= QUOTED_ANSWER_LIMIT else answer[:QUOTED_ANSWER_LIMIT] + "\n[...]"
     messages = [*request.messages, ChatMessage("assistant", quoted), ChatMessage("user", prompt)]
     return replace(
@@ -181,7 +196,7 @@ def _followup_request(
         messages=messages,
         json_schema=to_strict_schema(small),
         schema_name=small.__name__,
-        output_mode=llm.output_mode(wants_json=True),
+        output_mode=output_mode,
         # A few fields need far less than the whole answer did: a follow-up that loops is cut early.
         max_tokens=min(FOLLOWUP_TOKENS, llm.max_tokens),
     )
