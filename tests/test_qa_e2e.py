@@ -324,3 +324,37 @@ def test_a_fix_the_model_cannot_give_ends_the_round_not_the_run(tmp_path: Path, 
     assert company.calls.count("fix:cut") == 2  # asked, asked again with twice the budget
     assert "no usable fix for snake/board.py" in result.stderr
     assert "QA:       round 1: 3 tests passed, 1 failed" in result.stdout
+
+
+ONE_CLASS = (
+    "class Todo:\n    def __init__(self) -> None:\n        self.items: list[str] = []\n\n"
+    "    def add(self, item: str) -> list[str]:\n        self.items.append(item)\n        return self.items\n\n\n"
+    'if __name__ == "__main__":\n    print(Todo().add("milk"))\n'
+)
+# As the 0.5B wrote them for its 2048 game and unit converter: a method imported as a module function.
+METHOD_AS_FUNCTION_TESTS = (
+    "from main import Todo, add\n\n\ndef test_add() -> None:\n    todo = Todo()\n    assert add('milk') == ['milk']\n"
+)
+
+
+def test_tests_that_import_a_method_as_a_function_call_it_on_the_tests_object(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", ONE_CLASS, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": METHOD_AS_FUNCTION_TESTS},
+    )
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    project = tmp_path / "workspace" / "snake"
+    run_log = (project / ".devteam" / "run.log").read_text()
+    assert "repair_test_method_call: tests/test_main.py imported add (Todo method)" in run_log
+    tests = (project / "tests" / "test_main.py").read_text()
+    assert "from main import Todo\n" in tests and "assert todo.add('milk') == ['milk']" in tests
+    # without the repair: an ImportError, no test run
+    assert "QA:       round 1: 1 tests passed, 0 failed" in result.stdout

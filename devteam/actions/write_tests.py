@@ -16,6 +16,7 @@ from devteam.actions.file_threads import continued, fenced, fits
 from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error, with_stdlib_imports
 from devteam.artifacts.documents import PRD, SystemDesign
+from devteam.artifacts.method_imports import with_method_calls
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
@@ -25,6 +26,7 @@ log = logging.getLogger("devteam.structured")
 
 NAME = "WriteTests"
 TEST_IMPORT = "repair_test_import"
+METHOD_CALL = "repair_test_method_call"
 # The most a test file of 3-8 tests needs; the answer budget of a continued request.
 ANSWER_TOKENS = 1536
 
@@ -162,25 +164,36 @@ async def write_tests(
         )
         if has_tests(retried.value):
             answer, messages = retried, again
-    error = compile_error(test_path, answer.value)
-    if error is None:
-        written = _importing(answer.value, code, module_path, test_path, llm)
-        return WrittenTests(written, [*messages, ChatMessage("assistant", fenced(test_path, written))])
-    fix = [
-        *messages,
-        ChatMessage("assistant", fenced(test_path, answer.value)),
-        ChatMessage("user", render_prompt("fix_syntax.j2", path=test_path, error=error)),
-    ]
-    llm.ledger.add_repairs(["repair_syntax"])
-    fixed = await ask_code(
-        llm, fix, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
-    )
-    written = _importing(fixed.value, code, module_path, test_path, llm)
-    return WrittenTests(written, [*fix, ChatMessage("assistant", fenced(test_path, written))])
+    tests = answer.value
+    error = compile_error(test_path, tests)
+    if error is not None:
+        messages = [
+            *messages,
+            ChatMessage("assistant", fenced(test_path, tests)),
+            ChatMessage("user", render_prompt("fix_syntax.j2", path=test_path, error=error)),
+        ]
+        llm.ledger.add_repairs(["repair_syntax"])
+        fixed = await ask_code(
+            llm, messages, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
+        )
+        tests = fixed.value
+    written = _importing(tests, code, module_path, test_path, llm)
+    return WrittenTests(written, [*messages, ChatMessage("assistant", fenced(test_path, written))])
 
 
 def _importing(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:
     test_code = with_stdlib_imports(llm, test_path, test_code, test_file=True)
+    called = with_method_calls(test_code, module_code, import_name(module_path))
+    if called.methods:
+        log.info(
+            "%s: %s imported %s from %s as functions; called on an object of their class",
+            METHOD_CALL,
+            test_path,
+            ", ".join(f"{name} ({owner} method)" for name, owner in called.methods.items()),
+            module_path,
+        )
+        llm.ledger.add_repairs([METHOD_CALL])
+        test_code = called.code
     completed, added = with_module_imports(test_code, module_code, import_name(module_path))
     if added:
         log.info(
