@@ -5,12 +5,18 @@ Small models write `collections.Counter(...)` under `from collections import Cou
 that a fix round then spends a call on (the 0.5B's word counter and JSON API did). A name that is only ever read,
 never bound anywhere in the file, and is a standard-library module (or a dotted submodule of one) can only mean
 that module, so the import is added — nothing else in the file changes.
+
+The same holds for a bare name that one of a few everyday standard-library modules exports: the 0.5B's notes
+API called `StringIO(...)` with no import, a NameError in every test, and its fix round kept it. Such a name,
+never bound in the file, gets `from io import StringIO` (the first module in `NAME_PROVIDERS` that has it).
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import functools
+import importlib
 import importlib.util
 import pkgutil
 import sys
@@ -22,6 +28,70 @@ _ALSO_FOR_TESTS = frozenset({"pytest"})
 _NEVER = frozenset(
     {"this", "antigravity", "test", "idlelib", "turtledemo", "lib2to3", "ensurepip", "venv", "pydoc_data"}
 )
+
+
+# Everyday modules whose public names a small model uses bare (`StringIO(...)`, `defaultdict(list)`,
+# `randint(1, 6)`, `sqrt(x)`), in the order that settles a name two of them have (collections' `Counter`, not
+# typing's alias of it). Only these: every name of `os` or `re` (`open`, `split`, `compile`) is too likely to
+# mean something else.
+NAME_PROVIDERS = (
+    "io",
+    "collections",
+    "pathlib",
+    "dataclasses",
+    "enum",
+    "random",
+    "math",
+    "statistics",
+    "time",
+    "datetime",
+    "itertools",
+    "functools",
+    "copy",
+    "string",
+    "textwrap",
+    "heapq",
+    "bisect",
+    "decimal",
+    "fractions",
+    "typing",
+    "unittest.mock",
+)
+
+
+def missing_name_imports(code: str) -> list[tuple[str, str]]:
+    """`(module, name)` for each bare name the file reads but never binds, that is no builtin and no module,
+    and that a module of `NAME_PROVIDERS` exports; empty when the file does not parse or star-imports."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    if any(isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names) for node in ast.walk(tree)):
+        return []
+    bound = _bound_names(tree)
+    modules = set(sys.stdlib_module_names)
+    wanted: list[tuple[str, str]] = []
+    names = [node for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)]
+    for node in sorted(names, key=lambda name: (name.lineno, name.col_offset)):
+        if node.id in bound or node.id in modules or hasattr(builtins, node.id) or node.id.startswith("_"):
+            continue
+        module = _exported_names().get(node.id)
+        if module is not None and (module, node.id) not in wanted:
+            wanted.append((module, node.id))
+    return wanted
+
+
+@functools.cache
+def _exported_names() -> dict[str, str]:
+    """name -> the first module of `NAME_PROVIDERS` that exports it (standard-library modules only, imported
+    here to read their names; nothing model-written is imported)."""
+    exported: dict[str, str] = {}
+    for module_name in NAME_PROVIDERS:
+        module = importlib.import_module(module_name)
+        public = getattr(module, "__all__", None) or [name for name in dir(module) if not name.startswith("_")]
+        for name in public:
+            exported.setdefault(name, module_name)
+    return exported
 
 
 def missing_module_imports(code: str, *, test_file: bool = False) -> list[str]:
@@ -49,10 +119,11 @@ def missing_module_imports(code: str, *, test_file: bool = False) -> list[str]:
 
 
 def with_module_imports(code: str, *, test_file: bool = False) -> tuple[str, list[str]]:
-    """The file with `import <module>` lines added after its docstring and `__future__` imports; the modules
-    added."""
+    """The file with `import <module>` and `from <module> import <name>` lines added after its docstring and
+    `__future__` imports; what was added (`collections`, `StringIO (from io)`)."""
     missing = missing_module_imports(code, test_file=test_file)
-    if not missing:
+    names = missing_name_imports(code)
+    if not missing and not names:
         return code, []
     tree = ast.parse(code)
     insert_at = 0  # a line index: after the docstring and `from __future__` imports
@@ -68,8 +139,13 @@ def with_module_imports(code: str, *, test_file: bool = False) -> tuple[str, lis
             continue
         break
     lines = code.splitlines(keepends=True)
+    by_module: dict[str, list[str]] = {}
+    for module, name in names:
+        by_module.setdefault(module, []).append(name)
     added = "".join(f"import {name}\n" for name in missing)
-    return "".join([*lines[:insert_at], added, *lines[insert_at:]]), missing
+    added += "".join(f"from {module} import {', '.join(sorted(found))}\n" for module, found in by_module.items())
+    described = [*missing, *(f"{name} (from {module})" for module, name in names)]
+    return "".join([*lines[:insert_at], added, *lines[insert_at:]]), described
 
 
 def _bound_names(tree: ast.AST) -> set[str]:
