@@ -376,3 +376,29 @@ def test_only_top_level_imports_at_the_named_lines_are_dropped() -> None:
     assert trimmed == "import os\n\n\ndef f():\n    import graphics\n    return os.sep\n"
     assert without_import_lines(code, {5}) is None  # no statement starts there
     assert without_import_lines("def broken(:\n", {1}) is None
+
+
+@pytest.mark.parametrize(
+    ("idea", "asked"),
+    [
+        ("write a data script that reads a CSV of daily temperatures and prints the mean", True),
+        ("write a word-frequency tool that reads a text file and prints the ten most common words", True),
+        ("write a command-line todo list that stores tasks in a JSON file", True),
+        ("write a snake game for the terminal", False),
+        ("write a password generator CLI with options for length, digits and symbols", False),
+    ],
+)
+def test_a_program_that_reads_a_file_is_asked_to_take_its_path_from_the_command_line(idea: str, asked: bool) -> None:
+    """The 0.5B hard-coded `example.txt` and `daily_temperatures.csv`: both programs died at start wherever QA
+    ran them. Only ideas about files get the rule (fewer prompt tokens for the others)."""
+    planned = PlannedFile(path="main.py", purpose="the whole program: starts it", depends_on=[])
+    design = SystemDesign(
+        implementation_approach="standard library",
+        file_list=[planned],
+        data_structures_and_interfaces="",
+        program_call_flow="",
+    )
+    context = code_contexts(design, planned, {}, {"main.py": []})[0]
+    prompt = code_prompt(a_prd(idea), design, planned, context, idea=idea)
+    assert ("comes from the command line" in prompt) is asked
+    assert ("prints a usage line and exits with status 2" in prompt) is asked

@@ -8,6 +8,7 @@ same time and keeps each prompt inside a small model's window.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from devteam.actions.code_context import CodeContext, fit_prompt
@@ -41,13 +42,21 @@ class WrittenFile:
     conversation: list[ChatMessage] = field(default_factory=list)
 
 
+# An idea about a program that reads a file ("reads a CSV of daily temperatures", "a word frequency tool for a
+# text file"): the 0.5B hard-coded `example.txt` and `daily_temperatures.csv`, so the program died at start with
+# FileNotFoundError wherever QA ran it.
+_INPUT_FILE = re.compile(r"\b(?:files?|csv|txt|text|reads?|log)\b", re.IGNORECASE)
+
+
 def code_prompt(
     prd: PRD, design: SystemDesign, planned: PlannedFile, context: CodeContext, *, idea: str = "", voice: str = ""
 ) -> str:
     """The run's shared start (idea, design, plan, product: the same for every file), then this file's part."""
+    idea = idea or prd.original_requirements
     return render_prompt(
         "write_code.j2",
-        idea=idea or prd.original_requirements,
+        reads_input_file=bool(_INPUT_FILE.search(idea)),
+        idea=idea,
         prd=prd if context.overview else None,
         design=design,
         file=planned,
