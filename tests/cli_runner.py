@@ -71,3 +71,19 @@ def write_config(folder: Path, llm: dict[str, object], **top: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({"llm": llm, **top}, sort_keys=False))
     return path
+
+
+def pytest_output(project: Path, module: str, tests: str) -> str:
+    """What `python -m pytest -q tests` prints in `project` with `tests` as `tests/test_main.py` (the module
+    under test already written there): how a repaired test file fares against the real module."""
+    (project / "tests").mkdir(exist_ok=True)
+    (project / "main.py").write_text(module)
+    (project / "tests" / "test_main.py").write_text(tests)
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return ran.stdout

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
+
+from cli_runner import pytest_output
 
 from devteam.artifacts.method_imports import imported_methods, with_method_calls
 
@@ -70,18 +70,9 @@ def test_tests_in_a_class_call_a_new_object_and_pass_where_they_could_not_import
     assert fixed.methods == {"convert_length": "Main"}
     assert fixed.code.startswith("from main import Main\n")
     assert "assert Main().convert_length(1, 'km', 'm') == 1000" in fixed.code
-    (tmp_path / "main.py").write_text(CONVERTER)
-    (tmp_path / "tests").mkdir()
     for tests, outcome in ((CONVERTER_TESTS, "1 error"), (fixed.code, "1 passed")):
-        (tmp_path / "tests" / "test_main.py").write_text(tests)
-        ran = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert outcome in ran.stdout, ran.stdout
+        output = pytest_output(tmp_path, CONVERTER, tests)
+        assert outcome in output, output
 
 
 def test_names_that_are_real_or_nowhere_or_aliased_are_left_alone() -> None:

@@ -358,3 +358,29 @@ def test_tests_that_import_a_method_as_a_function_call_it_on_the_tests_object(
     assert "from main import Todo\n" in tests and "assert todo.add('milk') == ['milk']" in tests
     # without the repair: an ImportError, no test run
     assert "QA:       round 1: 1 tests passed, 0 failed" in result.stdout
+
+
+def test_tests_that_carry_a_copy_of_the_module_test_the_module_itself(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    # As the 0.5B's todo tests did: the module's class rewritten (wrongly) in the test file, the tests run on it.
+    copying = "class Todo:\n    def add(self, item):\n        return []\n\n\ndef test_add() -> None:\n    assert Todo().add('milk') == ['milk']\n"
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", ONE_CLASS, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": copying},
+    )
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    project = tmp_path / "workspace" / "snake"
+    assert (
+        "repair_test_module_copy: tests/test_main.py carried its own copy of Todo"
+        in (project / ".devteam" / "run.log").read_text()
+    )
+    tests = (project / "tests" / "test_main.py").read_text()
+    assert tests.startswith("from main import Todo\n") and "return []" not in tests
+    assert "QA:       round 1: 1 tests passed, 0 failed" in result.stdout  # the module's add, not the copy's

@@ -17,6 +17,7 @@ from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error, with_stdlib_imports
 from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.artifacts.method_imports import with_method_calls
+from devteam.artifacts.module_copies import without_module_copies
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
@@ -27,6 +28,7 @@ log = logging.getLogger("devteam.structured")
 NAME = "WriteTests"
 TEST_IMPORT = "repair_test_import"
 METHOD_CALL = "repair_test_method_call"
+MODULE_COPY = "repair_test_module_copy"
 # The most a test file of 3-8 tests needs; the answer budget of a continued request.
 ANSWER_TOKENS = 1536
 
@@ -183,6 +185,16 @@ async def write_tests(
 
 def _importing(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:
     test_code = with_stdlib_imports(llm, test_path, test_code, test_file=True)
+    test_code, copied = without_module_copies(test_code, module_code)
+    if copied:
+        log.info(
+            "%s: %s carried its own copy of %s from %s; removed, the module's own are imported",
+            MODULE_COPY,
+            test_path,
+            ", ".join(copied),
+            module_path,
+        )
+        llm.ledger.add_repairs([MODULE_COPY])
     called = with_method_calls(test_code, module_code, import_name(module_path))
     if called.methods:
         log.info(
