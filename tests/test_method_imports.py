@@ -100,3 +100,15 @@ def test_a_nested_call_and_a_multi_line_import_are_rewritten_once() -> None:
     assert fixed.code.startswith("from main import Stack\n\n\ndef test_push")
     assert "return Stack().push('é')" in fixed.code and "Stack().Stack()" not in fixed.code
     ast.parse(fixed.code)
+
+
+def test_methods_reached_through_a_star_import_are_called_on_an_object_too(tmp_path: Path) -> None:
+    # The unit converter's tests on the final code (bench suite, idea 5): `from main import *`, then the methods.
+    module = "class UnitConverter:\n    def meters_to_kilometers(self, meters):\n        return meters / 1000\n"
+    tests = "from main import *\n\ndef test_km():\n    assert meters_to_kilometers(10) == 0.01\n"
+
+    fixed = with_method_calls(tests, module, "main")
+
+    assert fixed.methods == {"meters_to_kilometers": "UnitConverter"}
+    assert fixed.code == tests.replace("meters_to_kilometers(10)", "UnitConverter().meters_to_kilometers(10)")
+    assert "1 passed" in pytest_output(tmp_path, module, fixed.code)

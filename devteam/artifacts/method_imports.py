@@ -15,6 +15,7 @@ import ast
 from dataclasses import dataclass
 
 from devteam.artifacts.code_interface import module_names
+from devteam.artifacts.missing_imports import bound_names
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,8 @@ class MethodCalls:
 
 
 def imported_methods(test_code: str, module_code: str, module: str) -> dict[str, str]:
-    """`name -> class` for each name the tests import from `module` that it lacks at its top level but one of
-    its classes has as a method; {} when either file does not parse."""
+    """`name -> class` for each name the tests import from `module` (by name, or by `*` and then call) that it
+    lacks at its top level but one of its classes has as a method; {} when either file does not parse."""
     try:
         tests, code = ast.parse(test_code), ast.parse(module_code)
     except (SyntaxError, ValueError):
@@ -37,13 +38,17 @@ def imported_methods(test_code: str, module_code: str, module: str) -> dict[str,
             for member in node.body:
                 if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)) and not member.name.startswith("_"):
                     owners.setdefault(member.name, node.name)
-    return {
-        alias.name: owners[alias.name]
-        for node in ast.walk(tests)
-        if isinstance(node, ast.ImportFrom) and node.module == module and node.level == 0
-        for alias in node.names
-        if alias.asname is None and alias.name not in defined and alias.name in owners
-    }
+    imports = [node for node in ast.walk(tests) if isinstance(node, ast.ImportFrom) and node.module == module]
+    named = [alias.name for node in imports if node.level == 0 for alias in node.names if alias.asname is None]
+    if "*" in named:
+        # `from main import *`, then `meters_to_kilometers(10)`: a call of a name bound nowhere in the tests
+        bound = bound_names(tests)
+        named += [
+            node.func.id
+            for node in ast.walk(tests)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in bound
+        ]
+    return {name: owners[name] for name in dict.fromkeys(named) if name not in defined and name in owners}
 
 
 def with_method_calls(test_code: str, module_code: str, module: str) -> MethodCalls:
@@ -68,6 +73,8 @@ def with_method_calls(test_code: str, module_code: str, module: str) -> MethodCa
     edits = list(calls.values())  # (line index, start column, end column, text)
     for node in (n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == module and n.level == 0):
         names = [alias.name if alias.asname is None else f"{alias.name} as {alias.asname}" for alias in node.names]
+        if "*" in names:
+            continue  # it imports the classes already
         kept = [name for name in names if name not in methods]
         kept += [owner for owner in dict.fromkeys(methods.values()) if owner not in kept]
         start, end = node.lineno - 1, (node.end_lineno or node.lineno) - 1

@@ -68,7 +68,7 @@ def missing_name_imports(code: str) -> list[tuple[str, str]]:
         return []
     if any(isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names) for node in ast.walk(tree)):
         return []
-    bound = _bound_names(tree)
+    bound = bound_names(tree)
     modules = set(sys.stdlib_module_names)
     wanted: list[tuple[str, str]] = []
     names = [node for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)]
@@ -101,7 +101,7 @@ def missing_module_imports(code: str, *, test_file: bool = False) -> list[str]:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return []
-    bound = _bound_names(tree)
+    bound = bound_names(tree)
     known = {name for name in sys.stdlib_module_names if not name.startswith("_")} - _NEVER
     known |= _ALSO_FOR_TESTS if test_file else set()
     wanted: list[str] = []
@@ -148,7 +148,7 @@ def with_module_imports(code: str, *, test_file: bool = False) -> tuple[str, lis
     return "".join([*lines[:insert_at], added, *lines[insert_at:]]), described
 
 
-def _bound_names(tree: ast.AST) -> set[str]:
+def bound_names(tree: ast.AST) -> set[str]:
     """Every name the file binds anywhere (imports, assignments, definitions, parameters, loop and `with`
     targets, `except ... as`, `global`): such a name may mean something other than the module."""
     bound: set[str] = set()
