@@ -384,3 +384,28 @@ def test_tests_that_carry_a_copy_of_the_module_test_the_module_itself(
     tests = (project / "tests" / "test_main.py").read_text()
     assert tests.startswith("from main import Todo\n") and "return []" not in tests
     assert "QA:       round 1: 1 tests passed, 0 failed" in result.stdout  # the module's add, not the copy's
+
+
+def test_a_bare_name_the_module_defines_is_imported_from_it_not_from_the_standard_library(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    """`mean` is both the data script's own function and `statistics.mean`: a test that calls it without an
+    import means the module under test's."""
+    module = (
+        "def mean(values):\n    return round(sum(values) / len(values), 1) if values else 0.0\n\n\n"
+        'if __name__ == "__main__":\n    print(mean([1, 2]))\n'
+    )
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", module, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": "def test_mean_of_nothing():\n    assert mean([]) == 0.0\n"},
+    )
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    tests = (tmp_path / "workspace" / "snake" / "tests" / "test_main.py").read_text()
+    assert tests.startswith("from main import mean\n") and "statistics" not in tests
+    assert "QA:       round 1: 1 tests passed, 0 failed" in result.stdout  # statistics.mean([]) would raise

@@ -184,7 +184,8 @@ async def write_tests(
 
 
 def _importing(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:
-    test_code = with_stdlib_imports(llm, test_path, test_code, test_file=True)
+    """The tests made to test the module itself and to import what they use: the module's own names first, so a
+    bare `mean(...)` the module defines is the module's, not the standard library's."""
     test_code, copied = without_module_copies(test_code, module_code)
     if copied:
         log.info(
@@ -216,4 +217,4 @@ def _importing(test_code: str, module_code: str, module_path: str, test_path: st
             module_path,
         )
         llm.ledger.add_repairs([TEST_IMPORT])
-    return completed
+    return with_stdlib_imports(llm, test_path, completed, test_file=True)
