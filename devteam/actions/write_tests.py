@@ -16,6 +16,7 @@ from devteam.actions.file_threads import continued, fenced, fits
 from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error, with_stdlib_imports
 from devteam.artifacts.documents import PRD, SystemDesign
+from devteam.artifacts.float_asserts import with_approx_floats
 from devteam.artifacts.method_imports import with_method_calls
 from devteam.artifacts.module_copies import without_module_copies
 from devteam.core.prompting import render_prompt
@@ -29,6 +30,7 @@ NAME = "WriteTests"
 TEST_IMPORT = "repair_test_import"
 METHOD_CALL = "repair_test_method_call"
 MODULE_COPY = "repair_test_module_copy"
+FLOAT_EQUALITY = "repair_test_float_equality"
 # The most a test file of 3-8 tests needs; the answer budget of a continued request.
 ANSWER_TOKENS = 1536
 
@@ -184,8 +186,9 @@ async def write_tests(
 
 
 def _importing(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:
-    """The tests made to test the module itself and to import what they use: the module's own names first, so a
-    bare `mean(...)` the module defines is the module's, not the standard library's."""
+    """The tests made to test the module itself, to compare floats as floats, and to import what they use: the
+    module's own names first, so a bare `mean(...)` the module defines is the module's, not the standard
+    library's."""
     test_code, copied = without_module_copies(test_code, module_code)
     if copied:
         log.info(
@@ -217,4 +220,10 @@ def _importing(test_code: str, module_code: str, module_path: str, test_path: st
             module_path,
         )
         llm.ledger.add_repairs([TEST_IMPORT])
+    completed, approximated = with_approx_floats(completed)
+    if approximated:
+        log.info(
+            "%s: %s compared %d float(s) with ==; compared with pytest.approx", FLOAT_EQUALITY, test_path, approximated
+        )
+        llm.ledger.add_repairs([FLOAT_EQUALITY])
     return with_stdlib_imports(llm, test_path, completed, test_file=True)
