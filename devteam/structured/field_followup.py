@@ -17,12 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.llm.types import SCHEMA_LEVELS, ChatMessage, ChatRequest, ChatResponse
+from devteam.llm.types import ChatMessage, ChatRequest, ChatResponse
 from devteam.structured.echo import EchoFailure, echoed_fields
 from devteam.structured.extract import ParseFailure
 from devteam.structured.parse import emit_fixes, parse_structured
 from devteam.structured.repeat_guard import RepeatGuard
-from devteam.structured.schema import schema_for_prompt, to_strict_schema
+from devteam.structured.schema import answer_format, to_strict_schema
 
 log = logging.getLogger("devteam.repair")
 
@@ -186,8 +186,9 @@ def _followup_request(
         if (field.alias or name) in problems and field.description
     }
     output_mode = llm.output_mode(wants_json=True)
-    # Where the server holds the answer to the small schema, the descriptions above say all it needs.
-    schema = "" if output_mode in SCHEMA_LEVELS else schema_for_prompt(small)
+    # Where the server holds the answer to the small schema, the descriptions above say all it needs: the same
+    # decision as a whole answer's format (`answer_format` gives no schema text then).
+    schema = answer_format(small, output_mode=output_mode)["schema"]
     prompt = render_prompt("field_followup.j2", problems=problems, descriptions=descriptions, schema=schema)
     quoted = answer if len(answer) <= QUOTED_ANSWER_LIMIT else answer[:QUOTED_ANSWER_LIMIT] + "\n[...]"
     messages = [*request.messages, ChatMessage("assistant", quoted), ChatMessage("user", prompt)]
