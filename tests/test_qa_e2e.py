@@ -8,11 +8,11 @@ from pathlib import Path
 
 import git
 import yaml
-from cli_runner import run_metagpt, write_config
+from cli_runner import CliResult, run_metagpt, write_config
 from fakes import OpenAIServer, asked
 from fakes.base import Error, RecordedRequest, Reply, Text
 from scripted_company import ScriptedFile
-from scripted_qa import BUGGY_BOARD, SNAKE_FILES, ScriptedQaCompany
+from scripted_qa import BUGGY_BOARD, FIXED_BOARD, SNAKE_FILES, TESTS, ScriptedQaCompany
 
 IDEA = "write a snake game"
 
@@ -409,3 +409,57 @@ def test_a_bare_name_the_module_defines_is_imported_from_it_not_from_the_standar
     tests = (tmp_path / "workspace" / "snake" / "tests" / "test_main.py").read_text()
     assert "from main import mean\n" in tests and "statistics" not in tests
     assert "QA:       round 1: 1 tests passed, 0 failed" in result.stdout  # statistics.mean([]) would raise
+
+
+# The board is right; the tests (as a 0.5B wrote its own) expect the snake to grow on every step.
+WRONG_EXPECTATION_TESTS = TESTS.replace("assert len(board.snake) == 3", "assert len(board.snake) == 4")
+CORRECT_SNAKE = [
+    SNAKE_FILES[0],
+    ScriptedFile("snake/board.py", FIXED_BOARD, [], "Board: snake, food, score, step(), turn()"),
+    SNAKE_FILES[2],
+]
+
+
+def _run_with_the_board_kept(
+    tmp_path: Path, server: OpenAIServer, tests_fix: str
+) -> tuple[ScriptedQaCompany, Path, CliResult]:
+    """A run whose board's fix comes back as written, and whose tests' fix is `tests_fix`."""
+    company = ScriptedQaCompany(
+        CORRECT_SNAKE,
+        fixes={"snake/board.py": FIXED_BOARD, "tests/test_board.py": tests_fix},
+        tests={"snake/board.py": WRONG_EXPECTATION_TESTS},
+    )
+    server.set_handler(company)
+    _configure(tmp_path, server)
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+    assert result.code == 0, result.output
+    return company, tmp_path / "workspace" / "snake", result
+
+
+def test_when_the_code_is_kept_the_failing_tests_are_fixed(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    company, root, result = _run_with_the_board_kept(tmp_path, openai_server, TESTS)
+
+    assert _log(root)[-4:] == [
+        ("QaEngineer", "Add tests for snake/board.py"),
+        ("QaEngineer", "1 of 4 tests fail, python -m snake: clean exit (round 1)"),
+        ("Engineer", "Fix tests/test_board.py (QA round 1)"),
+        ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 2)"),
+    ]
+    # The board's fix came back as it was, in its thread and asked again on its own; then the tests were asked.
+    assert company.calls[-3:] == ["fix:snake/board.py", "fix:snake/board.py", "fix:tests/test_board.py"]
+    # The tests' fix says the code stays, and continues the conversation that wrote the tests.
+    test_fix = company.requests["FixCode"][2]
+    assert "`snake/board.py` stays as it is" in test_fix[-1]["content"]
+    assert test_fix[-2] == {"role": "assistant", "content": f"```python\n{WRONG_EXPECTATION_TESTS.rstrip()}\n```"}
+    assert "the failing tests tests/test_board.py are asked for instead" in result.stderr
+    assert (root / "snake" / "board.py").read_text().strip() == FIXED_BOARD.strip()
+
+
+def test_a_test_fix_that_drops_the_checks_is_not_kept(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    hollowed = "from snake.board import Board\n\n\ndef test_board() -> None:\n    Board()\n"
+    _, root, result = _run_with_the_board_kept(tmp_path, openai_server, hollowed)
+
+    assert "the fix of tests/test_board.py is not kept: 0 of its tests check anything, where 4 did" in result.stderr
+    assert "the Engineer's fix changed nothing; QA stops here" in result.stderr
+    assert (root / "tests" / "test_board.py").read_text() == WRONG_EXPECTATION_TESTS
+    assert [m for a, m in _log(root) if a == "Engineer" and m.startswith("Fix ")] == []

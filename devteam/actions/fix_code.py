@@ -47,10 +47,12 @@ async def fix_code(
     context: dict[str, str],
     repair: bool,
     thread: tuple[list[ChatMessage], set[str]] | None = None,
+    kept_module: str | None = None,
 ) -> FixedFile | None:
     """The corrected file, or None when the answer would not compile where the original did. `thread`: a
     conversation of this run that shows the file as it reads now, and the files it shows
-    (`file_threads.thread_for`); those are not quoted again."""
+    (`file_threads.thread_for`); those are not quoted again. `kept_module`: for a test file, the module whose
+    fix for this failure changed nothing — its author stands by it, so the failing tests are what is asked for."""
     quoted = failure if len(failure) <= FAILURE_LIMIT else "...\n" + failure[-FAILURE_LIMIT:]
     messages: list[ChatMessage] = []
     if thread:
@@ -62,6 +64,7 @@ async def fix_code(
             context={other: text for other, text in context.items() if other not in shown},
             language_of=language_of,
             voice=persona.voice(),
+            kept_module=kept_module,
         )
         messages = [*above, ChatMessage("user", followup)]
         if not await fits(llm, messages, len(code) // 3):
@@ -79,6 +82,7 @@ async def fix_code(
                 context=context,
                 language_of=language_of,
                 voice=persona.voice(),
+                kept_module=kept_module,
             ),
         ),
     ]

@@ -100,6 +100,50 @@ def with_module_imports(test_code: str, module_code: str, module: str) -> tuple[
     return f"from {module} import {', '.join(missing)}\n" + test_code, missing
 
 
+def checked_tests(code: str) -> int | None:
+    """How many test functions in `code` check something (an `assert`, or a `raises` block); None when the
+    file does not parse."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    return sum(
+        1
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name.startswith("test")
+        and any(_checks(inner) for inner in ast.walk(node))
+    )
+
+
+def _checks(node: ast.AST) -> bool:
+    if isinstance(node, ast.Assert):
+        return True
+    if isinstance(node, ast.withitem) and isinstance(node.context_expr, ast.Call):
+        called = node.context_expr.func
+        name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+        return name in ("raises", "assertRaises")
+    return False
+
+
+def rewritten_tests_problem(before: str, after: str) -> str | None:
+    """Why a rewritten test file is not kept, or None. A fix of the tests may correct them, not hollow them: it
+    keeps at least half of the tests that checked something (a small model's "fix" that drops every assert
+    would make any program pass)."""
+    now = checked_tests(after)
+    if now is None:
+        return "it does not parse"
+    earlier = checked_tests(before) or 0
+    if now < max(1, (earlier + 1) // 2):
+        return f"{now} of its tests check anything, where {earlier} did"
+    return None
+
+
+def repaired_tests(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:
+    """A test file, written or rewritten, made to test the module itself (the repairs `write_tests` applies)."""
+    return _importing(test_code, module_code, module_path, test_path, llm)
+
+
 def import_name(module_path: str) -> str:
     return ".".join(PurePosixPath(module_path).with_suffix("").parts)
 

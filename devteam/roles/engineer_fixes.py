@@ -1,5 +1,6 @@
 """The Engineer's answer to a QA bug report: fix the implicated files, most likely first, in one commit.
 
+The code is asked for first; when its fix changes nothing, the failing tests are (the author stood by the code).
 A round that changes nothing publishes nothing, so QA stops there instead of re-running the same code.
 """
 
@@ -7,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
-from devteam.actions.file_threads import thread_for
+from devteam.actions.file_threads import fenced, thread_for
 from devteam.actions.fix_code import NAME as FIX_CODE
-from devteam.actions.fix_code import fix_code
+from devteam.actions.fix_code import FixedFile, fix_code
 from devteam.actions.persona import Persona
+from devteam.actions.write_tests import repaired_tests, rewritten_tests_problem
 from devteam.core.errors import StructuredOutputError
 from devteam.llm.client import LLM
-from devteam.qa.program_checks import BugReport, is_test_path
+from devteam.llm.types import ChatMessage
+from devteam.qa.program_checks import BugReport, imported_modules, is_test_path
 from devteam.roles.base import Message, RunContext
 from devteam.roles.messages import FixesCommitted
 
@@ -30,16 +34,19 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
         return []
     repo = run.opened
     sources = {path: repo.read_text(path) or "" for path in report.files}
-    # The code first: a test is rewritten only when the failure names no other file (else a fix could simply
-    # bend the test to the bug). The other named files still go into each prompt as context.
+    # The code first: a test is rewritten only when the failure names no other file, or when the code's fix
+    # came back as the code was (else a fix could simply bend the test to the bug). The other named files still go into
+    # each prompt as context.
     readable = [path for path in report.files if sources[path]]
     code = [path for path in readable if not is_test_path(path)]
-    targets = code[:MAX_FILES_PER_ROUND] if code else readable[:1]
+    tests = [path for path in readable if is_test_path(path)]
     semaphore = asyncio.Semaphore(run.max_concurrency)
+    kept_as_written: set[str] = set()  # answered with the file as it was: its author stands by it
 
-    async def fix_one(path: str) -> str | None:
+    async def fix_one(path: str, kept: bool) -> str | None:
         context = {other: sources[other] for other in report.files if other != path}
         context = dict(list(context.items())[:MAX_CONTEXT_FILES])
+        module = _tested_module(repo.root / path, code) if is_test_path(path) else None
         async with semaphore:
             run.progress.start(persona.role, f"{FIX_CODE} {path}")
             try:
@@ -53,6 +60,7 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
                     context=context,
                     repair=run.repair,
                     thread=thread_for(run.conversations, path, sources),
+                    kept_module=module if kept else None,
                 )
             except StructuredOutputError as error:
                 # A fix the model cannot give (cut off even with the budget doubled, as a 0.5B's markdown
@@ -61,32 +69,71 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
                     "QA round %d: no usable fix for %s (%s); the file stays as it was", report.round, path, error
                 )
                 fixed = None
+            if fixed is not None and module is not None:
+                fixed = _checked_test_fix(llm, path, sources[path], fixed, module, sources[module], report.round)
             changed = fixed is not None and fixed.code.strip() != sources[path].strip()
+            if fixed is not None and not changed:
+                kept_as_written.add(path)
             run.progress.done(persona.role, f"{FIX_CODE} {path}", detail="changed" if changed else "unchanged")
         if fixed is None or not changed:
             return None
         run.conversations[path] = fixed.conversation  # the next round's fix of this file continues it
         return fixed.code
 
-    answered: dict[str, str | None] = {}
+    async def fix_all(targets: list[str], kept: bool) -> list[str]:
+        answered: dict[str, str | None] = {}
 
-    async def fix_kept(path: str) -> None:
-        answered[path] = await fix_one(path)
+        async def fix_kept(path: str) -> None:
+            answered[path] = await fix_one(path, kept)
 
-    try:
-        results = await asyncio.gather(*(fix_kept(path) for path in targets), return_exceptions=True)
-    except asyncio.CancelledError:
-        # Stopped mid-round: a fix already answered is paid for; committed, a resume never asks for it again.
-        _commit_fixes(targets, answered, run, persona, report.round)
-        raise
-    changed = _commit_fixes(targets, answered, run, persona, report.round)
-    failures = [result for result in results if isinstance(result, BaseException)]
-    if failures:
-        raise failures[0]  # after the answered fixes are kept
+        try:
+            results = await asyncio.gather(*(fix_kept(path) for path in targets), return_exceptions=True)
+        except asyncio.CancelledError:
+            # Stopped mid-round: a fix already answered is paid for; committed, a resume never asks for it again.
+            _commit_fixes(targets, answered, run, persona, report.round)
+            raise
+        changed = _commit_fixes(targets, answered, run, persona, report.round)
+        failures = [result for result in results if isinstance(result, BaseException)]
+        if failures:
+            raise failures[0]  # after the answered fixes are kept
+        return changed
+
+    targets = code[:MAX_FILES_PER_ROUND] if code else readable[:1]
+    changed = await fix_all(targets, kept=False)
+    if not changed and code and tests and kept_as_written.issuperset(targets):
+        # The code's author, shown the failure, kept the code: the 0.5B's tests asserted values the
+        # requirements never promised and called methods its module does not have, and its fixes of the code
+        # came back unchanged round after round. The failing tests are what is asked for now.
+        log.warning(
+            "QA round %d: the fix of %s changed nothing; the failing tests %s are asked for instead",
+            report.round,
+            ", ".join(targets),
+            ", ".join(tests[:MAX_FILES_PER_ROUND]),
+        )
+        changed = await fix_all(tests[:MAX_FILES_PER_ROUND], kept=True)
     if not changed:
         log.warning("QA round %d: the Engineer's fix changed nothing; QA stops here", report.round)
         return []
     return [Message("fixed", FixesCommitted(report.round, tuple(changed)), persona.role)]
+
+
+def _tested_module(test: Path, code: list[str]) -> str | None:
+    """The module a test file tests: the first of the round's code files it imports."""
+    imported = imported_modules(test, code)
+    return next((path for path in code if path in imported), None)
+
+
+def _checked_test_fix(
+    llm: LLM, path: str, before: str, fixed: FixedFile, module: str, module_code: str, round_number: int
+) -> FixedFile | None:
+    """A rewritten test file with the repairs new tests get (imports, the module's own names, floats), or None
+    when it no longer tests enough (`rewritten_tests_problem`)."""
+    code = repaired_tests(fixed.code, module_code, module, path, llm)
+    problem = rewritten_tests_problem(before, code)
+    if problem is not None:
+        log.warning("QA round %d: the fix of %s is not kept: %s", round_number, path, problem)
+        return None
+    return FixedFile(code, [*fixed.conversation[:-1], ChatMessage("assistant", fenced(path, code))])
 
 
 def _commit_fixes(
