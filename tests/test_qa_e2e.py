@@ -90,7 +90,10 @@ def test_qa_rounds_bound_the_fixes_and_qa_true_in_the_config_turns_qa_on(
     log = _log(tmp_path / "workspace" / "snake")
     assert [m for a, m in log if a == "Engineer" and m.startswith("Fix ")] == ["Fix snake/board.py (QA round 1)"]
     assert [m for a, m in log if a == "QaEngineer"][-1] == "1 of 4 tests fail, python -m snake: clean exit (round 2)"
-    assert company.calls.count("fix:snake/board.py") == 1
+    # No candidate was better by the checks: all three were asked; the first that scored the same was kept.
+    assert company.calls.count("fix:snake/board.py") == 3
+    run_log = (tmp_path / "workspace" / "snake" / ".devteam" / "run.log").read_text()
+    assert "fix_candidate: snake/board.py, candidate 3 (temperature 0.9): 3 tests pass, 1 fail, starts" in run_log
 
 
 class _Requiring(ScriptedQaCompany):
@@ -321,7 +324,7 @@ def test_a_fix_the_model_cannot_give_ends_the_round_not_the_run(tmp_path: Path, 
     result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
 
     assert result.code == 0, result.output
-    assert company.calls.count("fix:cut") == 2  # asked, asked again with twice the budget
+    assert company.calls.count("fix:cut") == 6  # each of 3 candidates: asked, asked again with twice the budget
     assert "no usable fix for snake/board.py" in result.stderr
     assert "QA:       round 1: 3 tests passed, 1 failed" in result.stdout
 
@@ -445,11 +448,12 @@ def test_when_the_code_is_kept_the_failing_tests_are_fixed(tmp_path: Path, opena
         ("Engineer", "Fix tests/test_board.py (QA round 1)"),
         ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 2)"),
     ]
-    # The board's fix came back as it was, in its thread and asked again on its own; then the tests were asked.
-    assert company.calls[-3:] == ["fix:snake/board.py", "fix:snake/board.py", "fix:tests/test_board.py"]
+    # Each of the board's 3 candidate fixes came back as it was, in its thread and asked again on its own; then
+    # the tests were asked.
+    assert company.calls[-7:] == 6 * ["fix:snake/board.py"] + ["fix:tests/test_board.py"]
     # The tests' fix says the code stays, and continues the conversation that wrote the tests.
-    test_fix = company.requests["FixCode"][2]
-    assert "`snake/board.py` stays as it is" in test_fix[-1]["content"]
+    test_fix = company.requests["FixCode"][6]
+    assert "`snake/board.py` stays as it is: no fix of it" in test_fix[-1]["content"]
     assert test_fix[-2] == {"role": "assistant", "content": f"```python\n{WRONG_EXPECTATION_TESTS.rstrip()}\n```"}
     assert "the failing tests tests/test_board.py are asked for instead" in result.stderr
     assert (root / "snake" / "board.py").read_text().strip() == FIXED_BOARD.strip()
@@ -463,3 +467,42 @@ def test_a_test_fix_that_drops_the_checks_is_not_kept(tmp_path: Path, openai_ser
     assert "the Engineer's fix changed nothing; QA stops here" in result.stderr
     assert (root / "tests" / "test_board.py").read_text() == WRONG_EXPECTATION_TESTS
     assert [m for a, m in _log(root) if a == "Engineer" and m.startswith("Fix ")] == []
+
+
+class _WarmerFixes(ScriptedQaCompany):
+    """A board fix that breaks the program at temperature 0 and fixes it when asked warmer."""
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        temperature = (request.json or {}).get("temperature") or 0
+        self.fixes["snake/board.py"] = FIXED_BOARD if temperature >= 0.6 else "import no_such_module\n" + BUGGY_BOARD
+        return super().__call__(request)
+
+
+def test_a_candidate_fix_is_written_only_when_the_checks_score_it_better(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    company = _WarmerFixes()
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    root = tmp_path / "workspace" / "snake"
+    assert _log(root)[-3:] == [
+        ("QaEngineer", "1 of 4 tests fail, python -m snake: clean exit (round 1)"),
+        ("Engineer", "Fix snake/board.py (QA round 1)"),
+        ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 2)"),
+    ]
+    # The first candidate broke the import: judged in a throwaway copy, never written; the second was better.
+    run_log = (root / ".devteam" / "run.log").read_text()
+    assert (
+        "fix_candidate: snake/board.py, candidate 1 (temperature as configured): 0 tests pass, 1 fail, does not "
+        "start; as it is: 3 tests pass, 1 fail, starts" in run_log
+    )
+    assert "candidate 2 (temperature 0.6): 4 tests pass, 0 fail, starts" in run_log
+    assert company.calls.count("fix:snake/board.py") == 2
+    with git.Repo(root) as repo:  # no version of the board the project ever committed holds the broken import
+        versions = [repo.git.show(f"{c.hexsha}:snake/board.py") for c in repo.iter_commits(paths="snake/board.py")]
+    assert len(versions) == 2 and not any("no_such_module" in text for text in versions)  # written, fixed
+    assert (root / "snake" / "board.py").read_text().strip() == FIXED_BOARD.strip()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from devteam.actions.file_threads import fenced, fits
 from devteam.actions.fill_function import FileBrief, fill_hollow_functions
@@ -48,11 +49,13 @@ async def fix_code(
     repair: bool,
     thread: tuple[list[ChatMessage], set[str]] | None = None,
     kept_module: str | None = None,
+    temperature: float | None = None,
 ) -> FixedFile | None:
     """The corrected file, or None when the answer would not compile where the original did. `thread`: a
     conversation of this run that shows the file as it reads now, and the files it shows
     (`file_threads.thread_for`); those are not quoted again. `kept_module`: for a test file, the module whose
-    fix for this failure changed nothing — its author stands by it, so the failing tests are what is asked for."""
+    fix for this failure changed nothing — its author stands by it, so the failing tests are what is asked for.
+    `temperature`: None for the configured one; a candidate after the first is asked warmer."""
     quoted = failure if len(failure) <= FAILURE_LIMIT else "...\n" + failure[-FAILURE_LIMIT:]
     messages: list[ChatMessage] = []
     if thread:
@@ -87,18 +90,24 @@ async def fix_code(
         ),
     ]
     messages = messages or standalone
-    answer = await ask_code(
-        llm, messages, role=persona.role, action=NAME, subject=path, language=language_of(path), repair=repair
+    ask = partial(
+        ask_code,
+        llm,
+        role=persona.role,
+        action=NAME,
+        subject=path,
+        language=language_of(path),
+        repair=repair,
+        temperature=temperature,
     )
+    answer = await ask(messages)
     if messages is not standalone and answer.value.strip() == code.strip():
         # Continuing the conversation that wrote the file, the 0.5B wrote the same file again (temperature 0,
         # its own answer above): asked once more with a prompt of its own, the failure in front of the file.
         log.warning("%s %s: the answer repeats the file; asking again with a prompt of its own", NAME, path)
         llm.ledger.count_reask()
         messages = standalone
-        answer = await ask_code(
-            llm, messages, role=persona.role, action=NAME, subject=path, language=language_of(path), repair=repair
-        )
+        answer = await ask(messages)
     # A fix can leave (or make) a hollow function too: each is asked for on its own.
     purpose = next((item.purpose for item in design.file_list if plan_key(item.path) == plan_key(path)), "")
     brief = FileBrief(path, purpose, "", design, context)

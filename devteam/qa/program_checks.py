@@ -137,8 +137,11 @@ def has_pytest() -> bool:
     return importlib.util.find_spec("pytest") is not None
 
 
-def run_tests(root: Path, box: Box, limits: Limits = TEST_LIMITS) -> TestRun:
-    """The project's tests under pytest, in the box; the counts come from pytest's own summary line."""
+def run_tests(
+    root: Path, box: Box, limits: Limits = TEST_LIMITS, *, overrides: Mapping[str, str] | None = None
+) -> TestRun:
+    """The project's tests under pytest, in the box; the counts come from pytest's own summary line.
+    `overrides`: files run in another version than the project's (`run_sandboxed`)."""
     if not has_pytest():
         return TestRun(
             returncode=None,
@@ -160,7 +163,13 @@ def run_tests(root: Path, box: Box, limits: Limits = TEST_LIMITS) -> TestRun:
         "addopts=",
     ]
     result = run_sandboxed(
-        argv, project=root, box=box, limits=limits, env=interpreter_env(root), binds=package_binds(root)
+        argv,
+        project=root,
+        box=box,
+        limits=limits,
+        env=interpreter_env(root),
+        binds=package_binds(root),
+        overrides=overrides,
     )
     counts = _counts(result.output)
     run = TestRun(
@@ -200,7 +209,13 @@ def entry_command(paths: list[str], purposes: Mapping[str, str] | None = None) -
 
 
 def smoke_run(
-    root: Path, paths: list[str], box: Box, limits: Limits = SMOKE_LIMITS, *, purposes: Mapping[str, str] | None = None
+    root: Path,
+    paths: list[str],
+    box: Box,
+    limits: Limits = SMOKE_LIMITS,
+    *,
+    purposes: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> SmokeRun | None:
     command = entry_command(paths, purposes)
     if command is None:
@@ -214,6 +229,7 @@ def smoke_run(
         env=interpreter_env(root),
         terminal=terminal,
         binds=package_binds(root),
+        overrides=overrides,
     )
     shown = "python " + " ".join(command) + (" (in a pseudo-terminal)" if terminal else "")
     output = _with_limit_note(result)

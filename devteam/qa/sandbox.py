@@ -11,6 +11,7 @@ and environments speak of the box's paths (`PROJECT_DIR`); an unsafe run maps th
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import functools
 import os
@@ -28,13 +29,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, TypeVar, cast
 
 from devteam.qa.box import HOME_DIR, LAUNCHER, PROJECT_DIR, SOURCE_DIR, TMP_DIR, Bind, Box, bwrap_prefix
 from devteam.qa.disk_use import remove_folder
 from devteam.qa.isolation import cgroup_parent, namespace_prefix, probe_isolation
 from devteam.qa.project_copy import copy_project, scratch_folder
 
+T = TypeVar("T")
 _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Process groups running now: Ctrl-C on devteam must not leave them running until their wall-clock limit.
 _LIVE: set[int] = set()
@@ -110,9 +112,13 @@ def run_sandboxed(
     network: bool = False,
     binds: Sequence[Bind] = (),
     watch: Watch | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> SandboxResult:
     """Run `argv` (absolute program, box paths) in a throwaway copy of `project` within `limits`; stdin is
     closed. Never raises for what the program does; `NoBoxError` when `box` runs no code.
+
+    `overrides`: files of the project (relative paths devteam tracks) that the copy holds in another version —
+    a candidate fix judged by the tests before anything is written to the project.
 
     `watch` is asked a few times a second while the program runs; a reason it returns stops the program there
     (`SandboxResult.stopped`): a limit only the caller can measure, such as the size of a writable bind.
@@ -126,6 +132,12 @@ def run_sandboxed(
     scratch = scratch_folder()
     try:
         copy = copy_project(project, scratch / "project")
+        for relative, text in (overrides or {}).items():
+            target = copy / PurePosixPath(relative)
+            if copy.resolve() not in target.resolve().parents:
+                raise ValueError(f"an override outside the project: {relative!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
         if box.kind == "bubblewrap":
             assert box.bwrap is not None
             launcher = Bind(Path(__file__).with_name("box_init.py"), LAUNCHER)
@@ -299,6 +311,15 @@ def _open_terminal() -> tuple[int, int]:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     return master, slave
+
+
+async def in_thread(check: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A blocking sandbox run in a thread; on Ctrl-C its program is killed so the thread ends at once."""
+    try:
+        return await asyncio.to_thread(check, *args, **kwargs)
+    except asyncio.CancelledError:
+        stop_all()
+        raise
 
 
 def stop_all() -> None:

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -36,7 +35,7 @@ from devteam.qa.program_checks import (
     run_tests,
     smoke_run,
 )
-from devteam.qa.sandbox import stop_all
+from devteam.qa.sandbox import in_thread
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.messages import DesignWritten
 
@@ -50,15 +49,6 @@ _UI_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:curses|pygame|tkinter|turtle|
 _NOT_CORE = {"__init__.py", "__main__.py", "conftest.py", "setup.py", "main.py", "app.py", "run.py", "cli.py"}
 # A module with something to test: a top-level function or class.
 _DEFINES = re.compile(r"^(?:async\s+)?(?:def|class)\s+\w+", re.MULTILINE)
-
-
-async def _sandboxed(check: Callable[..., T], *args: Any) -> T:
-    """A blocking sandbox run in a thread; on Ctrl-C its program is killed so the thread ends at once."""
-    try:
-        return await asyncio.to_thread(check, *args)
-    except asyncio.CancelledError:
-        stop_all()
-        raise
 
 
 @dataclass
@@ -253,7 +243,7 @@ class QaEngineer(Role):
         for line, reason in checked.refused:
             log.warning("repair_requirement_refused: %r is not installed: %s", run.redactor.text(line), reason)
         try:
-            await _sandboxed(
+            await in_thread(
                 partial(install_requirements, allow_sdist=run.qa_allow_sdist), repo.root, checked.kept, run.qa_box
             )
         except InstallError as error:
@@ -272,10 +262,10 @@ class QaEngineer(Role):
         run.progress.start(self.name, what)
         has_tests = any(is_test_path(path) and path.endswith(".py") for path in tracked)
         box = run.qa_box
-        tests = await _sandboxed(run_tests, repo.root, box) if has_tests else None
+        tests = await in_thread(run_tests, repo.root, box) if has_tests else None
         # The entry point as the README names it: the plan's purposes decide where names do not.
         purposes = plan_purposes(design.file_list)
-        smoke = await _sandboxed(partial(smoke_run, purposes=purposes), repo.root, tracked, box)
+        smoke = await in_thread(partial(smoke_run, purposes=purposes), repo.root, tracked, box)
         # Nothing the box printed leaves it unscrubbed: reports, commit messages, fix prompts, the console.
         for checked in (tests, smoke):
             if checked is not None:

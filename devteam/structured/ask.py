@@ -151,10 +151,18 @@ async def ask_code(
     repair: bool,
     max_reasks: int = MAX_REASKS,
     max_tokens: int | None = None,
+    temperature: float | None = None,
 ) -> Answer[str]:
-    """Return the code of one file, taken from the answer's fenced block; `max_tokens` None: the configured one."""
+    """Return the code of one file, taken from the answer's fenced block; `max_tokens` None: the configured one;
+    `temperature` None: the configured one (a candidate fix asks warmer)."""
     request = ChatRequest(
-        messages=messages, output_mode="prompt", role=role, action=action, subject=subject, max_tokens=max_tokens
+        messages=messages,
+        output_mode="prompt",
+        role=role,
+        action=action,
+        subject=subject,
+        max_tokens=max_tokens,
+        temperature=temperature,
     )
 
     def parse(text: str) -> tuple[str, list[str]]:

@@ -1,0 +1,49 @@
+"""Judging a candidate fix by the project's own checks before it is written: tests and the smoke run, in the box.
+
+At temperature 0 a small model's fix is one answer, often the file again or a change that breaks something
+else; warmer answers differ, and the tests QA already wrote can tell which of them helps. A candidate is run
+in a throwaway copy of the project holding it (`run_sandboxed`'s overrides), never written to the project
+until it is chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from devteam.qa.box import Box
+from devteam.qa.program_checks import is_test_path, run_tests, smoke_run
+
+
+@dataclass(frozen=True, order=True)
+class CheckScore:
+    """What the checks say of one version of the project, ordered worst to best: a version whose tests all pass
+    and that starts beats any other; then starting; then more tests passing; then fewer failing."""
+
+    all_pass: bool
+    starts: bool
+    passed: int
+    not_failing: int  # minus the failing tests and errors, so that fewer failures order higher
+
+    def describe(self) -> str:
+        return f"{self.passed} tests pass, {-self.not_failing} fail, {'starts' if self.starts else 'does not start'}"
+
+
+def check_score(
+    root: Path,
+    tracked: list[str],
+    box: Box,
+    *,
+    purposes: Mapping[str, str],
+    overrides: Mapping[str, str] | None = None,
+) -> CheckScore:
+    """The score of the project at `root` with `overrides` in place of those files (none: as it is)."""
+    has_tests = any(is_test_path(path) and path.endswith(".py") for path in tracked)
+    tests = run_tests(root, box, overrides=overrides) if has_tests else None
+    smoke = smoke_run(root, tracked, box, purposes=purposes, overrides=overrides)
+    tests_ok = tests is None or tests.ok
+    starts = smoke is None or smoke.ok
+    failing = (tests.failed + tests.errors) if tests is not None else 0
+    passed = tests.passed if tests is not None else 0
+    return CheckScore(all_pass=tests_ok and starts, starts=starts, passed=passed, not_failing=-failing)
