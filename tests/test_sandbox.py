@@ -7,6 +7,8 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
+
 from devteam.qa.box import PROJECT_DIR, Bind, choose_box
 from devteam.qa.isolation import probe_isolation
 from devteam.qa.sandbox import Limits, run_sandboxed
@@ -182,3 +184,26 @@ def test_stop_all_ends_a_running_program_at_once(tmp_path: Path) -> None:
     worker.join(timeout=20)
     assert results and not results[0].timed_out and results[0].seconds < 20
     assert results[0].signal_name == "SIGKILL"
+
+
+def test_overrides_run_another_version_of_a_file_and_leave_the_project_as_it_was(tmp_path: Path) -> None:
+    program = tmp_path / "program.py"
+    program.write_text("print('as written')\n")
+    result = run_sandboxed(
+        [sys.executable, "program.py"],
+        project=tmp_path,
+        box=BOX,
+        limits=FAST,
+        overrides={"program.py": "print('the candidate')\n", "pkg/new.py": "X = 1\n"},
+    )
+    assert result.ok and "the candidate" in result.output
+    assert program.read_text() == "print('as written')\n" and not (tmp_path / "pkg").exists()
+
+
+def test_an_override_outside_the_project_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "program.py").write_text("print('hi')\n")
+    with pytest.raises(ValueError, match="outside the project"):
+        run_sandboxed(
+            [sys.executable, "program.py"], project=tmp_path, box=BOX, limits=FAST, overrides={"../escape.py": ""}
+        )
+    assert not (tmp_path.parent / "escape.py").exists()
