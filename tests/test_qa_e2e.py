@@ -448,11 +448,15 @@ def test_when_the_code_is_kept_the_failing_tests_are_fixed(tmp_path: Path, opena
         ("Engineer", "Fix tests/test_board.py (QA round 1)"),
         ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 2)"),
     ]
-    # Each of the board's 3 candidate fixes came back as it was, in its thread and asked again on its own; then
-    # the tests were asked.
-    assert company.calls[-7:] == 6 * ["fix:snake/board.py"] + ["fix:tests/test_board.py"]
+    # The board's fix came back as it was, in its thread and asked again on its own, then twice warmer (in its
+    # thread); then the tests were asked.
+    assert company.calls[-5:] == 4 * ["fix:snake/board.py"] + ["fix:tests/test_board.py"]
+    assert [
+        request[-1]["content"] == company.requests["FixCode"][1][-1]["content"]
+        for request in company.requests["FixCode"][:4]
+    ] == [False, True, False, False]
     # The tests' fix says the code stays, and continues the conversation that wrote the tests.
-    test_fix = company.requests["FixCode"][6]
+    test_fix = company.requests["FixCode"][4]
     assert "`snake/board.py` stays as it is: no fix of it" in test_fix[-1]["content"]
     assert test_fix[-2] == {"role": "assistant", "content": f"```python\n{WRONG_EXPECTATION_TESTS.rstrip()}\n```"}
     assert "the failing tests tests/test_board.py are asked for instead" in result.stderr

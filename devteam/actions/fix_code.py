@@ -101,9 +101,10 @@ async def fix_code(
         temperature=temperature,
     )
     answer = await ask(messages)
-    if messages is not standalone and answer.value.strip() == code.strip():
+    if temperature is None and messages is not standalone and answer.value.strip() == code.strip():
         # Continuing the conversation that wrote the file, the 0.5B wrote the same file again (temperature 0,
         # its own answer above): asked once more with a prompt of its own, the failure in front of the file.
+        # A warmer candidate that repeats the file is not asked again: the next candidate is.
         log.warning("%s %s: the answer repeats the file; asking again with a prompt of its own", NAME, path)
         llm.ledger.count_reask()
         messages = standalone
