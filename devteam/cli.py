@@ -128,6 +128,11 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--qa-rounds", type=int, default=2, help="fix rounds QA may ask for (default 2)")
     parser.add_argument(
+        "--fix-candidates",
+        type=int,
+        help="fixes asked per file and QA round while none scores better by the tests (default 3; 1: one fix)",
+    )
+    parser.add_argument(
         "--qa-install",
         action="store_true",
         help="QA installs requirements.txt into a virtualenv in the project (.venv) first, inside the box, wheels only",

@@ -510,3 +510,21 @@ def test_a_candidate_fix_is_written_only_when_the_checks_score_it_better(
         versions = [repo.git.show(f"{c.hexsha}:snake/board.py") for c in repo.iter_commits(paths="snake/board.py")]
     assert len(versions) == 2 and not any("no_such_module" in text for text in versions)  # written, fixed
     assert (root / "snake" / "board.py").read_text().strip() == FIXED_BOARD.strip()
+
+
+def test_fix_candidates_one_asks_one_fix_and_zero_is_refused(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    company = ScriptedQaCompany(fixes={"snake/board.py": BUGGY_BOARD + "\n# still wrong\n"})
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    refused = run_metagpt([IDEA, "--run-tests", "--fix-candidates", "0"], cwd=tmp_path)
+    assert refused.code != 0 and "--fix-candidates must be 1 or more" in refused.output
+    assert "Traceback" not in refused.output and company.calls == []
+
+    result = run_metagpt(
+        [IDEA, "--no-code-review", "--run-tests", "--qa-rounds", "1", "--fix-candidates", "1"],
+        cwd=tmp_path,
+        timeout=240,
+    )
+    assert result.code == 0, result.output
+    assert company.calls.count("fix:snake/board.py") == 1

@@ -74,6 +74,11 @@ def run_idea_command(args: argparse.Namespace) -> int:
         raise ConfigError("--max-concurrency must be at least 1")
     if args.qa_rounds < 0:
         raise ConfigError("--qa-rounds must be 0 or more")
+    fix_candidates = getattr(args, "fix_candidates", None)
+    if fix_candidates is None:
+        fix_candidates = RunOptions.fix_candidates
+    if fix_candidates < 1:
+        raise ConfigError("--fix-candidates must be 1 or more (1: one fix per file and round, as asked)")
     options = RunOptions(
         idea=args.idea,
         workspace=Path(args.workspace or config.workspace).expanduser(),
@@ -86,6 +91,7 @@ def run_idea_command(args: argparse.Namespace) -> int:
         incremental=args.inc,
         run_tests=bool(args.run_tests or args.qa_install or config.qa),
         qa_rounds=args.qa_rounds,
+        fix_candidates=fix_candidates,
         qa_install=args.qa_install,
         qa_sandbox=config.qa_sandbox,
         qa_unsafe=bool(getattr(args, "qa_unsafe", False)),

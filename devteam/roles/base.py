@@ -57,6 +57,7 @@ class RunContext:
     incremental: bool = False
     # QA (`--run-tests`): fix rounds allowed, whether to install requirements first, each round's result.
     qa_rounds: int = 2
+    fix_candidates: int = 3
     qa_install: bool = False
     qa_results: list[dict[str, Any]] = field(default_factory=list)
     # The box QA runs model code in (devteam.qa.box.Box; None without --run-tests), and wheels-only installs.

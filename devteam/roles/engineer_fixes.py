@@ -32,6 +32,7 @@ MAX_FILES_PER_ROUND = 2
 MAX_CONTEXT_FILES = 3
 # A code file's fix is asked at the configured temperature (None), then warmer while no answer makes the checks
 # better: at temperature 0 the 0.5B gave the file back unchanged in 31 fixes over three suites.
+# `--fix-candidates` sets how many; past the last of these, each is asked at the last.
 CANDIDATE_TEMPERATURES: tuple[float | None, ...] = (None, 0.6, 0.9)
 FIX_CANDIDATE = "fix_candidate"
 
@@ -88,7 +89,8 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
         before = await in_thread(check_score, repo.root, tracked, box, purposes=purposes)
         even: FixedFile | None = None
         answered = False
-        for number, temperature in enumerate(CANDIDATE_TEMPERATURES, 1):
+        for number in range(1, max(run.fix_candidates, 1) + 1):
+            temperature = CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES)) - 1]
             candidate = await ask(path, False, temperature)
             if candidate is None:
                 continue

@@ -168,6 +168,7 @@ async def run_company(
         max_concurrency=options.max_concurrency,
         incremental=options.incremental,
         qa_rounds=options.qa_rounds,
+        fix_candidates=options.fix_candidates,
         qa_install=options.qa_install,
         qa_box=_qa_box(options),
         qa_allow_sdist=options.qa_allow_sdist,

@@ -36,6 +36,8 @@ class RunOptions:
     # QA (`--run-tests`): hire the QaEngineer; at most `qa_rounds` fix rounds; `--qa-install` first.
     run_tests: bool = False
     qa_rounds: int = 2
+    # Fixes asked per file and round, each judged by the checks, while none scores better (`--fix-candidates`).
+    fix_candidates: int = 3
     qa_install: bool = False
     # Where QA runs model code (config `qa_sandbox`); `--qa-unsafe` runs it without a box; sdists only if asked.
     qa_sandbox: str = "auto"
