@@ -43,14 +43,14 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
         return []
     repo = run.opened
     sources = {path: repo.read_text(path) or "" for path in report.files}
-    # The code first: a test is rewritten only when the failure names no other file, or when the code's fix
-    # came back as the code was (else a fix could simply bend the test to the bug). The other named files still go into
-    # each prompt as context.
+    # The code first: a test is rewritten only when the failure names no other file, or when no fix of the code
+    # was kept (else a fix could simply bend the test to the bug). The other named files go into each prompt.
     readable = [path for path in report.files if sources[path]]
     code = [path for path in readable if not is_test_path(path)]
     tests = [path for path in readable if is_test_path(path)]
     semaphore = asyncio.Semaphore(run.max_concurrency)
-    kept_as_written: set[str] = set()  # answered with the file as it was: its author stands by it
+    # Answered, and no answer kept: the file as it was, or only changes the checks scored worse.
+    kept_as_written: set[str] = set()
 
     async def ask(path: str, kept: bool, temperature: float | None) -> FixedFile | None:
         context = {other: sources[other] for other in report.files if other != path}
@@ -158,9 +158,9 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
     targets = code[:MAX_FILES_PER_ROUND] if code else readable[:1]
     changed = await fix_all(targets, kept=False)
     if not changed and code and tests and kept_as_written.issuperset(targets):
-        # The code's author, shown the failure, kept the code: the 0.5B's tests asserted values the
-        # requirements never promised and called methods its module does not have, and its fixes of the code
-        # came back unchanged round after round. The failing tests are what is asked for now.
+        # The code's author, shown the failure, kept the code (or changed it only for the worse): the 0.5B's
+        # tests asserted values the requirements never promised and called methods its module does not have,
+        # and its fixes of the code came back unchanged round after round. The failing tests are asked for now.
         log.warning(
             "QA round %d: the fix of %s changed nothing; the failing tests %s are asked for instead",
             report.round,
