@@ -58,7 +58,9 @@ async def fix_code(
     `temperature`: None for the configured one; a candidate after the first is asked warmer."""
     quoted = failure if len(failure) <= FAILURE_LIMIT else "...\n" + failure[-FAILURE_LIMIT:]
     messages: list[ChatMessage] = []
-    if thread:
+    # A warmer candidate is asked with a prompt of its own: continuing the conversation that wrote the file, the
+    # 0.5B gave its todo list back unchanged at temperature 0.6 and 0.9 too (its own answer above).
+    if thread and temperature is None:
         above, shown = thread
         followup = render_prompt(
             "fix_code_followup.j2",
@@ -104,7 +106,7 @@ async def fix_code(
     if temperature is None and messages is not standalone and answer.value.strip() == code.strip():
         # Continuing the conversation that wrote the file, the 0.5B wrote the same file again (temperature 0,
         # its own answer above): asked once more with a prompt of its own, the failure in front of the file.
-        # A warmer candidate that repeats the file is not asked again: the next candidate is.
+        # A warmer candidate is asked on its own from the start (above).
         log.warning("%s %s: the answer repeats the file; asking again with a prompt of its own", NAME, path)
         llm.ledger.count_reask()
         messages = standalone
