@@ -139,11 +139,6 @@ def rewritten_tests_problem(before: str, after: str) -> str | None:
     return None
 
 
-def repaired_tests(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:
-    """A test file, written or rewritten, made to test the module itself (the repairs `write_tests` applies)."""
-    return _importing(test_code, module_code, module_path, test_path, llm)
-
-
 def import_name(module_path: str) -> str:
     return ".".join(PurePosixPath(module_path).with_suffix("").parts)
 
@@ -225,14 +220,14 @@ async def write_tests(
             llm, messages, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
         )
         tests = fixed.value
-    written = _importing(tests, code, module_path, test_path, llm)
+    written = repaired_tests(tests, code, module_path, test_path, llm)
     return WrittenTests(written, [*messages, ChatMessage("assistant", fenced(test_path, written))])
 
 
-def _importing(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:
-    """The tests made to test the module itself, to compare floats as floats, and to import what they use: the
-    module's own names first, so a bare `mean(...)` the module defines is the module's, not the standard
-    library's."""
+def repaired_tests(test_code: str, module_code: str, module_path: str, test_path: str, llm: LLM) -> str:
+    """A test file, written or rewritten (a QA round's test fix), made to test the module itself, to compare
+    floats as floats, and to import what it uses: the module's own names first, so a bare `mean(...)` the module
+    defines is the module's, not the standard library's."""
     test_code, copied = without_module_copies(test_code, module_code)
     if copied:
         log.info(
