@@ -459,6 +459,8 @@ def test_when_the_code_is_kept_the_failing_tests_are_fixed(tmp_path: Path, opena
         if request.json and "Action: FixCode" in str(request.json.get("messages"))
     ][:4]
     assert temperatures == [0.0, 0.0, 0.6, 0.9]
+    run_log = (root / ".devteam" / "run.log").read_text()
+    assert "fix_candidate: snake/board.py, candidate 3 (temperature 0.9): the file as it was" in run_log
     # The tests' fix says the code stays, and continues the conversation that wrote the tests.
     test_fix = company.requests["FixCode"][4]
     assert "`snake/board.py` stays as it is: no fix of it" in test_fix[-1]["content"]

@@ -96,6 +96,13 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
                 continue
             answered = True
             if candidate.code.strip() == sources[path].strip():
+                log.info(
+                    "%s: %s, candidate %d (temperature %s): the file as it was",
+                    FIX_CANDIDATE,
+                    path,
+                    number,
+                    "as configured" if temperature is None else temperature,
+                )
                 continue
             score = await in_thread(
                 check_score, repo.root, tracked, box, purposes=purposes, overrides={path: candidate.code}
