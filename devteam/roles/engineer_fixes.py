@@ -91,31 +91,18 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
         answered = False
         for number in range(1, max(run.fix_candidates, 1) + 1):
             temperature = CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES)) - 1]
+            shown = f"{FIX_CANDIDATE}: {path}, candidate {number} (temperature {temperature or 'as configured'})"
             candidate = await ask(path, False, temperature)
             if candidate is None:
                 continue
             answered = True
             if candidate.code.strip() == sources[path].strip():
-                log.info(
-                    "%s: %s, candidate %d (temperature %s): the file as it was",
-                    FIX_CANDIDATE,
-                    path,
-                    number,
-                    "as configured" if temperature is None else temperature,
-                )
+                log.info("%s: the file as it was", shown)
                 continue
             score = await in_thread(
                 check_score, repo.root, tracked, box, purposes=purposes, overrides={path: candidate.code}
             )
-            log.info(
-                "%s: %s, candidate %d (temperature %s): %s; as it is: %s",
-                FIX_CANDIDATE,
-                path,
-                number,
-                "as configured" if temperature is None else temperature,
-                score.describe(),
-                before.describe(),
-            )
+            log.info("%s: %s; as it is: %s", shown, score.describe(), before.describe())
             if score > before:
                 return candidate, f"changed: {score.describe()} (candidate {number})"
             if score == before and even is None:
