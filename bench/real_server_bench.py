@@ -128,7 +128,13 @@ def code_figures(root: Path | None) -> dict[str, Any]:
 
 
 async def bench_idea(
-    config: Config, idea: Idea, workspace: Path, *, code_review: bool, qa_rounds: int | None
+    config: Config,
+    idea: Idea,
+    workspace: Path,
+    *,
+    code_review: bool,
+    qa_rounds: int | None,
+    fix_candidates: int = RunOptions.fix_candidates,
 ) -> dict[str, Any]:
     options = RunOptions(
         idea=idea.text,
@@ -138,6 +144,7 @@ async def bench_idea(
         max_concurrency=config.max_concurrency,
         run_tests=qa_rounds is not None,
         qa_rounds=qa_rounds or 0,
+        fix_candidates=fix_candidates,
     )
     started = time.monotonic()
     outcome = await run_company(config, options, progress_stream=io.StringIO())
@@ -285,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--structured-output", default="auto")
     parser.add_argument("--code-review", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--qa-rounds", type=int, default=2, help="QA fix rounds (default 2)")
+    parser.add_argument(
+        "--fix-candidates",
+        type=int,
+        default=RunOptions.fix_candidates,
+        help=f"candidate fixes per file or test and round, each judged by the checks (default {RunOptions.fix_candidates})",
+    )
     parser.add_argument("--no-qa", action="store_true", help="no QA: only compiles and starts are measured")
     parser.add_argument("--workspace", type=Path, help="keep the projects here (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -310,12 +323,22 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"real server benchmark: {model} at {base_url}, max_token {args.max_token}, "
             f"structured_output {args.structured_output}, code review {'on' if args.code_review else 'off'}, "
-            f"QA {'off' if qa_rounds is None else f'{qa_rounds} rounds'}, concurrency {args.max_concurrency}",
+            f"QA {'off' if qa_rounds is None else f'{qa_rounds} rounds'}, {args.fix_candidates} fix candidates, "
+            f"concurrency {args.max_concurrency}",
             flush=True,
         )
         results = []
         for idea in ideas:
-            result = asyncio.run(bench_idea(config, idea, workspace, code_review=args.code_review, qa_rounds=qa_rounds))
+            result = asyncio.run(
+                bench_idea(
+                    config,
+                    idea,
+                    workspace,
+                    code_review=args.code_review,
+                    qa_rounds=qa_rounds,
+                    fix_candidates=args.fix_candidates,
+                )
+            )
             print_report(result)
             sys.stdout.flush()
             results.append(result)

@@ -97,6 +97,7 @@ SNAKE_FILES = [
 
 _TEST_TARGET = re.compile(r"## Action: WriteTests\nWrite the pytest file `([^`]+)` for the module `([^`]+)`")
 _FIX_TARGET = re.compile(r"## Action: FixCode\nFix the file `([^`]+)`")
+_TEST_FIX_TARGET = re.compile(r"## Action: FixTest\nThe test `([^`]+)` in `([^`]+)`")
 
 
 class ScriptedQaCompany(ScriptedCompany):
@@ -109,8 +110,11 @@ class ScriptedQaCompany(ScriptedCompany):
         project_name: str = "snake",
         fixes: dict[str, str] | None = None,
         tests: dict[str, str] | None = None,
+        test_fixes: dict[str, list[str]] | None = None,
     ) -> None:
+        """`test_fixes`: a test function's name -> the FixTest answers in turn (the last one repeats)."""
         super().__init__(files or SNAKE_FILES, project_name=project_name)
+        self.test_fixes = dict(test_fixes or {})
         self.fixes = dict(fixes if fixes is not None else {"snake/board.py": FIXED_BOARD})
         self.tests = dict(tests if tests is not None else {"snake/board.py": TESTS})
         self.prompts: dict[str, list[str]] = {}  # action -> each request's messages, as one text
@@ -124,6 +128,17 @@ class ScriptedQaCompany(ScriptedCompany):
             self.calls.append(f"tests:{tests.group(2)}")
             self._keep("WriteTests", messages)
             return Text(f"```python\n{self.tests[tests.group(2)]}```\n", usage=(len(first_user) // 4, 100))
+        test_fix = _TEST_FIX_TARGET.search(first_user)
+        if test_fix:
+            name = test_fix.group(1)
+            self.calls.append(f"fix_test:{name}")
+            self._keep("FixTest", messages)
+            answers = self.test_fixes.get(name, ["# unchanged"])
+            # Only a prompt with pytest's report of this test earns the scripted answer.
+            shown_report = "assert" in first_user and "What pytest said" in first_user
+            asked_before = self.calls.count(f"fix_test:{name}") - 1
+            code = answers[min(asked_before, len(answers) - 1)] if shown_report else "# unchanged"
+            return Text(f"```python\n{code}\n```\n", usage=(len(first_user) // 4, 60))
         fix = _FIX_TARGET.search(first_user)
         if fix:
             path = fix.group(1)

@@ -423,14 +423,24 @@ CORRECT_SNAKE = [
 ]
 
 
+STILL_WRONG_LENGTH = """\
+def test_length_stays_the_same_without_food() -> None:
+    board = Board()
+    board.step()
+    assert len(board.snake) == 5
+"""
+RIGHT_LENGTH = STILL_WRONG_LENGTH.replace("== 5", "== 3")
+
+
 def _run_with_the_board_kept(
-    tmp_path: Path, server: OpenAIServer, tests_fix: str
+    tmp_path: Path, server: OpenAIServer, test_fixes: list[str]
 ) -> tuple[ScriptedQaCompany, Path, CliResult]:
-    """A run whose board's fix comes back as written, and whose tests' fix is `tests_fix`."""
+    """A run whose board's fix comes back as written, and whose failing test's fixes are `test_fixes`."""
     company = ScriptedQaCompany(
         CORRECT_SNAKE,
-        fixes={"snake/board.py": FIXED_BOARD, "tests/test_board.py": tests_fix},
+        fixes={"snake/board.py": FIXED_BOARD},
         tests={"snake/board.py": WRONG_EXPECTATION_TESTS},
+        test_fixes={"test_length_stays_the_same_without_food": test_fixes},
     )
     server.set_handler(company)
     _configure(tmp_path, server)
@@ -439,8 +449,10 @@ def _run_with_the_board_kept(
     return company, tmp_path / "workspace" / "snake", result
 
 
-def test_when_the_code_is_kept_the_failing_tests_are_fixed(tmp_path: Path, openai_server: OpenAIServer) -> None:
-    company, root, result = _run_with_the_board_kept(tmp_path, openai_server, TESTS)
+def test_when_the_code_is_kept_the_failing_test_is_fixed_on_its_own(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    company, root, result = _run_with_the_board_kept(tmp_path, openai_server, [STILL_WRONG_LENGTH, RIGHT_LENGTH])
 
     assert _log(root)[-4:] == [
         ("QaEngineer", "Add tests for snake/board.py"),
@@ -449,8 +461,8 @@ def test_when_the_code_is_kept_the_failing_tests_are_fixed(tmp_path: Path, opena
         ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 2)"),
     ]
     # The board's fix came back as it was, in its thread and asked again on its own, then twice warmer (each on
-    # its own: in its thread the 0.5B copies the file even warm); then the tests were asked.
-    assert company.calls[-5:] == 4 * ["fix:snake/board.py"] + ["fix:tests/test_board.py"]
+    # its own: in its thread the 0.5B copies the file even warm); then the failing test alone, twice.
+    assert company.calls[-6:] == 4 * ["fix:snake/board.py"] + 2 * ["fix_test:test_length_stays_the_same_without_food"]
     threads = ["you wrote above" in request[-1]["content"] for request in company.requests["FixCode"][:4]]
     assert threads == [True, False, False, False]
     temperatures = [
@@ -461,19 +473,30 @@ def test_when_the_code_is_kept_the_failing_tests_are_fixed(tmp_path: Path, opena
     assert temperatures == [0.0, 0.0, 0.6, 0.9]
     run_log = (root / ".devteam" / "run.log").read_text()
     assert "fix_candidate: snake/board.py, candidate 3 (temperature 0.9): the file as it was" in run_log
-    # The tests' fix says the code stays, and continues the conversation that wrote the tests.
-    test_fix = company.requests["FixCode"][4]
-    assert "`snake/board.py` stays as it is: no fix of it" in test_fix[-1]["content"]
-    assert test_fix[-2] == {"role": "assistant", "content": f"```python\n{WRONG_EXPECTATION_TESTS.rstrip()}\n```"}
+    # The test's fix shows the test, pytest's report of it and the board's code it calls, and says the code stays.
+    prompt = company.requests["FixTest"][0][-1]["content"]
+    assert "`snake/board.py` stays as it is" in prompt
+    assert "assert len(board.snake) == 4" in prompt and "E   assert 3 == 4" in prompt
+    assert "def step(self) -> None:" in prompt and "def turn(" not in prompt  # the methods it calls, not all
+    assert "def test_step_moves_the_head" not in prompt  # the other tests are not shown
+    # The first answer still failed: judged in a throwaway copy, never written; the second passes.
+    assert (
+        "test_candidate: tests/test_board.py::test_length_stays_the_same_without_food, candidate 1 (temperature as "
+        "configured): 3 tests pass, 1 fail, starts; as it is: 3 tests pass, 1 fail, starts" in run_log
+    )
+    assert "candidate 2 (temperature 0.6): 4 tests pass, 0 fail, starts" in run_log
     assert "the failing tests tests/test_board.py are asked for instead" in result.stderr
+    tests = (root / "tests" / "test_board.py").read_text()
+    assert "assert len(board.snake) == 3" in tests and "== 5" not in tests
+    assert tests.count("def test_") == 4  # the other tests as they were
     assert (root / "snake" / "board.py").read_text().strip() == FIXED_BOARD.strip()
 
 
-def test_a_test_fix_that_drops_the_checks_is_not_kept(tmp_path: Path, openai_server: OpenAIServer) -> None:
-    hollowed = "from snake.board import Board\n\n\ndef test_board() -> None:\n    Board()\n"
-    _, root, result = _run_with_the_board_kept(tmp_path, openai_server, hollowed)
+def test_a_test_fix_that_no_longer_checks_the_code_is_not_kept(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    hollowed = "def test_length_stays_the_same_without_food() -> None:\n    Board().step()\n    assert True\n"
+    _, root, result = _run_with_the_board_kept(tmp_path, openai_server, [hollowed])
 
-    assert "the fix of tests/test_board.py is not kept: 0 of its tests check anything, where 4 did" in result.stderr
+    assert "the answer no longer checks snake/board.py; not kept" in result.stderr
     assert "the Engineer's fix changed nothing; QA stops here" in result.stderr
     assert (root / "tests" / "test_board.py").read_text() == WRONG_EXPECTATION_TESTS
     assert [m for a, m in _log(root) if a == "Engineer" and m.startswith("Fix ")] == []

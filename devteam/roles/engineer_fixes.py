@@ -1,7 +1,8 @@
 """The Engineer's answer to a QA bug report: fix the implicated files, most likely first, in one commit.
 
 The code is asked for first, each candidate fix judged by the project's tests and smoke run before it is written
-(`qa.fix_judge`); when no fix changes anything, the failing tests are asked for (the author stood by the code).
+(`qa.fix_judge`); when no fix changes anything, the failing tests are asked for (the author stood by the code),
+one test function at a time where pytest names them (`engineer_test_fixes`).
 A round that changes nothing publishes nothing, so QA stops there instead of re-running the same code.
 """
 
@@ -23,7 +24,9 @@ from devteam.llm.types import ChatMessage
 from devteam.qa.fix_judge import check_score
 from devteam.qa.program_checks import BugReport, imported_modules, is_test_path
 from devteam.qa.sandbox import in_thread
+from devteam.qa.test_failures import FailingTest
 from devteam.roles.base import Message, RunContext
+from devteam.roles.engineer_test_fixes import failing_test_functions, fix_test_functions
 from devteam.roles.messages import FixesCommitted
 
 log = logging.getLogger("devteam.engineer")
@@ -149,6 +152,17 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
             raise failures[0]  # after the answered fixes are kept
         return changed
 
+    async def fix_tests_one_by_one(failed: list[FailingTest]) -> list[str]:
+        subjects = {test.path: module for test in failed if (module := _tested_module(repo.root / test.path, code))}
+        kept: dict[str, str] = {}
+        order = list(dict.fromkeys(test.path for test in failed))
+        try:
+            await fix_test_functions(llm, persona, report, run, failed, subjects, CANDIDATE_TEMPERATURES, kept)
+        finally:
+            # Kept fixes are committed even when the round is stopped midway: a resume never asks them again.
+            changed = _commit_fixes(order, dict(kept), run, persona, report.round)
+        return changed
+
     targets = code[:MAX_FILES_PER_ROUND] if code else readable[:1]
     changed = await fix_all(targets, kept=False)
     if not changed and code and tests and kept_as_written.issuperset(targets):
@@ -161,7 +175,13 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
             ", ".join(targets),
             ", ".join(tests[:MAX_FILES_PER_ROUND]),
         )
-        changed = await fix_all(tests[:MAX_FILES_PER_ROUND], kept=True)
+        failed = failing_test_functions(report, tests[:MAX_FILES_PER_ROUND])
+        box = run.qa_box
+        if failed and box is not None and box.runs_code:
+            changed = await fix_tests_one_by_one(failed)
+        else:
+            # No test function to name (a file that fails to collect), or no box to judge in: the whole file.
+            changed = await fix_all(tests[:MAX_FILES_PER_ROUND], kept=True)
     if not changed:
         log.warning("QA round %d: the Engineer's fix changed nothing; QA stops here", report.round)
         return []

@@ -1,0 +1,104 @@
+"""FixTest: one failing test function corrected on its own, from pytest's report of it and the code it calls.
+
+Asked only after the module's own fix for the failure changed nothing (its author stands by it): the 0.5B's
+tests asserted values the requirements never promised (`meters_to_kilometers(10) == 1.0`, a `"Completed"`
+returned by a method that returns nothing), and asked for the whole test file it gave it back with the asserts
+changed in form only. One test, its report and the definitions it calls make a prompt of a few hundred tokens
+and an answer of a few lines; the answer is spliced in place of the old body and kept only if the test still
+checks the module (`function_source.checks_something_of`). Whether it is better is the judge's to say.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from devteam.actions.persona import Persona
+from devteam.artifacts.function_source import (
+    checks_something_of,
+    function_text,
+    located_function,
+    module_names,
+    used_definitions,
+)
+from devteam.artifacts.hollow_code import splice_body
+from devteam.core.errors import StructuredOutputError
+from devteam.core.prompting import render_prompt
+from devteam.llm.client import LLM
+from devteam.llm.types import ChatMessage
+from devteam.qa.test_failures import FailingTest
+from devteam.structured.ask import ask_code
+
+log = logging.getLogger("devteam.engineer")
+
+NAME = "FixTest"
+# A test function is short; a small budget also ends a looping answer early.
+MAX_ANSWER_TOKENS = 512
+
+
+@dataclass(frozen=True)
+class TestSubject:
+    """The module a test file tests, as it stays while its tests are corrected."""
+
+    path: str
+    import_name: str  # `main` for main.py: a test may use the module by this name
+    code: str
+
+
+async def fix_test_function(
+    llm: LLM,
+    persona: Persona,
+    *,
+    test_path: str,
+    tests: str,
+    failing: FailingTest,
+    subject: TestSubject,
+    idea: str,
+    repair: bool,
+    temperature: float | None = None,
+) -> str | None:
+    """The test file with `failing`'s function corrected, or None: the function is not found (the file does
+    not parse), no usable answer, or an answer that no longer checks the module or breaks the file."""
+    place = located_function(tests, failing.name, failing.class_name)
+    function = function_text(tests, failing.name, failing.class_name)
+    if place is None or function is None:
+        return None
+    prompt = render_prompt(
+        "fix_test_function.j2",
+        test=failing,
+        test_path=test_path,
+        module_path=subject.path,
+        function=function,
+        header=place.signature,
+        definitions=used_definitions(subject.code, function),
+        idea=idea,
+    )
+    subject_line = f"{test_path}:{failing.qualname}"
+    try:
+        answer = await ask_code(
+            llm,
+            [persona.system_message(), ChatMessage("user", prompt)],
+            role=persona.role,
+            action=NAME,
+            subject=subject_line,
+            language="python",
+            repair=repair,
+            max_reasks=1,
+            max_tokens=min(MAX_ANSWER_TOKENS, llm.max_tokens),
+            temperature=temperature,
+        )
+    except StructuredOutputError as error:
+        log.warning("%s %s: no usable answer (%s)", NAME, subject_line, error)
+        return None
+    spliced = splice_body(tests, place, answer.value)
+    if spliced is None:
+        log.warning("%s %s: the answer has no body", NAME, subject_line)
+        return None
+    corrected = function_text(spliced, failing.name, failing.class_name)
+    if corrected is None:
+        log.warning("%s %s: the answer does not parse in place", NAME, subject_line)
+        return None
+    if not checks_something_of(corrected, module_names(subject.code), subject.import_name):
+        log.warning("%s %s: the answer no longer checks %s; not kept", NAME, subject_line, subject.path)
+        return None
+    return spliced

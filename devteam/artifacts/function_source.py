@@ -1,0 +1,154 @@
+"""One function of a Python file: where it is (to splice a new body in), its text, and the code it uses.
+
+A fix asked one function at a time shows the model that function and only the definitions it calls — for a
+class, its `__init__` and the methods named — instead of whole files a small model copies back unchanged.
+Works on files that parse; a file that does not is left to the whole-file fix.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+from devteam.artifacts.hollow_code import HollowFunction
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def located_function(source: str, name: str, class_name: str | None = None) -> HollowFunction | None:
+    """The place of function `name` (a method of `class_name`) in `source`, in the shape `splice_body`
+    takes; None when the file does not parse or has no such function."""
+    node = _find(source, name, class_name)
+    if node is None or not node.body:
+        return None
+    lines = source.splitlines()
+    first = node.body[0].lineno - 1
+    header_start = node.lineno - 1
+    one_line = first == header_start
+    header = lines[header_start]
+    indent = header[: len(header) - len(header.lstrip())]
+    signature_end = first if not one_line else header_start + 1
+    signature = textwrap.dedent("\n".join(lines[header_start:signature_end])).rstrip()
+    colon = header.rfind(":", 0, node.body[0].col_offset) + 1 if one_line else 0
+    return HollowFunction(
+        name=name,
+        class_name=class_name,
+        signature=signature,
+        header_start=header_start,
+        body_start=header_start if one_line else first,
+        body_end=node.end_lineno or first + 1,
+        indent=indent,
+        one_line=one_line,
+        colon=colon,
+        docstring=None,
+    )
+
+
+def function_text(source: str, name: str, class_name: str | None = None) -> str | None:
+    """The function as written (decorators included), dedented; None when it is not found."""
+    node = _find(source, name, class_name)
+    if node is None:
+        return None
+    start = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)]) - 1
+    lines = source.splitlines()[start : node.end_lineno]
+    return textwrap.dedent("\n".join(lines)).strip("\n")
+
+
+def used_definitions(module_source: str, function_source: str) -> str:
+    """The top-level functions and classes of `module_source` that `function_source` names, as written; of a
+    class, its header and class-level lines, `__init__` and the methods named, in file order."""
+    try:
+        module = ast.parse(module_source)
+        used = ast.parse(textwrap.dedent(function_source))
+    except (SyntaxError, ValueError):
+        return ""
+    names = {node.id for node in ast.walk(used) if isinstance(node, ast.Name)}
+    attributes = {node.attr for node in ast.walk(used) if isinstance(node, ast.Attribute)}
+    lines = module_source.splitlines()
+    shown: list[str] = []
+    for node in module.body:
+        if isinstance(node, _FUNCTIONS) and node.name in names:
+            shown.append(_lines(lines, node))
+        elif isinstance(node, ast.ClassDef) and (node.name in names or _has_method(node, attributes)):
+            shown.append(_class_excerpt(lines, node, attributes))
+    return "\n\n".join(shown)
+
+
+def module_names(module_source: str) -> set[str]:
+    """The names a module defines at its top level (functions, classes, assigned names)."""
+    try:
+        tree = ast.parse(module_source)
+    except (SyntaxError, ValueError):
+        return set()
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found.update(target.id for target in targets if isinstance(target, ast.Name))
+    return found
+
+
+def checks_something_of(function_source: str, names: set[str], module: str) -> bool:
+    """Whether a test function still tests the module: an `assert` (or a `raises` block) and a use of one of
+    the module's `names`, of the module `module` itself, or of one of its arguments (a pytest fixture, or
+    the `self` of a test class, that the test file builds from the module). `assert True` beside a call checks nothing."""
+    try:
+        tree = ast.parse(textwrap.dedent(function_source))
+    except (SyntaxError, ValueError):
+        return False
+    function = next((node for node in tree.body if isinstance(node, _FUNCTIONS)), None)
+    if function is None:
+        return False
+    arguments = {arg.arg for arg in function.args.args}  # fixtures, or `self` of a test class
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    if not used & (names | arguments | {module}):
+        return False
+    asserts = [node for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+    real = [node for node in asserts if not isinstance(node.test, ast.Constant)]
+    raises = any(
+        isinstance(item.context_expr, ast.Call)
+        and (getattr(item.context_expr.func, "attr", None) or getattr(item.context_expr.func, "id", None))
+        in ("raises", "assertRaises")
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.With, ast.AsyncWith))
+        for item in node.items
+    )
+    return bool(real) or raises
+
+
+def _find(source: str, name: str, class_name: str | None) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    body: list[ast.stmt] = tree.body
+    if class_name is not None:
+        owner = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name), None)
+        if owner is None:
+            return None
+        body = owner.body
+    return next((n for n in body if isinstance(n, _FUNCTIONS) and n.name == name), None)
+
+
+def _has_method(node: ast.ClassDef, names: set[str]) -> bool:
+    return any(isinstance(item, _FUNCTIONS) and item.name in names for item in node.body)
+
+
+def _lines(lines: list[str], node: ast.stmt) -> str:
+    decorators = getattr(node, "decorator_list", [])
+    start = min([node.lineno, *(decorator.lineno for decorator in decorators)]) - 1
+    return "\n".join(lines[start : node.end_lineno]).rstrip()
+
+
+def _class_excerpt(lines: list[str], node: ast.ClassDef, attributes: set[str]) -> str:
+    first = node.body[0].lineno - 1 if node.body else node.lineno
+    start = node.decorator_list[0].lineno - 1 if node.decorator_list else node.lineno - 1
+    header = lines[start:first]
+    parts = ["\n".join(header).rstrip()]
+    for item in node.body:
+        if isinstance(item, _FUNCTIONS) and item.name != "__init__" and item.name not in attributes:
+            continue
+        parts.append(_lines(lines, item))
+    return "\n\n".join(part for part in parts if part.strip())

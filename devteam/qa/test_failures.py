@@ -1,0 +1,71 @@
+"""Which test functions failed in one pytest run, and what pytest said of each one.
+
+A small model asked to correct a whole test file gives it back nearly as it was (the 0.5B's todo tests: two
+asserts changed in form only); one failing test at a time, with pytest's own report of it, is a short prompt
+and a short answer. This module only reads pytest's output (`-q --tb=short -rfE`, as `run_tests` runs it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# `FAILED test_main.py::TestTodo::test_add - AssertionError: ...` in the short summary (`-rfE`).
+_SUMMARY = re.compile(r"^(FAILED|ERROR) ([^\s:]+\.py)::((?:[A-Za-z_]\w*::)?)([A-Za-z_]\w*)(?:\[[^\]]*\])?(?: - |$)")
+# `____________ TestTodo.test_add ____________` opens a test's report; `====` lines end the last one.
+_SECTION = re.compile(r"^_{3,} (?:ERROR at \w+ of )?([\w.]+)(?:\[[^\]]*\])? _{3,}$")
+_RULE = re.compile(r"^(?:={3,}|_{3,}).*$")
+REPORT_LIMIT = 1500  # characters of one test's report; its end (the `E` lines) says the most
+
+
+@dataclass(frozen=True)
+class FailingTest:
+    path: str  # the test file, relative to the project
+    name: str  # the test function
+    class_name: str | None  # its class, for a test method
+    report: str  # pytest's report of this test (`--tb=short`), or the summary line when there is none
+    error: bool  # an error in setup or teardown (pytest's ERROR), not a failed check
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.class_name}.{self.name}" if self.class_name else self.name
+
+
+def failing_tests(output: str) -> list[FailingTest]:
+    """The failed and erroring test functions of a pytest run, in the order pytest listed them, each once
+    (a parametrized test is one function). A file that failed to collect names no function: not listed."""
+    lines = output.splitlines()
+    sections = _sections(lines)
+    found: dict[tuple[str, str | None, str], FailingTest] = {}
+    for line in lines:
+        match = _SUMMARY.match(line)
+        if match is None:
+            continue
+        kind, path, owner, name = match.groups()
+        class_name = owner.rstrip(":") or None
+        key = (path, class_name, name)
+        if key in found:
+            continue
+        qualname = f"{class_name}.{name}" if class_name else name
+        report = sections.get(qualname) or line
+        if len(report) > REPORT_LIMIT:
+            report = "...\n" + report[-REPORT_LIMIT:]
+        found[key] = FailingTest(path, name, class_name, report, kind == "ERROR")
+    return list(found.values())
+
+
+def _sections(lines: list[str]) -> dict[str, str]:
+    """Each test's report under its `___ name ___` heading, up to the next heading or rule; the first kept."""
+    sections: dict[str, str] = {}
+    current: str | None = None
+    body: list[str] = []
+    for line in [*lines, "=" * 3]:
+        heading = _SECTION.match(line)
+        if heading is not None or _RULE.match(line):
+            if current is not None and current not in sections:
+                sections[current] = "\n".join(body).strip("\n")
+            current = heading.group(1) if heading is not None else None
+            body = []
+        elif current is not None:
+            body.append(line)
+    return sections

@@ -1,0 +1,125 @@
+"""One function of a file: found, shown, spliced, and whether a test still checks the module."""
+
+from __future__ import annotations
+
+from devteam.artifacts.function_source import (
+    checks_something_of,
+    function_text,
+    located_function,
+    module_names,
+    used_definitions,
+)
+from devteam.artifacts.hollow_code import splice_body
+
+MODULE = '''\
+"""A todo list."""
+
+LIMIT = 10
+
+
+class TodoList:
+    """Tasks by number."""
+
+    kind = "list"
+
+    def __init__(self):
+        self.tasks = {}
+
+    def add(self, text):
+        self.tasks[len(self.tasks) + 1] = {"text": text, "done": False}
+
+    def complete(self, number):
+        self.tasks[number]["done"] = True
+
+    def delete(self, number):
+        del self.tasks[number]
+
+
+def describe(task):
+    return task["text"]
+
+
+def unused():
+    return 1
+'''
+
+TESTS = """\
+import pytest
+from main import TodoList
+
+
+@pytest.mark.slow
+def test_complete():
+    todo = TodoList()
+    todo.add("milk")
+    assert todo.complete(1) == "Completed"
+
+
+class TestTodo:
+    def test_add(self):
+        todo = TodoList()
+        todo.add("milk")
+        assert len(todo.tasks) == 2
+
+
+def test_one_line(): assert TodoList().tasks == {}
+"""
+
+
+def test_the_definitions_a_test_uses_are_shown_and_nothing_else() -> None:
+    test = function_text(TESTS, "test_complete")
+    assert test is not None and test.startswith("@pytest.mark.slow\ndef test_complete():")
+
+    shown = used_definitions(MODULE, test)
+
+    assert "class TodoList:" in shown and '"""Tasks by number."""' in shown and 'kind = "list"' in shown
+    assert "def __init__(self):" in shown and "def add(self, text):" in shown and "def complete(" in shown
+    assert "def delete(" not in shown and "def describe(" not in shown and "def unused(" not in shown
+
+
+def test_a_test_method_is_found_in_its_class_and_spliced_in_place() -> None:
+    place = located_function(TESTS, "test_add", "TestTodo")
+    assert place is not None and place.signature == "def test_add(self):"
+
+    spliced = splice_body(TESTS, place, "def test_add(self):\n    todo = TodoList()\n    assert todo.tasks == {}\n")
+
+    assert spliced is not None
+    assert function_text(spliced, "test_add", "TestTodo") == (
+        "def test_add(self):\n    todo = TodoList()\n    assert todo.tasks == {}"
+    )
+    assert function_text(spliced, "test_complete") == function_text(TESTS, "test_complete")  # the rest as it was
+    assert "@pytest.mark.slow" in spliced
+
+
+def test_a_one_line_test_is_spliced_too() -> None:
+    place = located_function(TESTS, "test_one_line")
+    assert place is not None and place.one_line
+
+    spliced = splice_body(TESTS, place, "def test_one_line():\n    assert len(TodoList().tasks) == 0\n")
+
+    assert spliced is not None and "def test_one_line():\n    assert len(TodoList().tasks) == 0" in spliced
+
+
+def test_nothing_is_found_in_a_file_that_does_not_parse_or_lacks_the_function() -> None:
+    assert located_function("def test_x(:\n    pass\n", "test_x") is None
+    assert located_function(TESTS, "test_missing") is None
+    assert located_function(TESTS, "test_add", "NoSuchClass") is None
+    assert function_text(TESTS, "test_add") is None  # a method, not a module-level function
+    assert used_definitions("def broken(:", "def test(): pass") == ""
+
+
+def test_a_test_checks_the_module_only_with_a_real_assert_on_its_names() -> None:
+    names = module_names(MODULE)
+    assert names == {"LIMIT", "TodoList", "describe", "unused"}
+
+    assert checks_something_of("def test():\n    assert TodoList().tasks == {}\n", names, "main")
+    assert checks_something_of("def test():\n    assert main.LIMIT == 10\n", names, "main")
+    assert checks_something_of("def test(todo):\n    assert todo.tasks == {}\n", names, "main")  # a fixture
+    assert checks_something_of("def test(self):\n    assert self.todo.tasks\n", names, "main")  # a test class's
+    raises = "def test():\n    with pytest.raises(KeyError):\n        TodoList().complete(3)\n"
+    assert checks_something_of(raises, names, "main")
+
+    assert not checks_something_of("def test():\n    TodoList().add('x')\n    assert True\n", names, "main")
+    assert not checks_something_of("def test():\n    assert sorted([2, 1]) == [1, 2]\n", names, "main")
+    assert not checks_something_of("def test():\n    TodoList().add('x')\n", names, "main")
+    assert not checks_something_of("def test(:\n", names, "main")

@@ -1,0 +1,94 @@
+"""Which tests failed, read from a real pytest run's output, as QA runs pytest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from devteam.qa.test_failures import REPORT_LIMIT, failing_tests
+
+TESTS = """\
+import pytest
+
+
+def add(a, b):
+    return a + b
+
+
+def test_adds():
+    assert add(1, 2) == 3
+
+
+def test_adds_wrongly():
+    assert add(2, 2) == 5
+
+
+@pytest.mark.parametrize("a", [1, 2])
+def test_parametrized(a):
+    assert add(a, 0) == 0
+
+
+class TestInClass:
+    def test_method(self):
+        assert add(1, 1) == 3
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("setup broke")
+
+
+def test_with_broken_setup(broken):
+    assert broken
+"""
+
+
+def _pytest_output(root: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--tb=short", "-rfE", "-p", "no:cacheprovider", "-o", "addopts="],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return result.stdout + result.stderr
+
+
+def test_each_failing_test_is_named_once_with_its_own_report(tmp_path: Path) -> None:
+    (tmp_path / "test_sample.py").write_text(TESTS)
+
+    found = failing_tests(_pytest_output(tmp_path))
+
+    assert [(test.path, test.qualname, test.error) for test in found] == [
+        ("test_sample.py", "test_adds_wrongly", False),
+        ("test_sample.py", "test_parametrized", False),  # two failing parameters: one function
+        ("test_sample.py", "TestInClass.test_method", False),
+        ("test_sample.py", "test_with_broken_setup", True),
+    ]
+    wrongly = found[0].report
+    assert "assert add(2, 2) == 5" in wrongly and "assert 4 == 5" in wrongly
+    assert "test_method" not in wrongly and "TestInClass" not in wrongly  # only its own report
+    assert "assert 2 == 3" in found[2].report
+    assert "setup broke" in found[3].report
+
+
+def test_a_file_that_fails_to_collect_names_no_function(tmp_path: Path) -> None:
+    (tmp_path / "test_broken.py").write_text("from nowhere import thing\n\n\ndef test_x():\n    assert thing\n")
+
+    assert failing_tests(_pytest_output(tmp_path)) == []
+
+
+def test_a_long_report_keeps_its_end(tmp_path: Path) -> None:
+    long_list = "[" + ", ".join(str(n) for n in range(2000)) + "]"
+    (tmp_path / "test_long.py").write_text(f"def test_long():\n    assert {long_list} == []\n")
+
+    (found,) = failing_tests(_pytest_output(tmp_path))
+
+    assert len(found.report) <= REPORT_LIMIT + 10 and found.report.startswith("...\n")
+    assert found.report.rstrip().splitlines()[-1].startswith("E ")
+
+
+def test_output_with_no_summary_names_nothing() -> None:
+    assert failing_tests("") == []
+    assert failing_tests("FAILED to start: bwrap: no permission\n") == []
