@@ -97,6 +97,7 @@ SNAKE_FILES = [
 
 _TEST_TARGET = re.compile(r"## Action: WriteTests\nWrite the pytest file `([^`]+)` for the module `([^`]+)`")
 _FIX_TARGET = re.compile(r"## Action: FixCode\nFix the file `([^`]+)`")
+_FUNCTION_FIX_TARGET = re.compile(r"## Action: FixFunction\n.* fails inside `([^`]+)` of `([^`]+)`")
 _TEST_FIX_TARGET = re.compile(r"## Action: FixTest\nThe test `([^`]+)` in `([^`]+)`")
 
 
@@ -111,10 +112,13 @@ class ScriptedQaCompany(ScriptedCompany):
         fixes: dict[str, str] | None = None,
         tests: dict[str, str] | None = None,
         test_fixes: dict[str, list[str]] | None = None,
+        function_fixes: dict[str, list[str]] | None = None,
     ) -> None:
-        """`test_fixes`: a test function's name -> the FixTest answers in turn (the last one repeats)."""
+        """`test_fixes`: a test function's name -> the FixTest answers in turn (the last one repeats);
+        `function_fixes`: a function's qualified name -> the FixFunction answers in turn."""
         super().__init__(files or SNAKE_FILES, project_name=project_name)
         self.test_fixes = dict(test_fixes or {})
+        self.function_fixes = dict(function_fixes or {})
         self.fixes = dict(fixes if fixes is not None else {"snake/board.py": FIXED_BOARD})
         self.tests = dict(tests if tests is not None else {"snake/board.py": TESTS})
         self.prompts: dict[str, list[str]] = {}  # action -> each request's messages, as one text
@@ -130,15 +134,15 @@ class ScriptedQaCompany(ScriptedCompany):
             return Text(f"```python\n{self.tests[tests.group(2)]}```\n", usage=(len(first_user) // 4, 100))
         test_fix = _TEST_FIX_TARGET.search(first_user)
         if test_fix:
-            name = test_fix.group(1)
-            self.calls.append(f"fix_test:{name}")
-            self._keep("FixTest", messages)
-            answers = self.test_fixes.get(name, ["# unchanged"])
             # Only a prompt with pytest's report of this test earns the scripted answer.
-            shown_report = "assert" in first_user and "What pytest said" in first_user
-            asked_before = self.calls.count(f"fix_test:{name}") - 1
-            code = answers[min(asked_before, len(answers) - 1)] if shown_report else "# unchanged"
-            return Text(f"```python\n{code}\n```\n", usage=(len(first_user) // 4, 60))
+            shown = "assert" in first_user and "What pytest said" in first_user
+            return self._in_turn("fix_test", "FixTest", test_fix.group(1), self.test_fixes, shown, messages)
+        function_fix = _FUNCTION_FIX_TARGET.search(first_user)
+        if function_fix:
+            shown = "## What failed" in first_user and "Error" in first_user
+            return self._in_turn(
+                "fix_function", "FixFunction", function_fix.group(1), self.function_fixes, shown, messages
+            )
         fix = _FIX_TARGET.search(first_user)
         if fix:
             path = fix.group(1)
@@ -149,6 +153,23 @@ class ScriptedQaCompany(ScriptedCompany):
             code = self.fixes[path] if shown_failure and path in self.fixes else "# unchanged\n"
             return Text(f"```python\n{code}```\n", usage=(len(first_user) // 4, 100))
         return super().__call__(request)
+
+    def _in_turn(
+        self,
+        call: str,
+        action: str,
+        name: str,
+        scripted: dict[str, list[str]],
+        shown_failure: bool,
+        messages: list[dict[str, str]],
+    ) -> Reply:
+        """The next scripted answer for `name` (the last one repeats), when the prompt shows the failure."""
+        self.calls.append(f"{call}:{name}")
+        self._keep(action, messages)
+        answers = scripted.get(name, ["# unchanged"])
+        asked_before = self.calls.count(f"{call}:{name}") - 1
+        code = answers[min(asked_before, len(answers) - 1)] if shown_failure else "# unchanged"
+        return Text(f"```python\n{code}\n```\n", usage=(len(asked(messages)) // 4, 60))
 
     def _keep(self, action: str, messages: list[dict[str, str]]) -> None:
         self.prompts.setdefault(action, []).append("\n\n".join(m["content"] for m in messages))

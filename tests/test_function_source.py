@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from devteam.artifacts.function_source import (
     checks_something_of,
+    function_at,
     function_text,
     located_function,
     module_names,
     used_definitions,
 )
-from devteam.artifacts.hollow_code import splice_body
+from devteam.artifacts.hollow_code import class_attributes, splice_body
 
 MODULE = '''\
 """A todo list."""
@@ -123,3 +124,18 @@ def test_a_test_checks_the_module_only_with_a_real_assert_on_its_names() -> None
     assert not checks_something_of("def test():\n    assert sorted([2, 1]) == [1, 2]\n", names, "main")
     assert not checks_something_of("def test():\n    TodoList().add('x')\n", names, "main")
     assert not checks_something_of("def test(:\n", names, "main")
+
+
+def test_a_class_attributes_include_every_target_of_a_tuple_assignment() -> None:
+    source = (
+        "class Board:\n    def __init__(self, w, h):\n        self.width, self.height = w, h\n        self.snake = []\n"
+    )
+
+    assert class_attributes(source, "Board") == ["self.width", "self.height", "self.snake"]
+
+
+def test_the_function_a_line_is_in() -> None:
+    assert function_at(MODULE, 18) == ("complete", "TodoList")  # self.tasks[number]["done"] = True
+    assert function_at(MODULE, 25) == ("describe", None)
+    assert function_at(MODULE, 3) is None  # LIMIT = 10: module level
+    assert function_at("def broken(:\n", 1) is None

@@ -502,6 +502,15 @@ def test_a_test_fix_that_no_longer_checks_the_code_is_not_kept(tmp_path: Path, o
     assert [m for a, m in _log(root) if a == "Engineer" and m.startswith("Fix ")] == []
 
 
+def _qa_run(tmp_path: Path, server: OpenAIServer, company: ScriptedQaCompany) -> Path:
+    """A run with QA against `company`, finished; the project's folder."""
+    server.set_handler(company)
+    _configure(tmp_path, server)
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+    assert result.code == 0, result.output
+    return tmp_path / "workspace" / "snake"
+
+
 class _WarmerFixes(ScriptedQaCompany):
     """A board fix that breaks the program at temperature 0 and fixes it when asked warmer."""
 
@@ -515,13 +524,8 @@ def test_a_candidate_fix_is_written_only_when_the_checks_score_it_better(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:
     company = _WarmerFixes()
-    openai_server.set_handler(company)
-    _configure(tmp_path, openai_server)
+    root = _qa_run(tmp_path, openai_server, company)
 
-    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
-
-    assert result.code == 0, result.output
-    root = tmp_path / "workspace" / "snake"
     assert _log(root)[-3:] == [
         ("QaEngineer", "1 of 4 tests fail, python -m snake: clean exit (round 1)"),
         ("Engineer", "Fix snake/board.py (QA round 1)"),
@@ -557,3 +561,46 @@ def test_fix_candidates_one_asks_one_fix_and_zero_is_refused(tmp_path: Path, ope
     )
     assert result.code == 0, result.output
     assert company.calls.count("fix:snake/board.py") == 1
+
+
+# The board's step fails inside itself (an attribute set nowhere, as the 0.5B's snake did): the function is asked.
+BROKEN_STEP_BOARD = FIXED_BOARD.replace("        self.snake.insert(0, head)", "        self.body.insert(0, head)")
+STILL_BROKEN_STEP = """\
+def step(self) -> None:
+    self.segments.insert(0, (0, 0))
+"""
+FIXED_STEP = FIXED_BOARD[FIXED_BOARD.index("    def step(self)") :]
+
+
+def test_a_failure_inside_a_function_is_fixed_in_that_function_alone(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    company = ScriptedQaCompany(
+        [SNAKE_FILES[0], ScriptedFile("snake/board.py", BROKEN_STEP_BOARD, [], "Board"), SNAKE_FILES[2]],
+        fixes={},
+        function_fixes={"Board.step": [STILL_BROKEN_STEP, FIXED_STEP]},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    assert _log(root)[-3:] == [
+        ("QaEngineer", "4 of 4 tests fail, python -m snake: fails (round 1)"),
+        ("Engineer", "Fix snake/board.py (QA round 1)"),
+        ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 2)"),
+    ]
+    # Two short calls for the one function; the whole board was never asked for (the entry point, which only
+    # called it, was: no function of it failed).
+    assert company.calls.count("fix_function:Board.step") == 2 and "fix:snake/board.py" not in company.calls
+    prompt = company.requests["FixFunction"][0][-1]["content"]
+    assert "The program's start (`python -m snake`) fails inside `Board.step` of `snake/board.py`" in prompt
+    assert "AttributeError: 'Board' object has no attribute 'body'" in prompt
+    assert "self.width, self.height, self.snake, self.direction, self.food, self.score, self.over" in prompt
+    assert "self.body.insert(0, head)" in prompt and "def turn(self, direction: str) -> None:" in prompt  # outline
+    assert "def __init__(self, width" not in prompt.split("## The function to correct")[1]  # only the function
+    run_log = (root / ".devteam" / "run.log").read_text()
+    assert "function_candidate: snake/board.py:Board.step, candidate 1 (temperature as configured): 0 tests pass" in (
+        run_log
+    )
+    assert "function_candidate: snake/board.py:Board.step, candidate 2 (temperature 0.6): 4 tests pass" in run_log
+    board = (root / "snake" / "board.py").read_text()
+    assert "self.snake.insert(0, head)" in board and "self.body" not in board and "segments" not in board
+    assert board.count("def step(") == 1 and "def turn(" in board  # spliced in place, the rest as it was

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devteam.qa.test_failures import REPORT_LIMIT, failing_tests
+from devteam.qa.test_failures import REPORT_LIMIT, Frame, failing_tests, frames, start_failure
 
 TESTS = """\
 import pytest
@@ -92,3 +92,23 @@ def test_a_long_report_keeps_its_end(tmp_path: Path) -> None:
 def test_output_with_no_summary_names_nothing() -> None:
     assert failing_tests("") == []
     assert failing_tests("FAILED to start: bwrap: no permission\n") == []
+
+
+def test_the_project_frames_of_a_traceback_and_the_start_failure() -> None:
+    output = (
+        "tests/test_main.py:5: in test_add\n    todo.add(1)\nmain.py:12: in add\n    self.x\nE   AttributeError\n\n"
+        "$ python main.py\nTraceback (most recent call last):\n"
+        '  File "/box/project/main.py", line 30, in <module>\n'
+        '  File "/box/project/main.py", line 20, in run\n'
+        '  File "/usr/lib/python3.11/json/__init__.py", line 293, in load\n'
+        "ValueError: bad\n"
+    )
+
+    assert frames(output) == [
+        Frame("tests/test_main.py", 5, "test_add"),
+        Frame("main.py", 12, "add"),
+        Frame("main.py", 20, "run"),  # module level and the standard library's frames are not the project's
+    ]
+    started = start_failure(output)
+    assert started is not None and started[0] == "python main.py" and started[1].endswith("ValueError: bad")
+    assert start_failure("1 failed in 0.1s") is None

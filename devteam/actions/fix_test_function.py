@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from devteam.actions.function_answer import function_answer
 from devteam.actions.persona import Persona
 from devteam.artifacts.function_source import (
     checks_something_of,
@@ -22,12 +23,9 @@ from devteam.artifacts.function_source import (
     used_definitions,
 )
 from devteam.artifacts.hollow_code import splice_body
-from devteam.core.errors import StructuredOutputError
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.llm.types import ChatMessage
 from devteam.qa.test_failures import FailingTest
-from devteam.structured.ask import ask_code
 
 log = logging.getLogger("devteam.engineer")
 
@@ -74,23 +72,19 @@ async def fix_test_function(
         idea=idea,
     )
     subject_line = f"{test_path}:{failing.qualname}"
-    try:
-        answer = await ask_code(
-            llm,
-            [persona.system_message(), ChatMessage("user", prompt)],
-            role=persona.role,
-            action=NAME,
-            subject=subject_line,
-            language="python",
-            repair=repair,
-            max_reasks=1,
-            max_tokens=min(MAX_ANSWER_TOKENS, llm.max_tokens),
-            temperature=temperature,
-        )
-    except StructuredOutputError as error:
-        log.warning("%s %s: no usable answer (%s)", NAME, subject_line, error)
+    answer = await function_answer(
+        llm,
+        persona,
+        prompt,
+        action=NAME,
+        subject=subject_line,
+        repair=repair,
+        max_tokens=MAX_ANSWER_TOKENS,
+        temperature=temperature,
+    )
+    if answer is None:
         return None
-    spliced = splice_body(tests, place, answer.value)
+    spliced = splice_body(tests, place, answer)
     if spliced is None:
         log.warning("%s %s: the answer has no body", NAME, subject_line)
         return None

@@ -44,6 +44,22 @@ def located_function(source: str, name: str, class_name: str | None = None) -> H
     )
 
 
+def function_at(source: str, line: int) -> tuple[str, str | None] | None:
+    """The function, or method of a top-level class, whose lines hold `line` (1-based): (name, class name)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, _FUNCTIONS) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            return node.name, None
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, _FUNCTIONS) and item.lineno <= line <= (item.end_lineno or item.lineno):
+                    return item.name, node.name
+    return None
+
+
 def function_text(source: str, name: str, class_name: str | None = None) -> str | None:
     """The function as written (decorators included), dedented; None when it is not found."""
     node = _find(source, name, class_name)

@@ -17,6 +17,8 @@ _DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?def[ \t]+(?P<name>[A-Za-z
 _CLASS = re.compile(r"^(?P<indent>[ \t]*)class[ \t]+(?P<name>[A-Za-z_]\w*)(?P<bases>[^:]*):")
 _DECORATOR = re.compile(r"^[ \t]*@[ \t]*(?P<name>[\w.]+)")
 _SELF_ATTRIBUTE = re.compile(r"\bself\.([A-Za-z_]\w*)\s*(?::[^=\n]+)?=(?!=)")
+# `self.width, self.height = width, height`: every target of the tuple, not the last only.
+_SELF_TUPLE = re.compile(r"^\s*\(?((?:self\.\w+\s*,\s*)+self\.\w+)\s*\)?\s*=(?!=)")
 _IMPORT = re.compile(r"^(?:import|from)[ \t]+[\w.]+")
 # Bodies meant to stay empty: abstract methods, typing overloads, protocols.
 _INTENDED = {"abstractmethod", "overload", "abc.abstractmethod", "typing.overload"}
@@ -249,7 +251,9 @@ def class_attributes(source: str, class_name: str) -> list[str]:
     for line in lines[start + 1 :]:
         if line.strip() and not line.lstrip().startswith("#") and _width(line) <= width:
             break
-        for name in _SELF_ATTRIBUTE.findall(line):
+        tuple_targets = _SELF_TUPLE.match(line)
+        found = re.findall(r"self\.(\w+)", tuple_targets.group(1)) if tuple_targets else []
+        for name in [*found, *_SELF_ATTRIBUTE.findall(line)]:
             names.setdefault(f"self.{name}")
     return list(names)
 

@@ -10,11 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from devteam.qa.box import PROJECT_DIR
+
 # `FAILED test_main.py::TestTodo::test_add - AssertionError: ...` in the short summary (`-rfE`).
 _SUMMARY = re.compile(r"^(FAILED|ERROR) ([^\s:]+\.py)::((?:[A-Za-z_]\w*::)?)([A-Za-z_]\w*)(?:\[[^\]]*\])?(?: - |$)")
 # `____________ TestTodo.test_add ____________` opens a test's report; `====` lines end the last one.
 _SECTION = re.compile(r"^_{3,} (?:ERROR at \w+ of )?([\w.]+)(?:\[[^\]]*\])? _{3,}$")
 _RULE = re.compile(r"^(?:={3,}|_{3,}).*$")
+# A frame of pytest's short traceback (`main.py:12: in add`) or of Python's own (`File "...", line 12, in add`).
+_FRAME = re.compile(
+    r'^([^\s:"][^:\n"]*\.py):(\d+): in (\w+)$|^\s*File "([^"]+\.py)", line (\d+), in (\w+)$', re.MULTILINE
+)
+# The smoke run's part of a round's failure: `$ python -m snake` and what the program printed.
+_SMOKE = re.compile(r"^\$ (python [^\n]*)\n(.*)\Z", re.MULTILINE | re.DOTALL)
 REPORT_LIMIT = 1500  # characters of one test's report; its end (the `E` lines) says the most
 
 
@@ -69,3 +77,34 @@ def _sections(lines: list[str]) -> dict[str, str]:
         elif current is not None:
             body.append(line)
     return sections
+
+
+@dataclass(frozen=True)
+class Frame:
+    path: str  # relative to the project
+    line: int
+    function: str
+
+
+def frames(report: str) -> list[Frame]:
+    """The frames of the tracebacks in `report` that are the project's own files, outermost first."""
+    found = []
+    for match in _FRAME.finditer(report):
+        raw = match.group(1) or match.group(4)
+        line = int(match.group(2) or match.group(5))
+        function = match.group(3) or match.group(6)
+        if raw.startswith(PROJECT_DIR + "/"):
+            raw = raw[len(PROJECT_DIR) + 1 :]
+        elif raw.startswith("/"):
+            continue  # the standard library's, or an installed package's
+        found.append(Frame(raw, line, function))
+    return found
+
+
+def start_failure(output: str) -> tuple[str, str] | None:
+    """The smoke run's command and output in a round's failure (`$ python main.py` and after), or None."""
+    match = _SMOKE.search(output)
+    if match is None:
+        return None
+    text = match.group(2).strip("\n")
+    return match.group(1), text if len(text) <= REPORT_LIMIT else "...\n" + text[-REPORT_LIMIT:]

@@ -1,7 +1,8 @@
 """The Engineer's answer to a QA bug report: fix the implicated files, most likely first, in one commit.
 
 The code is asked for first, each candidate fix judged by the project's tests and smoke run before it is written
-(`qa.fix_judge`); when no fix changes anything, the failing tests are asked for (the author stood by the code),
+(`qa.fix_judge`) — the function the failure was raised in on its own first (`engineer_function_fixes`), then
+the whole file; when no fix changes anything, the failing tests are asked for (the author stood by the code),
 one test function at a time where pytest names them (`engineer_test_fixes`).
 A round that changes nothing publishes nothing, so QA stops there instead of re-running the same code.
 """
@@ -26,17 +27,15 @@ from devteam.qa.program_checks import BugReport, imported_modules, is_test_path
 from devteam.qa.sandbox import in_thread
 from devteam.qa.test_failures import FailingTest
 from devteam.roles.base import Message, RunContext
+from devteam.roles.engineer_function_fixes import fix_failed_function
 from devteam.roles.engineer_test_fixes import failing_test_functions, fix_test_functions
+from devteam.roles.fix_candidates import CANDIDATE_TEMPERATURES
 from devteam.roles.messages import FixesCommitted
 
 log = logging.getLogger("devteam.engineer")
 
 MAX_FILES_PER_ROUND = 2
 MAX_CONTEXT_FILES = 3
-# A code file's fix is asked at the configured temperature (None), then warmer while no answer makes the checks
-# better: at temperature 0 the 0.5B gave the file back unchanged in 31 fixes over three suites.
-# `--fix-candidates` sets how many; past the last of these, each is asked at the last.
-CANDIDATE_TEMPERATURES: tuple[float | None, ...] = (None, 0.6, 0.9)
 FIX_CANDIDATE = "fix_candidate"
 
 
@@ -90,6 +89,11 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
         tracked = repo.tracked_files()
         purposes = plan_purposes(report.design.file_list)
         before = await in_thread(check_score, repo.root, tracked, box, purposes=purposes)
+        # The function the failure was raised in first, on its own: a short prompt and a short answer.
+        function_fix = await fix_failed_function(llm, persona, report, run, path, sources[path], before)
+        if function_fix is not None:
+            fixed = FixedFile(function_fix.text, run.conversations.get(path, []))
+            return fixed, f"changed: {function_fix.score.describe()} (one function)"
         even: FixedFile | None = None
         answered = False
         for number in range(1, max(run.fix_candidates, 1) + 1):
@@ -131,7 +135,8 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
             run.progress.done(persona.role, f"{FIX_CODE} {path}", detail=detail)
         if fixed is None or fixed.code.strip() == sources[path].strip():
             return None
-        run.conversations[path] = fixed.conversation  # the next round's fix of this file continues it
+        if fixed.conversation:
+            run.conversations[path] = fixed.conversation  # the next round's fix of this file continues it
         return fixed.code
 
     async def fix_all(targets: list[str], kept: bool) -> list[str]:
@@ -157,7 +162,7 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
         kept: dict[str, str] = {}
         order = list(dict.fromkeys(test.path for test in failed))
         try:
-            await fix_test_functions(llm, persona, report, run, failed, subjects, CANDIDATE_TEMPERATURES, kept)
+            await fix_test_functions(llm, persona, report, run, failed, subjects, kept)
         finally:
             # Kept fixes are committed even when the round is stopped midway: a resume never asks them again.
             changed = _commit_fixes(order, dict(kept), run, persona, report.round)

@@ -17,11 +17,12 @@ from devteam.actions.persona import Persona
 from devteam.actions.write_tests import import_name
 from devteam.artifacts.program_layout import plan_purposes
 from devteam.llm.client import LLM
-from devteam.qa.fix_judge import check_score
+from devteam.qa.fix_judge import CheckScore, check_score
 from devteam.qa.program_checks import BugReport
 from devteam.qa.sandbox import in_thread
 from devteam.qa.test_failures import FailingTest, failing_tests
 from devteam.roles.base import RunContext
+from devteam.roles.fix_candidates import first_better
 
 log = logging.getLogger("devteam.engineer")
 
@@ -43,7 +44,6 @@ async def fix_test_functions(
     run: RunContext,
     failed: list[FailingTest],
     subjects: dict[str, str],
-    temperatures: tuple[float | None, ...],
     kept: dict[str, str],
 ) -> None:
     """Fill `kept` with the test files whose corrected functions the checks scored better, as they now read
@@ -53,21 +53,18 @@ async def fix_test_functions(
     box = run.qa_box
     tracked = repo.tracked_files()
     purposes = plan_purposes(report.design.file_list)
-    current = kept
     before = await in_thread(check_score, repo.root, tracked, box, purposes=purposes)
     for test in failed:
         module = subjects.get(test.path)
-        tests = current.get(test.path) or repo.read_text(test.path) or ""
+        tests = kept.get(test.path) or repo.read_text(test.path) or ""
         if module is None or not tests:
             continue
         subject = TestSubject(module, import_name(module), repo.read_text(module) or "")
-        run.progress.start(persona.role, f"{FIX_TEST} {test.path}::{test.qualname}")
-        detail = "unchanged"
-        for number in range(1, max(run.fix_candidates, 1) + 1):
-            temperature = temperatures[min(number, len(temperatures)) - 1]
-            shown = f"{TEST_CANDIDATE}: {test.path}::{test.qualname}, candidate {number}"
-            shown += f" (temperature {temperature or 'as configured'})"
-            candidate = await fix_test_function(
+
+        async def ask(
+            temperature: float | None, test: FailingTest = test, tests: str = tests, subject: TestSubject = subject
+        ) -> str | None:
+            return await fix_test_function(
                 llm,
                 persona,
                 test_path=test.path,
@@ -78,23 +75,17 @@ async def fix_test_functions(
                 repair=run.repair,
                 temperature=temperature,
             )
-            if candidate is None:
-                continue
-            if candidate.strip() == tests.strip():
-                log.info("%s: the test as it was", shown)
-                continue
-            score = await in_thread(
-                check_score,
-                repo.root,
-                tracked,
-                box,
-                purposes=purposes,
-                overrides={**current, test.path: candidate},
-            )
-            log.info("%s: %s; as it is: %s", shown, score.describe(), before.describe())
-            if score > before:
-                current[test.path] = candidate
-                before = score
-                detail = f"changed: {score.describe()} (candidate {number})"
-                break
-        run.progress.done(persona.role, f"{FIX_TEST} {test.path}::{test.qualname}", detail=detail)
+
+        async def judge(candidate: str, path: str = test.path) -> CheckScore:
+            overrides = {**kept, path: candidate}
+            return await in_thread(check_score, repo.root, tracked, box, purposes=purposes, overrides=overrides)
+
+        what = f"{FIX_TEST} {test.path}::{test.qualname}"
+        run.progress.start(persona.role, what)
+        label = f"{TEST_CANDIDATE}: {test.path}::{test.qualname}"
+        better = await first_better(ask, judge, current=tests, before=before, count=run.fix_candidates, label=label)
+        if better is not None:
+            kept[test.path] = better.text
+            before = better.score
+        detail = f"changed: {better.score.describe()} (candidate {better.number})" if better else "unchanged"
+        run.progress.done(persona.role, what, detail=detail)

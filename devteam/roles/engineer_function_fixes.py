@@ -1,0 +1,91 @@
+"""The Engineer's fix of the one function a failure was raised in, before the whole file is asked for.
+
+The failing checks' tracebacks name, by their deepest frame in the file, the functions to correct: a test
+that fails inside `TodoList.complete`, a program that fails to start inside `Game.draw`. Each is asked on its
+own (`actions.fix_function`, a prompt of a few hundred tokens), at the configured temperature and then warmer,
+and a candidate is kept only when the project's checks score it better (`roles.fix_candidates`).
+"""
+
+from __future__ import annotations
+
+from devteam.actions.fix_function import NAME as FIX_FUNCTION
+from devteam.actions.fix_function import FailedInside, fix_function
+from devteam.actions.persona import Persona
+from devteam.artifacts.function_source import function_at, function_text
+from devteam.artifacts.program_layout import plan_purposes
+from devteam.llm.client import LLM
+from devteam.qa.fix_judge import CheckScore, check_score
+from devteam.qa.program_checks import BugReport
+from devteam.qa.sandbox import in_thread
+from devteam.qa.test_failures import failing_tests, frames, start_failure
+from devteam.roles.base import RunContext
+from devteam.roles.fix_candidates import Kept, first_better
+
+# Each function costs up to `--fix-candidates` short calls and as many runs of the checks.
+MAX_FUNCTIONS_PER_FILE = 2
+FUNCTION_CANDIDATE = "function_candidate"
+
+
+def failed_inside(report: BugReport, path: str, code: str, read: dict[str, str]) -> list[FailedInside]:
+    """The functions of `path` (its text `code`) that the round's failing checks failed inside, the program's
+    start first (a program that does not start is the worse failure), each once. `read`: test files' texts."""
+    found: dict[str, FailedInside] = {}
+    started = start_failure(report.failure)
+    if started is not None:
+        command, output = started
+        _add(found, path, code, output, f"The program's start (`{command}`)", None)
+    for test in failing_tests(report.failure):
+        tests = read.get(test.path, "")
+        shown = function_text(tests, test.name, test.class_name) if tests else None
+        _add(found, path, code, test.report, f"The test `{test.qualname}`", shown)
+    return list(found.values())[:MAX_FUNCTIONS_PER_FILE]
+
+
+def _add(
+    found: dict[str, FailedInside], path: str, code: str, report: str, check: str, test_function: str | None
+) -> None:
+    raised = frames(report)
+    if not raised or raised[-1].path != path:
+        return  # raised elsewhere (in a test's assert, in another file): this file's functions only called on
+    deepest = raised[-1]
+    located = function_at(code, deepest.line)
+    if located is None or located[0] != deepest.function:
+        return  # the file changed since, or a nested function: the whole-file fix sees it
+    name, class_name = located
+    failed = FailedInside(path, name, class_name, check, report, test_function)
+    found.setdefault(failed.qualname, failed)
+
+
+async def fix_failed_function(
+    llm: LLM, persona: Persona, report: BugReport, run: RunContext, path: str, code: str, before: CheckScore
+) -> Kept | None:
+    """The file with the first function fix the checks scored better than `before` (the project as it is), or
+    None (no function named, or no candidate better)."""
+    repo = run.opened
+    tracked = repo.tracked_files()
+    read = {other: repo.read_text(other) or "" for other in tracked if other.endswith(".py") and other != path}
+    targets = failed_inside(report, path, code, read)
+    if not targets:
+        return None
+    box = run.qa_box
+    purposes = plan_purposes(report.design.file_list)
+
+    async def judge(candidate: str) -> CheckScore:
+        return await in_thread(check_score, repo.root, tracked, box, purposes=purposes, overrides={path: candidate})
+
+    for failed in targets:
+
+        async def ask(temperature: float | None, failed: FailedInside = failed) -> str | None:
+            return await fix_function(
+                llm, persona, code=code, failed=failed, repair=run.repair, temperature=temperature
+            )
+
+        what = f"{FIX_FUNCTION} {path}:{failed.qualname}"
+        run.progress.start(persona.role, what)
+        label = f"{FUNCTION_CANDIDATE}: {path}:{failed.qualname}"
+        better = await first_better(ask, judge, current=code, before=before, count=run.fix_candidates, label=label)
+        detail = f"changed: {better.score.describe()} (candidate {better.number})" if better else "unchanged"
+        run.progress.done(persona.role, what, detail=detail)
+        if better is not None:
+            return better
+    return None

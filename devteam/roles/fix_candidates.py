@@ -1,0 +1,54 @@
+"""Candidates of one small fix (a function, a test), asked at the configured temperature and then warmer, each
+judged by the project's checks before anything is written; the first the checks score better is kept.
+
+The one loop the Engineer's function fixes and test fixes share (`engineer_function_fixes`,
+`engineer_test_fixes`); the whole-file fix keeps its own, which also keeps an answer that scores the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from devteam.qa.fix_judge import CheckScore
+
+log = logging.getLogger("devteam.engineer")
+
+# The configured temperature (None), then warmer: at temperature 0 the 0.5B gave the file back unchanged in 31
+# fixes over three suites. `--fix-candidates` sets how many; past the last, each is asked at the last.
+CANDIDATE_TEMPERATURES: tuple[float | None, ...] = (None, 0.6, 0.9)
+
+
+@dataclass(frozen=True)
+class Kept:
+    text: str  # the file as the kept candidate makes it
+    score: CheckScore
+    number: int  # which candidate
+
+
+async def first_better(
+    ask: Callable[[float | None], Awaitable[str | None]],
+    judge: Callable[[str], Awaitable[CheckScore]],
+    *,
+    current: str,
+    before: CheckScore,
+    count: int,
+    label: str,
+) -> Kept | None:
+    """Ask up to `count` candidates (`ask(temperature)` -> the file with the fix, or None) and return the first
+    that `judge` scores better than `before`; each is a `label` line in the run's log."""
+    for number in range(1, max(count, 1) + 1):
+        temperature = CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES)) - 1]
+        shown = f"{label}, candidate {number} (temperature {temperature or 'as configured'})"
+        candidate = await ask(temperature)
+        if candidate is None:
+            continue
+        if candidate.strip() == current.strip():
+            log.info("%s: as it was", shown)
+            continue
+        score = await judge(candidate)
+        log.info("%s: %s; as it is: %s", shown, score.describe(), before.describe())
+        if score > before:
+            return Kept(candidate, score, number)
+    return None
