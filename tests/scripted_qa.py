@@ -97,7 +97,7 @@ SNAKE_FILES = [
 
 _TEST_TARGET = re.compile(r"## Action: WriteTests\nWrite the pytest file `([^`]+)` for the module `([^`]+)`")
 _FIX_TARGET = re.compile(r"## Action: FixCode\nFix the file `([^`]+)`")
-_FUNCTION_FIX_TARGET = re.compile(r"## Action: FixFunction\n.* fails inside `([^`]+)` of `([^`]+)`")
+_FUNCTION_FIX_TARGET = re.compile(r"## Action: FixFunction\n.* `([^`]+)` of `([^`]+)`\. Correct")
 _TEST_FIX_TARGET = re.compile(r"## Action: FixTest\nThe test `([^`]+)` in `([^`]+)`")
 
 

@@ -1,4 +1,4 @@
-"""FixFunction: the one function a failure was raised in, corrected on its own and spliced back in.
+"""FixFunction: the one function a failure was raised in (or a failing assert called), corrected on its own.
 
 Asked for a whole file, the 0.5B gave it back unchanged in 31 fixes over three suites, even warmer; the
 failure's deepest frame in the project names the function to look at (`qa.test_failures.frames`). The prompt
@@ -33,6 +33,7 @@ class FailedInside:
     name: str
     class_name: str | None
     check: str  # "The test `test_add`", "The program's start (`python main.py`)"
+    relation: str  # "fails inside" (raised there), "fails on what it expects of" (a test's assert calls it)
     report: str  # what pytest or the program printed
     test_function: str | None = None  # the failing test's code, when a test failed
 
@@ -59,6 +60,7 @@ async def fix_function(
     prompt = render_prompt(
         "fix_function.j2",
         check=failed.check,
+        relation=failed.relation,
         qualname=failed.qualname,
         path=failed.path,
         test_function=failed.test_function,

@@ -8,6 +8,7 @@ Works on files that parse; a file that does not is left to the whole-file fix.
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 
 from devteam.artifacts.hollow_code import HollowFunction
@@ -58,6 +59,32 @@ def function_at(source: str, line: int) -> tuple[str, str | None] | None:
                 if isinstance(item, _FUNCTIONS) and item.lineno <= line <= (item.end_lineno or item.lineno):
                     return item.name, node.name
     return None
+
+
+def function_named(source: str, name: str) -> tuple[str, str | None] | None:
+    """The top-level function `name`, else the first method of that name in a top-level class."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    if any(isinstance(node, _FUNCTIONS) and node.name == name for node in tree.body):
+        return name, None
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and _has_method(node, {name}):
+            return name, node.name
+    return None
+
+
+def called_names(statement: str) -> list[str]:
+    """The names called in one line of code (`assert todo.add("x") == True` -> ["add"]), in order."""
+    text = statement.strip()
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return list(dict.fromkeys(re.findall(r"(\w+)\s*\(", text)))
+    calls = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Call)), key=lambda n: n.col_offset)
+    names = [call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "") for call in calls]
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def function_text(source: str, name: str, class_name: str | None = None) -> str | None:

@@ -84,6 +84,7 @@ class Frame:
     path: str  # relative to the project
     line: int
     function: str
+    code: str = ""  # the line's source as the traceback quotes it (the line after the frame's own)
 
 
 def frames(report: str) -> list[Frame]:
@@ -97,7 +98,9 @@ def frames(report: str) -> list[Frame]:
             raw = raw[len(PROJECT_DIR) + 1 :]
         elif raw.startswith("/"):
             continue  # the standard library's, or an installed package's
-        found.append(Frame(raw, line, function))
+        rest = report[match.end() :].split("\n", 2)
+        code = rest[1].strip() if len(rest) > 1 and not rest[1].lstrip().startswith(("E ", "File ")) else ""
+        found.append(Frame(raw, line, function, code))
     return found
 
 

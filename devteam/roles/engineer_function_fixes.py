@@ -1,7 +1,8 @@
 """The Engineer's fix of the one function a failure was raised in, before the whole file is asked for.
 
 The failing checks' tracebacks name, by their deepest frame in the file, the functions to correct: a test
-that fails inside `TodoList.complete`, a program that fails to start inside `Game.draw`. Each is asked on its
+that fails inside `TodoList.complete`, a program that fails to start inside `Game.draw` — or, where a test's
+own assert failed, the function its failing line calls (`assert todo.add_task("x") == True`: add_task). Each is asked on its
 own (`actions.fix_function`, a prompt of a few hundred tokens), at the configured temperature and then warmer,
 and a candidate is kept only when the project's checks score it better (`roles.fix_candidates`).
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 from devteam.actions.fix_function import NAME as FIX_FUNCTION
 from devteam.actions.fix_function import FailedInside, fix_function
 from devteam.actions.persona import Persona
-from devteam.artifacts.function_source import function_at, function_text
-from devteam.artifacts.program_layout import plan_purposes
+from devteam.artifacts.function_source import called_names, function_at, function_named, function_text
+from devteam.artifacts.program_layout import is_test_path, plan_purposes
 from devteam.llm.client import LLM
 from devteam.qa.fix_judge import CheckScore, check_score
 from devteam.qa.program_checks import BugReport
@@ -45,14 +46,24 @@ def _add(
     found: dict[str, FailedInside], path: str, code: str, report: str, check: str, test_function: str | None
 ) -> None:
     raised = frames(report)
-    if not raised or raised[-1].path != path:
-        return  # raised elsewhere (in a test's assert, in another file): this file's functions only called on
+    if not raised:
+        return
     deepest = raised[-1]
-    located = function_at(code, deepest.line)
-    if located is None or located[0] != deepest.function:
-        return  # the file changed since, or a nested function: the whole-file fix sees it
-    name, class_name = located
-    failed = FailedInside(path, name, class_name, check, report, test_function)
+    if deepest.path == path:
+        located = function_at(code, deepest.line)
+        if located is not None and located[0] == deepest.function:  # else a nested function, or changed since
+            _found(found, FailedInside(path, *located, check, "fails inside", report, test_function))
+    elif is_test_path(deepest.path):
+        # The test's own assert failed: the first function of this file that the failing line calls is what
+        # did not give what the test expects (`assert todo.add_task("x") == True` -> add_task returned None).
+        for name in called_names(deepest.code):
+            named = function_named(code, name)
+            if named is not None:
+                _found(found, FailedInside(path, *named, check, "fails on what it expects of", report, test_function))
+                return
+
+
+def _found(found: dict[str, FailedInside], failed: FailedInside) -> None:
     found.setdefault(failed.qualname, failed)
 
 
