@@ -8,6 +8,7 @@ from devteam.artifacts.function_source import (
     function_text,
     located_function,
     module_names,
+    stands_in,
     used_definitions,
 )
 from devteam.artifacts.hollow_code import class_attributes, splice_body
@@ -139,3 +140,9 @@ def test_the_function_a_line_is_in() -> None:
     assert function_at(MODULE, 25) == ("describe", None)
     assert function_at(MODULE, 3) is None  # LIMIT = 10: module level
     assert function_at("def broken(:\n", 1) is None
+
+
+def test_a_test_with_stand_ins_for_real_code_is_seen() -> None:
+    assert stands_in("def test(monkeypatch):\n    monkeypatch.setattr(main, 'load', lambda: [])\n")
+    assert stands_in("def test():\n    with patch('main.TodoList.add') as add:\n        assert add.called\n")
+    assert not stands_in("def test():\n    assert TodoList().dispatch('x') == 1\n")  # a word that holds 'patch'

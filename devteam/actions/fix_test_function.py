@@ -20,6 +20,7 @@ from devteam.artifacts.function_source import (
     function_text,
     located_function,
     module_names,
+    stands_in,
     used_definitions,
 )
 from devteam.artifacts.hollow_code import splice_body
@@ -91,6 +92,11 @@ async def fix_test_function(
     corrected = function_text(spliced, failing.name, failing.class_name)
     if corrected is None:
         log.warning("%s %s: the answer does not parse in place", NAME, subject_line)
+        return None
+    if stands_in(corrected) and not stands_in(function):
+        log.warning(
+            "%s %s: the answer puts stand-ins (mocks) in place of the code it tests; not kept", NAME, subject_line
+        )
         return None
     if not checks_something_of(corrected, module_names(subject.code), subject.import_name):
         log.warning("%s %s: the answer no longer checks %s; not kept", NAME, subject_line, subject.path)

@@ -161,6 +161,15 @@ def checks_something_of(function_source: str, names: set[str], module: str) -> b
     return bool(real) or raises
 
 
+_STAND_INS = re.compile(r"\b(?:patch|Mock|MagicMock|monkeypatch|mocker)\b")
+
+
+def stands_in(function_source: str) -> bool:
+    """Whether a test puts stand-ins in place of real code (`patch`, `Mock`, `monkeypatch`, `mocker`): a
+    corrected test that mocks the function it tests passes whatever the function does."""
+    return bool(_STAND_INS.search(function_source))
+
+
 def _find(source: str, name: str, class_name: str | None) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     try:
         tree = ast.parse(source)
