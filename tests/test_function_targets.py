@@ -33,6 +33,10 @@ TESTS = """\
 from main import TodoList, count
 
 
+def test_own_mistake():
+    assert todo.load("tasks.json")
+
+
 def test_add_returns_true():
     todo = TodoList()
     assert todo.add_task("milk") == True
@@ -65,6 +69,7 @@ def test_the_function_raised_in_and_the_function_a_failing_assert_calls(tmp_path
 
     found = failed_inside(report, "main.py", MODULE, {"test_main.py": TESTS})
 
+    # test_own_mistake fails on a name it never set (NameError), not on what add_task gives: not a target.
     assert [(f.qualname, f.relation, f.check) for f in found] == [
         ("TodoList.add_task", "fails on what it expects of", "The test `test_add_returns_true`"),
         ("count", "fails inside", "The test `test_count`"),

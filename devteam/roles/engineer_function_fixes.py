@@ -9,6 +9,8 @@ and a candidate is kept only when the project's checks score it better (`roles.f
 
 from __future__ import annotations
 
+import re
+
 from devteam.actions.fix_function import NAME as FIX_FUNCTION
 from devteam.actions.fix_function import FailedInside, fix_function
 from devteam.actions.persona import Persona
@@ -22,6 +24,7 @@ from devteam.qa.test_failures import failing_tests, frames, start_failure
 from devteam.roles.base import RunContext
 from devteam.roles.fix_candidates import Kept, first_better
 
+_ERROR_LINE = re.compile(r"^E\s+(\w+(?:Error|Exception|Exit|Interrupt))\b", re.MULTILINE)
 # Each function costs up to `--fix-candidates` short calls and as many runs of the checks.
 MAX_FUNCTIONS_PER_FILE = 2
 FUNCTION_CANDIDATE = "function_candidate"
@@ -53,7 +56,7 @@ def _add(
         located = function_at(code, deepest.line)
         if located is not None and located[0] == deepest.function:  # else a nested function, or changed since
             _found(found, FailedInside(path, *located, check, "fails inside", report, test_function))
-    elif is_test_path(deepest.path):
+    elif is_test_path(deepest.path) and deepest.code.startswith("assert") and not _raised_errors(report):
         # The test's own assert failed: the first function of this file that the failing line calls is what
         # did not give what the test expects (`assert todo.add_task("x") == True` -> add_task returned None).
         for name in called_names(deepest.code):
@@ -61,6 +64,12 @@ def _add(
             if named is not None:
                 _found(found, FailedInside(path, *named, check, "fails on what it expects of", report, test_function))
                 return
+
+
+def _raised_errors(report: str) -> list[str]:
+    """The exceptions other than a failed assert that pytest reports (`E   NameError: ...`): a test that fails
+    on its own mistake (a name it never set) says nothing of what the code gives."""
+    return [name for name in _ERROR_LINE.findall(report) if name != "AssertionError"]
 
 
 def _found(found: dict[str, FailedInside], failed: FailedInside) -> None:
