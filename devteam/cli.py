@@ -130,7 +130,8 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fix-candidates",
         type=int,
-        help="fixes asked per file and QA round while none scores better by the tests (default 3; 1: one fix)",
+        help="fixes asked per function, file or test and QA round while none scores better by the tests "
+        "(default 3; 1: one fix)",
     )
     parser.add_argument(
         "--qa-install",
