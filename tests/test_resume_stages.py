@@ -23,6 +23,8 @@ from cli_runner import clean_env, metagpt_command, run_metagpt, write_config
 from fakes import Error, Hang, OpenAIServer, RecordedRequest, Reply, Text, asked
 from scripted_company import TICTACTOE_FILES, ScriptedCompany, ScriptedFile
 
+from devteam.artifacts.function_source import function_text
+
 IDEA = "write a tic-tac-toe game"
 ARGS = [IDEA, "--project-name", "tictactoe", "--workspace", "ws"]
 PATIENCE = 90.0
@@ -30,10 +32,12 @@ PATIENCE = 90.0
 _FILL = re.compile(r"Write the body of `([^`]+)` in `([^`]+)`")
 _FIT = re.compile(r"## Action: FitImports\n`([^`]+)` cannot run as written")
 _FIX = re.compile(r"Fix the file `([^`]+)`")
+_FIX_FUNCTION = re.compile(r"`([^`]+)` of `([^`]+)`\. Correct")
 
 
 class CountingCompany(ScriptedCompany):
-    """The scripted company, also answering FillFunction, FitImports and FixCode; `failing` keys get 500s."""
+    """The scripted company, also answering FillFunction, FitImports, FixFunction and FixCode; `failing` keys
+    get 500s."""
 
     def __init__(self, files: list[ScriptedFile], *, failing: str | None = None, hanging: str | None = None) -> None:
         super().__init__(files)
@@ -41,6 +45,7 @@ class CountingCompany(ScriptedCompany):
         self.fills: dict[str, str] = {}  # qualname -> the body answered
         self.fits: dict[str, str] = {}  # path -> the file answered
         self.fixes: dict[str, str] = {}  # path -> the file answered
+        self.function_fixes: dict[str, str] = {}  # qualname -> the function answered
 
     def __call__(self, request: RecordedRequest) -> Reply:
         messages = (request.json or {}).get("messages", [])
@@ -66,6 +71,9 @@ class CountingCompany(ScriptedCompany):
             return f"fill:{path}:{qualname}", f"```python\n{self.fills[qualname]}\n```"
         if "## Action: FitImports" in prompt and (match := _FIT.search(prompt)):
             return f"fit:{match.group(1)}", f"```python\n{self.fits[match.group(1)]}```"
+        if "## Action: FixFunction" in prompt and (match := _FIX_FUNCTION.search(prompt)):
+            qualname, path = match.groups()
+            return f"fix_function:{path}:{qualname}", f"```python\n{self.function_fixes[qualname]}\n```"
         if "## Action: FixCode" in prompt and (match := _FIX.search(prompt)):
             return f"fix:{match.group(1)}", f"```python\n{self.fixes[match.group(1)]}```"
         return None, ""
@@ -232,13 +240,16 @@ CHOOSE_TEST = (
 
 
 def test_a_qa_fix_answered_while_the_other_failed_is_kept(tmp_path: Path, openai_server: OpenAIServer) -> None:
-    """QA round 1 fails in ai.py and board.py; board.py's fix comes, ai.py's never does: the resume finds the
-    fix committed, its round passes, and FixCode for board.py is not asked again."""
+    """QA round 1 fails in ai.py and board.py; board.py's fix (of `Board.free`, where the failure was raised)
+    comes, ai.py's never does: the resume finds the fix committed, its round passes, and the fix of board.py is
+    not asked again."""
     company = CountingCompany(
         _files(**{"tictactoe/board.py": BROKEN_BOARD, "tests/test_board.py": CHOOSE_TEST}),
         failing="fix:tictactoe/ai.py",
     )
-    company.fixes["tictactoe/board.py"] = TICTACTOE_FILES[1].code
+    free = function_text(TICTACTOE_FILES[1].code, "free", "Board")
+    assert free is not None
+    company.function_fixes["Board.free"] = free
     company.fixes["tictactoe/ai.py"] = TICTACTOE_FILES[2].code
 
     answered, asked = _stopped_then_resumed(
@@ -249,7 +260,7 @@ def test_a_qa_fix_answered_while_the_other_failed_is_kept(tmp_path: Path, openai
         failing_asked_again=False,  # the kept fix was the one the tests needed
     )
 
-    assert "fix:tictactoe/board.py" in answered
+    assert "fix_function:tictactoe/board.py:Board.free" in answered
     assert not answered & set(asked), asked
     messages = [commit.message for commit in git.Repo(_project(tmp_path)).iter_commits()]
     assert any(message.startswith("Fix tictactoe/board.py (QA round 1)") for message in messages), messages
