@@ -85,6 +85,10 @@ class ScriptedBenchModel:
             name = path.group(1) if path else "?"
             code = BROKEN_MAIN if name == "app/__main__.py" else next(f.code for f in FILES if f.path == name)
             text = f"```python\n{code}```\n"
+        elif "## Action: FixFunction" in first_user:
+            # The same model, asked for the one function: the function as it was.
+            function = first_user.split("## The function to correct\n", 1)[1].split("```", 2)[1]
+            text = f"```{function}```\n"
         else:
             raise AssertionError(f"unscripted prompt: {first_user[:200]}")
         return Text(text, usage=(len(first_user) // 4, len(text) // 4))
