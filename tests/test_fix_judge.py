@@ -16,3 +16,14 @@ def test_all_passing_beats_starting_which_beats_more_passing_which_beats_fewer_f
     ]
     assert sorted(reversed(ranked)) == ranked
     assert ranked[2].describe() == "3 tests pass, 2 fail, does not start"
+
+
+def test_with_the_same_counts_fewer_tests_ending_in_an_exception_of_the_code_rank_higher() -> None:
+    raising = CheckScore(all_pass=False, starts=True, passed=0, not_failing=-7, not_crashing=-7)
+    asserting = CheckScore(all_pass=False, starts=True, passed=0, not_failing=-7, not_crashing=0)
+
+    assert asserting > raising
+    assert raising.describe() == "0 tests pass, 7 fail (7 with an error), starts"
+    assert asserting.describe() == "0 tests pass, 7 fail, starts"
+    # Passing more still counts first.
+    assert CheckScore(all_pass=False, starts=True, passed=1, not_failing=-6, not_crashing=-6) > asserting

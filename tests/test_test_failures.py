@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devteam.qa.test_failures import REPORT_LIMIT, Frame, failing_tests, frames, start_failure
+from devteam.qa.test_failures import REPORT_LIMIT, Frame, crashed_tests, failing_tests, frames, start_failure
 
 TESTS = """\
 import pytest
@@ -105,10 +105,22 @@ def test_the_project_frames_of_a_traceback_and_the_start_failure() -> None:
     )
 
     assert frames(output) == [
-        Frame("tests/test_main.py", 5, "test_add"),
-        Frame("main.py", 12, "add"),
+        Frame("tests/test_main.py", 5, "test_add", "todo.add(1)"),
+        Frame("main.py", 12, "add", "self.x"),
         Frame("main.py", 20, "run"),  # module level and the standard library's frames are not the project's
     ]
     started = start_failure(output)
     assert started is not None and started[0] == "python main.py" and started[1].endswith("ValueError: bad")
     assert start_failure("1 failed in 0.1s") is None
+
+
+def test_failed_tests_that_ended_in_an_exception_of_the_code_are_counted(tmp_path: Path) -> None:
+    (tmp_path / "test_mixed.py").write_text(
+        "def test_raises():\n    return len - 1\n\n\n"
+        "def test_raises_too():\n    {}['missing']\n\n\n"
+        "def test_asserts():\n    assert 1 == 2\n\n\n"
+        "def test_passes():\n    assert True\n"
+    )
+
+    assert crashed_tests(_pytest_output(tmp_path)) == 2
+    assert crashed_tests("") == 0

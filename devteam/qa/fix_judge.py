@@ -14,20 +14,27 @@ from pathlib import Path
 
 from devteam.qa.box import Box
 from devteam.qa.program_checks import is_test_path, run_tests, smoke_run
+from devteam.qa.test_failures import crashed_tests
 
 
 @dataclass(frozen=True, order=True)
 class CheckScore:
     """What the checks say of one version of the project, ordered worst to best: a version whose tests all pass
-    and that starts beats any other; then starting; then more tests passing; then fewer failing."""
+    and that starts beats any other; then starting; then more tests passing; then fewer failing; then fewer
+    failing on an exception of the code."""
 
     all_pass: bool
     starts: bool
     passed: int
     not_failing: int  # minus the failing tests and errors, so that fewer failures order higher
+    # Minus the failed tests that ended in an exception of the code (TypeError, ...) rather than a failed assert:
+    # the 0.5B's snake fixed `randint(0, len - 1)` and its seven tests still failed, now on their asserts.
+    not_crashing: int = 0
 
     def describe(self) -> str:
-        return f"{self.passed} tests pass, {-self.not_failing} fail, {'starts' if self.starts else 'does not start'}"
+        crashed = f" ({-self.not_crashing} with an error)" if self.not_crashing else ""
+        started = "starts" if self.starts else "does not start"
+        return f"{self.passed} tests pass, {-self.not_failing} fail{crashed}, {started}"
 
 
 def check_score(
@@ -46,4 +53,7 @@ def check_score(
     starts = smoke is None or smoke.ok
     failing = (tests.failed + tests.errors) if tests is not None else 0
     passed = tests.passed if tests is not None else 0
-    return CheckScore(all_pass=tests_ok and starts, starts=starts, passed=passed, not_failing=-failing)
+    crashed = crashed_tests(tests.output) if tests is not None else 0
+    return CheckScore(
+        all_pass=tests_ok and starts, starts=starts, passed=passed, not_failing=-failing, not_crashing=-crashed
+    )

@@ -62,6 +62,15 @@ def failing_tests(output: str) -> list[FailingTest]:
     return list(found.values())
 
 
+_CRASH = re.compile(r"^FAILED \S+ - (\w+(?:Error|Exception|Exit))\b", re.MULTILINE)
+
+
+def crashed_tests(output: str) -> int:
+    """How many failed tests ended in an exception other than a failed assert (`FAILED ... - TypeError: ...`):
+    code that raises is further from working than code that runs and gives another value."""
+    return sum(1 for name in _CRASH.findall(output) if name != "AssertionError")
+
+
 def _sections(lines: list[str]) -> dict[str, str]:
     """Each test's report under its `___ name ___` heading, up to the next heading or rule; the first kept."""
     sections: dict[str, str] = {}
