@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import git
+import pytest
 import yaml
 from cli_runner import CliResult, run_metagpt, write_config
 from fakes import OpenAIServer, asked
@@ -492,11 +493,33 @@ def test_when_the_code_is_kept_the_failing_test_is_fixed_on_its_own(
     assert (root / "snake" / "board.py").read_text().strip() == FIXED_BOARD.strip()
 
 
-def test_a_test_fix_that_no_longer_checks_the_code_is_not_kept(tmp_path: Path, openai_server: OpenAIServer) -> None:
-    hollowed = "def test_length_stays_the_same_without_food() -> None:\n    Board().step()\n    assert True\n"
-    _, root, result = _run_with_the_board_kept(tmp_path, openai_server, [hollowed])
+HOLLOWED_TEST = "def test_length_stays_the_same_without_food() -> None:\n    Board().step()\n    assert True\n"
+MOCKED_TEST = """\
+from unittest.mock import patch
 
-    assert "the answer no longer checks snake/board.py; not kept" in result.stderr
+
+def test_length_stays_the_same_without_food() -> None:
+    board = Board()
+    with patch.object(Board, "step"):
+        board.step()
+    assert len(board.snake) == 3
+"""
+
+
+@pytest.mark.parametrize(
+    ("answer", "refusal"),
+    [
+        (HOLLOWED_TEST, "the answer no longer checks snake/board.py; not kept"),
+        (MOCKED_TEST, "the answer puts stand-ins (mocks) in place of the code it tests; not kept"),
+    ],
+    ids=["assert-true", "mock"],
+)
+def test_a_test_fix_that_no_longer_checks_the_code_is_not_kept(
+    tmp_path: Path, openai_server: OpenAIServer, answer: str, refusal: str
+) -> None:
+    _, root, result = _run_with_the_board_kept(tmp_path, openai_server, [answer])
+
+    assert refusal in result.stderr
     assert "the Engineer's fix changed nothing; QA stops here" in result.stderr
     assert (root / "tests" / "test_board.py").read_text() == WRONG_EXPECTATION_TESTS
     assert [m for a, m in _log(root) if a == "Engineer" and m.startswith("Fix ")] == []
