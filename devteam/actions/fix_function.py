@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from devteam.actions.function_answer import function_answer
 from devteam.actions.persona import Persona
-from devteam.artifacts.function_source import function_text, located_function
+from devteam.artifacts.function_source import answer_functions, function_text, located_function
 from devteam.artifacts.hollow_code import class_attributes, outline, splice_body
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
@@ -87,4 +87,26 @@ async def fix_function(
     if spliced is None or function_text(spliced, failed.name, failed.class_name) is None:
         log.warning("%s %s: the answer has no body that parses in place", NAME, subject)
         return None
+    spliced, others = with_other_functions(spliced, answer, failed)
+    if others:
+        log.info("%s %s: the answer rewrote %s too; spliced in place", NAME, subject, ", ".join(others))
     return spliced
+
+
+def with_other_functions(code: str, answer: str, failed: FailedInside) -> tuple[str, list[str]]:
+    """`code` with the other functions of the file that the answer rewrote, each spliced in place of its own
+    (never one the file lacks), and their qualified names. Asked for `Snake.draw`, the 0.5B answered with its
+    whole class — and the fix was in `__init__` (a body of numbers where `draw` reads pairs)."""
+    spliced, others = code, []
+    for (name, owner), text in answer_functions(answer).items():
+        if name == failed.name and owner in (failed.class_name, None):
+            continue  # the function asked for, spliced already
+        before = function_text(spliced, name, owner)
+        place = located_function(spliced, name, owner)
+        if before is None or place is None or before.strip() == text.strip():
+            continue
+        candidate = splice_body(spliced, place, text)
+        if candidate is not None and function_text(candidate, name, owner) is not None:
+            spliced = candidate
+            others.append(f"{owner}.{name}" if owner else name)
+    return spliced, others

@@ -87,6 +87,25 @@ def called_names(statement: str) -> list[str]:
     return list(dict.fromkeys(name for name in names if name))
 
 
+def answer_functions(answer: str) -> dict[tuple[str, str | None], str]:
+    """The functions an answer defines, as written (dedented): top-level ones under (name, None), methods under
+    (name, class name). An answer that does not parse has none."""
+    try:
+        tree = ast.parse(textwrap.dedent(answer))
+    except (SyntaxError, ValueError):
+        return {}
+    text = textwrap.dedent(answer)
+    found: dict[tuple[str, str | None], str] = {}
+    for node in tree.body:
+        if isinstance(node, _FUNCTIONS):
+            found.setdefault((node.name, None), function_text(text, node.name) or "")
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, _FUNCTIONS):
+                    found.setdefault((item.name, node.name), function_text(text, item.name, node.name) or "")
+    return {key: value for key, value in found.items() if value}
+
+
 def function_text(source: str, name: str, class_name: str | None = None) -> str | None:
     """The function as written (decorators included), dedented; None when it is not found."""
     node = _find(source, name, class_name)
