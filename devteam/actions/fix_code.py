@@ -14,7 +14,7 @@ from functools import partial
 from devteam.actions.file_threads import fenced, fits
 from devteam.actions.fill_function import FileBrief, fill_hollow_functions
 from devteam.actions.persona import Persona, language_of
-from devteam.actions.write_code import compile_error, with_stdlib_imports
+from devteam.actions.write_code import compile_error, repaired_code, with_stdlib_imports
 from devteam.artifacts.checks import code_problem
 from devteam.artifacts.documents import SystemDesign
 from devteam.artifacts.file_plan import plan_key
@@ -123,5 +123,10 @@ async def fix_code(
     if problem is not None and code_problem(path, code) is None:
         log.warning("%s %s: the answer is not a fix (%s); the file stays as it was", NAME, path, problem)
         return None
-    fixed = with_stdlib_imports(llm, path, filled.code, test_file=is_test_path(path))
+    test_file = is_test_path(path)
+    fixed = (
+        with_stdlib_imports(llm, path, filled.code, test_file=True)
+        if test_file
+        else repaired_code(llm, path, filled.code)
+    )
     return FixedFile(fixed, [*messages, ChatMessage("assistant", fenced(path, fixed))])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from devteam.actions.function_answer import function_answer
 from devteam.actions.persona import Persona
+from devteam.actions.write_code import repaired_code
 from devteam.artifacts.function_source import answer_functions, function_text, located_function
 from devteam.artifacts.hollow_code import class_attributes, outline, splice_body
 from devteam.core.prompting import render_prompt
@@ -90,7 +91,7 @@ async def fix_function(
     spliced, others = with_other_functions(spliced, answer, failed)
     if others:
         log.info("%s %s: the answer rewrote %s too; spliced in place", NAME, subject, ", ".join(others))
-    return spliced
+    return repaired_code(llm, failed.path, spliced)
 
 
 def with_other_functions(code: str, answer: str, failed: FailedInside) -> tuple[str, list[str]]:

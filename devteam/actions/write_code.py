@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from devteam.actions.code_context import CodeContext, fit_prompt
 from devteam.actions.fill_function import FileBrief, fill_hollow_functions
 from devteam.actions.persona import Persona, language_of
+from devteam.artifacts.bare_method_calls import with_method_receivers
 from devteam.artifacts.checks import code_problem
 from devteam.artifacts.documents import PRD, PlannedFile, SystemDesign
 from devteam.artifacts.hollow_code import syntax_errors
@@ -27,6 +28,7 @@ log = logging.getLogger("devteam.repair")
 
 NAME = "WriteCode"
 STDLIB_IMPORT = "repair_stdlib_import"
+METHOD_RECEIVER = "repair_method_receiver"
 
 
 @dataclass
@@ -79,6 +81,25 @@ def with_stdlib_imports(llm: LLM, path: str, code: str, *, test_file: bool = Fal
         log.info("%s: %s uses %s without importing; imported", STDLIB_IMPORT, path, ", ".join(added))
         llm.ledger.add_repairs([STDLIB_IMPORT])
     return completed
+
+
+def repaired_code(llm: LLM, path: str, code: str) -> str:
+    """Written or fixed code (not tests) with the repairs that need no model call: the standard-library imports
+    it lacks, and its own methods called as bare functions made calls on the object they were given
+    (`artifacts/bare_method_calls`), logged as `repair_method_receiver`."""
+    code = with_stdlib_imports(llm, path, code)
+    if not path.endswith(".py"):
+        return code
+    called, rewritten = with_method_receivers(code)
+    if rewritten:
+        log.info(
+            "%s: %s calls its own methods as functions (%s); called on the object",
+            METHOD_RECEIVER,
+            path,
+            "; ".join(rewritten),
+        )
+        llm.ledger.add_repairs([METHOD_RECEIVER])
+    return called
 
 
 def compile_error(path: str, code: str) -> str | None:
@@ -138,7 +159,7 @@ async def write_code(
     await _fill_hollows(llm, persona, written, brief, repair, conversation=messages)
     errors = syntax_errors(planned.path, written.code)
     if not errors:
-        written.code = with_stdlib_imports(llm, planned.path, written.code)
+        written.code = repaired_code(llm, planned.path, written.code)
         return written
     # One more chance with every error quoted (not just the first): cheap, and it fixes most slips.
     log.info("repair_syntax: %s does not compile (%s); asking for a fix", planned.path, "; ".join(errors))
@@ -164,7 +185,7 @@ async def write_code(
     written.repairs.extend(fixed.repairs)
     written.conversation = [*fix_messages, ChatMessage("assistant", f"```{language}\n{fixed.value.rstrip()}\n```")]
     await _fill_hollows(llm, persona, written, brief, repair, conversation=fix_messages)
-    written.code = with_stdlib_imports(llm, planned.path, written.code)
+    written.code = repaired_code(llm, planned.path, written.code)
     written.compile_error = compile_error(planned.path, written.code)
     if written.compile_error:
         log.warning(

@@ -148,15 +148,28 @@ def with_module_imports(code: str, *, test_file: bool = False) -> tuple[str, lis
     return "".join([*lines[:insert_at], added, *lines[insert_at:]]), described
 
 
-def bound_names(tree: ast.AST) -> set[str]:
+def bound_names(tree: ast.AST, *, methods: bool = True) -> set[str]:
     """Every name the file binds anywhere (imports, assignments, definitions, parameters, loop and `with`
-    targets, `except ... as`, `global`): such a name may mean something other than the module."""
+    targets, `except ... as`, `global`): such a name may mean something other than the module. `methods`
+    False: a method's name is not counted (it binds an attribute of its class, not a name a call can reach)."""
+    members = (
+        set()
+        if methods
+        else {
+            id(item)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef)
+            for item in node.body
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+    )
     bound: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
+            if id(node) not in members:
+                bound.add(node.name)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             bound.add(node.id)
         elif isinstance(node, ast.arg):
