@@ -627,3 +627,26 @@ def test_a_failure_inside_a_function_is_fixed_in_that_function_alone(
     board = (root / "snake" / "board.py").read_text()
     assert "self.snake.insert(0, head)" in board and "self.body" not in board and "segments" not in board
     assert board.count("def step(") == 1 and "def turn(" in board  # spliced in place, the rest as it was
+
+
+def test_when_every_fix_of_the_code_is_no_fix_at_all_the_failing_test_is_asked(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    """The 0.5B's 2048: asked to fix `main.py`, it answered with its tests (a file that imports itself). That
+    is no fix, so the code stays — and the tests are asked for, as when the code came back unchanged."""
+    company = ScriptedQaCompany(
+        CORRECT_SNAKE,
+        fixes={"snake/board.py": WRONG_EXPECTATION_TESTS},
+        tests={"snake/board.py": WRONG_EXPECTATION_TESTS},
+        test_fixes={"test_length_stays_the_same_without_food": [RIGHT_LENGTH]},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    assert _log(root)[-2:] == [
+        ("Engineer", "Fix tests/test_board.py (QA round 1)"),
+        ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 2)"),
+    ]
+    run_log = (root / ".devteam" / "run.log").read_text()
+    assert "the answer is not a fix (the file imports itself" in run_log
+    assert "the failing tests tests/test_board.py are asked for instead" in run_log
+    assert (root / "snake" / "board.py").read_text().strip() == FIXED_BOARD.strip()

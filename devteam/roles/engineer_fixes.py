@@ -53,6 +53,9 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
     semaphore = asyncio.Semaphore(run.max_concurrency)
     # Answered, and no answer kept: the file as it was, or only changes the checks scored worse.
     kept_as_written: set[str] = set()
+    # Answered with something that is no fix of the file (its tests again, a file that no longer compiles): the
+    # model could not fix it either, so its tests may still be asked for.
+    unusable: set[str] = set()
 
     async def ask(path: str, kept: bool, temperature: float | None) -> FixedFile | None:
         context = {other: sources[other] for other in report.files if other != path}
@@ -77,6 +80,8 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
             # converter was) leaves the file as it was: QA reports the round, the run is not lost.
             log.warning("QA round %d: no usable fix for %s (%s); the file stays as it was", report.round, path, error)
             return None
+        if fixed is None:
+            unusable.add(path)
         if fixed is not None and module is not None:
             fixed = _checked_test_fix(llm, path, sources[path], fixed, module, sources[module], report.round)
         return fixed
@@ -116,7 +121,7 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
                 even = candidate
         if even is not None:
             return even, "changed: no better by the checks"
-        if answered:
+        if answered or path in unusable:
             kept_as_written.add(path)
         return None, "unchanged"
 
