@@ -478,6 +478,7 @@ def test_when_the_code_is_kept_the_failing_test_is_fixed_on_its_own(
     prompt = company.requests["FixTest"][0][-1]["content"]
     assert "`snake/board.py` stays as it is" in prompt
     assert "assert len(board.snake) == 4" in prompt and "E   assert 3 == 4" in prompt
+    assert "The code gives `3` where the test expects `4`." in prompt
     assert "def step(self) -> None:" in prompt and "def turn(" not in prompt  # the methods it calls, not all
     assert "def test_step_moves_the_head" not in prompt  # the other tests are not shown
     # The first answer still failed: judged in a throwaway copy, never written; the second passes.

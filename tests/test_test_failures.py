@@ -6,7 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devteam.qa.test_failures import REPORT_LIMIT, Frame, crashed_tests, failing_tests, frames, start_failure
+from devteam.qa.test_failures import (
+    REPORT_LIMIT,
+    Frame,
+    compared,
+    crashed_tests,
+    failing_tests,
+    frames,
+    start_failure,
+)
 
 TESTS = """\
 import pytest
@@ -124,3 +132,16 @@ def test_failed_tests_that_ended_in_an_exception_of_the_code_are_counted(tmp_pat
 
     assert crashed_tests(_pytest_output(tmp_path)) == 2
     assert crashed_tests("") == 0
+
+
+def test_what_a_failed_comparison_got_and_expected(tmp_path: Path) -> None:
+    (tmp_path / "test_converter.py").write_text(
+        "import pytest\n\n\ndef test_km():\n    assert 10 / 1000 == pytest.approx(1.0)\n\n\n"
+        "def test_none():\n    assert print('x') == True\n\n\ndef test_truthy():\n    assert []\n"
+    )
+
+    found = {test.name: test for test in failing_tests(_pytest_output(tmp_path))}
+
+    assert compared(found["test_km"].report) == ("0.01", "1.0 ± 1.0e-06")
+    assert compared(found["test_none"].report) == ("None", "True")
+    assert compared(found["test_truthy"].report) is None

@@ -26,7 +26,7 @@ from devteam.artifacts.function_source import (
 from devteam.artifacts.hollow_code import splice_body
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.qa.test_failures import FailingTest
+from devteam.qa.test_failures import FailingTest, compared
 
 log = logging.getLogger("devteam.engineer")
 
@@ -70,6 +70,7 @@ async def fix_test_function(
         function=function,
         header=place.signature,
         definitions=used_definitions(subject.code, function),
+        compared=compared(failing.report),
         idea=idea,
     )
     subject_line = f"{test_path}:{failing.qualname}"

@@ -71,6 +71,16 @@ def crashed_tests(output: str) -> int:
     return sum(1 for name in _CRASH.findall(output) if name != "AssertionError")
 
 
+_COMPARED = re.compile(r"^E\s+(?:AssertionError: )?assert (.+?) == (.+?)\s*$", re.MULTILINE)
+
+
+def compared(report: str) -> tuple[str, str] | None:
+    """What a failed `==` assert got and expected, as pytest shows them (`E   assert 0.01 == 1.0 ± 1.0e-06`):
+    a small model reads "0.01 where 1.0 was expected" where it passes over pytest's report."""
+    match = _COMPARED.search(report)
+    return (match.group(1), match.group(2)) if match else None
+
+
 def _sections(lines: list[str]) -> dict[str, str]:
     """Each test's report under its `___ name ___` heading, up to the next heading or rule; the first kept."""
     sections: dict[str, str] = {}
