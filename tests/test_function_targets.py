@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from pytest_runs import pytest_output
 
 from devteam.qa.program_checks import BugReport
 from devteam.roles.engineer_function_fixes import failed_inside
@@ -54,14 +54,7 @@ def test_length():
 def _report(root: Path) -> BugReport:
     (root / "main.py").write_text(MODULE)
     (root / "test_main.py").write_text(TESTS)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--tb=short", "-rfE", "-p", "no:cacheprovider", "-o", "addopts="],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return BugReport(1, result.stdout, ["main.py", "test_main.py"], design=None)
+    return BugReport(1, pytest_output(root), ["main.py", "test_main.py"], design=None)
 
 
 def test_the_function_raised_in_and_the_function_a_failing_assert_calls(tmp_path: Path) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from pytest_runs import pytest_output
 
 from devteam.qa.test_failures import (
     REPORT_LIMIT,
@@ -52,21 +52,10 @@ def test_with_broken_setup(broken):
 """
 
 
-def _pytest_output(root: Path) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--tb=short", "-rfE", "-p", "no:cacheprovider", "-o", "addopts="],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return result.stdout + result.stderr
-
-
 def test_each_failing_test_is_named_once_with_its_own_report(tmp_path: Path) -> None:
     (tmp_path / "test_sample.py").write_text(TESTS)
 
-    found = failing_tests(_pytest_output(tmp_path))
+    found = failing_tests(pytest_output(tmp_path))
 
     assert [(test.path, test.qualname, test.error) for test in found] == [
         ("test_sample.py", "test_adds_wrongly", False),
@@ -84,14 +73,14 @@ def test_each_failing_test_is_named_once_with_its_own_report(tmp_path: Path) -> 
 def test_a_file_that_fails_to_collect_names_no_function(tmp_path: Path) -> None:
     (tmp_path / "test_broken.py").write_text("from nowhere import thing\n\n\ndef test_x():\n    assert thing\n")
 
-    assert failing_tests(_pytest_output(tmp_path)) == []
+    assert failing_tests(pytest_output(tmp_path)) == []
 
 
 def test_a_long_report_keeps_its_end(tmp_path: Path) -> None:
     long_list = "[" + ", ".join(str(n) for n in range(2000)) + "]"
     (tmp_path / "test_long.py").write_text(f"def test_long():\n    assert {long_list} == []\n")
 
-    (found,) = failing_tests(_pytest_output(tmp_path))
+    (found,) = failing_tests(pytest_output(tmp_path))
 
     assert len(found.report) <= REPORT_LIMIT + 10 and found.report.startswith("...\n")
     assert found.report.rstrip().splitlines()[-1].startswith("E ")
@@ -130,7 +119,7 @@ def test_failed_tests_that_ended_in_an_exception_of_the_code_are_counted(tmp_pat
         "def test_passes():\n    assert True\n"
     )
 
-    assert crashed_tests(_pytest_output(tmp_path)) == 2
+    assert crashed_tests(pytest_output(tmp_path)) == 2
     assert crashed_tests("") == 0
 
 
@@ -140,7 +129,7 @@ def test_what_a_failed_comparison_got_and_expected(tmp_path: Path) -> None:
         "def test_none():\n    assert print('x') == True\n\n\ndef test_truthy():\n    assert []\n"
     )
 
-    found = {test.name: test for test in failing_tests(_pytest_output(tmp_path))}
+    found = {test.name: test for test in failing_tests(pytest_output(tmp_path))}
 
     assert compared(found["test_km"].report) == ("0.01", "1.0 ± 1.0e-06")
     assert compared(found["test_none"].report) == ("None", "True")
