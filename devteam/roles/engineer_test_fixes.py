@@ -9,8 +9,6 @@ the project's checks, run in the box on a throwaway copy holding it, score it be
 
 from __future__ import annotations
 
-import logging
-
 from devteam.actions.fix_test_function import NAME as FIX_TEST
 from devteam.actions.fix_test_function import TestSubject, fix_test_function
 from devteam.actions.persona import Persona
@@ -23,8 +21,6 @@ from devteam.qa.sandbox import in_thread
 from devteam.qa.test_failures import FailingTest, failing_tests
 from devteam.roles.base import RunContext
 from devteam.roles.fix_candidates import first_better
-
-log = logging.getLogger("devteam.engineer")
 
 # Each failing test costs up to `--fix-candidates` short calls and as many runs of the checks.
 MAX_TESTS_PER_ROUND = 4
