@@ -110,17 +110,18 @@ class ScriptedQaCompany(ScriptedCompany):
         *,
         project_name: str = "snake",
         fixes: dict[str, str] | None = None,
-        tests: dict[str, str] | None = None,
+        tests: dict[str, str | list[str]] | None = None,
         test_fixes: dict[str, list[str]] | None = None,
         function_fixes: dict[str, list[str]] | None = None,
     ) -> None:
-        """`test_fixes`: a test function's name -> the FixTest answers in turn (the last one repeats);
+        """`tests`: a module -> its WriteTests answer, or the answers in turn (the last one repeats);
+        `test_fixes`: a test function's name -> the FixTest answers in turn (the last one repeats);
         `function_fixes`: a function's qualified name -> the FixFunction answers in turn."""
         super().__init__(files or SNAKE_FILES, project_name=project_name)
         self.test_fixes = dict(test_fixes or {})
         self.function_fixes = dict(function_fixes or {})
         self.fixes = dict(fixes if fixes is not None else {"snake/board.py": FIXED_BOARD})
-        self.tests = dict(tests if tests is not None else {"snake/board.py": TESTS})
+        self.tests: dict[str, str | list[str]] = dict(tests if tests is not None else {"snake/board.py": TESTS})
         self.prompts: dict[str, list[str]] = {}  # action -> each request's messages, as one text
         self.requests: dict[str, list[list[dict[str, str]]]] = {}  # action -> each request's messages
 
@@ -129,9 +130,13 @@ class ScriptedQaCompany(ScriptedCompany):
         first_user = asked(messages)
         tests = _TEST_TARGET.search(first_user)
         if tests:
-            self.calls.append(f"tests:{tests.group(2)}")
+            module = tests.group(2)
+            self.calls.append(f"tests:{module}")
             self._keep("WriteTests", messages)
-            return Text(f"```python\n{self.tests[tests.group(2)]}```\n", usage=(len(first_user) // 4, 100))
+            answers = self.tests[module]
+            if isinstance(answers, list):
+                answers = answers[min(self.calls.count(f"tests:{module}") - 1, len(answers) - 1)]
+            return Text(f"```python\n{answers}```\n", usage=(len(first_user) // 4, 100))
         test_fix = _TEST_FIX_TARGET.search(first_user)
         if test_fix:
             # Only a prompt with pytest's report of this test earns the scripted answer.

@@ -56,7 +56,12 @@ def test_run_tests_catches_the_bug_and_the_engineer_fixes_it(tmp_path: Path, ope
     assert "### `tests/test_board.py`" in fix_turn["content"] and "FAILED" in fix_turn["content"]
     # WriteTests was scoped to the module (and not the entry point): it continued the conversation that wrote it.
     (system, wrote, board, ask) = company.requests["WriteTests"][0]
-    assert company.calls.count("tests:snake/board.py") == 1
+    # Written once, then twice more, warmer, as candidates (a test failed): the same answer is no other choice.
+    assert company.calls.count("tests:snake/board.py") == 3
+    assert (
+        "tests_candidate: tests/test_board.py, candidate 2 (temperature 0.6): as it was"
+        in (root / ".devteam" / "run.log").read_text()
+    )
     assert "Write the complete file `snake/board.py`" in wrote["content"] and "class Board" in board["content"]
     assert (system["role"], board["role"]) == ("system", "assistant") and "## Action: WriteTests" in ask["content"]
     assert (root / "snake" / "board.py").read_text().count("self.snake.pop()") == 1
@@ -184,7 +189,7 @@ def test_interrupted_qa_keeps_its_rounds_and_resume_continues(tmp_path: Path, op
         "Fix snake/board.py (QA round 2)",
         "4 of 4 tests pass, python -m snake: clean exit (round 3)",
     ]
-    assert company.calls.count("tests:snake/board.py") == 1  # tests are not written twice
+    assert company.calls.count("tests:snake/board.py") == 3  # the first run's three candidates; never again
     # The resumed run did not write the file, so its fix is a prompt of its own, the file in it.
     resumed_fix = company.requests["FixCode"][-1]
     assert [m["role"] for m in resumed_fix] == ["system", "user"]
@@ -585,6 +590,7 @@ def test_fix_candidates_one_asks_one_fix_and_zero_is_refused(tmp_path: Path, ope
     )
     assert result.code == 0, result.output
     assert company.calls.count("fix:snake/board.py") == 1
+    assert company.calls.count("tests:snake/board.py") == 1  # a failing test file is not written again either
 
 
 # The board's step fails inside itself (an attribute set nowhere, as the 0.5B's snake did): the function is asked.
@@ -651,3 +657,43 @@ def test_when_every_fix_of_the_code_is_no_fix_at_all_the_failing_test_is_asked(
     assert "the answer is not a fix (the file imports itself" in run_log
     assert "the failing tests tests/test_board.py are asked for instead" in run_log
     assert (root / "snake" / "board.py").read_text().strip() == FIXED_BOARD.strip()
+
+
+# A candidate that asserts nothing of the module: never a choice, whatever the program makes of it.
+CHECKS_NOTHING = """\
+from snake.board import Board
+
+
+def test_board_exists() -> None:
+    Board()
+    assert True
+"""
+
+
+def test_tests_the_program_fails_are_written_again_and_the_version_it_passes_is_committed(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    """The 0.5B's tests guessed wrong as often as its code (a converter's 10 m as 1.0 km): written again warmer,
+    the version the program agrees with is kept — never one that checks the module less than the first did."""
+    company = ScriptedQaCompany(
+        CORRECT_SNAKE, fixes={}, tests={"snake/board.py": [WRONG_EXPECTATION_TESTS, CHECKS_NOTHING, TESTS]}
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    assert _log(root)[-2:] == [
+        ("QaEngineer", "Add tests for snake/board.py"),
+        ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 1)"),
+    ]
+    written = (root / "tests" / "test_board.py").read_text()
+    assert "assert len(board.snake) == 3" in written and "== 4" not in written
+    asked = [(request.json or {}) for request in openai_server.requests]
+    assert [body.get("temperature") for body in asked if "## Action: WriteTests" in str(body)][1:] == [0.6, 0.9]
+    run_log = (root / ".devteam" / "run.log").read_text()
+    label = "tests_candidate: tests/test_board.py"
+    assert f"{label}, candidate 1 (temperature as configured): 3 tests pass, 1 fail, starts" in run_log
+    assert f"{label}, candidate 2 (temperature 0.6): not a choice: 0 of its tests check the module, where 3 did" in (
+        run_log
+    )
+    assert f"{label}, candidate 3 (temperature 0.9): 4 tests pass, 0 fail, starts; best so far: 3 tests pass" in (
+        run_log
+    )

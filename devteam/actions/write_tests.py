@@ -156,8 +156,10 @@ async def write_tests(
     repair: bool,
     idea: str = "",
     conversation: list[ChatMessage] | None = None,
+    temperature: float | None = None,
 ) -> WrittenTests:
-    """`conversation`: the request that wrote the module and its answer, when this run wrote it."""
+    """`conversation`: the request that wrote the module and its answer, when this run wrote it; `temperature`
+    None: the configured one (another candidate of the tests is asked warmer, `qa_test_candidates`)."""
     messages: list[ChatMessage] = []
     if conversation:
         followup = render_prompt(
@@ -188,7 +190,14 @@ async def write_tests(
         )
         messages = [persona.system_message(), ChatMessage("user", prompt)]
     answer = await ask_code(
-        llm, messages, role=persona.role, action=NAME, subject=test_path, language="python", repair=repair
+        llm,
+        messages,
+        role=persona.role,
+        action=NAME,
+        subject=test_path,
+        language="python",
+        repair=repair,
+        temperature=temperature,
     )
     if not has_tests(answer.value):
         # A 0.5B answered the tic-tac-toe tests with a copy of the module: nothing to collect. Sent back once.

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from devteam.actions.write_tests import NAME as WRITE_TESTS
-from devteam.actions.write_tests import test_path_for, write_tests
+from devteam.actions.write_tests import WrittenTests, test_path_for, write_tests
 from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.artifacts.file_plan import FileLevels, build_levels
 from devteam.artifacts.program_layout import entry_point, plan_purposes
@@ -38,6 +38,7 @@ from devteam.qa.program_checks import (
 from devteam.qa.sandbox import in_thread
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.messages import DesignWritten
+from devteam.roles.qa_test_candidates import TestFile, chosen_tests
 
 log = logging.getLogger("devteam.qa")
 T = TypeVar("T")
@@ -158,15 +159,33 @@ class QaEngineer(Role):
         written = await asyncio.gather(
             *(self._write_one(run, prd, design, plan, module, test_path, semaphore) for module, test_path in targets)
         )
-        kept = [(module, test_path, code) for (module, test_path), code in zip(targets, written) if code is not None]
+        # Each answer's conversation, by its code: a later fix of the test file continues the one committed.
+        threads = {tests.code: tests.conversation for tests in written if tests is not None}
+        kept = [
+            TestFile(module, test_path, tests.code)
+            for (module, test_path), tests in zip(targets, written)
+            if tests is not None
+        ]
         if not kept:
             return  # no usable test from the model: the round still runs the program itself
-        for _, path, code in kept:
-            repo.write_text(path, code)
+
+        async def again(test: TestFile, temperature: float | None) -> str | None:
+            tests = await self._write_one(
+                run, prd, design, plan, test.module, test.path, semaphore, temperature=temperature
+            )
+            if tests is None:
+                return None
+            threads[tests.code] = tests.conversation
+            return tests.code
+
+        kept = await chosen_tests(kept, again, run, purposes=plan_purposes(design.file_list))
+        for test in kept:
+            run.conversations[test.path] = threads[test.code]
+            repo.write_text(test.path, test.code)
         repo.commit(
-            f"Add tests for {', '.join(module for module, _, _ in kept)}",
+            f"Add tests for {', '.join(test.module for test in kept)}",
             author=self.name,
-            paths=[path for _, path, _ in kept],
+            paths=[test.path for test in kept],
         )
 
     def _core_modules(self, run: RunContext, plan: FileLevels, tracked: list[str]) -> list[str]:
@@ -203,15 +222,19 @@ class QaEngineer(Role):
         module: str,
         test_path: str,
         semaphore: asyncio.Semaphore,
-    ) -> str | None:
-        """The test file's code, or None when the model gave no usable answer: tests QA writes are a means to
-        judge the program, so their failure is logged and the round goes on (never the run's end)."""
+        *,
+        temperature: float | None = None,
+    ) -> WrittenTests | None:
+        """The test file and the conversation that wrote it, or None when the model gave no usable answer: tests QA writes are a means to
+        judge the program, so their failure is logged and the round goes on (never the run's end).
+        `temperature` set: another candidate of the file (`qa_test_candidates`)."""
         repo = run.opened
         dependencies = {
             path: repo.read_text(path) or "" for path in plan.dependencies.get(module, []) if repo.exists(path)
         }
+        what = f"{WRITE_TESTS} {test_path}" + (f" (temperature {temperature})" if temperature is not None else "")
         async with semaphore:
-            run.progress.start(self.name, f"{WRITE_TESTS} {test_path}")
+            run.progress.start(self.name, what)
             try:
                 written = await write_tests(
                     self.llm,
@@ -225,15 +248,15 @@ class QaEngineer(Role):
                     repair=run.repair,
                     idea=run.idea,
                     conversation=run.conversations.get(module),
+                    temperature=temperature,
                 )
             except StructuredOutputError as error:
                 log.warning("QA writes no tests for %s: %s", module, error)
-                run.progress.done(self.name, f"{WRITE_TESTS} {test_path}", detail="no usable answer")
+                run.progress.done(self.name, what, detail="no usable answer")
                 return None
-            run.conversations[test_path] = written.conversation
             lines = len(written.code.splitlines())
-            run.progress.done(self.name, f"{WRITE_TESTS} {test_path}", detail=f"{lines} lines")
-        return written.code
+            run.progress.done(self.name, what, detail=f"{lines} lines")
+        return written
 
     async def _install(self, run: RunContext) -> None:
         repo = run.opened

@@ -1,0 +1,112 @@
+"""The tests QA writes, chosen among candidates by the program they test: when the first test file's tests do not
+all pass, it is written again warmer, and the version the program fails least is the one committed.
+
+A small model's tests are its guesses at the program's behaviour, and the 0.5B guessed wrong at least as often
+as its code did: `meters_to_kilometers(10) == 1.0`, a fresh todo list expected to hold two tasks, a board's
+winner on an empty board. Asked again, it writes other tests — and the tests a program agrees with are more
+likely to say what it was meant to do (CodeT, Chen et al. 2022, picks programs and tests by that agreement).
+The cost is plain: a test file that agrees with a wrong program. Hence the floor: a candidate is a choice
+only while it checks the module as much as the first did (at least three tests that assert something of the
+module's names, or as many as the first had, and never none), and QA's later rounds still judge every fix by these tests.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from devteam.actions.write_tests import import_name
+from devteam.artifacts.function_source import checks_something_of, module_names
+from devteam.qa.fix_judge import CheckScore, check_score
+from devteam.qa.sandbox import in_thread
+from devteam.roles.base import RunContext
+from devteam.roles.fix_candidates import CANDIDATE_TEMPERATURES
+
+log = logging.getLogger("devteam.qa")
+
+TESTS_CANDIDATE = "tests_candidate"
+# A candidate test file must check the module at least this often (or as often as the first one did, if less).
+MIN_CHECKING_TESTS = 3
+
+
+@dataclass(frozen=True)
+class TestFile:
+    module: str  # the module it tests
+    path: str
+    code: str
+
+
+def checking_tests(test_code: str, module_code: str, module: str) -> int:
+    """How many test functions of `test_code` assert something of the module `module` (`checks_something_of`)."""
+    try:
+        tree = ast.parse(test_code)
+    except (SyntaxError, ValueError):
+        return 0
+    names = module_names(module_code)
+    top = import_name(module).split(".")[0]
+    return sum(
+        1
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name.startswith("test")
+        and checks_something_of(ast.get_source_segment(test_code, node) or "", names, top)
+    )
+
+
+def tests_rank(score: CheckScore) -> tuple[bool, int, int, int]:
+    """How well a program agrees with one version of its tests, worst to best: all of them pass; then fewer fail;
+    then more pass; then fewer fail on an exception. The start does not depend on the tests and is left out."""
+    failing = -score.not_failing
+    return (failing == 0 and score.passed > 0, -failing, score.passed, score.not_crashing)
+
+
+async def chosen_tests(
+    written: list[TestFile],
+    ask: Callable[[TestFile, float | None], Awaitable[str | None]],
+    run: RunContext,
+    *,
+    purposes: Mapping[str, str],
+) -> list[TestFile]:
+    """`written` with each test file replaced by the candidate its program fails least; `ask(file, temperature)`
+    writes the file again (None: no usable answer). The files are judged together, one at a time, so each
+    choice sees the ones made before it."""
+    box = run.qa_box
+    if box is None or not box.runs_code or run.fix_candidates < 2:
+        return written
+    repo = run.opened
+    tracked = [*repo.tracked_files(), *(test.path for test in written)]
+    chosen = {test.path: test.code for test in written}
+
+    async def judge(path: str, code: str) -> CheckScore:
+        overrides = {**chosen, path: code}
+        return await in_thread(check_score, repo.root, tracked, box, purposes=purposes, overrides=overrides)
+
+    result = []
+    for test in written:
+        module_code = repo.read_text(test.module) or ""
+        floor = max(1, min(MIN_CHECKING_TESTS, checking_tests(test.code, module_code, test.module)))
+        best, best_score = test.code, await judge(test.path, test.code)
+        label = f"{TESTS_CANDIDATE}: {test.path}"
+        log.info("%s, candidate 1 (temperature as configured): %s", label, best_score.describe())
+        for number in range(2, run.fix_candidates + 1):
+            if tests_rank(best_score)[0]:
+                break
+            temperature = CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES)) - 1]
+            shown = f"{label}, candidate {number} (temperature {temperature or 'as configured'})"
+            candidate = await ask(test, temperature)
+            if candidate is None or candidate.strip() == best.strip():
+                log.info("%s: %s", shown, "no usable answer" if candidate is None else "as it was")
+                continue
+            checking = checking_tests(candidate, module_code, test.module)
+            if checking < floor:
+                log.info("%s: not a choice: %d of its tests check the module, where %d did", shown, checking, floor)
+                continue
+            score = await judge(test.path, candidate)
+            log.info("%s: %s; best so far: %s", shown, score.describe(), best_score.describe())
+            if tests_rank(score) > tests_rank(best_score):
+                best, best_score = candidate, score
+        chosen[test.path] = best
+        result.append(TestFile(test.module, test.path, best))
+    return result
