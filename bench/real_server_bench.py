@@ -296,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         "--fix-candidates",
         type=int,
         default=RunOptions.fix_candidates,
-        help=f"candidate fixes per file or test and round, each judged by the checks (default {RunOptions.fix_candidates})",
+        help=f"candidate fixes per file or test and round, and versions of each test file QA writes, each judged by "
+        f"the checks (default {RunOptions.fix_candidates})",
     )
     parser.add_argument("--no-qa", action="store_true", help="no QA: only compiles and starts are measured")
     parser.add_argument("--workspace", type=Path, help="keep the projects here (default: a temporary folder)")

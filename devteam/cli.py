@@ -130,8 +130,8 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fix-candidates",
         type=int,
-        help="fixes asked per function, file or test and QA round while none scores better by the tests "
-        "(default 3; 1: one fix)",
+        help="fixes asked per function, file or test and QA round while none scores better by the tests, and "
+        "versions of each test file QA writes while its tests fail (default 3; 1: one of each)",
     )
     parser.add_argument(
         "--qa-install",

@@ -38,7 +38,7 @@ from devteam.qa.program_checks import (
 from devteam.qa.sandbox import in_thread
 from devteam.roles.base import Message, Role, RunContext
 from devteam.roles.messages import DesignWritten
-from devteam.roles.qa_test_candidates import TestFile, chosen_tests
+from devteam.roles.qa_test_candidates import ModuleTests, chosen_tests
 
 log = logging.getLogger("devteam.qa")
 T = TypeVar("T")
@@ -162,14 +162,14 @@ class QaEngineer(Role):
         # Each answer's conversation, by its code: a later fix of the test file continues the one committed.
         threads = {tests.code: tests.conversation for tests in written if tests is not None}
         kept = [
-            TestFile(module, test_path, tests.code)
+            ModuleTests(module, test_path, tests.code)
             for (module, test_path), tests in zip(targets, written)
             if tests is not None
         ]
         if not kept:
             return  # no usable test from the model: the round still runs the program itself
 
-        async def again(test: TestFile, temperature: float | None) -> str | None:
+        async def again(test: ModuleTests, temperature: float | None) -> str | None:
             tests = await self._write_one(
                 run, prd, design, plan, test.module, test.path, semaphore, temperature=temperature
             )

@@ -32,7 +32,7 @@ MIN_CHECKING_TESTS = 3
 
 
 @dataclass(frozen=True)
-class TestFile:
+class ModuleTests:
     module: str  # the module it tests
     path: str
     code: str
@@ -55,7 +55,7 @@ def checking_tests(test_code: str, module_code: str, module: str) -> int:
     )
 
 
-def tests_rank(score: CheckScore) -> tuple[bool, int, int, int]:
+def agreement(score: CheckScore) -> tuple[bool, int, int, int]:
     """How well a program agrees with one version of its tests, worst to best: all of them pass; then fewer fail;
     then more pass; then fewer fail on an exception. The start does not depend on the tests and is left out."""
     failing = -score.not_failing
@@ -63,12 +63,12 @@ def tests_rank(score: CheckScore) -> tuple[bool, int, int, int]:
 
 
 async def chosen_tests(
-    written: list[TestFile],
-    ask: Callable[[TestFile, float | None], Awaitable[str | None]],
+    written: list[ModuleTests],
+    ask: Callable[[ModuleTests, float | None], Awaitable[str | None]],
     run: RunContext,
     *,
     purposes: Mapping[str, str],
-) -> list[TestFile]:
+) -> list[ModuleTests]:
     """`written` with each test file replaced by the candidate its program fails least; `ask(file, temperature)`
     writes the file again (None: no usable answer). The files are judged together, one at a time, so each
     choice sees the ones made before it."""
@@ -91,7 +91,7 @@ async def chosen_tests(
         label = f"{TESTS_CANDIDATE}: {test.path}"
         log.info("%s, candidate 1 (temperature as configured): %s", label, best_score.describe())
         for number in range(2, run.fix_candidates + 1):
-            if tests_rank(best_score)[0]:
+            if agreement(best_score)[0]:
                 break
             temperature = CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES)) - 1]
             shown = f"{label}, candidate {number} (temperature {temperature or 'as configured'})"
@@ -105,8 +105,8 @@ async def chosen_tests(
                 continue
             score = await judge(test.path, candidate)
             log.info("%s: %s; best so far: %s", shown, score.describe(), best_score.describe())
-            if tests_rank(score) > tests_rank(best_score):
+            if agreement(score) > agreement(best_score):
                 best, best_score = candidate, score
         chosen[test.path] = best
-        result.append(TestFile(test.module, test.path, best))
+        result.append(ModuleTests(test.module, test.path, best))
     return result
