@@ -122,6 +122,13 @@ def test_what_is_installed_here_is_known_by_module_or_distribution_name() -> Non
     assert named_in("a to-do app with python-dateutil", "python_dateutil")
     assert not named_in("a pygame-free snake", "pygame")
     assert not named_in("write a snake game", "pygame")
+    # A format the idea converts is not the package of its name; the package named as a tool still is.
+    assert not named_in("write a markdown to HTML converter", "markdown")
+    assert not named_in("a tool that converts YAML into JSON", "yaml")
+    assert not named_in("convert HTML to markdown", "markdown")
+    assert named_in("a markdown to HTML converter using the markdown package", "markdown")
+    assert named_in("port the blog to flask", "flask")  # no conversion of formats: the package
+    assert named_in("a flask to-do app", "flask")
 
 
 def test_the_standard_library_named_as_a_package_is_dropped() -> None:

@@ -59,11 +59,27 @@ def importable_here(requirement: str) -> bool:
 
 
 def named_in(idea: str, requirement: str) -> bool:
-    """Whether the idea asks for this package by name ("a snake game with pygame")."""
+    """Whether the idea asks for this package by name ("a snake game with pygame"). A format the idea converts
+    is not a package it asks for, though a package shares its name: "a markdown to HTML converter" asks for a
+    converter, not for the `markdown` package (which the 0.5B's converter imported, and never started)."""
     name = package_name(requirement)
     spellings = {name, name.replace("_", "-"), name.replace("_", "")}
     text = idea.lower()
-    return any(re.search(rf"(?<![\w-]){re.escape(spelling)}(?![\w-])", text) for spelling in spellings)
+    converts = bool(_CONVERTS.search(text))
+    for spelling in spellings:
+        for mention in re.finditer(rf"(?<![\w-]){re.escape(spelling)}(?![\w-])", text):
+            source = _CONVERSION_SOURCE.match(text, mention.end())
+            target = converts and _CONVERSION_TARGET.search(text, 0, mention.start())
+            if not source and not target:
+                return True
+    return False
+
+
+# "markdown to HTML", "yaml into json": the mention is what is converted from.
+_CONVERSION_SOURCE = re.compile(r"\s+(?:to|into)\s+\w")
+# "... HTML to markdown" in an idea that converts: what is converted to.
+_CONVERSION_TARGET = re.compile(r"\b(?:to|into)\s+$")
+_CONVERTS = re.compile(r"\bconver(?:t|ts|ter|sion)\b")
 
 
 @dataclass
