@@ -659,6 +659,31 @@ def test_when_every_fix_of_the_code_is_no_fix_at_all_the_failing_test_is_asked(
     assert (root / "snake" / "board.py").read_text().strip() == FIXED_BOARD.strip()
 
 
+def test_a_rewrite_of_the_code_that_scores_the_same_is_not_kept_while_a_test_fails(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    """The 0.5B's converter: correct code rewritten twice into the same score, its wrong tests never asked. A
+    rewrite that changes nothing the checks see is not written while a test fails: the tests are asked."""
+    company = ScriptedQaCompany(
+        CORRECT_SNAKE,
+        fixes={"snake/board.py": FIXED_BOARD.replace("Snake game logic", "The snake's game logic")},
+        tests={"snake/board.py": WRONG_EXPECTATION_TESTS},
+        test_fixes={"test_length_stays_the_same_without_food": [RIGHT_LENGTH]},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    assert _log(root)[-3:] == [
+        ("QaEngineer", "1 of 4 tests fail, python -m snake: clean exit (round 1)"),
+        ("Engineer", "Fix tests/test_board.py (QA round 1)"),
+        ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 2)"),
+    ]
+    run_log = (root / ".devteam" / "run.log").read_text()
+    assert "fix_candidate: snake/board.py, candidate 1 (temperature as configured): 3 tests pass, 1 fail, starts" in (
+        run_log
+    )
+    assert (root / "snake" / "board.py").read_text().strip() == FIXED_BOARD.strip()  # the rewrite never written
+
+
 # A candidate that asserts nothing of the module: never a choice, whatever the program makes of it.
 CHECKS_NOTHING = """\
 from snake.board import Board

@@ -87,8 +87,8 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
         return fixed
 
     async def judged(path: str) -> tuple[FixedFile | None, str]:
-        """The first candidate fix the checks score better than the code as it is (else the first one they
-        score the same; else none): asked at the configured temperature, then warmer."""
+        """The first candidate fix the checks score better than the code as it is (else, when no test fails,
+        the first one they score the same; else none): asked at the configured temperature, then warmer."""
         box = run.qa_box
         assert box is not None
         tracked = repo.tracked_files()
@@ -119,7 +119,10 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
                 return candidate, f"changed: {score.describe()} (candidate {number})"
             if score == before and even is None:
                 even = candidate
-        if even is not None:
+        if even is not None and before.not_failing == 0:
+            # Only the start failed: another version that scores the same is another try. Where tests fail, it
+            # would only stand in for asking the tests (the 0.5B's converter: two rounds of equal rewrites of
+            # correct code, its wrong tests never asked).
             return even, "changed: no better by the checks"
         if answered or path in unusable:
             kept_as_written.add(path)

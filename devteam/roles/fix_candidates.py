@@ -2,7 +2,7 @@
 judged by the project's checks before anything is written; the first the checks score better is kept.
 
 The one loop the Engineer's function fixes and test fixes share (`engineer_function_fixes`,
-`engineer_test_fixes`); the whole-file fix keeps its own, which also keeps an answer that scores the same.
+`engineer_test_fixes`); the whole-file fix keeps its own, which also keeps an answer that scores the same when only the start failed.
 """
 
 from __future__ import annotations
