@@ -10,6 +10,7 @@ from devteam.artifacts.function_source import (
     module_names,
     stands_in,
     used_definitions,
+    with_parameter,
 )
 from devteam.artifacts.hollow_code import class_attributes, splice_body
 
@@ -146,3 +147,16 @@ def test_a_test_with_stand_ins_for_real_code_is_seen() -> None:
     assert stands_in("def test(monkeypatch):\n    monkeypatch.setattr(main, 'load', lambda: [])\n")
     assert stands_in("def test():\n    with patch('main.TodoList.add') as add:\n        assert add.called\n")
     assert not stands_in("def test():\n    assert TodoList().dispatch('x') == 1\n")  # a word that holds 'patch'
+
+
+def test_a_fixture_is_added_to_a_test_that_uses_it() -> None:
+    tests = "def test_a():\n    assert 1\n\n\nclass TestB:\n    def test_c(self) -> None:\n        assert 2\n"
+
+    assert "def test_a(tmp_path):" in (with_parameter(tests, "test_a", None, "tmp_path") or "")
+    assert "    def test_c(self, tmp_path) -> None:" in (with_parameter(tests, "test_c", "TestB", "tmp_path") or "")
+    given = "def test_a(tmp_path):\n    assert 1\n"
+    assert with_parameter(given, "test_a", None, "tmp_path") == given
+    # After a default, or over two lines, it could not be added safely.
+    assert with_parameter("def test_a(x=1):\n    assert x\n", "test_a", None, "tmp_path") is None
+    assert with_parameter("def test_a(\n    x,\n):\n    assert x\n", "test_a", None, "tmp_path") is None
+    assert with_parameter(tests, "test_missing", None, "tmp_path") is None

@@ -722,3 +722,51 @@ def test_tests_the_program_fails_are_written_again_and_the_version_it_passes_is_
     assert f"{label}, candidate 3 (temperature 0.9): 4 tests pass, 0 fail, starts; best so far: 3 tests pass" in (
         run_log
     )
+
+
+WORDS = (
+    "import sys\n\n\n"
+    "def count_words(path: str) -> int:\n"
+    "    with open(path) as file:\n"
+    "        return len(file.read().split())\n\n\n"
+    "def main() -> None:\n"
+    "    print(count_words(sys.argv[1]) if len(sys.argv) > 1 else 'usage: main.py FILE')\n\n\n"
+    'if __name__ == "__main__":\n'
+    "    main()\n"
+)
+# The 0.5B's word-frequency tests read a file nobody wrote.
+READS_A_MISSING_FILE = (
+    "from main import count_words\n\n\n"
+    "def test_counts_the_words() -> None:\n"
+    "    assert count_words('example.txt') == 3\n"
+)
+WRITES_ITS_FILE_FIRST = """\
+def test_counts_the_words():
+    path = tmp_path / "example.txt"
+    path.write_text("one two three")
+    assert count_words(str(path)) == 3
+"""
+
+
+def test_a_test_that_reads_a_file_nobody_wrote_is_asked_to_write_it_in_tmp_path(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", WORDS, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": READS_A_MISSING_FILE},
+        test_fixes={"test_counts_the_words": [WRITES_ITS_FILE_FIRST]},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    assert _log(root)[-2:] == [
+        ("Engineer", "Fix tests/test_main.py (QA round 1)"),
+        ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)"),
+    ]
+    prompt = company.requests["FixTest"][0][-1]["content"]
+    assert "The test reads `example.txt`, which does not exist where the tests run" in prompt
+    assert 'path = tmp_path / "example.txt"' in prompt
+    assert "def test_counts_the_words(tmp_path) -> None:" in prompt  # the header to answer with
+    # The answer's header lacked the fixture: the test asks pytest for it, since its body uses it.
+    tests = (root / "tests" / "test_main.py").read_text()
+    assert "def test_counts_the_words(tmp_path) -> None:" in tests and "path.write_text" in tests

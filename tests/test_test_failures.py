@@ -13,6 +13,7 @@ from devteam.qa.test_failures import (
     crashed_tests,
     failing_tests,
     frames,
+    missing_file,
     start_failure,
 )
 
@@ -134,3 +135,18 @@ def test_what_a_failed_comparison_got_and_expected(tmp_path: Path) -> None:
     assert compared(found["test_km"].report) == ("0.01", "1.0 ± 1.0e-06")
     assert compared(found["test_none"].report) == ("None", "True")
     assert compared(found["test_truthy"].report) is None
+
+
+def test_the_file_a_test_read_and_nobody_wrote(tmp_path: Path) -> None:
+    (tmp_path / "words.py").write_text(
+        "def count(path):\n    with open(path) as file:\n        return len(file.read())\n"
+    )
+    (tmp_path / "test_words.py").write_text(
+        "import words\n\n\ndef test_count():\n    assert words.count('example.txt') == 3\n\n\n"
+        "def test_absolute():\n    assert words.count('/no/such/folder/x.txt') == 3\n"
+    )
+
+    found = {test.name: test for test in failing_tests(pytest_output(tmp_path))}
+
+    assert missing_file(found["test_count"].report) == "example.txt"
+    assert missing_file(found["test_absolute"].report) is None  # a path is not a file the test could write

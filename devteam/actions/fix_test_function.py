@@ -11,6 +11,7 @@ checks the module (`function_source.checks_something_of`). Whether it is better 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from devteam.actions.function_answer import function_answer
@@ -18,21 +19,24 @@ from devteam.actions.persona import Persona
 from devteam.artifacts.function_source import (
     checks_something_of,
     function_text,
+    header_with_parameter,
     located_function,
     module_names,
     stands_in,
     used_definitions,
+    with_parameter,
 )
 from devteam.artifacts.hollow_code import splice_body
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.qa.test_failures import FailingTest, compared
+from devteam.qa.test_failures import FailingTest, compared, missing_file
 
 log = logging.getLogger("devteam.engineer")
 
 NAME = "FixTest"
 # A test function is short; a small budget also ends a looping answer early.
 MAX_ANSWER_TOKENS = 512
+TMP_PATH = "tmp_path"
 
 
 @dataclass(frozen=True)
@@ -62,13 +66,19 @@ async def fix_test_function(
     function = function_text(tests, failing.name, failing.class_name)
     if place is None or function is None:
         return None
+    # A file the test reads and nobody wrote: the test writes it first, in pytest's `tmp_path`.
+    missing = missing_file(failing.report)
+    header = place.signature
+    if missing is not None:
+        header = header_with_parameter(place.signature, failing.name, TMP_PATH) or header
     prompt = render_prompt(
         "fix_test_function.j2",
         test=failing,
         test_path=test_path,
         module_path=subject.path,
         function=function,
-        header=place.signature,
+        header=header,
+        missing_file=missing if TMP_PATH in header else None,
         definitions=used_definitions(subject.code, function),
         compared=compared(failing.report),
         idea=idea,
@@ -91,6 +101,10 @@ async def fix_test_function(
         log.warning("%s %s: the answer has no body", NAME, subject_line)
         return None
     corrected = function_text(spliced, failing.name, failing.class_name)
+    if corrected is not None and re.search(rf"\b{TMP_PATH}\b", corrected) and TMP_PATH not in place.signature:
+        # The body writes its file in `tmp_path`: the test asks pytest for it (the header is the test's own).
+        spliced = with_parameter(spliced, failing.name, failing.class_name, TMP_PATH) or spliced
+        corrected = function_text(spliced, failing.name, failing.class_name)
     if corrected is None:
         log.warning("%s %s: the answer does not parse in place", NAME, subject_line)
         return None

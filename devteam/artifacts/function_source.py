@@ -180,6 +180,33 @@ def checks_something_of(function_source: str, names: set[str], module: str) -> b
     return bool(real) or raises
 
 
+def with_parameter(source: str, name: str, class_name: str | None, parameter: str) -> str | None:
+    """`source` with `parameter` added last to the parameters of function `name` (a test given pytest's
+    `tmp_path` fixture); `source` itself when it has it; None when its `def` is not one line that can be read."""
+    place = located_function(source, name, class_name)
+    if place is None:
+        return None
+    lines = source.splitlines()
+    header = header_with_parameter(lines[place.header_start], name, parameter)
+    if header is None:
+        return None
+    lines[place.header_start] = header
+    return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
+
+
+def header_with_parameter(line: str, name: str, parameter: str) -> str | None:
+    """The one-line `def` of `name` with `parameter` added last (as it was when it has it), or None."""
+    header = re.match(rf"^(\s*(?:async\s+)?def\s+{re.escape(name)}\()(.*)(\)\s*(?:->[^:]*)?:.*)$", line)
+    if header is None:
+        return None
+    parameters = [part.strip() for part in header.group(2).split(",") if part.strip()]
+    if parameter in parameters:
+        return line
+    if any(part.startswith("*") or "=" in part for part in parameters):
+        return None  # a parameter after defaults or *args would not parse
+    return header.group(1) + ", ".join([*parameters, parameter]) + header.group(3)
+
+
 _STAND_INS = re.compile(r"\b(?:patch|Mock|MagicMock|monkeypatch|mocker)\b")
 
 

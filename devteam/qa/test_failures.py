@@ -81,6 +81,16 @@ def compared(report: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+_MISSING_FILE = re.compile(r"^E\s+FileNotFoundError: \[Errno 2\] No such file or directory: '([^'/\\]+)'", re.MULTILINE)
+
+
+def missing_file(report: str) -> str | None:
+    """The file a test's run looked for in its folder and did not find (`example.txt`, not a path): the 0.5B's
+    word-frequency and CSV tests read files nobody wrote, every one a FileNotFoundError."""
+    match = _MISSING_FILE.search(report)
+    return match.group(1) if match else None
+
+
 def _sections(lines: list[str]) -> dict[str, str]:
     """Each test's report under its `___ name ___` heading, up to the next heading or rule; the first kept."""
     sections: dict[str, str] = {}
