@@ -770,3 +770,28 @@ def test_a_test_that_reads_a_file_nobody_wrote_is_asked_to_write_it_in_tmp_path(
     # The answer's header lacked the fixture: the test asks pytest for it, since its body uses it.
     tests = (root / "tests" / "test_main.py").read_text()
     assert "def test_counts_the_words(tmp_path) -> None:" in tests and "path.write_text" in tests
+
+
+# The board's tests as the 0.5B wrote a snake's: `board` a fixture nobody defined, then a name nobody bound.
+TESTS_WITHOUT_THEIR_BOARD = TESTS.replace(
+    "def test_step_moves_the_head() -> None:\n    board = Board()\n", "def test_step_moves_the_head(board) -> None:\n"
+).replace(
+    "def test_hitting_the_wall_ends_the_game() -> None:\n    board = Board()\n",
+    "def test_hitting_the_wall_ends_the_game() -> None:\n",
+)
+
+
+def test_the_objects_written_tests_use_and_never_make_are_made(tmp_path: Path, openai_server: OpenAIServer) -> None:
+    assert TESTS_WITHOUT_THEIR_BOARD.count("Board()") == 2
+    company = ScriptedQaCompany(CORRECT_SNAKE, fixes={}, tests={"snake/board.py": TESTS_WITHOUT_THEIR_BOARD})
+    root = _qa_run(tmp_path, openai_server, company)
+
+    assert _log(root)[-1] == ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 1)")
+    tests = (root / "tests" / "test_board.py").read_text()
+    assert "@pytest.fixture\ndef board():\n    return Board()\n" in tests
+    assert "def test_hitting_the_wall_ends_the_game() -> None:\n    board = Board()\n" in tests
+    run_log = (root / ".devteam" / "run.log").read_text()
+    assert (
+        "repair_test_object: tests/test_board.py uses objects of snake/board.py it never makes (fixtures: board; "
+        "names: board); made as the file makes them" in run_log
+    )

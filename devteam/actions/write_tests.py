@@ -19,6 +19,7 @@ from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.artifacts.float_asserts import with_approx_floats
 from devteam.artifacts.method_imports import with_method_calls
 from devteam.artifacts.module_copies import without_module_copies
+from devteam.artifacts.test_objects import with_made_objects
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
@@ -31,6 +32,7 @@ TEST_IMPORT = "repair_test_import"
 METHOD_CALL = "repair_test_method_call"
 MODULE_COPY = "repair_test_module_copy"
 FLOAT_EQUALITY = "repair_test_float_equality"
+MADE_OBJECT = "repair_test_object"
 # The most a test file of 3-8 tests needs; the answer budget of a continued request.
 ANSWER_TOKENS = 1536
 
@@ -258,6 +260,19 @@ def repaired_tests(test_code: str, module_code: str, module_path: str, test_path
         )
         llm.ledger.add_repairs([METHOD_CALL])
         test_code = called.code
+    made = with_made_objects(test_code, module_code)
+    if made.fixtures or made.names:
+        what = [f"fixtures: {', '.join(made.fixtures)}"] if made.fixtures else []
+        what += [f"names: {', '.join(made.names)}"] if made.names else []
+        log.info(
+            "%s: %s uses objects of %s it never makes (%s); made as the file makes them",
+            MADE_OBJECT,
+            test_path,
+            module_path,
+            "; ".join(what),
+        )
+        llm.ledger.add_repairs([MADE_OBJECT])
+        test_code = made.code
     completed, added = with_module_imports(test_code, module_code, import_name(module_path))
     if added:
         log.info(
