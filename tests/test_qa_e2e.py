@@ -795,3 +795,34 @@ def test_the_objects_written_tests_use_and_never_make_are_made(tmp_path: Path, o
         "repair_test_object: tests/test_board.py uses objects of snake/board.py it never makes (fixtures: board; "
         "names: board); made as the file makes them" in run_log
     )
+
+
+# Tests that do not parse and never import the module: the 0.5B's tic-tac-toe tests (`assert x: "message"`).
+UNPARSABLE_TESTS = TESTS.replace("from snake.board import Board\n", "").replace(
+    "    assert board.over\n", '    assert board.over: "the game is over"\n'
+)
+
+
+class _AnswersTestsWithTheModule(ScriptedQaCompany):
+    """Asked to fix the test file, whatever the failure, the model gives back its module."""
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        if "## Action: FixCode\nFix the file `tests/test_board.py`" in asked((request.json or {}).get("messages", [])):
+            self.calls.append("fix:tests/test_board.py")
+            return Text(f"```python\n{FIXED_BOARD}```\n", usage=(100, 100))
+        return super().__call__(request)
+
+
+def test_a_rewrite_of_tests_that_import_nothing_is_still_kept_only_with_tests_in_it(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    company = _AnswersTestsWithTheModule(CORRECT_SNAKE, fixes={}, tests={"snake/board.py": UNPARSABLE_TESTS})
+    root = _qa_run(tmp_path, openai_server, company)
+
+    # Asked for the tests, the model gave back its module: no test in it, so never written over the tests.
+    assert "fix:tests/test_board.py" in company.calls
+    run_log = (root / ".devteam" / "run.log").read_text()
+    assert "the fix of tests/test_board.py is not kept: 0 of its tests check anything" in run_log
+    assert "import" not in UNPARSABLE_TESTS
+    assert (root / "tests" / "test_board.py").read_text().strip() == UNPARSABLE_TESTS.strip()
+    assert not [message for author, message in _log(root) if message.startswith("Fix ")]

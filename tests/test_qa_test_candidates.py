@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devteam.qa.fix_judge import CheckScore
-from devteam.roles.qa_test_candidates import agreement, checking_tests
+from devteam.roles.qa_test_candidates import agreement, checking_tests, defined_tests
 
 CONVERTER = """\
 class UnitConverter:
@@ -74,6 +74,15 @@ def test_all_passing_beats_fewer_failing_which_beats_more_passing() -> None:
         # All its tests pass, though the program does not start: the start is not the tests' to change.
         CheckScore(all_pass=False, starts=False, passed=3, not_failing=0),
     ]
-    assert sorted(reversed(ranked), key=agreement) == ranked
+    assert sorted(reversed(ranked), key=lambda score: agreement(score, 3)) == ranked
     # No test at all is not "all pass".
-    assert agreement(CheckScore(all_pass=True, starts=True, passed=0, not_failing=0))[0] is False
+    assert agreement(CheckScore(all_pass=True, starts=True, passed=0, not_failing=0), 0)[1] is False
+
+
+def test_a_test_file_that_does_not_collect_ranks_below_any_that_runs() -> None:
+    # The 0.5B's first tic-tac-toe tests: a syntax error, one error in pytest's count; the next: four failures.
+    not_collected = agreement(CheckScore(all_pass=False, starts=False, passed=0, not_failing=-1), 4)
+    runs = agreement(CheckScore(all_pass=False, starts=False, passed=0, not_failing=-4), 4)
+    assert runs > not_collected and not_collected[0] is False
+    assert defined_tests("def test_a():\n    assert 1\n\n\nclass TestB:\n    def test_c(self):\n        pass\n") == 2
+    assert defined_tests("def test_a(:\n") == 0

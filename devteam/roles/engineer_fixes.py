@@ -84,6 +84,13 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
             unusable.add(path)
         if fixed is not None and module is not None:
             fixed = _checked_test_fix(llm, path, sources[path], fixed, module, sources[module], report.round)
+        elif fixed is not None and is_test_path(path):
+            # A test file that imports none of the code (it does not parse, or forgot its import): the repairs
+            # need the module, the floor does not — the 0.5B answered such a file with a copy of its module.
+            problem = rewritten_tests_problem(sources[path], fixed.code)
+            if problem is not None:
+                log.warning("QA round %d: the fix of %s is not kept: %s", report.round, path, problem)
+                fixed = None
         return fixed
 
     async def judged(path: str) -> tuple[FixedFile | None, str]:

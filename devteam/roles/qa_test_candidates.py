@@ -55,11 +55,32 @@ def checking_tests(test_code: str, module_code: str, module: str) -> int:
     )
 
 
-def agreement(score: CheckScore) -> tuple[bool, int, int, int]:
-    """How well a program agrees with one version of its tests, worst to best: all of them pass; then fewer fail;
-    then more pass; then fewer fail on an exception. The start does not depend on the tests and is left out."""
+# Whether its tests run, whether all pass, minus the failing, the passing, minus those failing on an exception.
+Agreement = tuple[bool, bool, int, int, int]
+
+
+def agreement(score: CheckScore, tests: int) -> Agreement:
+    """How well a program agrees with one version of its tests (`tests`: its test functions), worst to best: its
+    tests run at all; all of them pass; then fewer fail; then more pass; then fewer fail on an exception. A file
+    that does not collect is one error in pytest's count, whatever it holds — fewer failures than any file that
+    runs — so it ranks below every one that runs (the 0.5B's first tic-tac-toe tests had a syntax error). The
+    start does not depend on the tests and is left out."""
     failing = -score.not_failing
-    return (failing == 0 and score.passed > 0, -failing, score.passed, score.not_crashing)
+    runs = tests > 0 and score.passed + failing >= tests
+    return (runs, runs and failing == 0 and score.passed > 0, -failing, score.passed, score.not_crashing)
+
+
+def defined_tests(test_code: str) -> int:
+    """How many test functions `test_code` defines (0 when it does not parse)."""
+    try:
+        tree = ast.parse(test_code)
+    except (SyntaxError, ValueError):
+        return 0
+    return sum(
+        1
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
+    )
 
 
 async def chosen_tests(
@@ -88,10 +109,11 @@ async def chosen_tests(
         module_code = repo.read_text(test.module) or ""
         floor = max(1, min(MIN_CHECKING_TESTS, checking_tests(test.code, module_code, test.module)))
         best, best_score = test.code, await judge(test.path, test.code)
+        best_rank = agreement(best_score, defined_tests(test.code))
         label = f"{TESTS_CANDIDATE}: {test.path}"
-        log.info("%s, candidate 1 (temperature as configured): %s", label, best_score.describe())
+        log.info("%s, candidate 1 (temperature as configured): %s", label, _described(best_score, best_rank))
         for number in range(2, run.fix_candidates + 1):
-            if agreement(best_score)[0]:
+            if best_rank[1]:
                 break
             temperature = CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES)) - 1]
             shown = f"{label}, candidate {number} (temperature {temperature or 'as configured'})"
@@ -104,9 +126,14 @@ async def chosen_tests(
                 log.info("%s: not a choice: %d of its tests check the module, where %d did", shown, checking, floor)
                 continue
             score = await judge(test.path, candidate)
-            log.info("%s: %s; best so far: %s", shown, score.describe(), best_score.describe())
-            if agreement(score) > agreement(best_score):
-                best, best_score = candidate, score
+            rank = agreement(score, defined_tests(candidate))
+            log.info("%s: %s; best so far: %s", shown, _described(score, rank), _described(best_score, best_rank))
+            if rank > best_rank:
+                best, best_score, best_rank = candidate, score, rank
         chosen[test.path] = best
         result.append(ModuleTests(test.module, test.path, best))
     return result
+
+
+def _described(score: CheckScore, rank: Agreement) -> str:
+    return score.describe() if rank[0] else f"{score.describe()} (its tests do not run)"
