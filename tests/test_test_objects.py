@@ -90,3 +90,21 @@ def test_bound_names_pytest_fixtures_and_unrelated_names_are_left_alone() -> Non
 def test_files_that_do_not_parse_are_left_as_they_are() -> None:
     assert with_made_objects("def test_a(:\n", MODULE).code == "def test_a(:\n"
     assert with_made_objects(TESTS, "class Snake(:\n").code == TESTS
+
+
+def test_test_methods_get_their_fixtures_too(tmp_path: Path) -> None:
+    # The 0.5B's 2048 tests: fixtures asked for by methods of test classes, annotated with the class.
+    tests = (
+        "from game import UserInputValidator\n\n\n"
+        "class TestValidator:\n"
+        "    def test_long(self, user_input_validator: UserInputValidator):\n"
+        "        assert user_input_validator.validate_password('x' * 9)\n\n"
+        "    def test_short(self):\n"
+        "        assert not user_input_validator.validate_password('x')\n"
+    )
+    made = with_made_objects(tests, MODULE)
+
+    assert made.fixtures == ["user_input_validator"] and made.names == ["user_input_validator"]
+    (tmp_path / "game.py").write_text(MODULE)
+    (tmp_path / "test_game.py").write_text(made.code)
+    assert "2 passed" in pytest_output(tmp_path)

@@ -115,7 +115,17 @@ def _snake_case(name: str) -> str:
 
 
 def _test_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-    return [node for node in tree.body if isinstance(node, _FUNCTIONS) and node.name.startswith("test")]
+    """The file's test functions, and the test methods of its `Test*` classes (the 0.5B's 2048 tests asked for
+    `board` and `tile` fixtures from methods of `TestBoard` and `TestTile`)."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, _FUNCTIONS) and node.name.startswith("test"):
+            found.append(node)
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            found.extend(
+                inner for inner in node.body if isinstance(inner, _FUNCTIONS) and inner.name.startswith("test")
+            )
+    return found
 
 
 def _bound_names(tree: ast.Module) -> set[str]:
