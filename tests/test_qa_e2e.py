@@ -85,8 +85,9 @@ def test_run_tests_catches_the_bug_and_the_engineer_fixes_it(tmp_path: Path, ope
 def test_qa_rounds_bound_the_fixes_and_qa_true_in_the_config_turns_qa_on(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:
-    never_fixed = BUGGY_BOARD + "\n# still wrong\n"
-    company = ScriptedQaCompany(fixes={"snake/board.py": never_fixed})
+    # A fifth test no fix satisfies: the fix of the board is better (4 of 5), and a second round would be asked.
+    unsatisfiable = TESTS + "\n\ndef test_a_wider_board() -> None:\n    assert Board().width == 11\n"
+    company = ScriptedQaCompany(tests={"snake/board.py": unsatisfiable})
     openai_server.set_handler(company)
     _configure(tmp_path, openai_server, qa=True)
 
@@ -95,11 +96,10 @@ def test_qa_rounds_bound_the_fixes_and_qa_true_in_the_config_turns_qa_on(
     assert result.code == 0, result.output
     log = _log(tmp_path / "workspace" / "snake")
     assert [m for a, m in log if a == "Engineer" and m.startswith("Fix ")] == ["Fix snake/board.py (QA round 1)"]
-    assert [m for a, m in log if a == "QaEngineer"][-1] == "1 of 4 tests fail, python -m snake: clean exit (round 2)"
-    # No candidate was better by the checks: all three were asked; the first that scored the same was kept.
-    assert company.calls.count("fix:snake/board.py") == 3
+    assert [m for a, m in log if a == "QaEngineer"][-1] == "1 of 5 tests fail, python -m snake: clean exit (round 2)"
+    assert company.calls.count("fix:snake/board.py") == 1  # the first candidate scored better: kept
     run_log = (tmp_path / "workspace" / "snake" / ".devteam" / "run.log").read_text()
-    assert "fix_candidate: snake/board.py, candidate 3 (temperature 0.9): 3 tests pass, 1 fail, starts" in run_log
+    assert "fix_candidate: snake/board.py, candidate 1 (temperature as configured): 4 tests pass, 1 fail" in run_log
 
 
 class _Requiring(ScriptedQaCompany):
