@@ -826,3 +826,38 @@ def test_a_rewrite_of_tests_that_import_nothing_is_still_kept_only_with_tests_in
     assert "import" not in UNPARSABLE_TESTS
     assert (root / "tests" / "test_board.py").read_text().strip() == UNPARSABLE_TESTS.strip()
     assert not [message for author, message in _log(root) if message.startswith("Fix ")]
+
+
+GAME_AND_BOARD = (
+    "class Board:\n"
+    "    def __init__(self) -> None:\n"
+    "        self.cells = [' '] * 9\n\n"
+    "    def is_full(self) -> bool:\n"
+    "        return ' ' not in self.cells\n\n\n"
+    "class Game:\n"
+    "    def __init__(self) -> None:\n"
+    "        self.board = Board()\n\n\n"
+    'if __name__ == "__main__":\n'
+    "    print(Game().board.is_full())\n"
+)
+# The 0.5B's tic-tac-toe tests asked `is_full` of the game; the board has it.
+ASKS_THE_WRONG_CLASS = (
+    "from main import Game\n\n\ndef test_a_new_board_is_not_full() -> None:\n    assert not Game().is_full()\n"
+)
+ASKS_THE_BOARD = "def test_a_new_board_is_not_full() -> None:\n    assert not Game().board.is_full()\n"
+
+
+def test_a_test_that_asks_a_method_of_the_wrong_class_is_told_which_class_has_it(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", GAME_AND_BOARD, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": ASKS_THE_WRONG_CLASS},
+        test_fixes={"test_a_new_board_is_not_full": [ASKS_THE_BOARD]},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    prompt = company.requests["FixTest"][0][-1]["content"]
+    assert "`Game` has no method `is_full`; `Board` has it: call\n`is_full` on an object of that class." in prompt
+    assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")

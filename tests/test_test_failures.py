@@ -13,6 +13,7 @@ from devteam.qa.test_failures import (
     crashed_tests,
     failing_tests,
     frames,
+    missing_attribute,
     missing_file,
     start_failure,
 )
@@ -137,16 +138,20 @@ def test_what_a_failed_comparison_got_and_expected(tmp_path: Path) -> None:
     assert compared(found["test_truthy"].report) is None
 
 
-def test_the_file_a_test_read_and_nobody_wrote(tmp_path: Path) -> None:
+def test_what_a_failing_test_lacked_a_file_nobody_wrote_or_a_method_of_another_class(tmp_path: Path) -> None:
     (tmp_path / "words.py").write_text(
-        "def count(path):\n    with open(path) as file:\n        return len(file.read())\n"
+        "def count(path):\n    with open(path) as file:\n        return len(file.read())\n\n\n"
+        "class Game:\n    pass\n\n\nclass Board:\n    def is_full(self):\n        return False\n"
     )
     (tmp_path / "test_words.py").write_text(
         "import words\n\n\ndef test_count():\n    assert words.count('example.txt') == 3\n\n\n"
-        "def test_absolute():\n    assert words.count('/no/such/folder/x.txt') == 3\n"
+        "def test_absolute():\n    assert words.count('/no/such/folder/x.txt') == 3\n\n\n"
+        "def test_full():\n    assert not words.Game().is_full()\n"
     )
 
     found = {test.name: test for test in failing_tests(pytest_output(tmp_path))}
 
     assert missing_file(found["test_count"].report) == "example.txt"
     assert missing_file(found["test_absolute"].report) is None  # a path is not a file the test could write
+    assert missing_attribute(found["test_full"].report) == ("Game", "is_full")
+    assert missing_attribute(found["test_count"].report) is None

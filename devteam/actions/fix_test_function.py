@@ -18,6 +18,7 @@ from devteam.actions.function_answer import function_answer
 from devteam.actions.persona import Persona
 from devteam.artifacts.function_source import (
     checks_something_of,
+    classes_with_method,
     function_text,
     header_with_parameter,
     located_function,
@@ -29,7 +30,7 @@ from devteam.artifacts.function_source import (
 from devteam.artifacts.hollow_code import splice_body
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.qa.test_failures import FailingTest, compared, missing_file
+from devteam.qa.test_failures import FailingTest, compared, missing_attribute, missing_file
 
 log = logging.getLogger("devteam.engineer")
 
@@ -81,6 +82,7 @@ async def fix_test_function(
         missing_file=missing if TMP_PATH in header else None,
         definitions=used_definitions(subject.code, function),
         compared=compared(failing.report),
+        elsewhere=_method_elsewhere(failing.report, subject.code),
         idea=idea,
     )
     subject_line = f"{test_path}:{failing.qualname}"
@@ -117,3 +119,17 @@ async def fix_test_function(
         log.warning("%s %s: the answer no longer checks %s; not kept", NAME, subject_line, subject.path)
         return None
     return spliced
+
+
+def _method_elsewhere(report: str, module_code: str) -> dict[str, str] | None:
+    """What to say when the test called a method on an object of a class of the module that lacks it, and
+    another class of the module has it (the 0.5B's tic-tac-toe tests: `TicTacToe().is_full()`, a method of
+    `Board`); else None."""
+    missing = missing_attribute(report)
+    if missing is None:
+        return None
+    owners = [owner for owner in classes_with_method(module_code, missing[1]) if owner != missing[0]]
+    if not owners:
+        return None
+    named = ", ".join(f"`{owner}`" for owner in owners)
+    return {"asked": missing[0], "method": missing[1], "owners": named, "verb": "has" if len(owners) == 1 else "have"}

@@ -136,6 +136,20 @@ def used_definitions(module_source: str, function_source: str) -> str:
     return "\n\n".join(shown)
 
 
+def classes_with_method(module_source: str, method: str) -> list[str]:
+    """The classes of a module that define `method` (empty when the module does not parse)."""
+    try:
+        tree = ast.parse(module_source)
+    except (SyntaxError, ValueError):
+        return []
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(inner, _FUNCTIONS) and inner.name == method for inner in node.body)
+    ]
+
+
 def module_names(module_source: str) -> set[str]:
     """The names a module defines at its top level (functions, classes, assigned names)."""
     try:

@@ -91,6 +91,17 @@ def missing_file(report: str) -> str | None:
     return match.group(1) if match else None
 
 
+_MISSING_ATTRIBUTE = re.compile(r"^E\s+AttributeError: '(\w+)' object has no attribute '(\w+)'", re.MULTILINE)
+
+
+def missing_attribute(report: str) -> tuple[str, str] | None:
+    """The class and the attribute a test's run asked of an object that lacks it (`'TicTacToe' object has no
+    attribute 'is_full'`): the 0.5B's tests called a method on an object of another class than the one that
+    has it."""
+    match = _MISSING_ATTRIBUTE.search(report)
+    return (match.group(1), match.group(2)) if match else None
+
+
 def _sections(lines: list[str]) -> dict[str, str]:
     """Each test's report under its `___ name ___` heading, up to the next heading or rule; the first kept."""
     sections: dict[str, str] = {}
