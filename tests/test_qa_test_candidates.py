@@ -17,6 +17,8 @@ def celsius_to_fahrenheit(celsius):
 
 # The 0.5B's converter tests, and the shapes a candidate takes that check nothing of the module.
 TESTS = """\
+import unittest
+
 import pytest
 from main import UnitConverter, celsius_to_fahrenheit
 
@@ -46,12 +48,21 @@ def test_other_things():
 class TestConverter:
     def test_in_a_class(self):
         assert UnitConverter().meters_to_kilometers(0) == 0
+
+
+class TestUnittestStyle(unittest.TestCase):
+    def test_checked_by_unittest(self):
+        self.assertEqual(UnitConverter().meters_to_kilometers(10), 0.01)
+
+    def test_checks_a_constant(self):
+        self.assertTrue(True)
 """
 
 
 def test_a_test_checks_the_module_when_it_asserts_or_expects_a_raise_on_its_names() -> None:
-    # The three module-level checks and the one in a class; `assert True` and arithmetic check nothing.
-    assert checking_tests(TESTS, CONVERTER, "main.py") == 4
+    # The three module-level checks, the one in a class and unittest's; `assert True`, `self.assertTrue(True)`
+    # and arithmetic check nothing.
+    assert checking_tests(TESTS, CONVERTER, "main.py") == 5
 
 
 def test_a_test_file_that_does_not_parse_checks_nothing() -> None:

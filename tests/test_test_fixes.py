@@ -34,6 +34,10 @@ def test_asserts_and_raises_blocks_count_as_checks_and_bare_calls_do_not() -> No
     assert checked_tests(FOUR_TESTS) == 4
     assert checked_tests("def test_runs():\n    add(1, 2)\n\n\ndef helper():\n    assert True\n") == 0
     assert checked_tests("def test_(:\n") is None
+    unittest_style = (
+        "class TestAdd(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n"
+    )
+    assert checked_tests(unittest_style) == 1
 
 
 @pytest.mark.parametrize(

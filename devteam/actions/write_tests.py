@@ -121,6 +121,9 @@ def checked_tests(code: str) -> int | None:
 def _checks(node: ast.AST) -> bool:
     if isinstance(node, ast.Assert):
         return True
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+        if node.func.value.id == "self" and node.func.attr.startswith("assert"):
+            return True  # unittest's `self.assertEqual(...)`
     if isinstance(node, ast.withitem) and isinstance(node.context_expr, ast.Call):
         called = node.context_expr.func
         name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")

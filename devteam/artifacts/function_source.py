@@ -169,7 +169,8 @@ def module_names(module_source: str) -> set[str]:
 def checks_something_of(function_source: str, names: set[str], module: str) -> bool:
     """Whether a test function still tests the module: an `assert` (or a `raises` block) and a use of one of
     the module's `names`, of the module `module` itself, or of one of its arguments (a pytest fixture, or
-    the `self` of a test class, that the test file builds from the module). `assert True` beside a call checks nothing."""
+    the `self` of a test class, that the test file builds from the module); unittest's `self.assert...(...)` are
+    checks too. `assert True` beside a call checks nothing."""
     try:
         tree = ast.parse(textwrap.dedent(function_source))
     except (SyntaxError, ValueError):
@@ -178,7 +179,13 @@ def checks_something_of(function_source: str, names: set[str], module: str) -> b
     if function is None:
         return False
     arguments = {arg.arg for arg in function.args.args}  # fixtures, or `self` of a test class
-    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    # `self` in `self.assertEqual(...)` is unittest's, not an object built from the module.
+    asserting = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr.startswith("assert") and isinstance(node.value, ast.Name)
+    }
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in asserting}
     if not used & (names | arguments | {module}):
         return False
     asserts = [node for node in ast.walk(tree) if isinstance(node, ast.Assert)]
@@ -191,7 +198,18 @@ def checks_something_of(function_source: str, names: set[str], module: str) -> b
         if isinstance(node, (ast.With, ast.AsyncWith))
         for item in node.items
     )
-    return bool(real) or raises
+    # unittest's checks, `self.assertEqual(converter.convert(10), 0.01)` (the 0.5B wrote TestCase classes too),
+    # with something to check in them that is not a constant.
+    unittest_checks = any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr.startswith("assert")
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "self"
+        and any(not isinstance(arg, ast.Constant) for arg in node.args)
+        for node in ast.walk(tree)
+    )
+    return bool(real) or raises or unittest_checks
 
 
 def with_parameter(source: str, name: str, class_name: str | None, parameter: str) -> str | None:
