@@ -266,7 +266,7 @@ def repaired_tests(test_code: str, module_code: str, module_path: str, test_path
     made = with_made_objects(test_code, module_code)
     if made.fixtures or made.names:
         what = [f"fixtures: {', '.join(made.fixtures)}"] if made.fixtures else []
-        what += [f"names: {', '.join(made.names)}"] if made.names else []
+        what += [f"names: {', '.join(dict.fromkeys(made.names))}"] if made.names else []
         log.info(
             "%s: %s uses objects of %s it never makes (%s); made as the file makes them",
             MADE_OBJECT,
