@@ -861,3 +861,39 @@ def test_a_test_that_asks_a_method_of_the_wrong_class_is_told_which_class_has_it
     prompt = company.requests["FixTest"][0][-1]["content"]
     assert "`Game` has no method `is_full`; `Board` has it: call\n`is_full` on an object of that class." in prompt
     assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")
+
+
+def test_tests_that_check_nothing_are_never_the_tests_even_when_they_pass(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    """The 0.5B's password generator: `assert True` three times, "3 of 3 pass" — and nothing tested."""
+    company = ScriptedQaCompany(CORRECT_SNAKE, fixes={}, tests={"snake/board.py": [CHECKS_NOTHING, TESTS]})
+    root = _qa_run(tmp_path, openai_server, company)
+
+    assert _log(root)[-1] == ("QaEngineer", "4 of 4 tests pass, python -m snake: clean exit (round 1)")
+    run_log = (root / ".devteam" / "run.log").read_text()
+    label = "tests_candidate: tests/test_board.py"
+    assert f"{label}, candidate 1 (temperature as configured): not a choice: none of its tests check the module" in (
+        run_log
+    )
+    assert f"{label}, candidate 2 (temperature 0.6): 4 tests pass, 0 fail, starts; best so far: none" in run_log
+
+
+@pytest.mark.parametrize("candidates", ["3", "1"])
+def test_when_no_version_of_the_tests_checks_anything_qa_writes_none(
+    tmp_path: Path, openai_server: OpenAIServer, candidates: str
+) -> None:
+    company = ScriptedQaCompany(CORRECT_SNAKE, fixes={}, tests={"snake/board.py": CHECKS_NOTHING})
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt(
+        [IDEA, "--no-code-review", "--run-tests", "--fix-candidates", candidates], cwd=tmp_path, timeout=240
+    )
+
+    assert result.code == 0, result.output
+    root = tmp_path / "workspace" / "snake"
+    assert _log(root)[-1] == ("QaEngineer", "No tests, python -m snake: clean exit (round 1)")
+    assert not (root / "tests" / "test_board.py").exists()
+    assert company.calls.count("tests:snake/board.py") == int(candidates)
+    assert "QA writes no tests for snake/board.py" in result.stderr

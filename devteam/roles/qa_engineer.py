@@ -179,6 +179,8 @@ class QaEngineer(Role):
             return tests.code
 
         kept = await chosen_tests(kept, again, run, purposes=plan_purposes(design.file_list))
+        if not kept:
+            return  # no version of the tests checked anything: the round runs the program itself
         for test in kept:
             run.conversations[test.path] = threads[test.code]
             repo.write_text(test.path, test.code)

@@ -8,6 +8,9 @@ likely to say what it was meant to do (CodeT, Chen et al. 2022, picks programs a
 The cost is plain: a test file that agrees with a wrong program. Hence the floor: a candidate is a choice
 only while it checks the module as much as the first did (at least three tests that assert something of the
 module's names, or as many as the first had, and never none), and QA's later rounds still judge every fix by these tests.
+A test file none of whose tests checks the module (the 0.5B's password generator: `assert True`, three times —
+"3 of 3 pass") is never a choice, not even the first: when no candidate checks anything, QA writes no tests
+for that module, and its rounds run the program alone — never a pass that tested nothing.
 """
 
 from __future__ import annotations
@@ -90,13 +93,15 @@ async def chosen_tests(
     *,
     purposes: Mapping[str, str],
 ) -> list[ModuleTests]:
-    """`written` with each test file replaced by the candidate its program fails least; `ask(file, temperature)`
-    writes the file again (None: no usable answer). The files are judged together, one at a time, so each
-    choice sees the ones made before it."""
+    """`written` with each test file replaced by the candidate its program fails least, and without the files
+    no candidate of which checks the module; `ask(file, temperature)` writes the file again (None: no usable
+    answer). The files are judged together, one at a time, so each choice sees the ones made before it."""
     box = run.qa_box
-    if box is None or not box.runs_code or run.fix_candidates < 2:
-        return written
     repo = run.opened
+    judged = box is not None and box.runs_code and run.fix_candidates > 1
+    if not judged:
+        return [test for test in written if _checks_the_module(test, repo.read_text(test.module) or "")]
+    assert box is not None
     tracked = [*repo.tracked_files(), *(test.path for test in written)]
     chosen = {test.path: test.code for test in written}
 
@@ -107,18 +112,27 @@ async def chosen_tests(
     result = []
     for test in written:
         module_code = repo.read_text(test.module) or ""
-        floor = max(1, min(MIN_CHECKING_TESTS, checking_tests(test.code, module_code, test.module)))
-        best, best_score = test.code, await judge(test.path, test.code)
-        best_rank = agreement(best_score, defined_tests(test.code))
         label = f"{TESTS_CANDIDATE}: {test.path}"
-        log.info("%s, candidate 1 (temperature as configured): %s", label, _described(best_score, best_rank))
+        first = checking_tests(test.code, module_code, test.module)
+        floor = max(1, min(MIN_CHECKING_TESTS, first))
+        best: str | None = None
+        best_score, best_rank = CheckScore(False, False, 0, 0), agreement(CheckScore(False, False, 0, 0), 0)
+        if first:
+            best, best_score = test.code, await judge(test.path, test.code)
+            best_rank = agreement(best_score, defined_tests(test.code))
+            log.info("%s, candidate 1 (temperature as configured): %s", label, _described(best_score, best_rank))
+        else:
+            # `assert True` three times (the 0.5B's password generator): passing, and no test of anything.
+            log.info(
+                "%s, candidate 1 (temperature as configured): not a choice: none of its tests check the module", label
+            )
         for number in range(2, run.fix_candidates + 1):
             if best_rank[1]:
                 break
             temperature = CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES)) - 1]
             shown = f"{label}, candidate {number} (temperature {temperature or 'as configured'})"
             candidate = await ask(test, temperature)
-            if candidate is None or candidate.strip() == best.strip():
+            if candidate is None or candidate.strip() == (best or test.code).strip():
                 log.info("%s: %s", shown, "no usable answer" if candidate is None else "as it was")
                 continue
             checking = checking_tests(candidate, module_code, test.module)
@@ -127,12 +141,24 @@ async def chosen_tests(
                 continue
             score = await judge(test.path, candidate)
             rank = agreement(score, defined_tests(candidate))
-            log.info("%s: %s; best so far: %s", shown, _described(score, rank), _described(best_score, best_rank))
-            if rank > best_rank:
+            so_far = _described(best_score, best_rank) if best is not None else "none"
+            log.info("%s: %s; best so far: %s", shown, _described(score, rank), so_far)
+            if best is None or rank > best_rank:
                 best, best_score, best_rank = candidate, score, rank
+        if best is None:
+            log.warning("QA writes no tests for %s: no version of them checks the module", test.module)
+            chosen.pop(test.path, None)
+            continue
         chosen[test.path] = best
         result.append(ModuleTests(test.module, test.path, best))
     return result
+
+
+def _checks_the_module(test: ModuleTests, module_code: str) -> bool:
+    if checking_tests(test.code, module_code, test.module):
+        return True
+    log.warning("QA writes no tests for %s: none of its tests check the module", test.module)
+    return False
 
 
 def _described(score: CheckScore, rank: Agreement) -> str:
