@@ -816,7 +816,9 @@ class _AnswersTestsWithTheModule(ScriptedQaCompany):
 def test_a_rewrite_of_tests_that_import_nothing_is_still_kept_only_with_tests_in_it(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:
-    company = _AnswersTestsWithTheModule(CORRECT_SNAKE, fixes={}, tests={"snake/board.py": UNPARSABLE_TESTS})
+    # The plan's own test file (QA writes none: a version of its own that does not parse is no choice).
+    planned_tests = ScriptedFile("tests/test_board.py", UNPARSABLE_TESTS, ["snake/board.py"], "the board's tests")
+    company = _AnswersTestsWithTheModule([*CORRECT_SNAKE, planned_tests], fixes={})
     root = _qa_run(tmp_path, openai_server, company)
 
     # Asked for the tests, the model gave back its module: no test in it, so never written over the tests.
