@@ -126,6 +126,11 @@ def test_a_test_checks_the_module_only_with_a_real_assert_on_its_names() -> None
     assert not checks_something_of("def test():\n    assert sorted([2, 1]) == [1, 2]\n", names, "main")
     assert not checks_something_of("def test():\n    TodoList().add('x')\n", names, "main")
     assert not checks_something_of("def test(:\n", names, "main")
+    # The 0.5B's FixTest answers: the asserts inside a function the test only defines, which never runs.
+    nested = "def test():\n    def test_inner():\n        assert TodoList().tasks == {}\n    lambda: TodoList()\n"
+    assert not checks_something_of(nested, names, "main")
+    called = "def test():\n    def make():\n        return TodoList()\n    assert make().tasks == {}\n"
+    assert checks_something_of(called, names, "main")  # a helper it calls may use the module; the check is its own
 
 
 def test_a_class_attributes_include_every_target_of_a_tuple_assignment() -> None:

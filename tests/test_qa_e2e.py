@@ -511,14 +511,24 @@ def test_length_stays_the_same_without_food() -> None:
     assert len(board.snake) == 3
 """
 
+# The 0.5B's password generator: the checks moved into a function the test only defines, which never runs.
+NESTED_TEST = """\
+def test_length_stays_the_same_without_food() -> None:
+    def test_inner() -> None:
+        board = Board()
+        board.step()
+        assert len(board.snake) == 3
+"""
+
 
 @pytest.mark.parametrize(
     ("answer", "refusal"),
     [
         (HOLLOWED_TEST, "the answer no longer checks snake/board.py; not kept"),
         (MOCKED_TEST, "the answer puts stand-ins (mocks) in place of the code it tests; not kept"),
+        (NESTED_TEST, "the answer no longer checks snake/board.py; not kept"),
     ],
-    ids=["assert-true", "mock"],
+    ids=["assert-true", "mock", "nested"],
 )
 def test_a_test_fix_that_no_longer_checks_the_code_is_not_kept(
     tmp_path: Path, openai_server: OpenAIServer, answer: str, refusal: str

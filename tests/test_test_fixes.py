@@ -38,6 +38,9 @@ def test_asserts_and_raises_blocks_count_as_checks_and_bare_calls_do_not() -> No
         "class TestAdd(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n"
     )
     assert checked_tests(unittest_style) == 1
+    # A test function another one only defines is never run by pytest, nor are the asserts inside it.
+    nested = "def test_main():\n    def test_inner():\n        assert add(1, 2) == 3\n\n    print('defined')\n"
+    assert checked_tests(nested) == 0
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error, with_stdlib_imports
 from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.artifacts.float_asserts import with_approx_floats
+from devteam.artifacts.function_source import collected_tests, own_nodes
 from devteam.artifacts.method_imports import with_method_calls
 from devteam.artifacts.module_copies import without_module_copies
 from devteam.artifacts.test_objects import with_made_objects
@@ -109,13 +110,8 @@ def checked_tests(code: str) -> int | None:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return None
-    return sum(
-        1
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and node.name.startswith("test")
-        and any(_checks(inner) for inner in ast.walk(node))
-    )
+    # Not in a function a test only defines, nor such a function itself: pytest never runs either.
+    return sum(1 for node in collected_tests(tree) if any(_checks(inner) for inner in own_nodes(node)))
 
 
 def _checks(node: ast.AST) -> bool:

@@ -170,7 +170,9 @@ def checks_something_of(function_source: str, names: set[str], module: str) -> b
     """Whether a test function still tests the module: an `assert` (or a `raises` block) and a use of one of
     the module's `names`, of the module `module` itself, or of one of its arguments (a pytest fixture, or
     the `self` of a test class, that the test file builds from the module); unittest's `self.assert...(...)` are
-    checks too. `assert True` beside a call checks nothing."""
+    checks too. `assert True` beside a call checks nothing, and neither does anything inside a function the test
+    only defines: the 0.5B's FixTest answers wrapped a password generator's asserts in nested `def`s that never
+    ran, and "2 of 2 tests pass" tested nothing."""
     try:
         tree = ast.parse(textwrap.dedent(function_source))
     except (SyntaxError, ValueError):
@@ -178,23 +180,25 @@ def checks_something_of(function_source: str, names: set[str], module: str) -> b
     function = next((node for node in tree.body if isinstance(node, _FUNCTIONS)), None)
     if function is None:
         return False
+    own = own_nodes(function)
     arguments = {arg.arg for arg in function.args.args}  # fixtures, or `self` of a test class
     # `self` in `self.assertEqual(...)` is unittest's, not an object built from the module.
+    # The module may be used in a helper the test defines and calls; its checks must be the test's own.
     asserting = {
         id(node.value)
-        for node in ast.walk(tree)
+        for node in ast.walk(function)
         if isinstance(node, ast.Attribute) and node.attr.startswith("assert") and isinstance(node.value, ast.Name)
     }
-    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in asserting}
+    used = {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and id(node) not in asserting}
     if not used & (names | arguments | {module}):
         return False
-    asserts = [node for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+    asserts = [node for node in own if isinstance(node, ast.Assert)]
     real = [node for node in asserts if not isinstance(node.test, ast.Constant)]
     raises = any(
         isinstance(item.context_expr, ast.Call)
         and (getattr(item.context_expr.func, "attr", None) or getattr(item.context_expr.func, "id", None))
         in ("raises", "assertRaises")
-        for node in ast.walk(tree)
+        for node in own
         if isinstance(node, (ast.With, ast.AsyncWith))
         for item in node.items
     )
@@ -207,9 +211,37 @@ def checks_something_of(function_source: str, names: set[str], module: str) -> b
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "self"
         and any(not isinstance(arg, ast.Constant) for arg in node.args)
-        for node in ast.walk(tree)
+        for node in own
     )
     return bool(real) or raises or unittest_checks
+
+
+def collected_tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The test functions pytest collects from a file: its top-level `test*` functions and the `test*` methods
+    of its `Test*` classes — not a `test_*` function another one only defines."""
+    found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    for node in tree.body:
+        if isinstance(node, _FUNCTIONS) and node.name.startswith("test"):
+            found.append(node)
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            found.extend(
+                inner for inner in node.body if isinstance(inner, _FUNCTIONS) and inner.name.startswith("test")
+            )
+    return found
+
+
+def own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """The nodes of a function's body that run when it runs: not those of the functions, classes and lambdas
+    it only defines."""
+    found: list[ast.AST] = []
+    pending: list[ast.AST] = list(function.body)
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
 
 
 def with_parameter(source: str, name: str, class_name: str | None, parameter: str) -> str | None:

@@ -16,6 +16,8 @@ import builtins
 import re
 from dataclasses import dataclass, field
 
+from devteam.artifacts.function_source import collected_tests
+
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # pytest's own fixtures: a module's class `Request` is no reason to replace `request`.
 _PYTEST_FIXTURES = frozenset(
@@ -70,7 +72,7 @@ def with_made_objects(test_code: str, module_code: str) -> MadeObjects:
     made = MadeObjects(test_code)
     # Free names first, bottom up, so that earlier line numbers stay right.
     insertions: list[tuple[int, str]] = []
-    for function in _test_functions(tests):
+    for function in collected_tests(tests):
         local = bound | {arg.arg for arg in function.args.args} | _assigned_in(function)
         used = sorted({node.id for node in ast.walk(function) if isinstance(node, ast.Name)} - local)
         for name in used:
@@ -88,7 +90,7 @@ def with_made_objects(test_code: str, module_code: str) -> MadeObjects:
         lines.insert(index, line)
     # Fixtures the tests ask for and the file does not define.
     fixtures = []
-    for function in _test_functions(tests):
+    for function in collected_tests(tests):
         for arg in function.args.args:
             cls = classes.get(arg.arg)
             if arg.arg in bound or arg.arg in made.fixtures or arg.arg in _PYTEST_FIXTURES or cls is None:
@@ -112,20 +114,6 @@ def with_made_objects(test_code: str, module_code: str) -> MadeObjects:
 
 def _snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
-
-
-def _test_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-    """The file's test functions, and the test methods of its `Test*` classes (the 0.5B's 2048 tests asked for
-    `board` and `tile` fixtures from methods of `TestBoard` and `TestTile`)."""
-    found = []
-    for node in tree.body:
-        if isinstance(node, _FUNCTIONS) and node.name.startswith("test"):
-            found.append(node)
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            found.extend(
-                inner for inner in node.body if isinstance(inner, _FUNCTIONS) and inner.name.startswith("test")
-            )
-    return found
 
 
 def _bound_names(tree: ast.Module) -> set[str]:

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from devteam.actions.write_tests import import_name
-from devteam.artifacts.function_source import checks_something_of, module_names
+from devteam.artifacts.function_source import checks_something_of, collected_tests, module_names
 from devteam.qa.fix_judge import CheckScore, check_score
 from devteam.qa.sandbox import in_thread
 from devteam.roles.base import RunContext
@@ -51,10 +51,8 @@ def checking_tests(test_code: str, module_code: str, module: str) -> int:
     top = import_name(module).split(".")[0]
     return sum(
         1
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and node.name.startswith("test")
-        and checks_something_of(ast.get_source_segment(test_code, node) or "", names, top)
+        for node in collected_tests(tree)
+        if checks_something_of(ast.get_source_segment(test_code, node) or "", names, top)
     )
 
 
@@ -74,16 +72,12 @@ def agreement(score: CheckScore, tests: int) -> Agreement:
 
 
 def defined_tests(test_code: str) -> int:
-    """How many test functions `test_code` defines (0 when it does not parse)."""
+    """How many test functions pytest collects from `test_code` (0 when it does not parse)."""
     try:
         tree = ast.parse(test_code)
     except (SyntaxError, ValueError):
         return 0
-    return sum(
-        1
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
-    )
+    return len(collected_tests(tree))
 
 
 async def chosen_tests(
