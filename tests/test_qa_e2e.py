@@ -111,6 +111,10 @@ class _Requiring(ScriptedQaCompany):
         return json.dumps(design)
 
 
+# One real test of the board, for the runs whose subject is the program's start.
+BOARD_STARTS_AT_ZERO = "from snake.board import Board\n\n\ndef test_score() -> None:\n    assert Board().score == 0\n"
+
+
 def test_a_module_no_requirement_names_is_the_codes_failure_and_goes_to_the_fix(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:
@@ -121,7 +125,7 @@ def test_a_module_no_requirement_names_is_the_codes_failure_and_goes_to_the_fix(
     company = ScriptedQaCompany(
         files,
         fixes={},
-        tests={"snake/board.py": "def test_nothing() -> None:\n    assert True\n"},
+        tests={"snake/board.py": BOARD_STARTS_AT_ZERO},
     )
     openai_server.set_handler(company)
     _configure(tmp_path, openai_server)
@@ -142,7 +146,7 @@ def test_a_module_no_requirement_names_is_the_codes_failure_and_goes_to_the_fix(
 def test_a_missing_third_party_package_is_reported_not_fixed(tmp_path: Path, openai_server: OpenAIServer) -> None:
     main = "import zz_absent_engine\n\nzz_absent_engine.run()\n"
     files = [*SNAKE_FILES[:2], ScriptedFile("snake/__main__.py", main, ["snake/board.py"], "entry point")]
-    company = _Requiring(files, fixes={}, tests={"snake/board.py": "def test_nothing() -> None:\n    assert True\n"})
+    company = _Requiring(files, fixes={}, tests={"snake/board.py": BOARD_STARTS_AT_ZERO})
     openai_server.set_handler(company)
     _configure(tmp_path, openai_server)
 
