@@ -17,7 +17,7 @@ from devteam.actions.persona import Persona, language_of
 from devteam.actions.write_code import compile_error, with_stdlib_imports
 from devteam.artifacts.documents import PRD, SystemDesign
 from devteam.artifacts.float_asserts import with_approx_floats
-from devteam.artifacts.function_source import collected_tests, own_nodes
+from devteam.artifacts.function_source import collected_tests, is_check, own_nodes
 from devteam.artifacts.method_imports import with_method_calls
 from devteam.artifacts.module_copies import without_module_copies
 from devteam.artifacts.test_objects import with_made_objects
@@ -110,21 +110,13 @@ def checked_tests(code: str) -> int | None:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return None
-    # Not in a function a test only defines, nor such a function itself: pytest never runs either.
-    return sum(1 for node in collected_tests(tree) if any(_checks(inner) for inner in own_nodes(node)))
-
-
-def _checks(node: ast.AST) -> bool:
-    if isinstance(node, ast.Assert):
-        return True
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
-        if node.func.value.id == "self" and node.func.attr.startswith("assert"):
-            return True  # unittest's `self.assertEqual(...)`
-    if isinstance(node, ast.withitem) and isinstance(node.context_expr, ast.Call):
-        called = node.context_expr.func
-        name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
-        return name in ("raises", "assertRaises")
-    return False
+    # Not in a function a test only defines, nor such a function itself: pytest never runs either. An `assert`
+    # of a constant counts here (it is what a fix may not hollow), not in `checks_something_of`.
+    return sum(
+        1
+        for node in collected_tests(tree)
+        if any(isinstance(inner, ast.Assert) or is_check(inner) for inner in own_nodes(node))
+    )
 
 
 def rewritten_tests_problem(before: str, after: str) -> str | None:

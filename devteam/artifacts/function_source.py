@@ -180,7 +180,6 @@ def checks_something_of(function_source: str, names: set[str], module: str) -> b
     function = next((node for node in tree.body if isinstance(node, _FUNCTIONS)), None)
     if function is None:
         return False
-    own = own_nodes(function)
     arguments = {arg.arg for arg in function.args.args}  # fixtures, or `self` of a test class
     # `self` in `self.assertEqual(...)` is unittest's, not an object built from the module.
     # The module may be used in a helper the test defines and calls; its checks must be the test's own.
@@ -192,28 +191,29 @@ def checks_something_of(function_source: str, names: set[str], module: str) -> b
     used = {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and id(node) not in asserting}
     if not used & (names | arguments | {module}):
         return False
-    asserts = [node for node in own if isinstance(node, ast.Assert)]
-    real = [node for node in asserts if not isinstance(node.test, ast.Constant)]
-    raises = any(
-        isinstance(item.context_expr, ast.Call)
-        and (getattr(item.context_expr.func, "attr", None) or getattr(item.context_expr.func, "id", None))
-        in ("raises", "assertRaises")
-        for node in own
-        if isinstance(node, (ast.With, ast.AsyncWith))
-        for item in node.items
-    )
-    # unittest's checks, `self.assertEqual(converter.convert(10), 0.01)` (the 0.5B wrote TestCase classes too),
-    # with something to check in them that is not a constant.
-    unittest_checks = any(
+    return any(is_check(node) for node in own_nodes(function))
+
+
+def is_check(node: ast.AST) -> bool:
+    """Whether `node` checks something: an `assert` of more than a constant, a `raises` block, or unittest's
+    `self.assert...(...)` with something in it that is not a constant (the 0.5B wrote TestCase classes too)."""
+    if isinstance(node, ast.Assert):
+        return not isinstance(node.test, ast.Constant)
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return any(
+            isinstance(item.context_expr, ast.Call)
+            and (getattr(item.context_expr.func, "attr", None) or getattr(item.context_expr.func, "id", None))
+            in ("raises", "assertRaises")
+            for item in node.items
+        )
+    return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr.startswith("assert")
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "self"
         and any(not isinstance(arg, ast.Constant) for arg in node.args)
-        for node in own
     )
-    return bool(real) or raises or unittest_checks
 
 
 def collected_tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:

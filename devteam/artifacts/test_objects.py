@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from devteam.artifacts.function_source import collected_tests
+from devteam.artifacts.missing_imports import bound_names
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # pytest's own fixtures: a module's class `Request` is no reason to replace `request`.
@@ -73,7 +74,7 @@ def with_made_objects(test_code: str, module_code: str) -> MadeObjects:
     # Free names first, bottom up, so that earlier line numbers stay right.
     insertions: list[tuple[int, str]] = []
     for function in collected_tests(tests):
-        local = bound | {arg.arg for arg in function.args.args} | _assigned_in(function)
+        local = bound | bound_names(function)  # its parameters and whatever it binds
         used = sorted({node.id for node in ast.walk(function) if isinstance(node, ast.Name)} - local)
         for name in used:
             cls = classes.get(name)
@@ -127,19 +128,6 @@ def _bound_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With)):
             bound.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
     return bound | set(dir(builtins))
-
-
-def _assigned_in(function: ast.AST) -> set[str]:
-    names = {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-    names |= {node.name for node in ast.walk(function) if isinstance(node, (*_FUNCTIONS, ast.ClassDef))}
-    for node in ast.walk(function):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-        elif isinstance(node, (ast.Lambda, *_FUNCTIONS)):
-            names.update(arg.arg for arg in node.args.args)
-    return names
 
 
 def _construction(cls: ast.ClassDef, tests: ast.Module, test_code: str) -> str | None:

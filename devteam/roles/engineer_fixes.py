@@ -82,15 +82,8 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
             return None
         if fixed is None:
             unusable.add(path)
-        if fixed is not None and module is not None:
-            fixed = _checked_test_fix(llm, path, sources[path], fixed, module, sources[module], report.round)
-        elif fixed is not None and is_test_path(path):
-            # A test file that imports none of the code (it does not parse, or forgot its import): the repairs
-            # need the module, the floor does not — the 0.5B answered such a file with a copy of its module.
-            problem = rewritten_tests_problem(sources[path], fixed.code)
-            if problem is not None:
-                log.warning("QA round %d: the fix of %s is not kept: %s", report.round, path, problem)
-                fixed = None
+        if fixed is not None and is_test_path(path):
+            fixed = _checked_test_fix(llm, path, sources[path], fixed, module, sources, report.round)
         return fixed
 
     async def judged(path: str) -> tuple[FixedFile | None, str]:
@@ -215,11 +208,19 @@ def _tested_module(test: Path, code: list[str]) -> str | None:
 
 
 def _checked_test_fix(
-    llm: LLM, path: str, before: str, fixed: FixedFile, module: str, module_code: str, round_number: int
+    llm: LLM,
+    path: str,
+    before: str,
+    fixed: FixedFile,
+    module: str | None,
+    sources: dict[str, str],
+    round_number: int,
 ) -> FixedFile | None:
     """A rewritten test file with the repairs new tests get (imports, the module's own names, floats), or None
-    when it no longer tests enough (`rewritten_tests_problem`)."""
-    code = repaired_tests(fixed.code, module_code, module, path, llm)
+    when it no longer tests enough (`rewritten_tests_problem`). A test file that imports none of the code
+    (`module` None: it does not parse, or forgot its import) gets no repairs, and the floor all the same — the
+    0.5B answered such a file with a copy of its module."""
+    code = repaired_tests(fixed.code, sources[module], module, path, llm) if module is not None else fixed.code
     problem = rewritten_tests_problem(before, code)
     if problem is not None:
         log.warning("QA round %d: the fix of %s is not kept: %s", round_number, path, problem)

@@ -109,42 +109,38 @@ async def chosen_tests(
         label = f"{TESTS_CANDIDATE}: {test.path}"
         first = checking_tests(test.code, module_code, test.module)
         floor = max(1, min(MIN_CHECKING_TESTS, first))
-        best: str | None = None
-        best_score, best_rank = CheckScore(False, False, 0, 0), agreement(CheckScore(False, False, 0, 0), 0)
+        best: _Choice | None = None
         if first:
-            best, best_score = test.code, await judge(test.path, test.code)
-            best_rank = agreement(best_score, defined_tests(test.code))
-            log.info("%s, candidate 1 (temperature as configured): %s", label, _described(best_score, best_rank))
+            best = await _judged(test.code, judge, test.path)
+            log.info("%s, candidate 1 (temperature as configured): %s", label, best.described)
         else:
             # `assert True` three times (the 0.5B's password generator): passing, and no test of anything.
             log.info(
                 "%s, candidate 1 (temperature as configured): not a choice: none of its tests check the module", label
             )
         for number in range(2, run.fix_candidates + 1):
-            if best_rank[1]:
+            if best is not None and best.rank[1]:
                 break
             temperature = CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES)) - 1]
             shown = f"{label}, candidate {number} (temperature {temperature or 'as configured'})"
             candidate = await ask(test, temperature)
-            if candidate is None or candidate.strip() == (best or test.code).strip():
+            if candidate is None or candidate.strip() == (best.code if best else test.code).strip():
                 log.info("%s: %s", shown, "no usable answer" if candidate is None else "as it was")
                 continue
             checking = checking_tests(candidate, module_code, test.module)
             if checking < floor:
                 log.info("%s: not a choice: %d of its tests check the module, where %d did", shown, checking, floor)
                 continue
-            score = await judge(test.path, candidate)
-            rank = agreement(score, defined_tests(candidate))
-            so_far = _described(best_score, best_rank) if best is not None else "none"
-            log.info("%s: %s; best so far: %s", shown, _described(score, rank), so_far)
-            if best is None or rank > best_rank:
-                best, best_score, best_rank = candidate, score, rank
+            judged = await _judged(candidate, judge, test.path)
+            log.info("%s: %s; best so far: %s", shown, judged.described, best.described if best else "none")
+            if best is None or judged.rank > best.rank:
+                best = judged
         if best is None:
             log.warning("QA writes no tests for %s: no version of them checks the module", test.module)
             chosen.pop(test.path, None)
             continue
-        chosen[test.path] = best
-        result.append(ModuleTests(test.module, test.path, best))
+        chosen[test.path] = best.code
+        result.append(ModuleTests(test.module, test.path, best.code))
     return result
 
 
@@ -155,5 +151,17 @@ def _checks_the_module(test: ModuleTests, module_code: str) -> bool:
     return False
 
 
-def _described(score: CheckScore, rank: Agreement) -> str:
-    return score.describe() if rank[0] else f"{score.describe()} (its tests do not run)"
+@dataclass(frozen=True)
+class _Choice:
+    code: str
+    score: CheckScore
+    rank: Agreement
+
+    @property
+    def described(self) -> str:
+        return self.score.describe() if self.rank[0] else f"{self.score.describe()} (its tests do not run)"
+
+
+async def _judged(code: str, judge: Callable[[str, str], Awaitable[CheckScore]], path: str) -> _Choice:
+    score = await judge(path, code)
+    return _Choice(code, score, agreement(score, defined_tests(code)))
