@@ -6,6 +6,7 @@ from devteam.artifacts.function_source import (
     checks_something_of,
     function_at,
     function_text,
+    gives_nothing,
     located_function,
     module_names,
     stands_in,
@@ -165,3 +166,21 @@ def test_a_fixture_is_added_to_a_test_that_uses_it() -> None:
     assert with_parameter("def test_a(x=1):\n    assert x\n", "test_a", None, "tmp_path") is None
     assert with_parameter("def test_a(\n    x,\n):\n    assert x\n", "test_a", None, "tmp_path") is None
     assert with_parameter(tests, "test_missing", None, "tmp_path") is None
+
+
+def test_a_function_that_gives_no_value_is_told_from_one_that_does() -> None:
+    module = (
+        "class TodoList:\n"
+        "    def add_task(self, task):\n        self.tasks.append(task)\n        return\n\n"
+        "    def count(self):\n        return len(self.tasks)\n\n"
+        "    def later(self):\n        def inner():\n            return 1\n        inner()\n\n"
+        "    def each(self):\n        yield from self.tasks\n\n\n"
+        "def main():\n    print('hi')\n"
+    )
+
+    assert gives_nothing(module, "add_task", "TodoList")  # a bare `return` gives None
+    assert not gives_nothing(module, "count", "TodoList")
+    assert gives_nothing(module, "later", "TodoList")  # the value is a nested function's, not its own
+    assert not gives_nothing(module, "each", "TodoList")
+    assert gives_nothing(module, "main")
+    assert not gives_nothing(module, "missing")  # not found: nothing is said of it

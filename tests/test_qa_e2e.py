@@ -879,6 +879,48 @@ def test_a_test_that_asks_a_method_of_the_wrong_class_is_told_which_class_has_it
     assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")
 
 
+TODO_LIST = (
+    "class TodoList:\n"
+    "    def __init__(self) -> None:\n"
+    "        self.tasks: list[str] = []\n\n"
+    "    def add_task(self, task: str) -> None:\n"
+    "        self.tasks.append(task)\n\n\n"
+    'if __name__ == "__main__":\n'
+    "    TodoList().add_task('write tests')\n"
+)
+# The 0.5B's todo tests expected `True` of an `add_task` that returns nothing.
+EXPECTS_A_VALUE_OF_NOTHING = (
+    "from main import TodoList\n\n\ndef test_add_task() -> None:\n"
+    "    todo = TodoList()\n    assert todo.add_task('write tests') == True\n"
+)
+CHECKS_WHAT_IT_CHANGED = (
+    "def test_add_task() -> None:\n    todo = TodoList()\n    todo.add_task('write tests')\n"
+    "    assert todo.tasks == ['write tests']\n"
+)
+
+
+def test_a_check_of_what_a_function_returns_when_it_returns_nothing_is_said_in_words(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", TODO_LIST, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": EXPECTS_A_VALUE_OF_NOTHING},
+        test_fixes={"test_add_task": [CHECKS_WHAT_IT_CHANGED]},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    function_prompt = company.requests["FixFunction"][0][-1]["content"]
+    assert (
+        "The code gives `None` where the test expects `True`. `add_task` has no\n`return` statement, so it gives"
+        " `None`." in function_prompt
+    )
+    test_prompt = company.requests["FixTest"][0][-1]["content"]
+    assert "`add_task` returns nothing (it has no `return`): expect no value of it." in test_prompt
+    assert "the test's expected value is wrong" not in test_prompt  # not `== None`: that checks nothing
+    assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")
+
+
 def test_tests_that_check_nothing_are_never_the_tests_even_when_they_pass(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:

@@ -13,6 +13,7 @@ from devteam.qa.test_failures import (
     crashed_tests,
     failing_tests,
     frames,
+    given_by,
     missing_attribute,
     missing_file,
     start_failure,
@@ -128,7 +129,8 @@ def test_failed_tests_that_ended_in_an_exception_of_the_code_are_counted(tmp_pat
 def test_what_a_failed_comparison_got_and_expected(tmp_path: Path) -> None:
     (tmp_path / "test_converter.py").write_text(
         "import pytest\n\n\ndef test_km():\n    assert 10 / 1000 == pytest.approx(1.0)\n\n\n"
-        "def test_none():\n    assert print('x') == True\n\n\ndef test_truthy():\n    assert []\n"
+        "def test_none():\n    assert print('x') == True\n\n\ndef test_truthy():\n    assert []\n\n\n"
+        "def test_is():\n    assert print('x') is True\n"
     )
 
     found = {test.name: test for test in failing_tests(pytest_output(tmp_path))}
@@ -136,6 +138,7 @@ def test_what_a_failed_comparison_got_and_expected(tmp_path: Path) -> None:
     assert compared(found["test_km"].report) == ("0.01", "1.0 ± 1.0e-06")
     assert compared(found["test_none"].report) == ("None", "True")
     assert compared(found["test_truthy"].report) is None
+    assert compared(found["test_is"].report) == ("None", "True")
 
 
 def test_what_a_failing_test_lacked_a_file_nobody_wrote_or_a_method_of_another_class(tmp_path: Path) -> None:
@@ -155,3 +158,23 @@ def test_what_a_failing_test_lacked_a_file_nobody_wrote_or_a_method_of_another_c
     assert missing_file(found["test_absolute"].report) is None  # a path is not a file the test could write
     assert missing_attribute(found["test_full"].report) == ("Game", "is_full")
     assert missing_attribute(found["test_count"].report) is None
+
+
+def test_which_function_gave_the_value_a_failed_comparison_got(tmp_path: Path) -> None:
+    (tmp_path / "todo.py").write_text(
+        "class TodoList:\n    def __init__(self):\n        self.tasks = []\n\n"
+        "    def add_task(self, task):\n        self.tasks.append(task)\n\n\n"
+        "def to_km(metres):\n    return metres / 1000\n"
+    )
+    (tmp_path / "test_todo.py").write_text(
+        "from todo import TodoList, to_km\n\n\n"
+        "def test_add():\n    assert TodoList().add_task('x') == True\n\n\n"
+        "def test_km():\n    assert to_km(10) == 1.0\n\n\n"
+        "def test_plain():\n    assert 1 + 1 == 3\n"
+    )
+
+    found = {test.name: test for test in failing_tests(pytest_output(tmp_path))}
+
+    assert given_by(found["test_add"].report) == "add_task"  # a method: `<bound method ...>` or `.add_task`
+    assert given_by(found["test_km"].report) == "to_km"
+    assert given_by(found["test_plain"].report) is None

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from devteam.actions.function_answer import function_answer
 from devteam.actions.persona import Persona
 from devteam.actions.write_code import repaired_code
-from devteam.artifacts.function_source import answer_functions, function_text, located_function
+from devteam.artifacts.function_source import answer_functions, function_text, gives_nothing, located_function
 from devteam.artifacts.hollow_code import class_attributes, outline, splice_body
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
+from devteam.qa.test_failures import compared, given_by
 
 log = logging.getLogger("devteam.engineer")
 
@@ -58,8 +59,19 @@ async def fix_function(
     function = function_text(code, failed.name, failed.class_name)
     if place is None or function is None:
         return None
+    # What a failed `==` got and expected, said in words: the 0.5B passed over pytest's `assert None == True`.
+    got = compared(failed.report) if failed.test_function else None
+    silent = (
+        got is not None
+        and got[0] == "None"
+        and given_by(failed.report) == failed.name
+        and gives_nothing(code, failed.name, failed.class_name)
+    )
     prompt = render_prompt(
         "fix_function.j2",
+        compared=got,
+        gives_nothing=silent,
+        function_name=failed.name,
         check=failed.check,
         relation=failed.relation,
         qualname=failed.qualname,

@@ -19,7 +19,9 @@ from devteam.actions.persona import Persona
 from devteam.artifacts.function_source import (
     checks_something_of,
     classes_with_method,
+    function_named,
     function_text,
+    gives_nothing,
     header_with_parameter,
     located_function,
     module_names,
@@ -30,7 +32,7 @@ from devteam.artifacts.function_source import (
 from devteam.artifacts.hollow_code import splice_body
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.qa.test_failures import FailingTest, compared, missing_attribute, missing_file
+from devteam.qa.test_failures import FailingTest, compared, given_by, missing_attribute, missing_file
 
 log = logging.getLogger("devteam.engineer")
 
@@ -82,6 +84,7 @@ async def fix_test_function(
         missing_file=missing if TMP_PATH in header else None,
         definitions=used_definitions(subject.code, function),
         compared=compared(failing.report),
+        silent=_silent_function(failing.report, subject.code),
         elsewhere=_method_elsewhere(failing.report, subject.code),
         idea=idea,
     )
@@ -133,3 +136,14 @@ def _method_elsewhere(report: str, module_code: str) -> dict[str, str] | None:
         return None
     named = ", ".join(f"`{owner}`" for owner in owners)
     return {"asked": missing[0], "method": missing[1], "owners": named, "verb": "has" if len(owners) == 1 else "have"}
+
+
+def _silent_function(report: str, module_code: str) -> str | None:
+    """The name of the module's function whose result the failed assert compared when it gives none (no
+    `return` of a value): a test expecting `True` of the 0.5B's `add_task` checks what the code never says."""
+    got = compared(report)
+    name = given_by(report)
+    if got is None or got[0] != "None" or name is None:
+        return None
+    found = function_named(module_code, name)
+    return name if found is not None and gives_nothing(module_code, *found) else None

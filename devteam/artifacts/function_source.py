@@ -244,6 +244,19 @@ def own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]
     return found
 
 
+def gives_nothing(source: str, name: str, class_name: str | None = None) -> bool:
+    """Whether function `name` (a method of `class_name`) of `source` never gives a value: no `return` with
+    one and no `yield` of its own. A test that asserts on what it returns (the 0.5B's `add_task(...) == True`)
+    expects what the code never says; told so, a fix adds the `return` or checks the attributes instead."""
+    node = _find(source, name, class_name)
+    if node is None:
+        return False
+    return not any(
+        (isinstance(inner, ast.Return) and inner.value is not None) or isinstance(inner, (ast.Yield, ast.YieldFrom))
+        for inner in own_nodes(node)
+    )
+
+
 def with_parameter(source: str, name: str, class_name: str | None, parameter: str) -> str | None:
     """`source` with `parameter` added last to the parameters of function `name` (a test given pytest's
     `tmp_path` fixture); `source` itself when it has it; None when its `def` is not one line that can be read."""

@@ -71,14 +71,28 @@ def crashed_tests(output: str) -> int:
     return sum(1 for name in _CRASH.findall(output) if name != "AssertionError")
 
 
-_COMPARED = re.compile(r"^E\s+(?:AssertionError: )?assert (.+?) == (.+?)\s*$", re.MULTILINE)
+_COMPARED = re.compile(r"^E\s+(?:AssertionError: )?assert (.+?) (?:==|is(?! not)) (.+?)\s*$", re.MULTILINE)
 
 
 def compared(report: str) -> tuple[str, str] | None:
-    """What a failed `==` assert got and expected, as pytest shows them (`E   assert 0.01 == 1.0 ± 1.0e-06`):
+    """What a failed `==` (or `is`) assert got and expected, as pytest shows them (`E   assert 0.01 == 1.0 ± 1.0e-06`):
     a small model reads "0.01 where 1.0 was expected" where it passes over pytest's report."""
     match = _COMPARED.search(report)
     return (match.group(1), match.group(2)) if match else None
+
+
+# `E    +  where None = add_task('Write a task')` under a failed compare: the call that gave the value.
+# Python 3.12's pytest shows a method as `<bound method TodoList.add_task of <main.TodoList object>>('x')`.
+_GIVEN_BY = re.compile(
+    r"^E\s+\+\s+where .+? = (?:<bound method (?:\w+\.)*(\w+) of |(?:[\w.]+\.)?(\w+)\()", re.MULTILINE
+)
+
+
+def given_by(report: str) -> str | None:
+    """The name of the function whose result a failed assert compared (`where None = add_task('x')`: add_task),
+    as pytest's introspection shows it; None when pytest shows none."""
+    match = _GIVEN_BY.search(report)
+    return (match.group(1) or match.group(2)) if match else None
 
 
 _MISSING_FILE = re.compile(r"^E\s+FileNotFoundError: \[Errno 2\] No such file or directory: '([^'/\\]+)'", re.MULTILINE)
