@@ -3,6 +3,7 @@ tests QA asks for catch it, and the FixCode answer — given only when the promp
 
 from __future__ import annotations
 
+import json
 import re
 
 from fakes.base import RecordedRequest, Reply, Text, asked
@@ -99,6 +100,7 @@ _TEST_TARGET = re.compile(r"## Action: WriteTests\nWrite the pytest file `([^`]+
 _FIX_TARGET = re.compile(r"## Action: FixCode\nFix the file `([^`]+)`")
 _FUNCTION_FIX_TARGET = re.compile(r"## Action: FixFunction\n.* `([^`]+)` of `([^`]+)`\. Correct")
 _TEST_FIX_TARGET = re.compile(r"## Action: FixTest\nThe test `([^`]+)` in `([^`]+)`")
+_CHECK_EXPECTED = re.compile(r"disagree on what `(.+?)` gives: one says `(.+?)`, the other `(.+?)`\.")
 
 
 class ScriptedQaCompany(ScriptedCompany):
@@ -113,13 +115,17 @@ class ScriptedQaCompany(ScriptedCompany):
         tests: dict[str, str | list[str]] | None = None,
         test_fixes: dict[str, list[str]] | None = None,
         function_fixes: dict[str, list[str]] | None = None,
+        right_values: dict[str, str] | None = None,
     ) -> None:
         """`tests`: a module -> its WriteTests answer, or the answers in turn (the last one repeats);
         `test_fixes`: a test function's name -> the FixTest answers in turn (the last one repeats);
-        `function_fixes`: a function's qualified name -> the FixFunction answers in turn."""
+        `function_fixes`: a function's qualified name -> the FixFunction answers in turn;
+        `right_values`: a call a test makes -> the value CheckExpected names for it ("first": whichever the
+        prompt lists first, as a model that picks by position does)."""
         super().__init__(files or SNAKE_FILES, project_name=project_name)
         self.test_fixes = dict(test_fixes or {})
         self.function_fixes = dict(function_fixes or {})
+        self.right_values = dict(right_values or {})
         self.fixes = dict(fixes if fixes is not None else {"snake/board.py": FIXED_BOARD})
         self.tests: dict[str, str | list[str]] = dict(tests if tests is not None else {"snake/board.py": TESTS})
         self.prompts: dict[str, list[str]] = {}  # action -> each request's messages, as one text
@@ -137,6 +143,13 @@ class ScriptedQaCompany(ScriptedCompany):
             if isinstance(answers, list):
                 answers = answers[min(self.calls.count(f"tests:{module}") - 1, len(answers) - 1)]
             return Text(f"```python\n{answers}```\n", usage=(len(first_user) // 4, 100))
+        check = _CHECK_EXPECTED.search(first_user)
+        if check:
+            computed, first, _second = check.groups()
+            self.calls.append(f"check_expected:{computed}")
+            self._keep("CheckExpected", messages)
+            named = self.right_values.get(computed, "first")
+            return Text(json.dumps({"choice": first if named == "first" else named}), usage=(len(first_user) // 4, 8))
         test_fix = _TEST_FIX_TARGET.search(first_user)
         if test_fix:
             # Only a prompt with pytest's report of this test earns the scripted answer.

@@ -472,7 +472,10 @@ def test_when_the_code_is_kept_the_failing_test_is_fixed_on_its_own(
     ]
     # The board's fix came back as it was, in its thread and asked again on its own, then twice warmer (each on
     # its own: in its thread the 0.5B copies the file even warm); then the failing test alone, twice.
-    assert company.calls[-6:] == 4 * ["fix:snake/board.py"] + 2 * ["fix_test:test_length_stays_the_same_without_food"]
+    # Between them, which of 3 and 4 is right was asked in both orders; named once each, it settled nothing.
+    asked = [call for call in company.calls if not call.startswith("check_expected:")]
+    assert asked[-6:] == 4 * ["fix:snake/board.py"] + 2 * ["fix_test:test_length_stays_the_same_without_food"]
+    assert company.calls.count("check_expected:len(board.snake)") == 2
     threads = ["you wrote above" in request[-1]["content"] for request in company.requests["FixCode"][:4]]
     assert threads == [True, False, False, False]
     temperatures = [
@@ -919,6 +922,52 @@ def test_a_check_of_what_a_function_returns_when_it_returns_nothing_is_said_in_w
     assert "`add_task` returns nothing (it has no `return`): expect no value of it." in test_prompt
     assert "the test's expected value is wrong" not in test_prompt  # not `== None`: that checks nothing
     assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")
+
+
+CONVERTER = (
+    "def meters_to_kilometers(meters: float) -> float:\n    return meters / 1000\n\n\n"
+    'if __name__ == "__main__":\n    print(meters_to_kilometers(10))\n'
+)
+# The 0.5B's unit converter tests: 10 m as 1.0 km, written again in every FixTest answer.
+EXPECTS_THE_WRONG_VALUE = (
+    "import pytest\nfrom main import meters_to_kilometers\n\n\n"
+    "def test_meters_to_kilometers() -> None:\n    assert meters_to_kilometers(10) == pytest.approx(1.0)\n"
+)
+WRITES_THE_WRONG_VALUE_AGAIN = (
+    "def test_meters_to_kilometers() -> None:\n    assert meters_to_kilometers(10) == pytest.approx(1.0) * 1\n"
+)
+
+
+@pytest.mark.parametrize("named", ["0.01", "1.0", "first"])
+def test_which_of_two_values_is_right_is_asked_in_both_orders_and_the_code_s_kept_only_when_named_twice(
+    tmp_path: Path, openai_server: OpenAIServer, named: str
+) -> None:
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", CONVERTER, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": EXPECTS_THE_WRONG_VALUE},
+        test_fixes={"test_meters_to_kilometers": [WRITES_THE_WRONG_VALUE_AGAIN]},
+        right_values={"meters_to_kilometers(10)": named},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    asked = [messages[-1]["content"] for messages in company.requests["CheckExpected"][:2]]
+    assert "one says `0.01`, the other `1.0`." in asked[0]
+    assert "one says `1.0`, the other `0.01`." in asked[1]  # the same question, the options in the other order
+    assert "return meters / 1000" not in asked[0]  # what the call must give, not what the code does
+    tests = (root / "tests" / "test_main.py").read_text()
+    run_log = (root / ".devteam" / "run.log").read_text()
+    if named == "0.01":
+        assert "meters_to_kilometers(10) == pytest.approx(0.01)" in tests
+        assert "expected_value: tests/test_main.py::test_meters_to_kilometers: the code's 0.01 in place of 1.0" in (
+            run_log
+        )
+        assert "fix_test:test_meters_to_kilometers" not in company.calls
+        assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")
+    else:  # the test's value, or each value once (the first option both times): the test is asked as before
+        assert "pytest.approx(0.01)" not in tests
+        assert "fix_test:test_meters_to_kilometers" in company.calls
+        assert _log(root)[-1][1].startswith("1 of 1 tests fail")
 
 
 def test_tests_that_check_nothing_are_never_the_tests_even_when_they_pass(

@@ -9,7 +9,7 @@ until it is chosen.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devteam.qa.box import Box
@@ -30,6 +30,8 @@ class CheckScore:
     # Minus the failed tests that ended in an exception of the code (TypeError, ...) rather than a failed assert:
     # the 0.5B's snake fixed `randint(0, len - 1)` and its seven tests still failed, now on their asserts.
     not_crashing: int = 0
+    # pytest's output of this version, not part of the order: what a failing test now says, for the next step.
+    tests_output: str = field(default="", compare=False, repr=False)
 
     def describe(self) -> str:
         crashed = f" ({-self.not_crashing} with an error)" if self.not_crashing else ""
@@ -55,5 +57,10 @@ def check_score(
     passed = tests.passed if tests is not None else 0
     crashed = crashed_tests(tests.output) if tests is not None else 0
     return CheckScore(
-        all_pass=tests_ok and starts, starts=starts, passed=passed, not_failing=-failing, not_crashing=-crashed
+        all_pass=tests_ok and starts,
+        starts=starts,
+        passed=passed,
+        not_failing=-failing,
+        not_crashing=-crashed,
+        tests_output=tests.output if tests is not None else "",
     )

@@ -9,22 +9,33 @@ the project's checks, run in the box on a throwaway copy holding it, score it be
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+
+from devteam.actions.check_expected import right_value
 from devteam.actions.fix_test_function import NAME as FIX_TEST
 from devteam.actions.fix_test_function import TestSubject, fix_test_function
 from devteam.actions.persona import Persona
 from devteam.actions.write_tests import import_name
+from devteam.artifacts.expected_values import DisputedValue, disputed_value
+from devteam.artifacts.function_source import function_text
 from devteam.artifacts.program_layout import plan_purposes
 from devteam.llm.client import LLM
 from devteam.qa.fix_judge import CheckScore, check_score
 from devteam.qa.program_checks import BugReport
 from devteam.qa.sandbox import in_thread
-from devteam.qa.test_failures import FailingTest, failing_tests
+from devteam.qa.test_failures import FailingTest, compared, failing_tests, frames
 from devteam.roles.base import RunContext
-from devteam.roles.fix_candidates import first_better
+from devteam.roles.fix_candidates import Kept, first_better
 
 # Each failing test costs up to `--fix-candidates` short calls and as many runs of the checks.
 MAX_TESTS_PER_ROUND = 4
 TEST_CANDIDATE = "test_candidate"
+EXPECTED_VALUE = "expected_value"
+# Each dispute costs two short choice calls and a run of the checks.
+MAX_DISPUTES_PER_TEST = 3
+
+log = logging.getLogger("devteam.engineer")
 
 
 def failing_test_functions(report: BugReport, tests: list[str]) -> list[FailingTest]:
@@ -79,9 +90,80 @@ async def fix_test_functions(
         what = f"{FIX_TEST} {test.path}::{test.qualname}"
         run.progress.start(persona.role, what)
         label = f"{TEST_CANDIDATE}: {test.path}::{test.qualname}"
-        better = await first_better(ask, judge, current=tests, before=before, count=run.fix_candidates, label=label)
+        better = await _settled_value(llm, persona, run, test, tests, subject, judge, before)
+        if better is None:
+            better = await first_better(ask, judge, current=tests, before=before, count=run.fix_candidates, label=label)
         if better is not None:
             kept[test.path] = better.text
             before = better.score
-        detail = f"changed: {better.score.describe()} (candidate {better.number})" if better else "unchanged"
+        how = f"candidate {better.number}" if better and better.number else "the code's value"
+        detail = f"changed: {better.score.describe()} ({how})" if better else "unchanged"
         run.progress.done(persona.role, what, detail=detail)
+
+
+async def _settled_value(
+    llm: LLM,
+    persona: Persona,
+    run: RunContext,
+    test: FailingTest,
+    tests: str,
+    subject: TestSubject,
+    judge: Callable[[str], Awaitable[CheckScore]],
+    before: CheckScore,
+) -> Kept | None:
+    """The test file with the code's values in place of those the test expected, when the model names the
+    code's value as the right one in both orders, each time, and the checks then score the file better; else
+    None. A test's next assert can dispute a value too (the 0.5B's `add_task(...) == True`, then
+    `list_tasks() == [...]`): each is settled in turn, up to `MAX_DISPUTES_PER_TEST`."""
+    subject_line = f"{test.path}::{test.qualname}"
+    report, text = test.report, tests
+    for _ in range(MAX_DISPUTES_PER_TEST):
+        dispute = _dispute(test, report, text)
+        function = function_text(text, test.name, test.class_name)
+        if dispute is None or function is None:
+            return None
+        side = await right_value(
+            llm,
+            persona,
+            dispute=dispute,
+            test_name=test.qualname,
+            function=function,
+            module_path=subject.path,
+            idea=run.idea,
+            subject=subject_line,
+            repair=run.repair,
+        )
+        if side != "code":
+            return None
+        text = dispute.corrected
+        score = await judge(text)
+        log.info(
+            "%s: %s: the code's %s in place of %s: %s; as it is: %s",
+            EXPECTED_VALUE,
+            subject_line,
+            dispute.code_gives,
+            dispute.test_expects,
+            score.describe(),
+            before.describe(),
+        )
+        if score > before:
+            return Kept(text, score, 0)
+        now = next((failing for failing in failing_tests(score.tests_output) if _same_test(failing, test)), None)
+        if now is None:
+            return None
+        report = now.report
+    return None
+
+
+def _same_test(one: FailingTest, other: FailingTest) -> bool:
+    return (one.path, one.class_name, one.name) == (other.path, other.class_name, other.name)
+
+
+def _dispute(test: FailingTest, report: str, tests: str) -> DisputedValue | None:
+    """What the failing assert of `test` (pytest's `report` of it) compares, where the code gives one plain
+    value and the test expects another."""
+    values = compared(report)
+    own = [frame for frame in frames(report) if frame.path == test.path]
+    if values is None or not own:
+        return None
+    return disputed_value(tests, own[-1].line, *values)

@@ -1,0 +1,128 @@
+"""The value a failing test expects and the value the code gives, where both are plain values (`0.01`, `1.0`,
+`'HELLO'`, `[2, 4]`): what the test computes, what each side says, and the test with the code's value instead.
+
+A small model asked to correct a test whose expected value is wrong writes the same value again: the 0.5B's unit
+converter tests expected `meters_to_kilometers(10) == 1.0` in every FixTest answer, over three suites, while
+the code gave 0.01. Which of two values is right is a question it can answer (a choice, asked in both orders:
+`actions.check_expected`); the edit is made here, by the syntax tree, on the one literal the assert compares.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+from typing import Any
+
+_APPROX = "approx"
+# pytest prints an approx value as `1.0 ± 1.0e-06`: the value is before the sign.
+_TOLERANCE = " ± "
+
+
+@dataclass(frozen=True)
+class DisputedValue:
+    """One `==` of a failing test where the code gives one plain value and the test expects another."""
+
+    computed: str  # the source of the side the test computes from the code: `UnitConverter().to_km(10)`
+    code_gives: str  # that value, as Python writes it: `0.01`
+    test_expects: str  # the literal as the test writes it: `1.0`
+    corrected: str  # the whole test file with `code_gives` in place of `test_expects`
+
+
+def disputed_value(tests: str, line: int, got: str, expected: str) -> DisputedValue | None:
+    """The dispute in the assert at `line` (1-based) of the test file `tests`, from pytest's `assert got ==
+    expected`; None where either side is not a plain value (an object, a cut-off repr), the code's value is
+    `None` (a function that gives nothing: a test of `== None` checks nothing), or the assert is not one `==`
+    (or `is`) between a literal and what the code computes."""
+    try:
+        tree = ast.parse(tests)
+    except (SyntaxError, ValueError):
+        return None
+    compare = _compare_at(tree, line)
+    if compare is None:
+        return None
+    # pytest shows `assert <left's value> == <right's value>`; the test's literal is one side (the right, most
+    # often) and what it computes from the code the other.
+    left, right = compare.left, compare.comparators[0]
+    for literal_side, computed_side, shown, gives in ((right, left, expected, got), (left, right, got, expected)):
+        literal = _literal_node(literal_side)
+        if literal is None or _literal_node(computed_side) is not None:
+            continue
+        written = ast.literal_eval(literal)
+        code_value = _plain(gives)
+        if not _same(written, _plain(shown)) or code_value is _NOT_PLAIN or code_value is None:
+            return None
+        if _same(written, code_value):
+            return None  # no dispute to settle
+        replacement = repr(code_value)
+        corrected = _replaced(tests, literal, replacement)
+        if corrected is None:
+            return None
+        return DisputedValue(_source(tests, computed_side), replacement, _source(tests, literal), corrected)
+    return None
+
+
+class _NotPlain:
+    pass
+
+
+_NOT_PLAIN: Any = _NotPlain()
+
+
+def _plain(text: str) -> Any:
+    try:
+        return ast.literal_eval(text.split(_TOLERANCE, 1)[0].strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _NOT_PLAIN
+
+
+def _compare_at(tree: ast.Module, line: int) -> ast.Compare | None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            test = node.test
+            if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
+                return test
+            return None
+    return None
+
+
+def _literal_node(node: ast.expr) -> ast.expr | None:
+    """The literal a side holds: itself, or the value inside `pytest.approx(...)`; None when it is not one."""
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if name == _APPROX:
+            node = node.args[0]
+    try:
+        ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return node
+
+
+def _same(first: Any, second: Any) -> bool:
+    if isinstance(first, float) or isinstance(second, float):
+        try:
+            return math.isclose(float(first), float(second), rel_tol=1e-6, abs_tol=1e-12)
+        except (TypeError, ValueError):
+            return False
+    return bool(first == second) and type(first) is type(second)
+
+
+def _source(text: str, node: ast.expr) -> str:
+    return ast.get_source_segment(text, node) or ast.unparse(node)
+
+
+def _replaced(text: str, node: ast.expr, replacement: str) -> str | None:
+    """`text` with `node`'s source replaced (ast offsets count UTF-8 bytes); None when the result does not parse."""
+    if node.end_lineno is None or node.end_col_offset is None:
+        return None
+    lines = text.splitlines(keepends=True)
+    start = sum(len(line.encode()) for line in lines[: node.lineno - 1]) + node.col_offset
+    end = sum(len(line.encode()) for line in lines[: node.end_lineno - 1]) + node.end_col_offset
+    raw = text.encode()
+    corrected = (raw[:start] + replacement.encode() + raw[end:]).decode()
+    try:
+        ast.parse(corrected)
+    except SyntaxError:
+        return None
+    return corrected
