@@ -62,6 +62,29 @@ def disputed_value(tests: str, line: int, got: str, expected: str) -> DisputedVa
     return None
 
 
+def disputed_truth(tests: str, line: int, code_gave: bool) -> DisputedValue | None:
+    """The dispute in `assert <call>` (or `assert not <call>`) at `line` of `tests` when the code gave the bool
+    `code_gave` and the test wanted the other (`assert game.check_winner('X')` on a new board): the test with the
+    `not` added or taken away. None for any other assert (a compare, `and`/`or`: what is disputed is unclear)."""
+    try:
+        tree = ast.parse(tests)
+    except (SyntaxError, ValueError):
+        return None
+    node = _assert_at(tree, line)
+    if node is None:
+        return None
+    checked = node.test
+    negated = isinstance(checked, ast.UnaryOp) and isinstance(checked.op, ast.Not)
+    inner = checked.operand if isinstance(checked, ast.UnaryOp) and negated else checked
+    if not isinstance(inner, _COMPUTED) or code_gave != negated:
+        return None
+    computed = _source(tests, inner)
+    corrected = _replaced(tests, checked, computed if negated else f"not {computed}")
+    if corrected is None:
+        return None
+    return DisputedValue(computed, repr(code_gave), repr(not code_gave), corrected)
+
+
 class _NotPlain:
     pass
 
@@ -76,13 +99,22 @@ def _plain(text: str) -> Any:
         return _NOT_PLAIN
 
 
-def _compare_at(tree: ast.Module, line: int) -> ast.Compare | None:
+# What a test computes from the code and asserts true (or, with `not`, false).
+_COMPUTED = (ast.Call, ast.Attribute, ast.Name, ast.Subscript)
+
+
+def _assert_at(tree: ast.Module, line: int) -> ast.Assert | None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Assert) and node.lineno <= line <= (node.end_lineno or node.lineno):
-            test = node.test
-            if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
-                return test
-            return None
+            return node
+    return None
+
+
+def _compare_at(tree: ast.Module, line: int) -> ast.Compare | None:
+    node = _assert_at(tree, line)
+    test = node.test if node is not None else None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
+        return test
     return None
 
 

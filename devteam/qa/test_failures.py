@@ -81,6 +81,17 @@ def compared(report: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+_TRUTH = re.compile(r"^E\s+(?:AssertionError: )?assert (not )?(True|False)\s*$", re.MULTILINE)
+
+
+def asserted_truth(report: str) -> bool | None:
+    """What the code gave where a failed assert wanted it true or false, when pytest shows a bool (`assert
+    False` for `assert game.check_winner('X')`, `assert not True` for `assert not game.is_valid_move(3, 0)`):
+    the bool the code gave; None for any other failure."""
+    match = _TRUTH.search(report)
+    return match.group(2) == "True" if match else None
+
+
 # `E    +  where None = add_task('Write a task')` under a failed compare: the call that gave the value.
 # Python 3.12's pytest shows a method as `<bound method TodoList.add_task of <main.TodoList object>>('x')`.
 _GIVEN_BY = re.compile(

@@ -17,14 +17,14 @@ from devteam.actions.fix_test_function import NAME as FIX_TEST
 from devteam.actions.fix_test_function import TestSubject, fix_test_function
 from devteam.actions.persona import Persona
 from devteam.actions.write_tests import import_name
-from devteam.artifacts.expected_values import DisputedValue, disputed_value
+from devteam.artifacts.expected_values import DisputedValue, disputed_truth, disputed_value
 from devteam.artifacts.function_source import function_text
 from devteam.artifacts.program_layout import plan_purposes
 from devteam.llm.client import LLM
 from devteam.qa.fix_judge import CheckScore, check_score
 from devteam.qa.program_checks import BugReport
 from devteam.qa.sandbox import in_thread
-from devteam.qa.test_failures import FailingTest, compared, failing_tests, frames
+from devteam.qa.test_failures import FailingTest, asserted_truth, compared, failing_tests, frames
 from devteam.roles.base import RunContext
 from devteam.roles.fix_candidates import Kept, first_better
 
@@ -160,10 +160,13 @@ def _same_test(one: FailingTest, other: FailingTest) -> bool:
 
 
 def _dispute(test: FailingTest, report: str, tests: str) -> DisputedValue | None:
-    """What the failing assert of `test` (pytest's `report` of it) compares, where the code gives one plain
-    value and the test expects another."""
-    values = compared(report)
+    """What the failing assert of `test` (pytest's `report` of it) disputes: a plain value the code gives where
+    the test expects another, or a bool where it wants the other."""
     own = [frame for frame in frames(report) if frame.path == test.path]
-    if values is None or not own:
+    if not own:
         return None
-    return disputed_value(tests, own[-1].line, *values)
+    values = compared(report)
+    if values is not None:
+        return disputed_value(tests, own[-1].line, *values)
+    truth = asserted_truth(report)
+    return disputed_truth(tests, own[-1].line, truth) if truth is not None else None
