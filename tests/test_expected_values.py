@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pytest_runs import pytest_output
 
+from devteam.actions.check_expected import option_text
 from devteam.artifacts.expected_values import DisputedValue, disputed_truth, disputed_value
 from devteam.qa.test_failures import asserted_truth, compared, failing_tests, frames
 
@@ -175,3 +176,12 @@ def test_a_bool_the_test_wanted_the_other_way_is_a_dispute_settled_by_a_not(tmp_
     move = found["test_a_cell_on_the_board_is_a_move"]
     assert move is not None and "    assert game.is_valid_move(3)\n" in move.corrected
     assert disputed_truth(GAME_TESTS, 18, False) is None  # nor from the syntax: not one computed value
+
+
+def test_a_value_is_offered_as_a_choice_only_when_a_short_quote_free_option_carries_it() -> None:
+    assert option_text("0.01") == "0.01"
+    assert option_text("'HELLO'") == "HELLO"  # a string without its quotes
+    assert option_text("[2, 4]") == "[2, 4]"
+    assert option_text("['a', 'b']") is None  # quotes inside: an enum value a server's grammar choked on
+    assert option_text("'it\\'s'") is None
+    assert option_text("'" + "x" * 80 + "'") is None

@@ -10,6 +10,7 @@ nothing. The edit itself is made by `artifacts.expected_values`, and kept only w
 from __future__ import annotations
 
 import logging
+import re
 from typing import Literal
 
 from devteam.actions.persona import Persona
@@ -24,6 +25,15 @@ log = logging.getLogger("devteam.engineer")
 
 NAME = "CheckExpected"
 Side = Literal["code", "test"]
+# An option is an enum value in the request's JSON schema; llama-cpp-python's server died (a segfault in its
+# grammar) on one holding a quoted string. Values a short, quote-free option cannot carry are not asked about.
+_OPTION = re.compile(r"[^\"'`\\\n]{1,60}")
+
+
+def option_text(value: str) -> str | None:
+    """`value` (as Python writes it) as an option: a string without its quotes; None when it does not fit."""
+    text = value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" else value
+    return text if _OPTION.fullmatch(text) else None
 
 
 async def right_value(
@@ -39,8 +49,14 @@ async def right_value(
     repair: bool,
 ) -> Side | None:
     """ "code" or "test": the side whose value the model named in both orders; None when it named each once."""
+    code_option, test_option = option_text(dispute.code_gives), option_text(dispute.test_expects)
+    if code_option is None or test_option is None or code_option == test_option:
+        log.info(
+            "%s %s: %s or %s is no choice to offer; not asked", NAME, subject, dispute.code_gives, dispute.test_expects
+        )
+        return None
     named: list[str] = []
-    for first, second in ((dispute.code_gives, dispute.test_expects), (dispute.test_expects, dispute.code_gives)):
+    for first, second in ((code_option, test_option), (test_option, code_option)):
         prompt = render_prompt(
             "check_expected.j2",
             idea=idea,
@@ -66,7 +82,7 @@ async def right_value(
     if named[0] != named[1]:
         log.info("%s %s: %s named %s, then %s: no answer", NAME, subject, dispute.computed, named[0], named[1])
         return None
-    side: Side = "code" if named[0] == dispute.code_gives else "test"
+    side: Side = "code" if named[0] == code_option else "test"
     log.info(
         "%s %s: %s must give %s (the %s's value), named in both orders",
         NAME,
