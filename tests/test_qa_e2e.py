@@ -970,6 +970,39 @@ def test_which_of_two_values_is_right_is_asked_in_both_orders_and_the_code_s_kep
         assert _log(root)[-1][1].startswith("1 of 1 tests fail")
 
 
+MOVES = (
+    "def is_valid_move(cell: int) -> bool:\n    return 0 <= cell < 9\n\n\n"
+    'if __name__ == "__main__":\n    print(is_valid_move(3))\n'
+)
+WANTS_IT_FALSE = (
+    "from main import is_valid_move\n\n\ndef test_a_cell_is_a_move() -> None:\n    assert not is_valid_move(3)\n"
+)
+
+
+@pytest.mark.parametrize("named", ["True", "first"])
+def test_a_bool_the_test_wants_the_other_way_is_said_and_settled_when_named_twice(
+    tmp_path: Path, openai_server: OpenAIServer, named: str
+) -> None:
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", MOVES, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": WANTS_IT_FALSE},
+        right_values={"is_valid_move(3)": named},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    function_prompt = company.requests["FixFunction"][0][-1]["content"]
+    assert "The code gives `True` where the test wants it false." in function_prompt
+    asked = company.requests["CheckExpected"][0][-1]["content"]
+    assert "disagree on what `is_valid_move(3)` gives: one says `True`, the other `False`." in asked
+    tests = (root / "tests" / "test_main.py").read_text()
+    if named == "True":
+        assert "    assert is_valid_move(3)\n" in tests
+        assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")
+    else:
+        assert "assert not is_valid_move(3)" in tests
+
+
 def test_tests_that_check_nothing_are_never_the_tests_even_when_they_pass(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:

@@ -19,7 +19,7 @@ from devteam.artifacts.function_source import answer_functions, function_text, g
 from devteam.artifacts.hollow_code import class_attributes, outline, splice_body
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.qa.test_failures import compared, given_by
+from devteam.qa.test_failures import asserted_truth, compared, given_by
 
 log = logging.getLogger("devteam.engineer")
 
@@ -71,6 +71,8 @@ async def fix_function(
         "fix_function.j2",
         compared=got,
         gives_nothing=silent,
+        # `assert game.check_winner("X")`: pytest shows `assert False`.
+        truth=asserted_truth(failed.report) if failed.test_function and got is None else None,
         function_name=failed.name,
         check=failed.check,
         relation=failed.relation,
