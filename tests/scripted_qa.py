@@ -100,6 +100,7 @@ _TEST_TARGET = re.compile(r"## Action: WriteTests\nWrite the pytest file `([^`]+
 _FIX_TARGET = re.compile(r"## Action: FixCode\nFix the file `([^`]+)`")
 _FUNCTION_FIX_TARGET = re.compile(r"## Action: FixFunction\n.* `([^`]+)` of `([^`]+)`\. Correct")
 _TEST_FIX_TARGET = re.compile(r"## Action: FixTest\nThe test `([^`]+)` in `([^`]+)`")
+_OTHER_THAN = "other than "  # a right value named as "not the test's", for a code whose value is not known
 _CHECK_EXPECTED = re.compile(r"disagree on what `(.+?)` gives: one says `(.+?)`, the other `(.+?)`\.")
 
 
@@ -121,7 +122,7 @@ class ScriptedQaCompany(ScriptedCompany):
         `test_fixes`: a test function's name -> the FixTest answers in turn (the last one repeats);
         `function_fixes`: a function's qualified name -> the FixFunction answers in turn;
         `right_values`: a call a test makes -> the value CheckExpected names for it ("first": whichever the
-        prompt lists first, as a model that picks by position does)."""
+        prompt lists first, as a model that picks by position does; "other than X": the option that is not X)."""
         super().__init__(files or SNAKE_FILES, project_name=project_name)
         self.test_fixes = dict(test_fixes or {})
         self.function_fixes = dict(function_fixes or {})
@@ -145,11 +146,15 @@ class ScriptedQaCompany(ScriptedCompany):
             return Text(f"```python\n{answers}```\n", usage=(len(first_user) // 4, 100))
         check = _CHECK_EXPECTED.search(first_user)
         if check:
-            computed, first, _second = check.groups()
+            computed, first, second = check.groups()
             self.calls.append(f"check_expected:{computed}")
             self._keep("CheckExpected", messages)
             named = self.right_values.get(computed, "first")
-            return Text(json.dumps({"choice": first if named == "first" else named}), usage=(len(first_user) // 4, 8))
+            if named == "first":
+                named = first
+            elif named.startswith(_OTHER_THAN):
+                named = second if first == named[len(_OTHER_THAN) :] else first
+            return Text(json.dumps({"choice": named}), usage=(len(first_user) // 4, 8))
         test_fix = _TEST_FIX_TARGET.search(first_user)
         if test_fix:
             # Only a prompt with pytest's report of this test earns the scripted answer.

@@ -1003,6 +1003,29 @@ def test_a_bool_the_test_wants_the_other_way_is_said_and_settled_when_named_twic
         assert "assert not is_valid_move(3)" in tests
 
 
+DICE = 'import random\n\n\ndef roll() -> int:\n    return random.randint(1, 10**9)\n\n\nif __name__ == "__main__":\n    print(roll())\n'
+EXPECTS_ONE_ROLL = "from main import roll\n\n\ndef test_roll() -> None:\n    assert roll() == 7\n"
+
+
+def test_a_value_the_code_gives_at_random_is_never_written_into_a_test(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    """The model names the code's value both times; the next run gives another: a test that would pass once."""
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", DICE, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": EXPECTS_ONE_ROLL},
+        right_values={"roll()": "other than 7"},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    assert company.calls.count("check_expected:roll()") == 2  # asked once: the next run's value is not asked
+    assert "assert roll() == 7" in (root / "tests" / "test_main.py").read_text()
+    assert "expected_value: tests/test_main.py::test_roll: roll() gives another value each run; not kept" in (
+        (root / ".devteam" / "run.log").read_text()
+    )
+
+
 def test_tests_that_check_nothing_are_never_the_tests_even_when_they_pass(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:

@@ -27,6 +27,7 @@ class DisputedValue:
     code_gives: str  # that value, as Python writes it: `0.01`
     test_expects: str  # the literal as the test writes it: `1.0`
     corrected: str  # the whole test file with `code_gives` in place of `test_expects`
+    line: int  # the assert's line in the test file
 
 
 def disputed_value(tests: str, line: int, got: str, expected: str) -> DisputedValue | None:
@@ -58,7 +59,7 @@ def disputed_value(tests: str, line: int, got: str, expected: str) -> DisputedVa
         corrected = _replaced(tests, literal, replacement)
         if corrected is None:
             return None
-        return DisputedValue(_source(tests, computed_side), replacement, _source(tests, literal), corrected)
+        return DisputedValue(_source(tests, computed_side), replacement, _source(tests, literal), corrected, line)
     return None
 
 
@@ -82,7 +83,7 @@ def disputed_truth(tests: str, line: int, code_gave: bool) -> DisputedValue | No
     corrected = _replaced(tests, checked, computed if negated else f"not {computed}")
     if corrected is None:
         return None
-    return DisputedValue(computed, repr(code_gave), repr(not code_gave), corrected)
+    return DisputedValue(computed, repr(code_gave), repr(not code_gave), corrected, line)
 
 
 class _NotPlain:
