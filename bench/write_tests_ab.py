@@ -132,7 +132,8 @@ def main() -> int:
                     totals[name].update({"answers": 1, "written": written, "checking": checking, **counts})
                     if counts.get("passed") and not counts.get("failed") and not counts.get("error") and checking:
                         totals[name]["all pass"] += 1
-                    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items())) or "no run"
+                    shown = sorted((kind, count) for kind, count in counts.items() if count)
+                    summary = ", ".join(f"{count} {kind}" for kind, count in shown) or "no test ran"
                     print(
                         f"{project.name[:32]:32}  {name:12}  t={temperature:<4}  tests {written}, "
                         f"checking {checking}: {summary}",
