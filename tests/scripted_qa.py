@@ -101,7 +101,6 @@ _FIX_TARGET = re.compile(r"## Action: FixCode\nFix the file `([^`]+)`")
 _FUNCTION_FIX_TARGET = re.compile(r"## Action: FixFunction\n.* `([^`]+)` of `([^`]+)`\. Correct")
 _TEST_FIX_TARGET = re.compile(r"## Action: FixTest\nThe test `([^`]+)` in `([^`]+)`")
 _OTHER_THAN = "other than "  # a right value named as "not the test's", for a code whose value is not known
-_ESTIMATE = re.compile(r"What number must `(.+?)` give")
 _CHECK_EXPECTED = re.compile(r"disagree on what `(.+?)` gives: one says `(.+?)`, the other `(.+?)`\.")
 
 
@@ -118,19 +117,16 @@ class ScriptedQaCompany(ScriptedCompany):
         test_fixes: dict[str, list[str]] | None = None,
         function_fixes: dict[str, list[str]] | None = None,
         right_values: dict[str, str] | None = None,
-        estimates: dict[str, str] | None = None,
     ) -> None:
         """`tests`: a module -> its WriteTests answer, or the answers in turn (the last one repeats);
         `test_fixes`: a test function's name -> the FixTest answers in turn (the last one repeats);
         `function_fixes`: a function's qualified name -> the FixFunction answers in turn;
         `right_values`: a call a test makes -> the value CheckExpected names for it ("first": whichever the
-        prompt lists first, as a model that picks by position does; "other than X": the option that is not X);
-        `estimates`: a call -> the answer to "what number must it give" (default: no number)."""
+        prompt lists first, as a model that picks by position does; "other than X": the option that is not X)."""
         super().__init__(files or SNAKE_FILES, project_name=project_name)
         self.test_fixes = dict(test_fixes or {})
         self.function_fixes = dict(function_fixes or {})
         self.right_values = dict(right_values or {})
-        self.estimates = dict(estimates or {})
         self.fixes = dict(fixes if fixes is not None else {"snake/board.py": FIXED_BOARD})
         self.tests: dict[str, str | list[str]] = dict(tests if tests is not None else {"snake/board.py": TESTS})
         self.prompts: dict[str, list[str]] = {}  # action -> each request's messages, as one text
@@ -148,11 +144,6 @@ class ScriptedQaCompany(ScriptedCompany):
             if isinstance(answers, list):
                 answers = answers[min(self.calls.count(f"tests:{module}") - 1, len(answers) - 1)]
             return Text(f"```python\n{answers}```\n", usage=(len(first_user) // 4, 100))
-        estimate = _ESTIMATE.search(first_user)
-        if estimate:
-            self.calls.append(f"estimate:{estimate.group(1)}")
-            self._keep("EstimateValue", messages)
-            return Text(self.estimates.get(estimate.group(1), "It depends."), usage=(len(first_user) // 4, 12))
         check = _CHECK_EXPECTED.search(first_user)
         if check:
             computed, first, second = check.groups()

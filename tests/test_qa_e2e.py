@@ -1003,34 +1003,6 @@ def test_a_bool_the_test_wants_the_other_way_is_said_and_settled_when_named_twic
         assert "assert not is_valid_move(3)" in tests
 
 
-@pytest.mark.parametrize(("worked_out", "settled"), [("10 m is 10 / 1000 km.\n0.01", True), ("0.5", False)])
-def test_a_number_the_model_works_out_settles_which_value_is_right_before_any_choice(
-    tmp_path: Path, openai_server: OpenAIServer, worked_out: str, settled: bool
-) -> None:
-    """The 0.5B named the first of two options in both orders (5.5115, then 7.5); its own working-out of a
-    number, shown neither value, is compared with both."""
-    company = ScriptedQaCompany(
-        [ScriptedFile("main.py", CONVERTER, [], "the whole program: starts it")],
-        fixes={},
-        tests={"main.py": EXPECTS_THE_WRONG_VALUE},
-        estimates={"meters_to_kilometers(10)": worked_out},
-    )
-    root = _qa_run(tmp_path, openai_server, company)
-
-    asked = company.requests["EstimateValue"][0][-1]["content"]
-    assert "What number must `meters_to_kilometers(10)` give in `main.py`?" in asked
-    assert "1.0" not in asked and "0.01" not in asked  # neither value in sight
-    run_log = (root / ".devteam" / "run.log").read_text()
-    tests = (root / "tests" / "test_main.py").read_text()
-    if settled:
-        assert "meters_to_kilometers(10) worked out as 0.01: the code's value (0.01)" in run_log
-        assert "check_expected:meters_to_kilometers(10)" not in company.calls  # no choice needed
-        assert "pytest.approx(0.01)" in tests
-    else:  # 0.5 is within 5% of neither: the choice is asked as before
-        assert "worked out as 0.5: neither value alone" in run_log
-        assert company.calls.count("check_expected:meters_to_kilometers(10)") == 2
-
-
 DICE = 'import random\n\n\ndef roll() -> int:\n    return random.randint(1, 10**9)\n\n\nif __name__ == "__main__":\n    print(roll())\n'
 EXPECTS_ONE_ROLL = "from main import roll\n\n\ndef test_roll() -> None:\n    assert roll() == 7\n"
 
