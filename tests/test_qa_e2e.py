@@ -580,7 +580,7 @@ def test_a_candidate_fix_is_written_only_when_the_checks_score_it_better(
     # The first candidate broke the import: judged in a throwaway copy, never written; the second was better.
     run_log = (root / ".devteam" / "run.log").read_text()
     assert (
-        "fix_candidate: snake/board.py, candidate 1 (temperature as configured): 0 tests pass, 1 fail, does not "
+        "fix_candidate: snake/board.py, candidate 1 (temperature as configured): no test runs (1 error), does not "
         "start; as it is: 3 tests pass, 1 fail, starts" in run_log
     )
     assert "candidate 2 (temperature 0.6): 4 tests pass, 0 fail, starts" in run_log

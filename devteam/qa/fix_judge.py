@@ -20,11 +20,15 @@ from devteam.qa.test_failures import crashed_tests
 @dataclass(frozen=True, order=True)
 class CheckScore:
     """What the checks say of one version of the project, ordered worst to best: a version whose tests all pass
-    and that starts beats any other; then starting; then more tests passing; then fewer failing; then fewer
-    failing on an exception of the code."""
+    and that starts beats any other; then starting; then tests that run at all; then more tests passing; then
+    fewer failing; then fewer failing on an exception of the code."""
 
     all_pass: bool
     starts: bool
+    # Whether any test ran: a version whose module exits or fails on import stops pytest at collection (one
+    # error, "fewer failures" than two tests failing): the 0.5B's word-frequency fix dropped its `__main__`
+    # guard, so importing it ran `sys.exit(2)`, and that fix was kept. Keyword-only: it orders before `passed`.
+    tests_run: bool = field(default=True, kw_only=True)
     passed: int
     not_failing: int  # minus the failing tests and errors, so that fewer failures order higher
     # Minus the failed tests that ended in an exception of the code (TypeError, ...) rather than a failed assert:
@@ -36,6 +40,9 @@ class CheckScore:
     def describe(self) -> str:
         crashed = f" ({-self.not_crashing} with an error)" if self.not_crashing else ""
         started = "starts" if self.starts else "does not start"
+        if not self.tests_run:
+            errors = -self.not_failing
+            return f"no test runs ({errors} error{'' if errors == 1 else 's'}), {started}"
         return f"{self.passed} tests pass, {-self.not_failing} fail{crashed}, {started}"
 
 
@@ -59,6 +66,7 @@ def check_score(
     return CheckScore(
         all_pass=tests_ok and starts,
         starts=starts,
+        tests_run=tests is None or tests.passed + tests.failed > 0,
         passed=passed,
         not_failing=-failing,
         not_crashing=-crashed,
