@@ -19,7 +19,7 @@ from devteam.artifacts.function_source import answer_functions, function_text, g
 from devteam.artifacts.hollow_code import class_attributes, outline, splice_body
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.qa.test_failures import asserted_truth, compared, given_by
+from devteam.qa.test_failures import asserted_truth, compared, silent_call
 
 log = logging.getLogger("devteam.engineer")
 
@@ -61,12 +61,7 @@ async def fix_function(
         return None
     # What a failed `==` got and expected, said in words: the 0.5B passed over pytest's `assert None == True`.
     got = compared(failed.report) if failed.test_function else None
-    silent = (
-        got is not None
-        and got[0] == "None"
-        and given_by(failed.report) == failed.name
-        and gives_nothing(code, failed.name, failed.class_name)
-    )
+    silent = silent_call(failed.report) == failed.name and gives_nothing(code, failed.name, failed.class_name)
     prompt = render_prompt(
         "fix_function.j2",
         compared=got,

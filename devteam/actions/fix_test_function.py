@@ -32,7 +32,7 @@ from devteam.artifacts.function_source import (
 from devteam.artifacts.hollow_code import splice_body
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.qa.test_failures import FailingTest, compared, given_by, missing_attribute, missing_file
+from devteam.qa.test_failures import FailingTest, compared, missing_attribute, missing_file, silent_call
 
 log = logging.getLogger("devteam.engineer")
 
@@ -141,9 +141,6 @@ def _method_elsewhere(report: str, module_code: str) -> dict[str, str] | None:
 def _silent_function(report: str, module_code: str) -> str | None:
     """The name of the module's function whose result the failed assert compared when it gives none (no
     `return` of a value): a test expecting `True` of the 0.5B's `add_task` checks what the code never says."""
-    got = compared(report)
-    name = given_by(report)
-    if got is None or got[0] != "None" or name is None:
-        return None
-    found = function_named(module_code, name)
+    name = silent_call(report)
+    found = function_named(module_code, name) if name is not None else None
     return name if found is not None and gives_nothing(module_code, *found) else None

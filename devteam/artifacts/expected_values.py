@@ -35,12 +35,9 @@ def disputed_value(tests: str, line: int, got: str, expected: str) -> DisputedVa
     expected`; None where either side is not a plain value (an object, a cut-off repr), the code's value is
     `None` (a function that gives nothing: a test of `== None` checks nothing), or the assert is not one `==`
     (or `is`) between a literal and what the code computes."""
-    try:
-        tree = ast.parse(tests)
-    except (SyntaxError, ValueError):
-        return None
-    compare = _compare_at(tree, line)
-    if compare is None:
+    node = _assert_at(tests, line)
+    compare = node.test if node is not None else None
+    if not (isinstance(compare, ast.Compare) and len(compare.ops) == 1 and isinstance(compare.ops[0], _EQUAL)):
         return None
     # pytest shows `assert <left's value> == <right's value>`; the test's literal is one side (the right, most
     # often) and what it computes from the code the other.
@@ -67,11 +64,7 @@ def disputed_truth(tests: str, line: int, code_gave: bool) -> DisputedValue | No
     """The dispute in `assert <call>` (or `assert not <call>`) at `line` of `tests` when the code gave the bool
     `code_gave` and the test wanted the other (`assert game.check_winner('X')` on a new board): the test with the
     `not` added or taken away. None for any other assert (a compare, `and`/`or`: what is disputed is unclear)."""
-    try:
-        tree = ast.parse(tests)
-    except (SyntaxError, ValueError):
-        return None
-    node = _assert_at(tree, line)
+    node = _assert_at(tests, line)
     if node is None:
         return None
     checked = node.test
@@ -104,19 +97,23 @@ def _plain(text: str) -> Any:
 _COMPUTED = (ast.Call, ast.Attribute, ast.Name, ast.Subscript)
 
 
-def _assert_at(tree: ast.Module, line: int) -> ast.Assert | None:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assert) and node.lineno <= line <= (node.end_lineno or node.lineno):
-            return node
-    return None
+_EQUAL = (ast.Eq, ast.Is)
 
 
-def _compare_at(tree: ast.Module, line: int) -> ast.Compare | None:
-    node = _assert_at(tree, line)
-    test = node.test if node is not None else None
-    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
-        return test
-    return None
+def _assert_at(tests: str, line: int) -> ast.Assert | None:
+    """The `assert` of the test file `tests` that spans `line`; None when there is none or the file does not parse."""
+    try:
+        tree = ast.parse(tests)
+    except (SyntaxError, ValueError):
+        return None
+    return next(
+        (
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assert) and node.lineno <= line <= (node.end_lineno or node.lineno)
+        ),
+        None,
+    )
 
 
 def _literal_node(node: ast.expr) -> ast.expr | None:
