@@ -101,6 +101,7 @@ _FIX_TARGET = re.compile(r"## Action: FixCode\nFix the file `([^`]+)`")
 _FUNCTION_FIX_TARGET = re.compile(r"## Action: FixFunction\n.* `([^`]+)` of `([^`]+)`\. Correct")
 _TEST_FIX_TARGET = re.compile(r"## Action: FixTest\nThe test `([^`]+)` in `([^`]+)`")
 _OTHER_THAN = "other than "  # a right value named as "not the test's", for a code whose value is not known
+_NEW_VERSION_TARGET = re.compile(r"## Action: FillFunction\nWrite the body of `([^`]+)` in `([^`]+)`")
 _CHECK_EXPECTED = re.compile(r"disagree on what `(.+?)` gives: one says `(.+?)`, the other `(.+?)`\.")
 
 
@@ -117,16 +118,20 @@ class ScriptedQaCompany(ScriptedCompany):
         test_fixes: dict[str, list[str]] | None = None,
         function_fixes: dict[str, list[str]] | None = None,
         right_values: dict[str, str] | None = None,
+        new_versions: dict[str, list[str]] | None = None,
     ) -> None:
         """`tests`: a module -> its WriteTests answer, or the answers in turn (the last one repeats);
         `test_fixes`: a test function's name -> the FixTest answers in turn (the last one repeats);
         `function_fixes`: a function's qualified name -> the FixFunction answers in turn;
         `right_values`: a call a test makes -> the value CheckExpected names for it ("first": whichever the
-        prompt lists first, as a model that picks by position does; "other than X": the option that is not X)."""
+        prompt lists first, as a model that picks by position does; "other than X": the option that is not X);
+        `new_versions`: a function's qualified name -> the FillFunction answers in turn (the last one repeats),
+        when it is written anew; without one, an answer with no body (no new version)."""
         super().__init__(files or SNAKE_FILES, project_name=project_name)
         self.test_fixes = dict(test_fixes or {})
         self.function_fixes = dict(function_fixes or {})
         self.right_values = dict(right_values or {})
+        self.new_versions = dict(new_versions or {})
         self.fixes = dict(fixes if fixes is not None else {"snake/board.py": FIXED_BOARD})
         self.tests: dict[str, str | list[str]] = dict(tests if tests is not None else {"snake/board.py": TESTS})
         self.prompts: dict[str, list[str]] = {}  # action -> each request's messages, as one text
@@ -144,6 +149,9 @@ class ScriptedQaCompany(ScriptedCompany):
             if isinstance(answers, list):
                 answers = answers[min(self.calls.count(f"tests:{module}") - 1, len(answers) - 1)]
             return Text(f"```python\n{answers}```\n", usage=(len(first_user) // 4, 100))
+        new_version = _NEW_VERSION_TARGET.search(messages[-1]["content"] if messages else "")
+        if new_version:
+            return self._in_turn("new_version", "WriteAnew", new_version.group(1), self.new_versions, True, messages)
         check = _CHECK_EXPECTED.search(first_user)
         if check:
             computed, first, second = check.groups()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from devteam.actions.persona import Persona, language_of
 from devteam.artifacts.code_interface import python_interface
 from devteam.artifacts.documents import SystemDesign
+from devteam.artifacts.function_source import located_function
 from devteam.artifacts.hollow_code import (
     HollowFunction,
     class_attributes,
@@ -34,6 +35,8 @@ from devteam.structured.ask import ask_code
 log = logging.getLogger("devteam.repair")
 
 NAME = "FillFunction"
+# The same prompt for a function that has a body, which it does not show: a second implementation.
+ANEW = "WriteAnew"
 MARKER = "repair_function_followup"
 # At most this many follow-ups per file and pass: a file of thirty stubs is better sent back whole.
 MAX_FILLS_PER_FILE = 10
@@ -101,6 +104,27 @@ async def fill_hollow_functions(
     return result
 
 
+async def written_anew(
+    llm: LLM,
+    persona: Persona,
+    *,
+    code: str,
+    name: str,
+    class_name: str | None,
+    brief: FileBrief,
+    repair: bool,
+    temperature: float | None = None,
+) -> str | None:
+    """`code` with the function `name` (a method of `class_name`) written again by the FillFunction prompt, which
+    shows its signature, its class and the design but not its body: a second implementation, evidence of what a
+    call must give where the code and a test disagree (`roles.engineer_value_votes`). None: no such function,
+    no usable answer, or one that does not parse in place."""
+    place = located_function(code, name, class_name)
+    if place is None or not brief.path.endswith(".py"):
+        return None
+    return await _fill_one(llm, persona, code, place, brief, repair, [], action=ANEW, temperature=temperature)
+
+
 async def _fill_one(
     llm: LLM,
     persona: Persona,
@@ -110,6 +134,9 @@ async def _fill_one(
     repair: bool,
     repairs: list[str],
     opening: list[ChatMessage] | None = None,
+    *,
+    action: str = NAME,
+    temperature: float | None = None,
 ) -> str | None:
     """The file with this one function filled, or None (no usable answer, or one that breaks the file)."""
     prompt = function_prompt(code, hollow, brief)
@@ -118,23 +145,24 @@ async def _fill_one(
             llm,
             [*(opening or [persona.system_message()]), ChatMessage("user", prompt)],
             role=persona.role,
-            action=NAME,
+            action=action,
             subject=f"{brief.path}:{hollow.qualname}",
             language="python",
             repair=repair,
             max_reasks=1,
             max_tokens=min(MAX_ANSWER_TOKENS, llm.max_tokens),
+            temperature=temperature,
         )
     except StructuredOutputError as error:
-        log.warning("%s %s %s: no usable answer (%s)", NAME, brief.path, hollow.qualname, error)
+        log.warning("%s %s %s: no usable answer (%s)", action, brief.path, hollow.qualname, error)
         return None
     repairs.extend(answer.repairs)
     spliced = splice_body(code, hollow, answer.value)
     if spliced is None:
-        log.warning("%s %s %s: the answer has no body; left as it was", NAME, brief.path, hollow.qualname)
+        log.warning("%s %s %s: the answer has no body; left as it was", action, brief.path, hollow.qualname)
         return None
     if not _parses(spliced, hollow) or len(syntax_errors(brief.path, spliced)) > len(syntax_errors(brief.path, code)):
-        log.warning("%s %s %s: the answer does not parse in place; left as it was", NAME, brief.path, hollow.qualname)
+        log.warning("%s %s %s: the answer does not parse in place; left as it was", action, brief.path, hollow.qualname)
         return None
     return spliced
 

@@ -79,6 +79,27 @@ def disputed_truth(tests: str, line: int, code_gave: bool) -> DisputedValue | No
     return DisputedValue(computed, repr(code_gave), repr(not code_gave), corrected, line)
 
 
+# Two implementations of one conversion agree when they differ in a constant's last digits (2.2046 against
+# 2.20462 pounds to the kilogram), not when one is off by a factor.
+_AGREEING = 1e-3
+
+
+def agree(one: str, other: str) -> bool:
+    """Whether two values of one call, as Python writes them (`5.5115`, `5.51155`), are the same value: plain
+    values, equal, floats within a thousandth of each other."""
+    first, second = _plain(one), _plain(other)
+    if first is _NOT_PLAIN or second is _NOT_PLAIN:
+        return False
+    if isinstance(first, float) or isinstance(second, float):
+        if isinstance(first, bool) or isinstance(second, bool):
+            return False
+        try:
+            return math.isclose(float(first), float(second), rel_tol=_AGREEING, abs_tol=1e-12)
+        except (TypeError, ValueError):
+            return False
+    return _same(first, second)
+
+
 class _NotPlain:
     pass
 

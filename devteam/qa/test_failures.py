@@ -39,6 +39,11 @@ class FailingTest:
         return f"{self.class_name}.{self.name}" if self.class_name else self.name
 
 
+def same_test(one: FailingTest, other: FailingTest) -> bool:
+    """Whether two reports are of one test function (in two runs, its report differs)."""
+    return (one.path, one.class_name, one.name) == (other.path, other.class_name, other.name)
+
+
 def failing_tests(output: str) -> list[FailingTest]:
     """The failed and erroring test functions of a pytest run, in the order pytest listed them, each once
     (a parametrized test is one function). A file that failed to collect names no function: not listed."""

@@ -173,7 +173,10 @@ async def fix_reported_files(llm: LLM, persona: Persona, report: BugReport, run:
             await fix_test_functions(llm, persona, report, run, failed, subjects, kept)
         finally:
             # Kept fixes are committed even when the round is stopped midway: a resume never asks them again.
-            changed = _commit_fixes(order, dict(kept), run, persona, report.round)
+            # A new version of a tested function can be kept too (`engineer_test_fixes._settled_value`).
+            changed = _commit_fixes(
+                [*order, *(path for path in kept if path not in order)], dict(kept), run, persona, report.round
+            )
         return changed
 
     targets = code[:MAX_FILES_PER_ROUND] if code else readable[:1]

@@ -11,22 +11,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 
 from devteam.actions.check_expected import right_value
+from devteam.actions.fill_function import FileBrief
 from devteam.actions.fix_test_function import NAME as FIX_TEST
 from devteam.actions.fix_test_function import TestSubject, fix_test_function
 from devteam.actions.persona import Persona
 from devteam.actions.write_tests import import_name
-from devteam.artifacts.expected_values import DisputedValue, disputed_truth, disputed_value
 from devteam.artifacts.function_source import function_text
 from devteam.artifacts.program_layout import plan_purposes
 from devteam.llm.client import LLM
 from devteam.qa.fix_judge import CheckScore, check_score
-from devteam.qa.program_checks import BugReport
+from devteam.qa.program_checks import BugReport, TestRun, run_tests
 from devteam.qa.sandbox import in_thread
-from devteam.qa.test_failures import FailingTest, asserted_truth, compared, failing_tests, frames
+from devteam.qa.test_failures import FailingTest, failing_tests, same_test
 from devteam.roles.base import RunContext
-from devteam.roles.fix_candidates import Kept, first_better
+from devteam.roles.engineer_value_votes import dispute_of, voted_side
+from devteam.roles.fix_candidates import first_better
 
 # Each failing test costs up to `--fix-candidates` short calls and as many runs of the checks.
 MAX_TESTS_PER_ROUND = 4
@@ -66,7 +69,7 @@ async def fix_test_functions(
         tests = kept.get(test.path) or repo.read_text(test.path) or ""
         if module is None or not tests:
             continue
-        subject = TestSubject(module, import_name(module), repo.read_text(module) or "")
+        subject = TestSubject(module, import_name(module), kept.get(module) or repo.read_text(module) or "")
 
         async def ask(
             temperature: float | None, test: FailingTest = test, tests: str = tests, subject: TestSubject = subject
@@ -87,18 +90,49 @@ async def fix_test_functions(
             overrides = {**kept, path: candidate}
             return await in_thread(check_score, repo.root, tracked, box, purposes=purposes, overrides=overrides)
 
+        async def run_with(code: str, tests: str, path: str = test.path, module: str = module) -> TestRun:
+            overrides = {**kept, path: tests, module: code}
+            return await in_thread(run_tests, repo.root, box, overrides=overrides)
+
+        async def judge_files(files: dict[str, str]) -> CheckScore:
+            overrides = {**kept, **files}
+            return await in_thread(check_score, repo.root, tracked, box, purposes=purposes, overrides=overrides)
+
         what = f"{FIX_TEST} {test.path}::{test.qualname}"
         run.progress.start(persona.role, what)
         label = f"{TEST_CANDIDATE}: {test.path}::{test.qualname}"
-        better = await _settled_value(llm, persona, run, test, tests, subject, judge, before)
-        if better is None:
-            better = await first_better(ask, judge, current=tests, before=before, count=run.fix_candidates, label=label)
+        brief = FileBrief(module, purposes.get(module, ""), run.idea, report.design, {})
+        evidence = _Evidence(judge, judge_files, run_with, brief, before)
+        settled = await _settled_value(llm, persona, run, test, tests, subject, evidence)
+        if settled is not None:
+            kept.update(settled.files)
+            before = settled.score
+            run.progress.done(persona.role, what, detail=f"changed: {settled.score.describe()} ({settled.how})")
+            continue
+        better = await first_better(ask, judge, current=tests, before=before, count=run.fix_candidates, label=label)
         if better is not None:
             kept[test.path] = better.text
             before = better.score
-        how = f"candidate {better.number}" if better and better.number else "the code's value"
-        detail = f"changed: {better.score.describe()} ({how})" if better else "unchanged"
+        detail = f"changed: {better.score.describe()} (candidate {better.number})" if better else "unchanged"
         run.progress.done(persona.role, what, detail=detail)
+
+
+@dataclass(frozen=True)
+class _Settled:
+    files: dict[str, str]  # path -> the text kept
+    score: CheckScore
+    how: str  # in the progress line: "the code's value"
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What settles a disputed value besides the model's choice, for one failing test."""
+
+    judge: Callable[[str], Awaitable[CheckScore]]  # the checks' score of the project with this test file
+    judge_files: Callable[[dict[str, str]], Awaitable[CheckScore]]  # ... with these files (path -> text)
+    run_with: Callable[..., Awaitable[TestRun]]  # the tests run with `(code, tests=...)` in place of module and file
+    brief: FileBrief  # the tested module, for writing one of its functions anew
+    before: CheckScore  # the checks' score as the project is
 
 
 async def _settled_value(
@@ -108,18 +142,20 @@ async def _settled_value(
     test: FailingTest,
     tests: str,
     subject: TestSubject,
-    judge: Callable[[str], Awaitable[CheckScore]],
-    before: CheckScore,
-) -> Kept | None:
-    """The test file with the code's values in place of those the test expected, when the model names the
-    code's value as the right one in both orders, each time, and the checks then score the file better; else
-    None. A test's next assert can dispute a value too (the 0.5B's `add_task(...) == True`, then
-    `list_tasks() == [...]`): each is settled in turn, up to `MAX_DISPUTES_PER_TEST`."""
+    evidence: _Evidence,
+) -> _Settled | None:
+    """The test file with the code's values in place of those the test expected, where the code's value is
+    shown right — the function written anew gives it each time (`engineer_value_votes`), or else the model
+    names it in both orders of a choice — and the checks then score the file better; else None. A test's next
+    assert can dispute a value too (the 0.5B's `add_task(...) == True`, then `list_tasks() == [...]`): each is
+    settled in turn, up to `MAX_DISPUTES_PER_TEST`. Where every new version of the function passes the test
+    instead, the code is what is wrong: the first new version, kept when the checks score it better."""
     subject_line = f"{test.path}::{test.qualname}"
+    judge, before = evidence.judge, evidence.before
     report, text = test.report, tests
     settled: set[int] = set()
     for _ in range(MAX_DISPUTES_PER_TEST):
-        dispute = _dispute(test, report, text)
+        dispute = dispute_of(test, report, text)
         function = function_text(text, test.name, test.class_name)
         if dispute is None or function is None:
             return None
@@ -130,16 +166,46 @@ async def _settled_value(
             )
             return None
         settled.add(dispute.line)
-        side = await right_value(
+        vote = await voted_side(
             llm,
             persona,
             dispute=dispute,
-            test_name=test.qualname,
-            function=function,
-            module_path=subject.path,
-            idea=run.idea,
-            subject=subject_line,
+            test=test,
+            report=report,
+            tests=text,
+            module=subject.code,
+            brief=evidence.brief,
+            run_with=partial(evidence.run_with, tests=text),
             repair=run.repair,
+        )
+        if vote is not None and vote.module is not None:
+            files = {subject.path: vote.module, test.path: text}
+            score = await evidence.judge_files(files)
+            log.info(
+                "%s: %s: %s with the new version: %s; as it is: %s",
+                EXPECTED_VALUE,
+                subject_line,
+                subject.path,
+                score.describe(),
+                before.describe(),
+            )
+            return _Settled(files, score, "a new version of the code") if score > before else None
+        if vote is not None and vote.side == "test":
+            return None
+        side = (
+            vote.side
+            if vote is not None
+            else await right_value(
+                llm,
+                persona,
+                dispute=dispute,
+                test_name=test.qualname,
+                function=function,
+                module_path=subject.path,
+                idea=run.idea,
+                subject=subject_line,
+                repair=run.repair,
+            )
         )
         if side != "code":
             return None
@@ -158,30 +224,13 @@ async def _settled_value(
             # Once more: a value the code gives at random (a password, a dice) passes only the run it came from.
             again = await judge(text)
             if again > before:
-                return Kept(text, min(score, again), 0)
+                return _Settled({test.path: text}, min(score, again), "the code's value")
             log.info(
                 "%s: %s: not the same on a second run (%s); not kept", EXPECTED_VALUE, subject_line, again.describe()
             )
             return None
-        now = next((failing for failing in failing_tests(score.tests_output) if _same_test(failing, test)), None)
+        now = next((failing for failing in failing_tests(score.tests_output) if same_test(failing, test)), None)
         if now is None:
             return None
         report = now.report
     return None
-
-
-def _same_test(one: FailingTest, other: FailingTest) -> bool:
-    return (one.path, one.class_name, one.name) == (other.path, other.class_name, other.name)
-
-
-def _dispute(test: FailingTest, report: str, tests: str) -> DisputedValue | None:
-    """What the failing assert of `test` (pytest's `report` of it) disputes: a plain value the code gives where
-    the test expects another, or a bool where it wants the other."""
-    own = [frame for frame in frames(report) if frame.path == test.path]
-    if not own:
-        return None
-    values = compared(report)
-    if values is not None:
-        return disputed_value(tests, own[-1].line, *values)
-    truth = asserted_truth(report)
-    return disputed_truth(tests, own[-1].line, truth) if truth is not None else None
