@@ -197,7 +197,7 @@ class ScriptedQaCompany(ScriptedCompany):
         """The next scripted answer for `name` (the last one repeats), when the prompt shows the failure."""
         self.calls.append(f"{call}:{name}")
         self._keep(action, messages)
-        answers = scripted.get(name, ["# unchanged"])
+        answers = scripted.get(name) or ["# unchanged"]
         asked_before = self.calls.count(f"{call}:{name}") - 1
         code = answers[min(asked_before, len(answers) - 1)] if shown_failure else "# unchanged"
         return Text(f"```python\n{code}\n```\n", usage=(len(asked(messages)) // 4, 60))

@@ -7,8 +7,9 @@ from pathlib import Path
 from pytest_runs import pytest_output
 
 from devteam.actions.check_expected import option_text
-from devteam.artifacts.expected_values import DisputedValue, disputed_truth, disputed_value
+from devteam.artifacts.expected_values import DisputedValue, agree, disputed_truth, disputed_value
 from devteam.qa.test_failures import asserted_truth, compared, failing_tests, frames
+from devteam.roles.engineer_value_votes import computing_functions
 
 MODULE = """\
 def to_km(meters):
@@ -185,3 +186,22 @@ def test_a_value_is_offered_as_a_choice_only_when_a_short_quote_free_option_carr
     assert option_text("['a', 'b']") is None  # quotes inside: an enum value a server's grammar choked on
     assert option_text("'it\\'s'") is None
     assert option_text("'" + "x" * 80 + "'") is None
+
+
+def test_two_values_of_one_call_agree_within_a_constant_s_last_digits_not_a_factor() -> None:
+    assert agree("5.5115", "5.51155")  # 2.2046 and 2.20462 pounds to the kilogram
+    assert agree("0.01", "0.010000000000000002")
+    assert agree("[2, 4]", "[2, 4]") and agree("'HELLO'", "'HELLO'")
+    assert not agree("0.01", "1.0")
+    assert not agree("5.5115", "7.5")
+    assert not agree("True", "1")  # a bool is no number here
+    assert agree("1.0 ± 1.0e-06", "1.0")  # pytest's approx sign is read off
+    assert not agree("<main.Point object at 0x7f>", "<main.Point object at 0x7f>")  # not a plain value
+
+
+def test_the_function_a_disputed_call_computes_with_is_read_outermost_first() -> None:
+    assert computing_functions("UnitConverter().kilograms_to_pounds(2.5)") == ["kilograms_to_pounds", "UnitConverter"]
+    assert computing_functions("calculate_temperatures([30, 40])['mean']") == ["calculate_temperatures"]
+    assert computing_functions("game.board.is_full()") == ["is_full"]
+    assert computing_functions("to_km") == []  # no call
+    assert computing_functions("to_km(") == []  # not code

@@ -970,6 +970,76 @@ def test_which_of_two_values_is_right_is_asked_in_both_orders_and_the_code_s_kep
         assert _log(root)[-1][1].startswith("1 of 1 tests fail")
 
 
+KM_BY_MULTIPLYING = "def meters_to_kilometers(meters: float) -> float:\n    return meters * 0.001\n"
+KM_WRONGLY = "def meters_to_kilometers(meters: float) -> float:\n    return meters / 10\n"
+
+
+@pytest.mark.parametrize("versions", [[KM_BY_MULTIPLYING], [KM_BY_MULTIPLYING, KM_WRONGLY], []])
+def test_a_disputed_value_is_settled_by_the_function_written_anew_before_any_choice_is_asked(
+    tmp_path: Path, openai_server: OpenAIServer, versions: list[str]
+) -> None:
+    """Both new versions give the code's 0.01: the test takes it, and no choice is asked. Versions that give
+    two values, or none written, decide nothing: the choice is asked as before (here it names the first
+    option both times: no answer)."""
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", CONVERTER, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": EXPECTS_THE_WRONG_VALUE},
+        new_versions={"meters_to_kilometers": versions},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    tests = (root / "tests" / "test_main.py").read_text()
+    run_log = (root / ".devteam" / "run.log").read_text()
+    vote = "value_vote: tests/test_main.py::test_meters_to_kilometers: meters_to_kilometers written anew: "
+    if versions == [KM_BY_MULTIPLYING]:
+        asked = company.requests["WriteAnew"][0][-1]["content"]
+        assert "def meters_to_kilometers(meters: float) -> float:\n    <its body>" in asked
+        assert "return meters / 1000" not in asked and "pytest.approx(1.0)" not in asked  # neither side shown
+        assert f"{vote}0.01, 0.01; the code gives 0.01, the test expects 1.0: the code's value" in run_log
+        assert "CheckExpected" not in company.requests
+        assert "meters_to_kilometers(10) == pytest.approx(0.01)" in tests
+        assert (root / "main.py").read_text() == CONVERTER  # the new versions only testify
+        assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")
+    else:
+        shown = "0.01, 1.0 (the test passes)" if versions else "no new version"
+        assert f"{vote}{shown}; the code gives 0.01, the test expects 1.0: no vote" in run_log
+        assert len(company.requests["CheckExpected"]) == 2
+        assert "pytest.approx(0.01)" not in tests
+
+
+BOARD_CELLS = (
+    "def is_valid_move(cell: int) -> bool:\n    return 0 <= cell <= 9\n\n\n"
+    'if __name__ == "__main__":\n    print(is_valid_move(3))\n'
+)
+NINE_CELLS = "def is_valid_move(cell: int) -> bool:\n    return 0 <= cell < 9\n"
+TENTH_CELL = (
+    "from main import is_valid_move\n\n\ndef test_there_is_no_tenth_cell() -> None:\n    assert not is_valid_move(9)\n"
+)
+
+
+def test_a_function_whose_every_new_version_passes_the_test_is_replaced_by_the_first(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    """The code's author kept `<= 9` (FixFunction gave it back); written anew, twice `< 9`: the code is what is
+    wrong, and the first new version is kept as its fix, judged by the checks like any other."""
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", BOARD_CELLS, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": TENTH_CELL},
+        new_versions={"is_valid_move": [NINE_CELLS]},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    assert "return 0 <= cell < 9" in (root / "main.py").read_text()
+    assert "assert not is_valid_move(9)" in (root / "tests" / "test_main.py").read_text()
+    assert "CheckExpected" not in company.requests
+    assert _log(root)[-2:] == [
+        ("Engineer", "Fix main.py (QA round 1)"),
+        ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)"),
+    ]
+
+
 MOVES = (
     "def is_valid_move(cell: int) -> bool:\n    return 0 <= cell < 9\n\n\n"
     'if __name__ == "__main__":\n    print(is_valid_move(3))\n'

@@ -1,5 +1,6 @@
 """CheckExpected against real llama.cpp (llama-cpp-python's server, SmolLM2-135M-Instruct): the choice between
-the code's value and the test's, asked in both orders through the server's grammar, and the server alive after."""
+the code's value and the test's, asked in both orders through the server's grammar, and the server alive after;
+and the disputed function written anew by the same model, spliced in place or refused."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import pytest
 from llama_server import LlamaServer, llama_server
 
 from devteam.actions.check_expected import Side, right_value
+from devteam.actions.fill_function import FileBrief, written_anew
 from devteam.actions.persona import Persona
+from devteam.artifacts.documents import PlannedFile, SystemDesign
 from devteam.artifacts.expected_values import DisputedValue, disputed_value
+from devteam.artifacts.function_source import function_text
 from devteam.config.settings import LLMConfig
 from devteam.llm.factory import build_llm
 from devteam.llm.usage import Ledger
@@ -32,8 +36,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
         yield running
 
 
-def ask(server: LlamaServer, dispute: DisputedValue) -> tuple[Side | None, Ledger]:
-    config = LLMConfig.model_validate(
+def config_of(server: LlamaServer) -> LLMConfig:
+    return LLMConfig.model_validate(
         {
             "api_type": "open_llm",
             "base_url": server.base_url,
@@ -43,6 +47,10 @@ def ask(server: LlamaServer, dispute: DisputedValue) -> tuple[Side | None, Ledge
             "timeout": 600,
         }
     )
+
+
+def ask(server: LlamaServer, dispute: DisputedValue) -> tuple[Side | None, Ledger]:
+    config = config_of(server)
     ledger = Ledger()
 
     async def go() -> Side | None:
@@ -83,4 +91,38 @@ def test_a_value_with_quotes_inside_is_never_sent_to_the_server(server: LlamaSer
     side, ledger = ask(server, dispute)
 
     assert side is None and not ledger.calls
+    assert httpx.get(f"{server.base_url}/models", timeout=10).status_code == 200
+
+
+CONVERTER = "class Converter:\n    def to_km(self, meters):\n        return meters / 1000\n\n    def to_m(self, km):\n        return km * 1000\n"
+
+
+def test_the_real_model_s_new_version_of_a_disputed_function_lands_in_place_or_is_refused(server: LlamaServer) -> None:
+    ledger = Ledger()
+    design = SystemDesign(
+        implementation_approach="standard library only",
+        file_list=[PlannedFile(path="main.py", purpose="the unit converter")],
+        data_structures_and_interfaces="classDiagram\n  class Converter {\n    +to_km(meters) float\n  }",
+        program_call_flow="sequenceDiagram\n  User->>Converter: to_km(meters)",
+    )
+    brief = FileBrief("main.py", "the unit converter", "a unit converter", design, {})
+
+    async def go() -> str | None:
+        llm = build_llm(config_of(server), ledger=ledger)
+        try:
+            return await written_anew(
+                llm, PERSONA, code=CONVERTER, name="to_km", class_name="Converter", brief=brief, repair=True
+            )
+        finally:
+            await llm.aclose()
+
+    version = asyncio.run(go())
+
+    assert len(ledger.calls) >= 1
+    asked = ledger.calls[0]
+    assert asked.action == "WriteAnew"
+    if version is not None:  # what a 135M model writes is its own; that it lands in place, whole, is ours
+        assert function_text(version, "to_m", "Converter") == function_text(CONVERTER, "to_m", "Converter")
+        assert function_text(version, "to_km", "Converter") is not None
+        compile(version, "main.py", "exec")
     assert httpx.get(f"{server.base_url}/models", timeout=10).status_code == 200

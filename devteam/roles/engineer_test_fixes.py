@@ -179,7 +179,8 @@ async def _settled_value(
             repair=run.repair,
         )
         if vote is not None and vote.module is not None:
-            files = {subject.path: vote.module, test.path: text}
+            # With the values settled so far, if any.
+            files = {subject.path: vote.module, **({test.path: text} if text != tests else {})}
             score = await evidence.judge_files(files)
             log.info(
                 "%s: %s: %s with the new version: %s; as it is: %s",
