@@ -102,6 +102,7 @@ _FUNCTION_FIX_TARGET = re.compile(r"## Action: FixFunction\n.* `([^`]+)` of `([^
 _TEST_FIX_TARGET = re.compile(r"## Action: FixTest\nThe test `([^`]+)` in `([^`]+)`")
 _OTHER_THAN = "other than "  # a right value named as "not the test's", for a code whose value is not known
 _NEW_VERSION_TARGET = re.compile(r"## Action: FillFunction\nWrite the body of `([^`]+)` in `([^`]+)`")
+_INPUT_FILE_TARGET = re.compile(r"## Action: WriteInputFile\nThe test `[^`]+` of `[^`]+` reads the file `([^`]+)`")
 _CHECK_EXPECTED = re.compile(r"disagree on what `(.+?)` gives: one says `(.+?)`, the other `(.+?)`\.")
 
 
@@ -119,6 +120,7 @@ class ScriptedQaCompany(ScriptedCompany):
         function_fixes: dict[str, list[str]] | None = None,
         right_values: dict[str, str] | None = None,
         new_versions: dict[str, list[str]] | None = None,
+        input_files: dict[str, list[str]] | None = None,
     ) -> None:
         """`tests`: a module -> its WriteTests answer, or the answers in turn (the last one repeats);
         `test_fixes`: a test function's name -> the FixTest answers in turn (the last one repeats);
@@ -126,12 +128,15 @@ class ScriptedQaCompany(ScriptedCompany):
         `right_values`: a call a test makes -> the value CheckExpected names for it ("first": whichever the
         prompt lists first, as a model that picks by position does; "other than X": the option that is not X);
         `new_versions`: a function's qualified name -> the FillFunction answers in turn (the last one repeats),
-        when it is written anew; without one, an answer with no body (no new version)."""
+        when it is written anew; without one, an answer with no body (no new version);
+        `input_files`: a file a test reads -> the WriteInputFile answers in turn (the last one repeats); without
+        one, the file's name (an answer never used)."""
         super().__init__(files or SNAKE_FILES, project_name=project_name)
         self.test_fixes = dict(test_fixes or {})
         self.function_fixes = dict(function_fixes or {})
         self.right_values = dict(right_values or {})
         self.new_versions = dict(new_versions or {})
+        self.input_files = dict(input_files or {})
         self.fixes = dict(fixes if fixes is not None else {"snake/board.py": FIXED_BOARD})
         self.tests: dict[str, str | list[str]] = dict(tests if tests is not None else {"snake/board.py": TESTS})
         self.prompts: dict[str, list[str]] = {}  # action -> each request's messages, as one text
@@ -152,6 +157,12 @@ class ScriptedQaCompany(ScriptedCompany):
         new_version = _NEW_VERSION_TARGET.search(messages[-1]["content"] if messages else "")
         if new_version:
             return self._in_turn("new_version", "WriteAnew", new_version.group(1), self.new_versions, True, messages)
+        input_file = _INPUT_FILE_TARGET.search(first_user)
+        if input_file:
+            # Unscripted: the file's own name, as the 0.5B answered at first (never used).
+            name = input_file.group(1)
+            answers = {name: self.input_files.get(name) or [name]}
+            return self._in_turn("input_file", "WriteInputFile", name, answers, True, messages)
         check = _CHECK_EXPECTED.search(first_user)
         if check:
             computed, first, second = check.groups()

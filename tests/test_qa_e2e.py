@@ -1008,6 +1008,50 @@ def test_a_disputed_value_is_settled_by_the_function_written_anew_before_any_cho
         assert "pytest.approx(0.01)" not in tests
 
 
+NUMBERS = (
+    "import sys\n\n\ndef read_numbers(path):\n    with open(path) as file:\n        return [int(line) for line in file]"
+    '\n\n\nif __name__ == "__main__":\n    print(read_numbers(sys.argv[1]) if len(sys.argv) > 1 else [])\n'
+)
+# The 0.5B's CSV and word-frequency tests: a file read from the folder the tests run in, which nobody wrote.
+READS_A_FILE_NOBODY_WROTE = (
+    "from main import read_numbers\n\n\ndef test_reads_the_numbers():\n"
+    '    assert read_numbers("data.txt") == [1, 2, 3]\n'
+)
+
+
+@pytest.mark.parametrize("contents", [["1 2 3", "1\n2\n3"], ["data.txt", "one"]])
+def test_a_file_a_test_reads_and_nobody_wrote_is_asked_for_and_written_by_the_test_first(
+    tmp_path: Path, openai_server: OpenAIServer, contents: list[str]
+) -> None:
+    """Its content is asked of the model, warmer while the test still fails; the test writes it into its
+    `tmp_path` first. A content that helps nothing (or is the file's name) is never kept."""
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", NUMBERS, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": READS_A_FILE_NOBODY_WROTE},
+        input_files={"data.txt": contents},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    asked = company.requests["WriteInputFile"][0][-1]["content"]
+    assert "reads the file `data.txt`, which does not exist yet" in asked
+    assert "return [int(line) for line in file]" in asked  # the code that reads it
+    tests = (root / "tests" / "test_main.py").read_text()
+    run_log = (root / ".devteam" / "run.log").read_text()
+    label = "input_file: tests/test_main.py::test_reads_the_numbers, data.txt"
+    assert not (root / "data.txt").exists()  # the test's own, in its tmp_path: nothing beside the code
+    if contents[1] == "1\n2\n3":
+        assert f"{label} 2 (temperature 0.6), 3 lines, written first by the test: 1 tests pass" in run_log
+        assert "def test_reads_the_numbers(tmp_path):\n    (tmp_path / 'data.txt').write_text('1\\n2\\n3\\n')" in tests
+        assert "fix_test:test_reads_the_numbers" not in company.calls
+        assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")
+    else:
+        assert "the answer is the file's name, not its content" in run_log
+        assert "write_text" not in tests
+        assert "fix_test:test_reads_the_numbers" in company.calls  # FixTest, as before
+        assert _log(root)[-1][1].startswith("1 of 1 tests fail")
+
+
 BOARD_CELLS = (
     "def is_valid_move(cell: int) -> bool:\n    return 0 <= cell <= 9\n\n\n"
     'if __name__ == "__main__":\n    print(is_valid_move(3))\n'

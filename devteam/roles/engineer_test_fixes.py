@@ -19,22 +19,25 @@ from devteam.actions.fill_function import FileBrief
 from devteam.actions.fix_test_function import NAME as FIX_TEST
 from devteam.actions.fix_test_function import TestSubject, fix_test_function
 from devteam.actions.persona import Persona
+from devteam.actions.write_input_file import input_file_content
 from devteam.actions.write_tests import import_name
-from devteam.artifacts.function_source import function_text
+from devteam.artifacts.function_source import function_named, function_text
+from devteam.artifacts.input_files import input_file_name, with_input_file
 from devteam.artifacts.program_layout import plan_purposes
 from devteam.llm.client import LLM
 from devteam.qa.fix_judge import CheckScore, check_score
 from devteam.qa.program_checks import BugReport, TestRun, run_tests
 from devteam.qa.sandbox import in_thread
-from devteam.qa.test_failures import FailingTest, failing_tests, same_test
+from devteam.qa.test_failures import FailingTest, failing_tests, frames, missing_file, same_test
 from devteam.roles.base import RunContext
 from devteam.roles.engineer_value_votes import dispute_of, voted_side
-from devteam.roles.fix_candidates import first_better
+from devteam.roles.fix_candidates import CANDIDATE_TEMPERATURES, first_better
 
 # Each failing test costs up to `--fix-candidates` short calls and as many runs of the checks.
 MAX_TESTS_PER_ROUND = 4
 TEST_CANDIDATE = "test_candidate"
 EXPECTED_VALUE = "expected_value"
+INPUT_FILE = "input_file"
 # Each dispute costs two short choice calls and a run of the checks.
 MAX_DISPUTES_PER_TEST = 3
 
@@ -64,12 +67,29 @@ async def fix_test_functions(
     tracked = repo.tracked_files()
     purposes = plan_purposes(report.design.file_list)
     before = await in_thread(check_score, repo.root, tracked, box, purposes=purposes)
+
+    async def judge_files(files: dict[str, str]) -> CheckScore:
+        overrides = {**kept, **files}
+        return await in_thread(check_score, repo.root, tracked, box, purposes=purposes, overrides=overrides)
+
     for test in failed:
         module = subjects.get(test.path)
         tests = kept.get(test.path) or repo.read_text(test.path) or ""
         if module is None or not tests:
             continue
         subject = TestSubject(module, import_name(module), kept.get(module) or repo.read_text(module) or "")
+        what = f"{FIX_TEST} {test.path}::{test.qualname}"
+        run.progress.start(persona.role, what)
+        supplied = await _input_supplied(llm, persona, run, test, tests, subject, judge_files, before)
+        if supplied is not None:
+            kept.update(supplied.files)
+            before = supplied.score
+            tests = kept[test.path]
+            now = next((one for one in failing_tests(before.tests_output) if same_test(one, test)), None)
+            if now is None or now.error:
+                run.progress.done(persona.role, what, detail=f"changed: {before.describe()} ({supplied.how})")
+                continue
+            test = now  # failing now on what it checks: settled below like any other
 
         async def ask(
             temperature: float | None, test: FailingTest = test, tests: str = tests, subject: TestSubject = subject
@@ -87,19 +107,12 @@ async def fix_test_functions(
             )
 
         async def judge(candidate: str, path: str = test.path) -> CheckScore:
-            overrides = {**kept, path: candidate}
-            return await in_thread(check_score, repo.root, tracked, box, purposes=purposes, overrides=overrides)
+            return await judge_files({path: candidate})
 
         async def run_with(code: str, tests: str, path: str = test.path, module: str = module) -> TestRun:
             overrides = {**kept, path: tests, module: code}
             return await in_thread(run_tests, repo.root, box, overrides=overrides)
 
-        async def judge_files(files: dict[str, str]) -> CheckScore:
-            overrides = {**kept, **files}
-            return await in_thread(check_score, repo.root, tracked, box, purposes=purposes, overrides=overrides)
-
-        what = f"{FIX_TEST} {test.path}::{test.qualname}"
-        run.progress.start(persona.role, what)
         label = f"{TEST_CANDIDATE}: {test.path}::{test.qualname}"
         brief = FileBrief(module, purposes.get(module, ""), run.idea, report.design, {})
         evidence = _Evidence(judge, judge_files, run_with, brief, before)
@@ -114,6 +127,8 @@ async def fix_test_functions(
             kept[test.path] = better.text
             before = better.score
         detail = f"changed: {better.score.describe()} (candidate {better.number})" if better else "unchanged"
+        if better is None and supplied is not None:
+            detail = f"changed: {before.describe()} ({supplied.how})"
         run.progress.done(persona.role, what, detail=detail)
 
 
@@ -122,6 +137,62 @@ class _Settled:
     files: dict[str, str]  # path -> the text kept
     score: CheckScore
     how: str  # in the progress line: "the code's value"
+
+
+async def _input_supplied(
+    llm: LLM,
+    persona: Persona,
+    run: RunContext,
+    test: FailingTest,
+    tests: str,
+    subject: TestSubject,
+    judge_files: Callable[[dict[str, str]], Awaitable[CheckScore]],
+    before: CheckScore,
+) -> _Settled | None:
+    """The test file with the test writing the file it reads and nobody wrote (`artifacts.input_files`), its
+    content asked of the model (`actions.write_input_file`), when the checks then score it better; else None."""
+    file_name = input_file_name(missing_file(test.report))
+    function = function_text(tests, test.name, test.class_name)
+    if file_name is None or function is None or (f"{file_name!r}" not in function and f'"{file_name}"' not in function):
+        return None
+    subject_line = f"{test.path}::{test.qualname}"
+    reader = next((frame.function for frame in reversed(frames(test.report)) if frame.path == subject.path), None)
+    found = function_named(subject.code, reader) if reader else None
+    best: _Settled | None = None
+    for number in range(1, max(run.fix_candidates, 1) + 1):
+        temperature = CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES)) - 1]
+        content = await input_file_content(
+            llm,
+            persona,
+            file_name=file_name,
+            test_name=test.qualname,
+            function=function,
+            reader=function_text(subject.code, *found) if found else None,
+            module_path=subject.path,
+            idea=run.idea,
+            subject=subject_line,
+            repair=run.repair,
+            temperature=temperature,
+        )
+        text = with_input_file(tests, test.name, test.class_name, file_name, content) if content else None
+        shown = f"{INPUT_FILE}: {subject_line}, {file_name} {number} (temperature {temperature or 'as configured'})"
+        if text is None:
+            log.info("%s: not written into the test", shown)
+            continue
+        score = await judge_files({test.path: text})
+        lines = len((content or "").splitlines())
+        log.info(
+            "%s, %d lines, written first by the test: %s; as it is: %s",
+            shown,
+            lines,
+            score.describe(),
+            before.describe(),
+        )
+        if score > (best.score if best is not None else before):
+            best = _Settled({test.path: text}, score, f"{file_name} written first")
+            if not any(same_test(one, test) for one in failing_tests(score.tests_output)):
+                break  # the test passes with this file
+    return best
 
 
 @dataclass(frozen=True)
