@@ -1102,8 +1102,14 @@ def test_a_bool_the_test_wants_the_other_way_is_said_and_settled_when_named_twic
         fixes={},
         tests={"main.py": WANTS_IT_FALSE},
         right_values={"is_valid_move(3)": named},
+        # New versions that agree with the code on a bool: one bit, no vote; the choice decides.
+        new_versions={"is_valid_move": ["def is_valid_move(cell: int) -> bool:\n    return cell in range(9)\n"]},
     )
     root = _qa_run(tmp_path, openai_server, company)
+    assert (
+        "value_vote: tests/test_main.py::test_a_cell_is_a_move: is_valid_move written anew: True, True; the code"
+        " gives True, the test expects False: no vote (a bool)" in (root / ".devteam" / "run.log").read_text()
+    )
 
     function_prompt = company.requests["FixFunction"][0][-1]["content"]
     assert "The code gives `True` where the test wants it false." in function_prompt

@@ -8,7 +8,9 @@ and `10.0 / 3.6` for a kilogram in pounds and 10 m in km. Asked for the function
 2.20462`: a small coder model computes in code what it cannot work out in words. Every new version giving the
 code's value is a vote for the code; every one passing the test, for the test; anything else (they differ, one
 raises, one cannot be written) decides nothing, and the choice (`actions.check_expected`) is asked as before.
-The code's own version is not counted: it is the one in dispute.
+The code's own version is not counted: it is the one in dispute. A bool is one bit: new versions that agree
+with the code on it say little (each new `check_winner` of the 0.5B called a row of blanks a win, as the
+code did), so a bool is voted only the test's way — where every new version passes the test, it is the fix.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ log = logging.getLogger("devteam.engineer")
 VALUE_VOTE = "value_vote"
 # New versions written per dispute: two short calls and two test runs; both must give the same side.
 VERSIONS = 2
+
+_BOOLS = ("True", "False")
 
 Side = Literal["code", "test"]
 # What one new version did with the failing test: gave the code's value, passed it, or neither (None).
@@ -100,6 +104,10 @@ async def voted_side(
     qualname = f"{found[1]}.{found[0]}" if found[1] else found[0]
     side = readings[0] if len(readings) == VERSIONS and len(set(readings)) == 1 else None
     verdict = f"the {side}'s value" if side else "no vote"
+    if side == "code" and dispute.code_gives in _BOOLS:
+        # One bit: versions agree on it by chance, and a bug they share agrees too (every new
+        # `check_winner` of the 0.5B called a row of blanks a win). A bool the code gives is not voted in.
+        side, verdict = None, "no vote (a bool)"
     log.info(
         "%s: %s: %s written anew: %s; the code gives %s, the test expects %s: %s",
         VALUE_VOTE,
