@@ -89,6 +89,9 @@ class ScriptedBenchModel:
             # The same model, asked for the one function: the function as it was.
             function = first_user.split("## The function to correct\n", 1)[1].split("```", 2)[1]
             text = f"```{function}```\n"
+        elif "## Action: FillFunction" in first_user:
+            # Asked to write a function anew: an answer with no body, which is never spliced in.
+            text = "```python\n# no idea\n```\n"
         else:
             raise AssertionError(f"unscripted prompt: {first_user[:200]}")
         return Text(text, usage=(len(first_user) // 4, len(text) // 4))

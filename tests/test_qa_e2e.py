@@ -974,13 +974,14 @@ KM_BY_MULTIPLYING = "def meters_to_kilometers(meters: float) -> float:\n    retu
 KM_WRONGLY = "def meters_to_kilometers(meters: float) -> float:\n    return meters / 10\n"
 
 
-@pytest.mark.parametrize("versions", [[KM_BY_MULTIPLYING], [KM_BY_MULTIPLYING, KM_WRONGLY], []])
+@pytest.mark.parametrize("versions", [[KM_BY_MULTIPLYING], [KM_BY_MULTIPLYING] * 3 + [KM_WRONGLY], []])
 def test_a_disputed_value_is_settled_by_the_function_written_anew_before_any_choice_is_asked(
     tmp_path: Path, openai_server: OpenAIServer, versions: list[str]
 ) -> None:
     """Both new versions give the code's 0.01: the test takes it, and no choice is asked. Versions that give
     two values, or none written, decide nothing: the choice is asked as before (here it names the first
-    option both times: no answer)."""
+    option both times: no answer). The first two new versions are the code fix's last candidates (giving
+    0.01 too, they are no better: not kept)."""
     company = ScriptedQaCompany(
         [ScriptedFile("main.py", CONVERTER, [], "the whole program: starts it")],
         fixes={},
@@ -1006,6 +1007,42 @@ def test_a_disputed_value_is_settled_by_the_function_written_anew_before_any_cho
         assert f"{vote}{shown}; the code gives 0.01, the test expects 1.0: no vote" in run_log
         assert len(company.requests["CheckExpected"]) == 2
         assert "pytest.approx(0.01)" not in tests
+
+
+# Every snake of the 0.5B: the built-in `len` where a number belongs, given back by every FixFunction answer.
+BUILT_IN_MISUSED = (
+    "from random import randint\n\n\nclass Snake:\n    def __init__(self, length):\n        self.length = length\n"
+    "        self.body = [(randint(0, len - 1), 0) for _ in range(length)]\n\n\n"
+    'if __name__ == "__main__":\n    print(len(Snake(3).body))\n'
+)
+SNAKE_ANEW = "def __init__(self, length):\n    self.length = length\n    self.body = [(i, 0) for i in range(length)]\n"
+SNAKE_LENGTH = "from main import Snake\n\n\ndef test_length():\n    assert len(Snake(3).body) == 3\n"
+
+
+def test_a_function_no_fix_corrects_is_written_anew_without_its_body_and_kept_when_better(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", BUILT_IN_MISUSED, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": SNAKE_LENGTH},
+        function_fixes={"Snake.__init__": [BUILT_IN_MISUSED.split("\n\n\n")[1]]},  # given back as it was
+        new_versions={"Snake.__init__": ["def __init__(self, length):\n    self.body = [(0, 0)] * len", SNAKE_ANEW]},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    asked = company.requests["WriteAnew"][0][-1]["content"]
+    assert "len - 1" not in asked  # the body it would copy is not shown
+    run_log = (root / ".devteam" / "run.log").read_text()
+    label = "function_candidate: main.py:Snake.__init__"
+    assert f"{label}, candidate 4 (written anew, temperature as configured): 0 tests pass, 1 fail" in run_log
+    assert f"{label}, candidate 5 (written anew, temperature 0.6): 1 tests pass, 0 fail" in run_log
+    assert "self.body = [(i, 0) for i in range(length)]" in (root / "main.py").read_text()
+    assert "FixCode" not in company.requests  # a function kept: the whole file is not asked
+    assert _log(root)[-2:] == [
+        ("Engineer", "Fix main.py (QA round 1)"),
+        ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)"),
+    ]
 
 
 NUMBERS = (

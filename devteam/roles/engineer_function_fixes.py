@@ -4,13 +4,17 @@ The failing checks' tracebacks name, by their deepest frame in the file, the fun
 that fails inside `TodoList.complete`, a program that fails to start inside `Game.draw` — or, where a test's
 own assert failed, the function its failing line calls (`assert todo.add_task("x") == True`: add_task). Each is asked on its
 own (`actions.fix_function`, a prompt of a few hundred tokens), at the configured temperature and then warmer,
-and a candidate is kept only when the project's checks score it better (`roles.fix_candidates`).
+then once written anew without its body, and a candidate is kept only when the project's checks score it
+better (`roles.fix_candidates`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Awaitable, Callable
 
+from devteam.actions.fill_function import FileBrief, written_anew
 from devteam.actions.fix_function import NAME as FIX_FUNCTION
 from devteam.actions.fix_function import FailedInside, fix_function
 from devteam.actions.persona import Persona
@@ -28,6 +32,11 @@ _ERROR_LINE = re.compile(r"^E\s+(\w+(?:Error|Exception|Exit|Interrupt))\b", re.M
 # Each function costs up to `--fix-candidates` short calls and as many runs of the checks.
 MAX_FUNCTIONS_PER_FILE = 2
 FUNCTION_CANDIDATE = "function_candidate"
+# The function written anew, after the fixes: as configured, then warmer (the 0.5B's snake `__init__`: a
+# NameError as configured; at 0.6 a body that runs).
+ANEW_TEMPERATURES: tuple[float | None, ...] = (None, 0.6)
+
+log = logging.getLogger("devteam.engineer")
 
 
 def failed_inside(report: BugReport, path: str, code: str, read: dict[str, str]) -> list[FailedInside]:
@@ -104,8 +113,48 @@ async def fix_failed_function(
         run.progress.start(persona.role, what)
         label = f"{FUNCTION_CANDIDATE}: {path}:{failed.qualname}"
         better = await first_better(ask, judge, current=code, before=before, count=run.fix_candidates, label=label)
+        if better is None:
+            brief = FileBrief(path, purposes.get(path, ""), run.idea, report.design, {})
+            better = await _anew(llm, persona, run, code, failed, brief, judge, before, label)
         detail = f"changed: {better.score.describe()} (candidate {better.number})" if better else "unchanged"
         run.progress.done(persona.role, what, detail=detail)
         if better is not None:
             return better
+    return None
+
+
+async def _anew(
+    llm: LLM,
+    persona: Persona,
+    run: RunContext,
+    code: str,
+    failed: FailedInside,
+    brief: FileBrief,
+    judge: Callable[[str], Awaitable[CheckScore]],
+    before: CheckScore,
+    label: str,
+) -> Kept | None:
+    """The file with the function written anew, its body not shown (`actions.fill_function.written_anew`),
+    when the checks score it better; the last candidates. Shown its body, the 0.5B gave back `randint(0, len -
+    1)` (the built-in `len`) in six FixFunction candidates over two rounds, in every snake: what a model is
+    shown it writes again."""
+    for number, temperature in enumerate(ANEW_TEMPERATURES, start=max(run.fix_candidates, 1) + 1):
+        shown = f"{label}, candidate {number} (written anew, temperature {temperature or 'as configured'})"
+        version = await written_anew(
+            llm,
+            persona,
+            code=code,
+            name=failed.name,
+            class_name=failed.class_name,
+            brief=brief,
+            repair=run.repair,
+            temperature=temperature,
+        )
+        if version is None or version.strip() == code.strip():
+            log.info("%s: %s", shown, "no usable answer" if version is None else "as it was")
+            continue
+        score = await judge(version)
+        log.info("%s: %s; as it is: %s", shown, score.describe(), before.describe())
+        if score > before:
+            return Kept(version, score, number)
     return None
