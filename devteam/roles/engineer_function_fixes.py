@@ -10,7 +10,6 @@ better (`roles.fix_candidates`).
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Awaitable, Callable
 
@@ -35,8 +34,6 @@ FUNCTION_CANDIDATE = "function_candidate"
 # The function written anew, after the fixes: as configured, then warmer (the 0.5B's snake `__init__`: a
 # NameError as configured; at 0.6 a body that runs).
 ANEW_TEMPERATURES: tuple[float | None, ...] = (None, 0.6)
-
-log = logging.getLogger("devteam.engineer")
 
 
 def failed_inside(report: BugReport, path: str, code: str, read: dict[str, str]) -> list[FailedInside]:
@@ -138,9 +135,9 @@ async def _anew(
     when the checks score it better; the last candidates. Shown its body, the 0.5B gave back `randint(0, len -
     1)` (the built-in `len`) in six FixFunction candidates over two rounds, in every snake: what a model is
     shown it writes again."""
-    for number, temperature in enumerate(ANEW_TEMPERATURES, start=max(run.fix_candidates, 1) + 1):
-        shown = f"{label}, candidate {number} (written anew, temperature {temperature or 'as configured'})"
-        version = await written_anew(
+
+    async def ask(temperature: float | None) -> str | None:
+        return await written_anew(
             llm,
             persona,
             code=code,
@@ -150,11 +147,15 @@ async def _anew(
             repair=run.repair,
             temperature=temperature,
         )
-        if version is None or version.strip() == code.strip():
-            log.info("%s: %s", shown, "no usable answer" if version is None else "as it was")
-            continue
-        score = await judge(version)
-        log.info("%s: %s; as it is: %s", shown, score.describe(), before.describe())
-        if score > before:
-            return Kept(version, score, number)
-    return None
+
+    return await first_better(
+        ask,
+        judge,
+        current=code,
+        before=before,
+        count=len(ANEW_TEMPERATURES),
+        label=label,
+        temperatures=ANEW_TEMPERATURES,
+        first_number=max(run.fix_candidates, 1) + 1,
+        kind="written anew, ",
+    )

@@ -8,7 +8,7 @@ The one loop the Engineer's function fixes and test fixes share (`engineer_funct
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from devteam.qa.fix_judge import CheckScore
@@ -35,14 +35,20 @@ async def first_better(
     before: CheckScore,
     count: int,
     label: str,
+    temperatures: Sequence[float | None] = CANDIDATE_TEMPERATURES,
+    first_number: int = 1,
+    kind: str = "",
 ) -> Kept | None:
     """Ask up to `count` candidates (`ask(temperature)` -> the file with the fix, or None) and return the first
-    that `judge` scores better than `before`; each is a `label` line in the run's log."""
-    for number in range(1, max(count, 1) + 1):
-        temperature = CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES)) - 1]
-        shown = f"{label}, candidate {number} (temperature {temperature or 'as configured'})"
+    that `judge` scores better than `before`; each is a `label` line in the run's log, numbered from
+    `first_number`, at `temperatures` in turn (past the last, at the last), `kind` said beside its temperature."""
+    for index in range(max(count, 1)):
+        number = first_number + index
+        temperature = temperatures[min(index, len(temperatures) - 1)]
+        shown = f"{label}, candidate {number} ({kind}temperature {temperature or 'as configured'})"
         candidate = await ask(temperature)
         if candidate is None:
+            log.info("%s: no usable answer", shown)
             continue
         if candidate.strip() == current.strip():
             log.info("%s: as it was", shown)
