@@ -1,6 +1,7 @@
 """CheckExpected against real llama.cpp (llama-cpp-python's server, SmolLM2-135M-Instruct): the choice between
 the code's value and the test's, asked in both orders through the server's grammar, and the server alive after;
-and the disputed function written anew by the same model, spliced in place or refused."""
+the disputed function written anew by the same model, spliced in place or refused; and the content of a file a
+test reads, written into the test."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from llama_server import LlamaServer, llama_server
 from devteam.actions.check_expected import Side, right_value
 from devteam.actions.fill_function import FileBrief, written_anew
 from devteam.actions.persona import Persona
+from devteam.actions.write_input_file import input_file_content
 from devteam.artifacts.documents import PlannedFile, SystemDesign
 from devteam.artifacts.expected_values import DisputedValue, disputed_value
 from devteam.artifacts.function_source import function_text
+from devteam.artifacts.input_files import with_input_file
 from devteam.config.settings import LLMConfig
 from devteam.llm.factory import build_llm
 from devteam.llm.usage import Ledger
@@ -125,4 +128,39 @@ def test_the_real_model_s_new_version_of_a_disputed_function_lands_in_place_or_i
         assert function_text(version, "to_m", "Converter") == function_text(CONVERTER, "to_m", "Converter")
         assert function_text(version, "to_km", "Converter") is not None
         compile(version, "main.py", "exec")
+    assert httpx.get(f"{server.base_url}/models", timeout=10).status_code == 200
+
+
+READS_A_FILE = 'from main import read_numbers\n\n\ndef test_numbers():\n    assert read_numbers("data.txt") == [1, 2]\n'
+
+
+def test_the_real_model_s_content_for_a_file_a_test_reads_is_written_into_the_test(server: LlamaServer) -> None:
+    ledger = Ledger()
+
+    async def go() -> str | None:
+        llm = build_llm(config_of(server), ledger=ledger)
+        try:
+            return await input_file_content(
+                llm,
+                PERSONA,
+                file_name="data.txt",
+                test_name="test_numbers",
+                function=READS_A_FILE.split("\n\n\n")[1],
+                reader="def read_numbers(path):\n    with open(path) as file:\n        return [int(line) for line in file]\n",
+                module_path="main.py",
+                idea="sum the numbers of a file",
+                subject="tests/test_main.py::test_numbers",
+                repair=True,
+            )
+        finally:
+            await llm.aclose()
+
+    content = asyncio.run(go())
+
+    assert [call.action for call in ledger.calls][:1] == ["WriteInputFile"]
+    if content is not None:  # what a 135M model writes is its own; that it lands in the test, as text, is ours
+        tests = with_input_file(READS_A_FILE, "test_numbers", None, "data.txt", content)
+        assert tests is not None
+        assert f"(tmp_path / 'data.txt').write_text({content!r})" in tests
+        assert "read_numbers(str(tmp_path / 'data.txt'))" in tests
     assert httpx.get(f"{server.base_url}/models", timeout=10).status_code == 200
