@@ -1089,6 +1089,27 @@ def test_a_file_a_test_reads_and_nobody_wrote_is_asked_for_and_written_by_the_te
         assert _log(root)[-1][1].startswith("1 of 1 tests fail")
 
 
+def test_a_function_written_anew_as_the_code_has_it_votes_for_the_code_s_value(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    """The 0.5B, not shown its `meters / 1000.0`, wrote it again, twice: the code's value, with nothing to run."""
+    own_body = CONVERTER.split("\n\n\n")[0] + "\n"
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", CONVERTER, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": EXPECTS_THE_WRONG_VALUE},
+        new_versions={"meters_to_kilometers": [own_body]},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    assert (
+        "value_vote: tests/test_main.py::test_meters_to_kilometers: meters_to_kilometers written anew: 0.01 (the"
+        " code's own body), 0.01 (the code's own body); the code gives 0.01, the test expects 1.0: the code's value"
+    ) in (root / ".devteam" / "run.log").read_text()
+    assert "meters_to_kilometers(10) == pytest.approx(0.01)" in (root / "tests" / "test_main.py").read_text()
+    assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")
+
+
 BOARD_CELLS = (
     "def is_valid_move(cell: int) -> bool:\n    return 0 <= cell <= 9\n\n\n"
     'if __name__ == "__main__":\n    print(is_valid_move(3))\n'
