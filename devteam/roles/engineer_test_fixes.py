@@ -4,7 +4,10 @@ Reached only when no fix of the code for the round's failure was kept (`engineer
 the code, so the tests that expect something else are what is asked for. Each failing test is asked on its own
 (`actions.fix_test_function`), at the configured temperature and then warmer, and a candidate is kept only when
 the project's checks, run in the box on a throwaway copy holding it, score it better than the tests as they are
-(`qa.fix_judge`) — a rewrite that still fails, or breaks another test, is never written.
+(`qa.fix_judge`) — a rewrite that still fails, or breaks another test, is never written. Before that, a file
+the test reads and nobody wrote is given to it (`artifacts.input_files`), and a value it disputes with the code
+is settled by running the function written anew (`engineer_value_votes`), else by a choice
+(`actions.check_expected`).
 """
 
 from __future__ import annotations
@@ -115,7 +118,7 @@ async def fix_test_functions(
 
         label = f"{TEST_CANDIDATE}: {test.path}::{test.qualname}"
         brief = FileBrief(module, purposes.get(module, ""), run.idea, report.design, {})
-        evidence = _Evidence(judge, judge_files, run_with, brief, before)
+        evidence = _Evidence(judge_files, run_with, brief, before)
         settled = await _settled_value(llm, persona, run, test, tests, subject, evidence)
         if settled is not None:
             kept.update(settled.files)
@@ -199,8 +202,7 @@ async def _input_supplied(
 class _Evidence:
     """What settles a disputed value besides the model's choice, for one failing test."""
 
-    judge: Callable[[str], Awaitable[CheckScore]]  # the checks' score of the project with this test file
-    judge_files: Callable[[dict[str, str]], Awaitable[CheckScore]]  # ... with these files (path -> text)
+    judge_files: Callable[[dict[str, str]], Awaitable[CheckScore]]  # the checks' score with these files (path -> text)
     run_with: Callable[..., Awaitable[TestRun]]  # the tests run with `(code, tests=...)` in place of module and file
     brief: FileBrief  # the tested module, for writing one of its functions anew
     before: CheckScore  # the checks' score as the project is
@@ -222,7 +224,7 @@ async def _settled_value(
     settled in turn, up to `MAX_DISPUTES_PER_TEST`. Where every new version of the function passes the test
     instead, the code is what is wrong: the first new version, kept when the checks score it better."""
     subject_line = f"{test.path}::{test.qualname}"
-    judge, before = evidence.judge, evidence.before
+    before = evidence.before
     report, text = test.report, tests
     settled: set[int] = set()
     for _ in range(MAX_DISPUTES_PER_TEST):
@@ -282,7 +284,7 @@ async def _settled_value(
         if side != "code":
             return None
         text = dispute.corrected
-        score = await judge(text)
+        score = await evidence.judge_files({test.path: text})
         log.info(
             "%s: %s: the code's %s in place of %s: %s; as it is: %s",
             EXPECTED_VALUE,
@@ -294,7 +296,7 @@ async def _settled_value(
         )
         if score > before:
             # Once more: a value the code gives at random (a password, a dice) passes only the run it came from.
-            again = await judge(text)
+            again = await evidence.judge_files({test.path: text})
             if again > before:
                 return _Settled({test.path: text}, min(score, again), "the code's value")
             log.info(
