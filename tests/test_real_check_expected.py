@@ -6,7 +6,8 @@ test reads, written into the test."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from devteam.artifacts.expected_values import DisputedValue, disputed_value
 from devteam.artifacts.function_source import function_text
 from devteam.artifacts.input_files import with_input_file
 from devteam.config.settings import LLMConfig
+from devteam.llm.client import LLM
 from devteam.llm.factory import build_llm
 from devteam.llm.usage import Ledger
 
@@ -30,6 +32,7 @@ TESTS = (
     "import pytest\nfrom main import meters_to_kilometers\n\n\ndef test_km():\n"
     "    assert meters_to_kilometers(10) == pytest.approx(1.0)\n"
 )
+T = TypeVar("T")
 PERSONA = Persona("Engineer", "a senior software engineer", "working code")
 
 
@@ -52,28 +55,35 @@ def config_of(server: LlamaServer) -> LLMConfig:
     )
 
 
-def ask(server: LlamaServer, dispute: DisputedValue) -> tuple[Side | None, Ledger]:
-    config = config_of(server)
+def with_llm(server: LlamaServer, call: Callable[[LLM], Awaitable[T]]) -> tuple[T, Ledger]:
+    """What `call` gives with a client of the real server, and the ledger of its calls."""
     ledger = Ledger()
 
-    async def go() -> Side | None:
-        llm = build_llm(config, ledger=ledger)
+    async def go() -> T:
+        llm = build_llm(config_of(server), ledger=ledger)
         try:
-            return await right_value(
-                llm,
-                PERSONA,
-                dispute=dispute,
-                test_name="test_km",
-                function=TESTS.split("\n\n\n")[1],
-                module_path="main.py",
-                idea="a unit converter",
-                subject="tests/test_main.py::test_km",
-                repair=True,
-            )
+            return await call(llm)
         finally:
             await llm.aclose()
 
     return asyncio.run(go()), ledger
+
+
+def ask(server: LlamaServer, dispute: DisputedValue) -> tuple[Side | None, Ledger]:
+    return with_llm(
+        server,
+        lambda llm: right_value(
+            llm,
+            PERSONA,
+            dispute=dispute,
+            test_name="test_km",
+            function=TESTS.split("\n\n\n")[1],
+            module_path="main.py",
+            idea="a unit converter",
+            subject="tests/test_main.py::test_km",
+            repair=True,
+        ),
+    )
 
 
 def test_the_real_model_names_one_of_the_two_values_in_each_order(server: LlamaServer) -> None:
@@ -101,7 +111,6 @@ CONVERTER = "class Converter:\n    def to_km(self, meters):\n        return mete
 
 
 def test_the_real_model_s_new_version_of_a_disputed_function_lands_in_place_or_is_refused(server: LlamaServer) -> None:
-    ledger = Ledger()
     design = SystemDesign(
         implementation_approach="standard library only",
         file_list=[PlannedFile(path="main.py", purpose="the unit converter")],
@@ -110,16 +119,12 @@ def test_the_real_model_s_new_version_of_a_disputed_function_lands_in_place_or_i
     )
     brief = FileBrief("main.py", "the unit converter", "a unit converter", design, {})
 
-    async def go() -> str | None:
-        llm = build_llm(config_of(server), ledger=ledger)
-        try:
-            return await written_anew(
-                llm, PERSONA, code=CONVERTER, name="to_km", class_name="Converter", brief=brief, repair=True
-            )
-        finally:
-            await llm.aclose()
-
-    version = asyncio.run(go())
+    version, ledger = with_llm(
+        server,
+        lambda llm: written_anew(
+            llm, PERSONA, code=CONVERTER, name="to_km", class_name="Converter", brief=brief, repair=True
+        ),
+    )
 
     assert len(ledger.calls) >= 1
     asked = ledger.calls[0]
@@ -135,27 +140,21 @@ READS_A_FILE = 'from main import read_numbers\n\n\ndef test_numbers():\n    asse
 
 
 def test_the_real_model_s_content_for_a_file_a_test_reads_is_written_into_the_test(server: LlamaServer) -> None:
-    ledger = Ledger()
-
-    async def go() -> str | None:
-        llm = build_llm(config_of(server), ledger=ledger)
-        try:
-            return await input_file_content(
-                llm,
-                PERSONA,
-                file_name="data.txt",
-                test_name="test_numbers",
-                function=READS_A_FILE.split("\n\n\n")[1],
-                reader="def read_numbers(path):\n    with open(path) as file:\n        return [int(line) for line in file]\n",
-                module_path="main.py",
-                idea="sum the numbers of a file",
-                subject="tests/test_main.py::test_numbers",
-                repair=True,
-            )
-        finally:
-            await llm.aclose()
-
-    content = asyncio.run(go())
+    content, ledger = with_llm(
+        server,
+        lambda llm: input_file_content(
+            llm,
+            PERSONA,
+            file_name="data.txt",
+            test_name="test_numbers",
+            function=READS_A_FILE.split("\n\n\n")[1],
+            reader="def read_numbers(path):\n    with open(path) as file:\n        return [int(line) for line in file]\n",
+            module_path="main.py",
+            idea="sum the numbers of a file",
+            subject="tests/test_main.py::test_numbers",
+            repair=True,
+        ),
+    )
 
     assert [call.action for call in ledger.calls][:1] == ["WriteInputFile"]
     if content is not None:  # what a 135M model writes is its own; that it lands in the test, as text, is ours

@@ -1,4 +1,4 @@
-"""One function asked for on its own — a fill, a fix, a test's fix: a short prompt, a short answer, its code.
+"""One short answer asked for on its own (a function's fill or fix, a test's fix or input file): its code.
 
 The calls that ask for one function share their shape: the persona's system message and the prompt, one
 re-ask at most, a small token budget (a function is short, and a small budget ends a looping answer early).
@@ -27,8 +27,10 @@ async def function_answer(
     repair: bool,
     max_tokens: int,
     temperature: float | None = None,
+    language: str = "python",
 ) -> str | None:
-    """The code of the answer, or None (logged) when the model gave no usable one."""
+    """The code of the answer (its fenced block, in `language` if several), or None (logged) when the model
+    gave no usable one."""
     try:
         answer = await ask_code(
             llm,
@@ -36,7 +38,7 @@ async def function_answer(
             role=persona.role,
             action=action,
             subject=subject,
-            language="python",
+            language=language,
             repair=repair,
             max_reasks=1,
             max_tokens=min(max_tokens, llm.max_tokens),

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import logging
 
+from devteam.actions.function_answer import function_answer
 from devteam.actions.persona import Persona
 from devteam.artifacts.input_files import MAX_CONTENT_CHARS
-from devteam.core.errors import StructuredOutputError
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
-from devteam.llm.types import ChatMessage
-from devteam.structured.ask import ask_code
 
 log = logging.getLogger("devteam.engineer")
 
@@ -53,27 +51,24 @@ async def input_file_content(
         idea=idea,
         fence=fence,
     )
-    try:
-        answer = await ask_code(
-            llm,
-            [persona.system_message(), ChatMessage("user", prompt)],
-            role=persona.role,
-            action=NAME,
-            subject=subject,
-            language=fence,
-            repair=repair,
-            max_reasks=1,
-            max_tokens=min(MAX_ANSWER_TOKENS, llm.max_tokens),
-            temperature=temperature,
-        )
-    except StructuredOutputError as error:
-        log.warning("%s %s: no usable answer (%s)", NAME, subject, error)
+    content = await function_answer(
+        llm,
+        persona,
+        prompt,
+        action=NAME,
+        subject=subject,
+        repair=repair,
+        max_tokens=MAX_ANSWER_TOKENS,
+        temperature=temperature,
+        language=fence,
+    )
+    if content is None:
         return None
-    if answer.value.strip() in (file_name, f"<{file_name}>"):
+    if content.strip() in (file_name, f"<{file_name}>"):
         # The 0.5B's first answers for `example.txt`: the file's own name, as its one line.
         log.warning("%s %s: the answer is the file's name, not its content; not used", NAME, subject)
         return None
-    if len(answer.value) > MAX_CONTENT_CHARS:
-        log.warning("%s %s: %d characters is no test's sample file; not used", NAME, subject, len(answer.value))
+    if len(content) > MAX_CONTENT_CHARS:
+        log.warning("%s %s: %d characters is no test's sample file; not used", NAME, subject, len(content))
         return None
-    return answer.value
+    return content
