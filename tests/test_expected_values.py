@@ -7,7 +7,7 @@ from pathlib import Path
 from pytest_runs import pytest_output
 
 from devteam.actions.check_expected import option_text
-from devteam.artifacts.expected_values import DisputedValue, agree, disputed_truth, disputed_value
+from devteam.artifacts.expected_values import DisputedValue, agree, disputed_truth, disputed_value, with_one_check
 from devteam.qa.test_failures import asserted_truth, compared, failing_tests, frames
 from devteam.roles.engineer_value_votes import computing_functions
 
@@ -205,3 +205,46 @@ def test_the_function_a_disputed_call_computes_with_is_read_outermost_first() ->
     assert computing_functions("game.board.is_full()") == ["is_full"]
     assert computing_functions("to_km") == []  # no call
     assert computing_functions("to_km(") == []  # not code
+
+
+ASSERTS_BEFORE_AND_AFTER = """\
+from units import add_task, to_km
+
+
+def test_km():
+    tasks = []
+    assert add_task(tasks, 'a') is None, (
+        "adds"
+    )
+    assert to_km(10) == 1.0
+    assert to_km(2000) == 2
+    assert tasks == ['a']
+
+
+def test_other():
+    assert to_km(1) == 5
+"""
+
+
+def test_a_version_is_asked_only_the_disputed_value_the_test_s_other_asserts_kept_as_calls(tmp_path: Path) -> None:
+    """The run that asks a new version one value fails only on that assert: the others of its test still run
+    their calls (`add_task` fills the list), line for line; the other tests are as they were."""
+    line = ASSERTS_BEFORE_AND_AFTER.splitlines().index("    assert to_km(10) == 1.0") + 1
+    asked = with_one_check(ASSERTS_BEFORE_AND_AFTER, line)
+    assert asked is not None
+
+    assert len(asked.splitlines()) == len(ASSERTS_BEFORE_AND_AFTER.splitlines())
+    assert asked.splitlines()[line - 1] == "    assert to_km(10) == 1.0"
+    assert "    (add_task(tasks, 'a') is None, (\n        \"adds\"\n    ))" in asked
+    assert "    (to_km(2000) == 2)\n    (tasks == ['a'])" in asked
+    assert "def test_other():\n    assert to_km(1) == 5" in asked
+    (tmp_path / "units.py").write_text(MODULE)
+    (tmp_path / "test_units.py").write_text(asked)
+    failing = {test.name: test for test in failing_tests(pytest_output(tmp_path))}
+    assert set(failing) == {"test_km", "test_other"}
+    assert frames(failing["test_km"].report)[-1].line == line  # failed there, and only there
+
+
+def test_no_version_s_file_where_the_line_holds_no_assert_or_the_file_does_not_parse() -> None:
+    assert with_one_check(ASSERTS_BEFORE_AND_AFTER, 5) is None  # `tasks = []`
+    assert with_one_check("def test_x(:\n    assert f() == 1\n", 2) is None

@@ -1009,6 +1009,52 @@ def test_a_disputed_value_is_settled_by_the_function_written_anew_before_any_cho
         assert "pytest.approx(0.01)" not in tests
 
 
+POUNDS = (
+    "def kilograms_to_pounds(kilograms: float) -> float:\n    return kilograms * 2.2046\n\n\n"
+    'if __name__ == "__main__":\n    print(kilograms_to_pounds(1))\n'
+)
+# The 0.5B's converter tests: a right value first, then wrong ones, all of one function in one test.
+POUNDS_TESTS = (
+    "from main import kilograms_to_pounds\n\n\n"
+    "def test_kilograms_to_pounds() -> None:\n"
+    "    assert kilograms_to_pounds(1) == 2.2046\n"
+    "    assert kilograms_to_pounds(5) == 10.0\n"
+    "    assert kilograms_to_pounds(3.75) == 12.64\n"
+)
+# Written anew, the constant has a digit more: 2.20462 fails the first assert, and agrees with the code after it.
+POUNDS_ANEW = "def kilograms_to_pounds(kilograms: float) -> float:\n    return kilograms * 2.20462\n"
+
+
+def test_each_disputed_value_asks_the_new_versions_that_value_alone_written_once_a_round(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    """A new version is asked only the disputed value: the test's other asserts do not fail its run (the
+    first assert, right for the code's 2.2046, is wrong for a version's 2.20462 — before, "a failure
+    elsewhere", no vote). The two wrong literals take the code's values, and the versions are written once
+    for both disputes."""
+    company = ScriptedQaCompany(
+        [ScriptedFile("main.py", POUNDS, [], "the whole program: starts it")],
+        fixes={},
+        tests={"main.py": POUNDS_TESTS},
+        new_versions={"kilograms_to_pounds": [POUNDS_ANEW]},
+    )
+    root = _qa_run(tmp_path, openai_server, company)
+
+    run_log = (root / ".devteam" / "run.log").read_text()
+    vote = "value_vote: tests/test_main.py::test_kilograms_to_pounds: kilograms_to_pounds written anew: "
+    assert f"{vote}11.0231, 11.0231; the code gives 11.023, the test expects 10.0: the code's value" in run_log
+    assert f"{vote}8.267325, 8.267325; the code gives 8.26725, the test expects 12.64: the code's value" in run_log
+    tests = (root / "tests" / "test_main.py").read_text()
+    # (Floats compared through `pytest.approx`, as QA writes them: the version's 2.20462 still fails the first.)
+    assert "kilograms_to_pounds(5) == pytest.approx(11.023)\n" in tests
+    assert "kilograms_to_pounds(3.75) == pytest.approx(8.26725)\n" in tests
+    assert "kilograms_to_pounds(1) == pytest.approx(2.2046)\n" in tests  # the assert no one disputed, as it was
+    assert "CheckExpected" not in company.requests
+    # The code fix's two candidates written anew, then the vote's two versions, once for both disputes.
+    assert len(company.requests["WriteAnew"]) == 4
+    assert _log(root)[-1] == ("QaEngineer", "1 of 1 tests pass, python main.py: clean exit (round 2)")
+
+
 # Every snake of the 0.5B: the built-in `len` where a number belongs, given back by every FixFunction answer.
 BUILT_IN_MISUSED = (
     "from random import randint\n\n\nclass Snake:\n    def __init__(self, length):\n        self.length = length\n"

@@ -79,6 +79,46 @@ def disputed_truth(tests: str, line: int, code_gave: bool) -> DisputedValue | No
     return DisputedValue(computed, repr(code_gave), repr(not code_gave), corrected, line)
 
 
+def with_one_check(tests: str, line: int) -> str | None:
+    """The test file `tests` with every other `assert` of the test function holding `line` turned into an
+    expression its calls still run in (`(game.make_move(0, 0) == True, "msg")`), line for line, so that a run
+    of it can fail only on the assert at `line`; None when the file does not parse or `line` holds no assert.
+
+    A new version of a function is asked what one call gives: the 0.5B's converter test asserted `to_pounds(1)
+    == 2.2046` before the disputed `to_pounds(5) == 10.0`, and a new version giving 2.20462 failed there first,
+    which said nothing of the value in dispute."""
+    disputed = _assert_at(tests, line)
+    try:
+        tree = ast.parse(tests)
+    except (SyntaxError, ValueError):
+        return None
+    holding = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    owner = max(holding, key=lambda node: node.lineno, default=None)  # the innermost
+    if disputed is None or owner is None:
+        return None
+    others = [
+        node
+        for node in ast.walk(owner)
+        if isinstance(node, ast.Assert) and node.lineno != disputed.lineno and node.end_lineno is not None
+    ]
+    text = tests
+    # From the last to the first: each replacement leaves the offsets of those before it as they were.
+    for node in sorted(others, key=lambda node: (node.lineno, node.col_offset), reverse=True):
+        source = ast.get_source_segment(text, node)
+        if source is None or not source.startswith("assert"):
+            return None
+        replaced = _replaced(text, node, "(" + source[len("assert") :].strip() + ")")
+        if replaced is None:
+            return None
+        text = replaced
+    return text
+
+
 # Two implementations of one conversion agree when they differ in a constant's last digits (2.2046 against
 # 2.20462 pounds to the kilogram), not when one is off by a factor.
 _AGREEING = 1e-3
@@ -163,7 +203,7 @@ def _source(text: str, node: ast.expr) -> str:
     return ast.get_source_segment(text, node) or ast.unparse(node)
 
 
-def _replaced(text: str, node: ast.expr, replacement: str) -> str | None:
+def _replaced(text: str, node: ast.expr | ast.stmt, replacement: str) -> str | None:
     """`text` with `node`'s source replaced (ast offsets count UTF-8 bytes); None when the result does not parse."""
     if node.end_lineno is None or node.end_col_offset is None:
         return None

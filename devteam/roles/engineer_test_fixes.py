@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
 
 from devteam.actions.check_expected import right_value
 from devteam.actions.fill_function import FileBrief
@@ -33,7 +32,7 @@ from devteam.qa.program_checks import BugReport, TestRun, run_tests
 from devteam.qa.sandbox import in_thread
 from devteam.qa.test_failures import FailingTest, failing_tests, frames, missing_file, same_test
 from devteam.roles.base import RunContext
-from devteam.roles.engineer_value_votes import dispute_of, voted_side
+from devteam.roles.engineer_value_votes import NewVersions, dispute_of, voted_side
 from devteam.roles.fix_candidates import CANDIDATE_TEMPERATURES, first_better
 
 # Each failing test costs up to `--fix-candidates` short calls and as many runs of the checks.
@@ -41,8 +40,10 @@ MAX_TESTS_PER_ROUND = 4
 TEST_CANDIDATE = "test_candidate"
 EXPECTED_VALUE = "expected_value"
 INPUT_FILE = "input_file"
-# Each dispute costs two short choice calls and a run of the checks.
-MAX_DISPUTES_PER_TEST = 3
+# Each dispute costs two runs of the tests with the function's new versions (written once a round: the first
+# dispute pays their two short calls), a run of the checks, and two short choice calls where the versions do not
+# settle it. The 0.5B wrote three wrong literals into one converter test, and more asserts than that per test.
+MAX_DISPUTES_PER_TEST = 6
 
 log = logging.getLogger("devteam.engineer")
 
@@ -70,6 +71,7 @@ async def fix_test_functions(
     tracked = repo.tracked_files()
     purposes = plan_purposes(report.design.file_list)
     before = await in_thread(check_score, repo.root, tracked, box, purposes=purposes)
+    versions: NewVersions = {}
 
     async def judge_files(files: dict[str, str]) -> CheckScore:
         overrides = {**kept, **files}
@@ -118,7 +120,7 @@ async def fix_test_functions(
 
         label = f"{TEST_CANDIDATE}: {test.path}::{test.qualname}"
         brief = FileBrief(module, purposes.get(module, ""), run.idea, report.design, {})
-        evidence = _Evidence(judge_files, run_with, brief, before)
+        evidence = _Evidence(judge_files, run_with, brief, before, versions)
         settled = await _settled_value(llm, persona, run, test, tests, subject, evidence)
         if settled is not None:
             kept.update(settled.files)
@@ -203,9 +205,10 @@ class _Evidence:
     """What settles a disputed value besides the model's choice, for one failing test."""
 
     judge_files: Callable[[dict[str, str]], Awaitable[CheckScore]]  # the checks' score with these files (path -> text)
-    run_with: Callable[..., Awaitable[TestRun]]  # the tests run with `(code, tests=...)` in place of module and file
+    run_with: Callable[[str, str], Awaitable[TestRun]]  # the tests run with `(code, tests)` in place of module and file
     brief: FileBrief  # the tested module, for writing one of its functions anew
     before: CheckScore  # the checks' score as the project is
+    versions: NewVersions  # the functions written anew this round, each written once
 
 
 async def _settled_value(
@@ -248,8 +251,9 @@ async def _settled_value(
             tests=text,
             module=subject.code,
             brief=evidence.brief,
-            run_with=partial(evidence.run_with, tests=text),
+            run_with=evidence.run_with,
             repair=run.repair,
+            written=evidence.versions,
         )
         if vote is not None and vote.module is not None:
             # With the values settled so far, if any.

@@ -23,7 +23,7 @@ from typing import Literal
 
 from devteam.actions.fill_function import FileBrief, written_anew
 from devteam.actions.persona import Persona
-from devteam.artifacts.expected_values import DisputedValue, agree, disputed_truth, disputed_value
+from devteam.artifacts.expected_values import DisputedValue, agree, disputed_truth, disputed_value, with_one_check
 from devteam.artifacts.function_source import function_named
 from devteam.llm.client import LLM
 from devteam.qa.program_checks import TestRun
@@ -39,6 +39,10 @@ VERSIONS = 2
 _BOOLS = ("True", "False")
 
 Side = Literal["code", "test"]
+# The new versions written so far in a round, by the module's text, the function, its class and the version's
+# number: each dispute a function's value is in (the 0.5B's converter tests: three wrong literals in one test)
+# runs the versions already written rather than paying two more calls for the same answers.
+NewVersions = dict[tuple[str, str, str | None, int], str | None]
 # What one new version did with the failing test: gave the code's value, passed it, or neither (None).
 Reading = Side | None
 
@@ -60,12 +64,17 @@ async def voted_side(
     tests: str,
     module: str,
     brief: FileBrief,
-    run_with: Callable[[str], Awaitable[TestRun]],
+    run_with: Callable[[str, str], Awaitable[TestRun]],
     repair: bool,
+    written: NewVersions | None = None,
 ) -> Vote | None:
     """The side every new version of the function `report` shows the disputed call computing with agrees with;
     None when they do not all agree or the function is not one of `module`'s (`module`: its code).
-    `run_with(code)`: the tests run with `code` in place of the module and `tests` in place of the test file."""
+    `run_with(code, tests)`: the tests run with `code` in place of the module and `tests` in place of the test
+    file — here `tests` with the test's other asserts made harmless (`expected_values.with_one_check`), so that
+    a version is asked only the disputed value; `written`: the versions written before, used and filled."""
+    written = written if written is not None else {}
+    asked = with_one_check(tests, dispute.line) or tests
     subject = f"{test.path}::{test.qualname}"
     found = next(
         (
@@ -81,16 +90,19 @@ async def voted_side(
     values: list[str] = []
     versions: list[str] = []
     for number in range(VERSIONS):
-        version = await written_anew(
-            llm,
-            persona,
-            code=module,
-            name=found[0],
-            class_name=found[1],
-            brief=brief,
-            repair=repair,
-            temperature=CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES) - 1)],
-        )
+        key = (module, found[0], found[1], number)
+        if key not in written:
+            written[key] = await written_anew(
+                llm,
+                persona,
+                code=module,
+                name=found[0],
+                class_name=found[1],
+                brief=brief,
+                repair=repair,
+                temperature=CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES) - 1)],
+            )
+        version = written[key]
         if version is None:
             readings.append(None)
             values.append("no new version")
@@ -101,7 +113,7 @@ async def voted_side(
             reading: Reading = "code"
             shown = f"{dispute.code_gives} (the code's own body)"
         else:
-            reading, shown = _reading(await run_with(version), test, tests, dispute)
+            reading, shown = _reading(await run_with(version, asked), test, asked, dispute)
         readings.append(reading)
         versions.append(version)
         values.append(shown)
