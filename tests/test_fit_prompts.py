@@ -378,6 +378,53 @@ def test_only_top_level_imports_at_the_named_lines_are_dropped() -> None:
     assert without_import_lines("def broken(:\n", {1}) is None
 
 
+def test_the_names_a_dropped_import_bound_and_the_functions_that_use_them_are_found() -> None:
+    from devteam.artifacts.function_source import functions_using
+    from devteam.artifacts.import_fit import imported_names
+
+    code = (
+        "import os\nimport markdown\nimport xml.sax as sax\nfrom graphics import draw, clear as wipe\n"
+        "from shapes import *\n\n\n"
+        "def to_html(text):\n    return markdown.markdown(text)\n\n\n"
+        "def path():\n    return os.sep\n\n\n"
+        "class Screen:\n    def show(self):\n        wipe()\n\n    def markdown(self):\n        return 1\n\n\n"
+        "def shadowing(markdown):\n    markdown = 2\n"
+    )
+    assert imported_names(code, {2, 3, 4, 5}) == {"markdown", "sax", "draw", "wipe"}  # a star import names none
+    assert imported_names(code, {1}) == {"os"}
+    assert imported_names("def broken(:\n", {1}) == set()
+    # Read, not only bound: a method named `markdown`, or a parameter of that name only assigned, uses nothing.
+    assert functions_using(code, {"markdown", "wipe"}) == [("to_html", None), ("show", "Screen")]
+    assert functions_using(code, {"os"}) == [("path", None)]
+    assert functions_using("def broken(:\n", {"os"}) == []
+
+
+def test_the_function_written_without_a_package_is_told_it_is_not_there() -> None:
+    from devteam.actions.fill_function import FileBrief, function_prompt
+    from devteam.artifacts.documents import SystemDesign
+    from devteam.artifacts.function_source import located_function
+
+    code = "def to_html(text):\n    return markdown.markdown(text)\n"
+    place = located_function(code, "to_html")
+    assert place is not None
+    design = SystemDesign.model_validate(
+        {
+            "implementation_approach": "Python's markdown library",
+            "file_list": [{"path": "main.py", "purpose": "the converter"}],
+            "data_structures_and_interfaces": "def to_html(text)",
+            "program_call_flow": "main -> to_html",
+            "anything_unclear": "",
+        }
+    )
+    brief = FileBrief("main.py", "the converter", "write a markdown-to-HTML converter", design, {})
+    one = function_prompt(code, place, brief, unavailable=("markdown",))
+    assert "`markdown` is not installed where the program runs" in one
+    assert "do not import it. Write the work it did yourself, with the standard library." in one
+    two = function_prompt(code, place, brief, unavailable=("markdown", "bs4"))
+    assert "`markdown`, `bs4` are not installed" in two and "do not import them. Write the work they did" in two
+    assert "not installed" not in function_prompt(code, place, brief)
+
+
 @pytest.mark.parametrize(
     ("idea", "asked"),
     [

@@ -143,6 +143,68 @@ def test_a_module_no_requirement_names_is_the_codes_failure_and_goes_to_the_fix(
     assert "NameError: name 'draw' is not defined" in company.prompts["FixCode"][0]
 
 
+def test_a_function_that_used_a_dropped_import_is_written_again_without_it(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    # The 0.5B's markdown converter called `markdown.markdown(text)` in a standard-library program; its import
+    # was dropped (nothing provides it) and the program died on a NameError at its first call, in every suite.
+    main = (
+        "import zz_made_up_markup\n\n\ndef render(text):\n    return zz_made_up_markup.render(text)\n\n\n"
+        "print(render('# hi'))\n"
+    )
+    still_using = "import zz_made_up_markup\n\ndef render(text):\n    return zz_made_up_markup.markdown(text)"
+    plain = "def render(text):\n    return '<h1>' + text.lstrip('# ') + '</h1>'"
+    files = [*SNAKE_FILES[:2], ScriptedFile("snake/__main__.py", main, ["snake/board.py"], "entry point")]
+    company = ScriptedQaCompany(
+        files,
+        fixes={},
+        tests={"snake/board.py": BOARD_STARTS_AT_ZERO},
+        new_versions={"render": [still_using, plain]},
+    )
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    assert "repair_import_dropped" in result.stderr
+    run_log = (tmp_path / "workspace" / "snake" / ".devteam" / "run.log").read_text()
+    assert "repair_function_without_import: snake/__main__.py render written without zz_made_up_markup" in run_log
+    # Asked twice: the first answer imported the package again and still called it, so it was not kept.
+    asked_without = [p for p in company.prompts["WriteAnew"] if "`zz_made_up_markup` is not installed" in p]
+    assert len(asked_without) == 2, company.prompts.get("WriteAnew")
+    written = (tmp_path / "workspace" / "snake" / "snake" / "__main__.py").read_text()
+    assert "zz_made_up_markup" not in written
+    assert "return '<h1>' + text.lstrip('# ') + '</h1>'" in written
+    log = _log(tmp_path / "workspace" / "snake")
+    assert any(author == "Engineer" and summary.startswith("Fit snake/__main__.py") for author, summary in log), log
+    assert log[-1] == ("QaEngineer", "1 of 1 tests pass, python -m snake: clean exit (round 1)"), log
+
+
+def test_a_function_whose_every_rewrite_still_uses_the_dropped_import_is_left_for_the_fix(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    main = (
+        "import zz_made_up_markup\n\n\ndef render(text):\n    return zz_made_up_markup.render(text)\n\n\nrender('x')\n"
+    )
+    still_using = "def render(text):\n    import zz_made_up_markup\n    return zz_made_up_markup.markdown(text)"
+    files = [*SNAKE_FILES[:2], ScriptedFile("snake/__main__.py", main, ["snake/board.py"], "entry point")]
+    company = ScriptedQaCompany(
+        files, fixes={}, tests={"snake/board.py": BOARD_STARTS_AT_ZERO}, new_versions={"render": [still_using]}
+    )
+    openai_server.set_handler(company)
+    _configure(tmp_path, openai_server)
+
+    result = run_metagpt([IDEA, "--no-code-review", "--run-tests"], cwd=tmp_path, timeout=240)
+
+    assert result.code == 0, result.output
+    assert "snake/__main__.py render: still uses zz_made_up_markup after 2 answers; left as it was" in result.stderr
+    written = (tmp_path / "workspace" / "snake" / "snake" / "__main__.py").read_text()
+    assert written.startswith("\n\ndef render(text):\n    return zz_made_up_markup.render(text)"), written
+    # What still fails goes to the Engineer's fix, with the real error.
+    assert "NameError: name 'zz_made_up_markup' is not defined" in company.prompts["FixCode"][0]
+
+
 def test_a_missing_third_party_package_is_reported_not_fixed(tmp_path: Path, openai_server: OpenAIServer) -> None:
     main = "import zz_absent_engine\n\nzz_absent_engine.run()\n"
     files = [*SNAKE_FILES[:2], ScriptedFile("snake/__main__.py", main, ["snake/board.py"], "entry point")]

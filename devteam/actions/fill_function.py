@@ -37,6 +37,8 @@ log = logging.getLogger("devteam.repair")
 NAME = "FillFunction"
 # The same prompt for a function that has a body, which it does not show: a second implementation.
 ANEW = "WriteAnew"
+# The same again for a function that uses a module nothing provides, told not to import it.
+WITHOUT = "WriteWithout"
 MARKER = "repair_function_followup"
 # At most this many follow-ups per file and pass: a file of thirty stubs is better sent back whole.
 MAX_FILLS_PER_FILE = 10
@@ -114,15 +116,21 @@ async def written_anew(
     brief: FileBrief,
     repair: bool,
     temperature: float | None = None,
+    without: tuple[str, ...] = (),
 ) -> str | None:
     """`code` with the function `name` (a method of `class_name`) written again by the FillFunction prompt, which
     shows its signature, its class and the design but not its body: a second implementation, evidence of what a
-    call must give where the code and a test disagree (`roles.engineer_value_votes`). None: no such function,
-    no usable answer, or one that does not parse in place."""
+    call must give where the code and a test disagree (`roles.engineer_value_votes`). With `without`, the
+    packages it used that are not installed (their imports dropped: `actions.fit_imports`), it is told to do
+    their work with the standard library; whether the new body still uses them is the caller's check. None: no
+    such function, no usable answer, or one that does not parse in place."""
     place = located_function(code, name, class_name)
     if place is None or not brief.path.endswith(".py"):
         return None
-    return await _fill_one(llm, persona, code, place, brief, repair, [], action=ANEW, temperature=temperature)
+    action = WITHOUT if without else ANEW
+    return await _fill_one(
+        llm, persona, code, place, brief, repair, [], action=action, temperature=temperature, unavailable=without
+    )
 
 
 async def _fill_one(
@@ -137,9 +145,10 @@ async def _fill_one(
     *,
     action: str = NAME,
     temperature: float | None = None,
+    unavailable: tuple[str, ...] = (),
 ) -> str | None:
     """The file with this one function filled, or None (no usable answer, or one that breaks the file)."""
-    prompt = function_prompt(code, hollow, brief)
+    prompt = function_prompt(code, hollow, brief, unavailable=unavailable)
     try:
         answer = await ask_code(
             llm,
@@ -183,7 +192,7 @@ def _parses(spliced: str, hollow: HollowFunction) -> bool:
     return True
 
 
-def function_prompt(code: str, hollow: HollowFunction, brief: FileBrief) -> str:
+def function_prompt(code: str, hollow: HollowFunction, brief: FileBrief, *, unavailable: tuple[str, ...] = ()) -> str:
     return render_prompt(
         "fill_function.j2",
         hollow=hollow,
@@ -195,6 +204,7 @@ def function_prompt(code: str, hollow: HollowFunction, brief: FileBrief) -> str:
         outline=outline(code),
         dependencies={path: _interface(path, text) for path, text in brief.dependencies.items()},
         language_of=language_of,
+        unavailable=unavailable,
     )
 
 

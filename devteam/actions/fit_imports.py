@@ -2,18 +2,21 @@
 interfaces of the files it imports from (and the packages it may use).
 
 The check is `artifacts.import_fit`; this action asks, and keeps the answer only when it compiles and fits
-better than the file it replaces.
+better than the file it replaces. Where even that answer imports a module nothing provides, the import line goes,
+and the names it bound are handed back: the functions that use them are written again without it
+(`roles.engineer_fit`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+from dataclasses import dataclass
 
 from devteam.actions.persona import Persona, language_of
 from devteam.artifacts.code_interface import python_interface
 from devteam.artifacts.hollow_code import syntax_errors
-from devteam.artifacts.import_fit import ImportMiss, import_misses, without_import_lines
+from devteam.artifacts.import_fit import ImportMiss, import_misses, imported_names, without_import_lines
 from devteam.core.errors import StructuredOutputError
 from devteam.core.prompting import render_prompt
 from devteam.llm.client import LLM
@@ -27,6 +30,15 @@ MARKER = "repair_import_fit"
 DROPPED = "repair_import_dropped"
 
 
+@dataclass(frozen=True)
+class FittedFile:
+    code: str
+    # The modules whose import lines were dropped (nothing provides them) and the names those lines bound: a
+    # function that uses one (the 0.5B's `markdown.markdown(text)`, `markdown` dropped) fails when called.
+    dropped_modules: tuple[str, ...] = ()
+    dropped_names: frozenset[str] = frozenset()
+
+
 async def fit_imports(
     llm: LLM,
     persona: Persona,
@@ -36,7 +48,7 @@ async def fit_imports(
     required: list[str],
     repair: bool,
     conversation: list[ChatMessage] | None = None,
-) -> str | None:
+) -> FittedFile | None:
     """The file at `path` rewritten to import only what exists, or None (it fits, or no better answer came).
     With `conversation` (the request that wrote the file and its answer) the follow-up continues it, so a
     server's prefix cache serves the writing prompt."""
@@ -80,11 +92,11 @@ async def fit_imports(
         return _without_what_cannot_load(path, code, misses)
     if left:
         log.warning("%s %s: still imports what does not exist: %s", NAME, path, _details(left))
-        return _without_what_cannot_load(path, answer.value, left) or answer.value
-    return answer.value
+        return _without_what_cannot_load(path, answer.value, left) or FittedFile(answer.value)
+    return FittedFile(answer.value)
 
 
-def _without_what_cannot_load(path: str, code: str, misses: list[ImportMiss]) -> str | None:
+def _without_what_cannot_load(path: str, code: str, misses: list[ImportMiss]) -> FittedFile | None:
     """The last resort after the follow-up: an import of a module nothing provides (not planned, not required,
     not installed) stops the whole file at its first line, so the line goes and the rest can load and be
     tested (a 0.5B kept `from graphics import *` in a standard-library snake through every follow-up).
@@ -102,7 +114,8 @@ def _without_what_cannot_load(path: str, code: str, misses: list[ImportMiss]) ->
         path,
         ", ".join(str(line) for line in sorted(unavailable)),
     )
-    return trimmed
+    modules = tuple(dict.fromkeys(miss.module or "" for miss in misses if miss.line in unavailable))
+    return FittedFile(trimmed, modules, frozenset(imported_names(code, unavailable)))
 
 
 def _source_line(code: str, line: int) -> str:

@@ -75,6 +75,29 @@ def function_named(source: str, name: str) -> tuple[str, str | None] | None:
     return None
 
 
+def functions_using(source: str, names: set[str]) -> list[tuple[str, str | None]]:
+    """The top-level functions and methods of top-level classes that read one of `names` (a module whose import
+    was dropped: the 0.5B's `markdown.markdown(text)`), as (name, class name) in file order."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    found: list[tuple[str, str | None]] = []
+    for node in tree.body:
+        members: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = (
+            [(node, None)] if isinstance(node, _FUNCTIONS) else []
+        )
+        if isinstance(node, ast.ClassDef):
+            members = [(item, node.name) for item in node.body if isinstance(item, _FUNCTIONS)]
+        for function, class_name in members:
+            if any(
+                isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load) and inner.id in names
+                for inner in ast.walk(function)
+            ):
+                found.append((function.name, class_name))
+    return found
+
+
 def called_names(statement: str) -> list[str]:
     """The names called in one line of code (`assert todo.add("x") == True` -> ["add"]), in order."""
     text = statement.strip()

@@ -219,6 +219,22 @@ def without_import_lines(code: str, lines: set[int]) -> str | None:
     return trimmed
 
 
+def imported_names(code: str, lines: set[int]) -> set[str]:
+    """The names the top-level import statements starting at `lines` bind in `code` (`import a.b` binds `a`,
+    `from a import b as c` binds `c`); a star import binds nothing that can be named."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno in lines:
+            for alias in node.names:
+                if alias.name != "*":
+                    names.add(alias.asname or alias.name.split(".")[0])
+    return names
+
+
 def provided_by(module: str) -> set[str]:
     """The canonical names of the distributions that may provide the top-level module `module`."""
     top = module.split(".")[0]

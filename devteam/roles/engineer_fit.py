@@ -3,7 +3,10 @@ required packages); a file that imports what does not exist goes back once to it
 the real interfaces, and the files that changed are committed together.
 
 Files of one level are written in parallel, so a file may import a class its neighbour never wrote; only
-after writing can that be seen.
+after writing can that be seen. An import of a package nothing provides that the follow-up keeps is dropped
+(`actions.fit_imports`), and each function that used it is written again, one at a time, told that the package is
+not there (`actions.fill_function.written_anew`, `without=`): the 0.5B's markdown converter called `markdown.markdown`
+in a standard-library program, and without its import the program failed on a NameError at its first call.
 """
 
 from __future__ import annotations
@@ -12,18 +15,28 @@ import asyncio
 import logging
 from collections.abc import Collection, Mapping
 
+from devteam.actions.fill_function import FileBrief, written_anew
 from devteam.actions.fit_imports import NAME as FIT_IMPORTS
-from devteam.actions.fit_imports import fit_imports
+from devteam.actions.fit_imports import FittedFile, fit_imports
 from devteam.actions.persona import Persona
 from devteam.artifacts.documents import SystemDesign
+from devteam.artifacts.function_source import functions_using
 from devteam.artifacts.import_fit import import_misses
+from devteam.artifacts.program_layout import plan_purposes
 from devteam.core.errors import WorkspaceError
 from devteam.llm.client import LLM
 from devteam.llm.types import ChatMessage
 from devteam.roles.base import RunContext
+from devteam.roles.fix_candidates import CANDIDATE_TEMPERATURES
 
 log = logging.getLogger("devteam.engineer")
+repair_log = logging.getLogger("devteam.repair")
 _FIT_COMMIT_END = " to the files it imports"
+WITHOUT_MARKER = "repair_function_without_import"
+# Tries per function written without a dropped import: as configured, then warmer.
+_WITHOUT_TRIES = 2
+# A file that used a missing package in more functions than this is past mending one function at a time.
+_MAX_FUNCTIONS_WITHOUT = 6
 
 
 async def fit_written_files(
@@ -48,7 +61,7 @@ async def fit_written_files(
     async def fit_one(path: str) -> str | None:
         async with semaphore:
             run.progress.start(persona.role, f"{FIT_IMPORTS} {path}")
-            fixed = await fit_imports(
+            fitted = await fit_imports(
                 llm,
                 persona,
                 path=path,
@@ -57,6 +70,7 @@ async def fit_written_files(
                 repair=run.repair,
                 conversation=(conversations or {}).get(path),
             )
+            fixed = await _written_without(llm, persona, design, run, path, fitted) if fitted else None
             run.progress.done(persona.role, f"{FIT_IMPORTS} {path}", detail="rewritten" if fixed else "kept")
         return fixed
 
@@ -78,6 +92,48 @@ async def fit_written_files(
     if failures:
         raise failures[0]  # after the answered fits are kept: a resume asks none of them again
     return changed
+
+
+async def _written_without(
+    llm: LLM, persona: Persona, design: SystemDesign, run: RunContext, path: str, fitted: FittedFile
+) -> str:
+    """`fitted`'s code with each function that uses a dropped import written again without it, where an answer
+    no longer uses it (else the function is left as it was: its call still fails, and QA sees it)."""
+    code = fitted.code
+    using = functions_using(code, set(fitted.dropped_names))
+    if not using:
+        return code
+    brief = FileBrief(path, plan_purposes(design.file_list).get(path, ""), run.idea, design, {})
+    for name, class_name in using[:_MAX_FUNCTIONS_WITHOUT]:
+        qualname = f"{class_name}.{name}" if class_name else name
+        for number in range(_WITHOUT_TRIES):
+            answer = await written_anew(
+                llm,
+                persona,
+                code=code,
+                name=name,
+                class_name=class_name,
+                brief=brief,
+                without=fitted.dropped_modules,
+                repair=run.repair,
+                temperature=CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES) - 1)],
+            )
+            if answer is not None and (name, class_name) not in functions_using(answer, set(fitted.dropped_names)):
+                repair_log.info(
+                    "%s: %s %s written without %s", WITHOUT_MARKER, path, qualname, ", ".join(fitted.dropped_modules)
+                )
+                llm.ledger.add_repairs([WITHOUT_MARKER])
+                code = answer
+                break
+        else:
+            log.warning(
+                "%s %s: still uses %s after %d answers; left as it was",
+                path,
+                qualname,
+                ", ".join(sorted(fitted.dropped_names)),
+                _WITHOUT_TRIES,
+            )
+    return code
 
 
 def _fitted_before(run: RunContext, persona: Persona) -> set[str]:
