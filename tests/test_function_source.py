@@ -104,6 +104,20 @@ def test_a_one_line_test_is_spliced_too() -> None:
     assert spliced is not None and "def test_one_line():\n    assert len(TodoList().tasks) == 0" in spliced
 
 
+def test_a_comment_kept_above_the_body_is_not_written_twice() -> None:
+    # The 0.5B's markdown converter written anew: its answer repeated the comment the signature carried.
+    source = "def convert(path):\n    # Read the Markdown file\n    return open(path).read()\n"
+    place = located_function(source, "convert")
+    assert place is not None and place.signature == "def convert(path):\n    # Read the Markdown file"
+
+    answer = "def convert(path):\n    # Read the Markdown file\n\n    # Then turn it into HTML\n    return path\n"
+    spliced = splice_body(source, place, answer)
+
+    assert (
+        spliced == "def convert(path):\n    # Read the Markdown file\n    # Then turn it into HTML\n    return path\n"
+    )
+
+
 def test_nothing_is_found_in_a_file_that_does_not_parse_or_lacks_the_function() -> None:
     assert located_function("def test_x(:\n    pass\n", "test_x") is None
     assert located_function(TESTS, "test_missing") is None

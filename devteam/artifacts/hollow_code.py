@@ -284,13 +284,27 @@ def splice_body(source: str, hollow: HollowFunction, answer: str) -> str | None:
     inner = hollow.indent + unit
     if hollow.docstring is not None and not _starts_with_docstring(body):
         body = f'"""{hollow.docstring.strip()}"""\n' + body
-    new_body = [inner + line if line.strip() else "" for line in body.splitlines()]
+    new_body = _without_kept_comments(
+        [inner + line if line.strip() else "" for line in body.splitlines()],
+        lines[hollow.header_start + 1 : hollow.body_start],
+    )
     if hollow.one_line:
         header_end = lines[hollow.body_start][: hollow.colon]
         replaced = [*lines[: hollow.body_start], header_end, *new_body, *lines[hollow.body_end :]]
     else:
         replaced = [*lines[: hollow.body_start], *new_body, *lines[hollow.body_end :]]
     return _add_imports(replaced, imports)
+
+
+def _without_kept_comments(body: list[str], kept: list[str]) -> list[str]:
+    """`body` without the comment lines it starts with that the lines kept above it (between the `def` line
+    and the old body's first statement) already hold: the signature a prompt shows carries them, and the 0.5B's
+    answer repeated `# Read the Markdown file` under the one left in place."""
+    comments = {line.strip() for line in kept if line.strip().startswith("#")}
+    start = 0
+    while start < len(body) and (not body[start].strip() or body[start].strip() in comments):
+        start += 1
+    return body[start:] if start < len(body) else body
 
 
 def _answer_body(answer: str, name: str) -> tuple[str | None, list[str]]:
