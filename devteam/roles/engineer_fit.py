@@ -35,7 +35,7 @@ _FIT_COMMIT_END = " to the files it imports"
 WITHOUT_MARKER = "repair_function_without_import"
 # Tries per function written without a dropped import: as configured, then warmer.
 _WITHOUT_TRIES = 2
-# A file that used a missing package in more functions than this is past mending one function at a time.
+# At most this many functions of a file are written again without a dropped import: each costs up to two calls.
 _MAX_FUNCTIONS_WITHOUT = 6
 
 
