@@ -399,6 +399,15 @@ def test_the_names_a_dropped_import_bound_and_the_functions_that_use_them_are_fo
     assert functions_using("def broken(:\n", {"os"}) == []
 
 
+def test_an_import_of_a_dropped_module_is_seen_under_any_name_and_anywhere() -> None:
+    from devteam.artifacts.import_fit import imports_any
+
+    assert imports_any("import markdown as md\n", {"markdown"})
+    assert imports_any("def f():\n    from markdown.extensions import toc\n", {"markdown"})
+    assert not imports_any("import re\nfrom . import markdown\n", {"markdown"})  # the project's own module
+    assert not imports_any("def broken(:\n", {"markdown"})
+
+
 def test_the_function_written_without_a_package_is_told_it_is_not_there() -> None:
     from devteam.actions.fill_function import FileBrief, function_prompt
     from devteam.artifacts.documents import SystemDesign

@@ -235,6 +235,21 @@ def imported_names(code: str, lines: set[int]) -> set[str]:
     return names
 
 
+def imports_any(code: str, modules: set[str]) -> bool:
+    """Whether `code` imports one of the top-level `modules` anywhere, under any name (`import markdown as md`
+    inside a function too); a file that does not parse imports nothing that can be seen."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(alias.name.split(".")[0] in modules for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] in modules:
+            return True
+    return False
+
+
 def provided_by(module: str) -> set[str]:
     """The canonical names of the distributions that may provide the top-level module `module`."""
     top = module.split(".")[0]

@@ -21,7 +21,7 @@ from devteam.actions.fit_imports import FittedFile, fit_imports
 from devteam.actions.persona import Persona
 from devteam.artifacts.documents import SystemDesign
 from devteam.artifacts.function_source import functions_using
-from devteam.artifacts.import_fit import import_misses
+from devteam.artifacts.import_fit import import_misses, imports_any
 from devteam.artifacts.program_layout import plan_purposes
 from devteam.core.errors import WorkspaceError
 from devteam.llm.client import LLM
@@ -118,7 +118,11 @@ async def _written_without(
                 repair=run.repair,
                 temperature=CANDIDATE_TEMPERATURES[min(number, len(CANDIDATE_TEMPERATURES) - 1)],
             )
-            if answer is not None and (name, class_name) not in functions_using(answer, set(fitted.dropped_names)):
+            if (
+                answer is not None
+                and (name, class_name) not in functions_using(answer, set(fitted.dropped_names))
+                and not imports_any(answer, set(fitted.dropped_modules))
+            ):
                 repair_log.info(
                     "%s: %s %s written without %s", WITHOUT_MARKER, path, qualname, ", ".join(fitted.dropped_modules)
                 )
